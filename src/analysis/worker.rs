@@ -1,0 +1,287 @@
+//! The analysis worker thread: drains the audio ring, resamples, windows and runs the step.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::resample::StreamResampler;
+use super::window::RollingWindow;
+use super::{AnalysisSettings, AnalysisStep, Snapshot, ANALYSIS_RATE_HZ};
+use crate::stats::Stats;
+
+/// Name of every worker thread, as shown by debuggers and `/proc/<pid>/task/*/comm`.
+pub const THREAD_NAME: &str = "genrescope-ana";
+
+/// How long the worker sleeps when the ring is empty. The audio thread never wakes it (that
+/// would be a syscall), so this bounds the extra latency between audio and analysis.
+const IDLE_POLL: Duration = Duration::from_millis(5);
+
+/// Samples taken out of the ring per iteration.
+const READ_CHUNK: usize = 4096;
+
+/// Write side of the published analysis results; moved into each worker and handed back when
+/// it stops.
+pub type Publisher<T> = triple_buffer::Input<Snapshot<T>>;
+/// Read side of the published analysis results, shared by the editor and diagnostics. Only
+/// readers take this lock: the worker writes through its lock-free [`Publisher`].
+pub type Published<T> = Arc<Mutex<triple_buffer::Output<Snapshot<T>>>>;
+
+/// Creates a connected publisher and reader, with a default snapshot (hop 0) visible.
+pub fn published<T: Clone + Default + Send>() -> (Publisher<T>, Published<T>) {
+    let (input, output) = triple_buffer::triple_buffer(&Snapshot::default());
+    (input, Arc::new(Mutex::new(output)))
+}
+
+/// Replaces the reader's buffer with a fresh one and returns its new publisher; used when the
+/// old publisher was lost with a panicked worker.
+pub fn republish<T: Clone + Default + Send>(published: &Published<T>) -> Publisher<T> {
+    let (input, output) = triple_buffer::triple_buffer(&Snapshot::default());
+    match published.lock() {
+        Ok(mut reader) => *reader = output,
+        Err(poisoned) => *poisoned.into_inner() = output,
+    }
+    input
+}
+
+/// Everything one worker run needs.
+pub struct WorkerInputs<S: AnalysisStep> {
+    pub consumer: rtrb::Consumer<f32>,
+    /// Host sample rate in Hz; must lie within the resampler's supported range.
+    pub host_rate_hz: u32,
+    pub step: S,
+    pub settings: Arc<RwLock<AnalysisSettings>>,
+    pub publisher: Publisher<S::Output>,
+    pub stats: Arc<Stats>,
+    /// Called after every publication (e.g. to request an editor repaint). Must be cheap.
+    pub notify: Box<dyn Fn() + Send>,
+}
+
+/// A running analysis thread. Stopping (or dropping) it joins the thread.
+pub struct Worker<S: AnalysisStep> {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Publisher<S::Output>>>,
+}
+
+impl<S: AnalysisStep> Worker<S> {
+    pub fn spawn(inputs: WorkerInputs<S>) -> io::Result<Self> {
+        let resampler = StreamResampler::new(inputs.host_rate_hz, ANALYSIS_RATE_HZ)
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = thread::Builder::new().name(THREAD_NAME.into()).spawn({
+            let stop = stop.clone();
+            move || run(inputs, resampler, &stop)
+        })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops and joins the thread. Returns the publisher for reuse, or `None` if the thread
+    /// panicked (the panic is logged and goes no further).
+    pub fn stop(mut self) -> Option<Publisher<S::Output>> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Option<Publisher<S::Output>> {
+        let thread = self.thread.take()?;
+        self.stop.store(true, Ordering::Release);
+        thread.thread().unpark();
+        match thread.join() {
+            Ok(publisher) => Some(publisher),
+            Err(_) => {
+                nice_plug::nice_error!("the analysis worker panicked; analysis stopped");
+                None
+            }
+        }
+    }
+}
+
+impl<S: AnalysisStep> Drop for Worker<S> {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+fn run<S: AnalysisStep>(
+    inputs: WorkerInputs<S>,
+    mut resampler: StreamResampler,
+    stop: &AtomicBool,
+) -> Publisher<S::Output> {
+    let WorkerInputs {
+        mut consumer,
+        mut step,
+        settings,
+        mut publisher,
+        stats,
+        notify,
+        ..
+    } = inputs;
+
+    let mut current = read_settings(&settings);
+    let new_window = |s: &AnalysisSettings| {
+        let (len, hop) = s.in_samples(ANALYSIS_RATE_HZ);
+        RollingWindow::new(len, hop)
+    };
+    let mut window = new_window(&current);
+    let mut scratch = vec![0.0f32; READ_CHUNK];
+    let mut hop = 0u64;
+
+    while !stop.load(Ordering::Acquire) {
+        let latest = read_settings(&settings);
+        if latest != current {
+            current = latest;
+            window = new_window(&current);
+        }
+
+        let available = consumer.slots().min(READ_CHUNK);
+        if available == 0 {
+            thread::park_timeout(IDLE_POLL);
+            continue;
+        }
+        let chunk = consumer
+            .read_chunk(available)
+            .expect("never more than slots()");
+        let (head, tail) = chunk.as_slices();
+        let mut nonfinite = 0u64;
+        for (dst, &src) in scratch.iter_mut().zip(head.iter().chain(tail)) {
+            *dst = if src.is_finite() {
+                // Subnormals carry nothing audible and are slow in arithmetic.
+                if src.is_subnormal() { 0.0 } else { src }
+            } else {
+                nonfinite += 1;
+                0.0
+            };
+        }
+        chunk.commit_all();
+
+        resampler.process(&scratch[..available], |resampled| {
+            window.push(resampled, |end_sample, samples| {
+                hop += 1;
+                publisher.write(Snapshot {
+                    hop,
+                    end_sample,
+                    output: step.analyze(samples),
+                });
+                stats.hops.fetch_add(1, Ordering::Relaxed);
+                notify();
+            });
+        });
+
+        // Counted after the analysis so that `received` never runs ahead of what was analysed.
+        stats.nonfinite.fetch_add(nonfinite, Ordering::Relaxed);
+        stats.received.fetch_add(available as u64, Ordering::Release);
+    }
+    publisher
+}
+
+/// The current settings, sanitised; falls back to defaults if the lock was poisoned.
+fn read_settings(settings: &RwLock<AnalysisSettings>) -> AnalysisSettings {
+    settings
+        .read()
+        .map(|s| s.sanitized())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::levels::{LevelMeter, Levels};
+    use crate::tap;
+    use std::time::Instant;
+
+    fn wait_until(mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn start(
+        host_rate_hz: u32,
+        settings: Arc<RwLock<AnalysisSettings>>,
+    ) -> (Worker<LevelMeter>, tap::AudioTap, Published<Levels>, Arc<Stats>) {
+        let stats = Arc::new(Stats::default());
+        let (audio_tap, consumer) = tap::ring(host_rate_hz as f32, 512, stats.clone());
+        let (publisher, published) = published();
+        let worker = Worker::spawn(WorkerInputs {
+            consumer,
+            host_rate_hz,
+            step: LevelMeter,
+            settings,
+            publisher,
+            stats: stats.clone(),
+            notify: Box::new(|| {}),
+        })
+        .unwrap();
+        (worker, audio_tap, published, stats)
+    }
+
+    #[test]
+    fn measures_a_half_scale_sine_at_48_khz() {
+        let settings = Arc::new(RwLock::new(AnalysisSettings {
+            window_seconds: 0.5,
+            hop_seconds: 0.25,
+        }));
+        let (worker, mut audio_tap, published, stats) = start(48_000, settings.clone());
+        let sine: Vec<f32> = (0..48_000 * 2)
+            .map(|i| 0.5 * (std::f32::consts::TAU * 1000.0 * i as f32 / 48_000.0).sin())
+            .collect();
+        for block in sine.chunks(480) {
+            audio_tap.push(&[block, block]);
+        }
+        wait_until(|| stats.received.load(Ordering::Acquire) == sine.len() as u64);
+
+        let snapshot = published.lock().unwrap().read().clone();
+        // 2 s minus the resampler's in-flight samples: windows end at 0.5, 0.75, ... 1.75 s.
+        assert!(snapshot.hop >= 6, "{snapshot:?}");
+        assert_eq!(stats.hops.load(Ordering::Relaxed), snapshot.hop);
+        let (len, hop) = settings.read().unwrap().in_samples(ANALYSIS_RATE_HZ);
+        assert_eq!(snapshot.end_sample, (len + (snapshot.hop as usize - 1) * hop) as u64);
+        assert!((snapshot.output.rms_dbfs - -9.031).abs() < 0.05, "{snapshot:?}");
+        assert!((snapshot.output.peak_dbfs - -6.021).abs() < 0.05, "{snapshot:?}");
+        assert!(worker.stop().is_some());
+    }
+
+    #[test]
+    fn non_finite_input_is_counted_and_never_analysed() {
+        let settings = Arc::new(RwLock::new(AnalysisSettings {
+            window_seconds: 0.1,
+            hop_seconds: 0.05,
+        }));
+        let (worker, mut audio_tap, published, stats) = start(22_050, settings);
+        let block = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-40, 0.25];
+        for _ in 0..2_000 {
+            audio_tap.push(&[&block[..]]);
+        }
+        wait_until(|| stats.received.load(Ordering::Acquire) == 10_000);
+
+        assert_eq!(stats.nonfinite.load(Ordering::Relaxed), 6_000);
+        let snapshot = published.lock().unwrap().read().clone();
+        assert!(snapshot.hop > 0);
+        // Only the 0.25 samples remain: one in five, so RMS = 0.25 / sqrt(5).
+        let expected_rms = 20.0 * (0.25f32 / 5f32.sqrt()).log10();
+        assert!((snapshot.output.rms_dbfs - expected_rms).abs() < 1e-3, "{snapshot:?}");
+        drop(worker);
+    }
+
+    #[test]
+    fn picks_up_new_settings_while_running() {
+        let settings = Arc::new(RwLock::new(AnalysisSettings::default()));
+        let (worker, mut audio_tap, _, stats) = start(22_050, settings.clone());
+        *settings.write().unwrap() = AnalysisSettings {
+            window_seconds: 0.1,
+            hop_seconds: 0.1,
+        };
+        // Let the worker see the change before any audio arrives.
+        thread::sleep(IDLE_POLL * 4);
+        audio_tap.push(&[&vec![0.1f32; 22_050][..]]);
+        wait_until(|| stats.received.load(Ordering::Acquire) == 22_050);
+        // 1 s of audio in 0.1-s windows and hops gives 10 windows (the default 3-s window: none).
+        assert_eq!(stats.hops.load(Ordering::Relaxed), 10);
+        drop(worker);
+    }
+}

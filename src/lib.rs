@@ -1,0 +1,203 @@
+//! genrescope: a real-time genre analyzer plugin.
+//!
+//! The audio thread only downmixes each block into a lock-free ring ([`tap`]) and leaves the
+//! audio untouched. A worker thread ([`analysis::worker`]) started on activation drains the ring,
+//! resamples to the analysis rate, and runs one [`analysis::AnalysisStep`] per hop, publishing
+//! the results lock-free to the editor.
+
+pub mod analysis;
+pub mod editor;
+pub mod params;
+pub mod stats;
+pub mod tap;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use nice_plug::prelude::*;
+use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
+
+use analysis::levels::{LevelMeter, Levels};
+use analysis::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
+use analysis::worker::{self, Published, Publisher, Worker, WorkerInputs};
+use editor::EditorApp;
+use params::GenrescopeParams;
+use stats::Stats;
+use tap::AudioTap;
+
+pub struct Genrescope {
+    params: Arc<GenrescopeParams>,
+    stats: Arc<Stats>,
+    published: Published<Levels>,
+    /// Write side of `published` while no worker holds it.
+    publisher: Option<Publisher<Levels>>,
+    /// `None` while inactive, or when analysis could not start (audio still passes through).
+    tap: Option<AudioTap>,
+    worker: Option<Worker<LevelMeter>>,
+    editor_state: Arc<EguiEditorState>,
+    repaint: RepaintNotifier,
+}
+
+impl Default for Genrescope {
+    fn default() -> Self {
+        let (publisher, published) = worker::published();
+        let stats = Arc::new(Stats::default());
+        #[cfg(feature = "test-hooks")]
+        test_hooks::register(&stats, &published);
+        Self {
+            params: Arc::new(GenrescopeParams::default()),
+            stats,
+            published,
+            publisher: Some(publisher),
+            tap: None,
+            worker: None,
+            editor_state: editor::default_state(),
+            repaint: RepaintNotifier::new(),
+        }
+    }
+}
+
+impl Genrescope {
+    /// Stops and joins the worker, if any, and drops the ring.
+    fn stop_analysis(&mut self) {
+        self.tap = None;
+        if let Some(worker) = self.worker.take() {
+            self.publisher = worker.stop();
+        }
+    }
+
+    /// Starts the ring and worker for `buffer_config`. On failure analysis stays off, which
+    /// never affects the audio.
+    fn start_analysis(&mut self, buffer_config: &BufferConfig) -> Result<(), String> {
+        let host_rate_hz = buffer_config.sample_rate.round() as u32;
+        self.stats.reset(host_rate_hz);
+        if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&host_rate_hz) {
+            return Err(format!(
+                "sample rate {host_rate_hz} Hz is outside {MIN_RATE_HZ}..={MAX_RATE_HZ} Hz"
+            ));
+        }
+
+        let (audio_tap, consumer) = tap::ring(
+            buffer_config.sample_rate,
+            buffer_config.max_buffer_size as usize,
+            self.stats.clone(),
+        );
+        // A worker that panicked took its publisher with it: start a fresh pair.
+        let publisher = self
+            .publisher
+            .take()
+            .unwrap_or_else(|| worker::republish(&self.published));
+        let repaint = self.repaint.clone();
+        let worker = Worker::spawn(WorkerInputs {
+            consumer,
+            host_rate_hz,
+            step: LevelMeter,
+            settings: self.params.settings.clone(),
+            publisher,
+            stats: self.stats.clone(),
+            notify: Box::new(move || repaint.request_repaint()),
+        })
+        .map_err(|err| format!("could not start the analysis worker: {err}"))?;
+
+        self.tap = Some(audio_tap);
+        self.worker = Some(worker);
+        Ok(())
+    }
+}
+
+impl Plugin for Genrescope {
+    const NAME: &'static str = "genrescope";
+    const VENDOR: &'static str = "genrescope";
+    const URL: &'static str = "";
+    const EMAIL: &'static str = "";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    type Editor = EguiEditor<EditorApp>;
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        create_egui_editor(
+            self.editor_state.clone(),
+            self.repaint.clone(),
+            EguiNiceSettings::new()
+                .with_tile(Self::NAME)
+                .with_resize_hint(ResizeHint::resizable()),
+            EditorApp::new(self.params.clone(), self.published.clone(), self.stats.clone()),
+        )
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        // Hosts may activate again without deactivating first.
+        self.stop_analysis();
+        if let Err(err) = self.start_analysis(buffer_config) {
+            nice_error!("analysis disabled: {err}");
+        }
+        true
+    }
+
+    fn deactivate(&mut self) {
+        self.stop_analysis();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        _context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        // The output buffers already hold the input: passing audio through means not touching it.
+        if self.params.analyze.value() {
+            if let Some(audio_tap) = &mut self.tap {
+                audio_tap.push(buffer.as_slice_immutable());
+            }
+        }
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for Genrescope {
+    const CLAP_ID: &'static str = "io.github.genrescope";
+    const CLAP_DESCRIPTION: Option<&'static str> = Some("Live music genre analyzer");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Analyzer,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+    ];
+}
+
+impl Vst3Plugin for Genrescope {
+    const VST3_CLASS_ID: [u8; 16] = *b"GenrescopeAnalyz";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
+}
+
+nice_export_clap!(Genrescope);
+nice_export_vst3!(Genrescope);

@@ -1,0 +1,60 @@
+//! Lock-free counters shared by the audio thread, the analysis worker, the editor and tests.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Counters for one plugin instance. They live as long as the instance and are reset on every
+/// activation. Sample counts are mono samples at the host rate unless stated otherwise.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Samples the audio thread wrote into the analysis ring.
+    pub pushed: AtomicU64,
+    /// Samples the audio thread dropped because the ring was full.
+    pub dropped: AtomicU64,
+    /// Samples the worker took out of the ring.
+    pub received: AtomicU64,
+    /// Received samples that were NaN or infinite and were replaced by silence before analysis.
+    pub nonfinite: AtomicU64,
+    /// Analysis steps (hops) the worker has published.
+    pub hops: AtomicU64,
+    /// Host sample rate of the current activation, in Hz (0 while inactive).
+    pub host_rate_hz: AtomicU32,
+}
+
+/// A plain copy of [`Stats`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct StatsSnapshot {
+    pub pushed: u64,
+    pub dropped: u64,
+    pub received: u64,
+    pub nonfinite: u64,
+    pub hops: u64,
+    pub host_rate_hz: u32,
+}
+
+impl Stats {
+    /// Zeroes every counter; called from `activate()` while no worker is running.
+    pub fn reset(&self, host_rate_hz: u32) {
+        for counter in [
+            &self.pushed,
+            &self.dropped,
+            &self.received,
+            &self.nonfinite,
+            &self.hops,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.host_rate_hz.store(host_rate_hz, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            pushed: self.pushed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            nonfinite: self.nonfinite.load(Ordering::Relaxed),
+            hops: self.hops.load(Ordering::Relaxed),
+            host_rate_hz: self.host_rate_hz.load(Ordering::Relaxed),
+        }
+    }
+}
