@@ -32,7 +32,11 @@ pub struct EditorApp {
 }
 
 impl EditorApp {
-    pub fn new(params: Arc<GenrescopeParams>, published: Published<Levels>, stats: Arc<Stats>) -> Self {
+    pub fn new(
+        params: Arc<GenrescopeParams>,
+        published: Published<Levels>,
+        stats: Arc<Stats>,
+    ) -> Self {
         Self {
             params,
             published,
@@ -61,6 +65,12 @@ impl NiceEguiApp for EditorApp {
         let stats = self.stats.snapshot();
 
         ui.heading("genrescope");
+        if stats.worker_failed {
+            ui.colored_label(
+                Color32::LIGHT_RED,
+                "Analysis stopped after an internal error; audio is unaffected. Re-activate the plugin to restart it.",
+            );
+        }
         if snapshot.hop == 0 {
             ui.label("Waiting for the first analysis window…");
         }

@@ -17,7 +17,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
-use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier};
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier,
+};
 
 use analysis::levels::{LevelMeter, Levels};
 use analysis::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
@@ -142,7 +144,11 @@ impl Plugin for Genrescope {
             EguiNiceSettings::new()
                 .with_tile(Self::NAME)
                 .with_resize_hint(ResizeHint::resizable()),
-            EditorApp::new(self.params.clone(), self.published.clone(), self.stats.clone()),
+            EditorApp::new(
+                self.params.clone(),
+                self.published.clone(),
+                self.stats.clone(),
+            ),
         )
     }
 

@@ -1,6 +1,6 @@
 //! Lock-free counters shared by the audio thread, the analysis worker, the editor and tests.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Counters for one plugin instance. They live as long as the instance and are reset on every
 /// activation. Sample counts are mono samples at the host rate unless stated otherwise.
@@ -18,6 +18,8 @@ pub struct Stats {
     pub hops: AtomicU64,
     /// Host sample rate of the current activation, in Hz (0 while inactive).
     pub host_rate_hz: AtomicU32,
+    /// Set when the analysis step panicked; analysis stays off until the next activation.
+    pub worker_failed: AtomicBool,
 }
 
 /// A plain copy of [`Stats`] at one moment.
@@ -30,6 +32,7 @@ pub struct StatsSnapshot {
     pub nonfinite: u64,
     pub hops: u64,
     pub host_rate_hz: u32,
+    pub worker_failed: bool,
 }
 
 impl Stats {
@@ -45,6 +48,7 @@ impl Stats {
             counter.store(0, Ordering::Relaxed);
         }
         self.host_rate_hz.store(host_rate_hz, Ordering::Relaxed);
+        self.worker_failed.store(false, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -55,6 +59,7 @@ impl Stats {
             nonfinite: self.nonfinite.load(Ordering::Relaxed),
             hops: self.hops.load(Ordering::Relaxed),
             host_rate_hz: self.host_rate_hz.load(Ordering::Relaxed),
+            worker_failed: self.worker_failed.load(Ordering::Acquire),
         }
     }
 }

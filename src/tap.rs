@@ -58,7 +58,10 @@ impl AudioTap {
                 let (head, tail) = chunk.as_mut_slices();
                 let mut frame = 0;
                 for slot in head.iter_mut().chain(tail.iter_mut()) {
-                    let mixed = channels.iter().map(|ch| ch.as_ref()[frame] * scale).sum::<f32>();
+                    let mixed = channels
+                        .iter()
+                        .map(|ch| ch.as_ref()[frame] * scale)
+                        .sum::<f32>();
                     slot.write(mixed);
                     frame += 1;
                 }

@@ -39,7 +39,10 @@ pub fn register(stats: &Arc<Stats>, published: &Published<Levels>) {
 #[no_mangle]
 pub extern "C" fn genrescope_test_instances() -> u32 {
     let instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
-    instances.iter().filter(|i| i.stats.strong_count() > 0).count() as u32
+    instances
+        .iter()
+        .filter(|i| i.stats.strong_count() > 0)
+        .count() as u32
 }
 
 /// Writes the report of the `index`-th live instance (oldest first) to `out`. Returns false if

@@ -66,7 +66,9 @@ mod tests {
 
     #[test]
     fn half_scale_square_wave() {
-        let window: Vec<f32> = (0..1000).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }).collect();
+        let window: Vec<f32> = (0..1000)
+            .map(|i| if i % 2 == 0 { 0.5 } else { -0.5 })
+            .collect();
         let levels = LevelMeter.analyze(&window);
         assert!((levels.rms_dbfs - -6.0206).abs() < 1e-3);
         assert!((levels.peak_dbfs - -6.0206).abs() < 1e-3);

@@ -60,7 +60,11 @@ impl AnalysisSettings {
         };
         let defaults = Self::default();
         Self {
-            window_seconds: clamp(self.window_seconds, Self::WINDOW_RANGE, defaults.window_seconds),
+            window_seconds: clamp(
+                self.window_seconds,
+                Self::WINDOW_RANGE,
+                defaults.window_seconds,
+            ),
             hop_seconds: clamp(self.hop_seconds, Self::HOP_RANGE, defaults.hop_seconds),
         }
     }
@@ -69,7 +73,10 @@ impl AnalysisSettings {
     pub fn in_samples(&self, rate_hz: u32) -> (usize, usize) {
         let settings = self.sanitized();
         let samples = |seconds: f32| ((seconds * rate_hz as f32).round() as usize).max(1);
-        (samples(settings.window_seconds), samples(settings.hop_seconds))
+        (
+            samples(settings.window_seconds),
+            samples(settings.hop_seconds),
+        )
     }
 }
 
@@ -110,6 +117,9 @@ mod tests {
 
     #[test]
     fn converts_to_samples() {
-        assert_eq!(AnalysisSettings::default().in_samples(22_050), (66_150, 11_025));
+        assert_eq!(
+            AnalysisSettings::default().in_samples(22_050),
+            (66_150, 11_025)
+        );
     }
 }

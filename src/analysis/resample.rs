@@ -124,7 +124,15 @@ mod tests {
 
     #[test]
     fn keeps_a_sine_aligned_in_time_at_every_supported_rate() {
-        for input_rate in [MIN_RATE_HZ, 11_025, 44_100, 48_000, 96_000, 192_000, MAX_RATE_HZ] {
+        for input_rate in [
+            MIN_RATE_HZ,
+            11_025,
+            44_100,
+            48_000,
+            96_000,
+            192_000,
+            MAX_RATE_HZ,
+        ] {
             let input = sine(input_rate, 440.0, 2.0);
             let out = resample_in_odd_pieces(input_rate, 22_050, &input);
 
@@ -148,8 +156,14 @@ mod tests {
             let n = settled.len() as f64;
             let amplitude = 2.0 * (sin_sum * sin_sum + cos_sum * cos_sum).sqrt() / n;
             let lag_samples = cos_sum.atan2(sin_sum) / std::f64::consts::TAU * 22_050.0 / 440.0;
-            assert!((amplitude - 1.0).abs() < 1e-3, "{input_rate} Hz: amplitude {amplitude}");
-            assert!(lag_samples.abs() <= 1.0, "{input_rate} Hz: off by {lag_samples} samples");
+            assert!(
+                (amplitude - 1.0).abs() < 1e-3,
+                "{input_rate} Hz: amplitude {amplitude}"
+            );
+            assert!(
+                lag_samples.abs() <= 1.0,
+                "{input_rate} Hz: off by {lag_samples} samples"
+            );
         }
     }
 }

@@ -90,7 +90,9 @@ mod tests {
             let ends: Vec<u64> = got.iter().map(|(end, _)| *end).collect();
             assert_eq!(ends, vec![4, 7, 10, 13, 16, 19], "piece {piece}");
             for (end, w) in &got {
-                let expected: Vec<f32> = (*end as usize - 4..*end as usize).map(|i| i as f32).collect();
+                let expected: Vec<f32> = (*end as usize - 4..*end as usize)
+                    .map(|i| i as f32)
+                    .collect();
                 assert_eq!(w, &expected, "piece {piece}");
             }
         }
@@ -102,7 +104,11 @@ mod tests {
         let got = windows_of(2, 5, &input, 12);
         assert_eq!(
             got,
-            vec![(2, vec![0.0, 1.0]), (7, vec![5.0, 6.0]), (12, vec![10.0, 11.0])]
+            vec![
+                (2, vec![0.0, 1.0]),
+                (7, vec![5.0, 6.0]),
+                (12, vec![10.0, 11.0])
+            ]
         );
     }
 }

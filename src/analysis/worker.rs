@@ -1,6 +1,7 @@
 //! The analysis worker thread: drains the audio ring, resamples, windows and runs the step.
 
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
@@ -20,6 +21,10 @@ const IDLE_POLL: Duration = Duration::from_millis(5);
 
 /// Samples taken out of the ring per iteration.
 const READ_CHUNK: usize = 4096;
+
+/// Largest magnitude the analysis accepts (+60 dBFS). Finite input beyond it is garbage, and
+/// left alone it overflows the resampler's FFT into NaN.
+pub const SAMPLE_LIMIT: f32 = 1000.0;
 
 /// Write side of the published analysis results; moved into each worker and handed back when
 /// it stops.
@@ -71,7 +76,16 @@ impl<S: AnalysisStep> Worker<S> {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = thread::Builder::new().name(THREAD_NAME.into()).spawn({
             let stop = stop.clone();
-            move || run(inputs, resampler, &stop)
+            move || {
+                let mut inputs = inputs;
+                // A panicking step ends the analysis, never the host: the panic is logged by
+                // the framework's hook, flagged for the editor, and the publisher survives.
+                let run = catch_unwind(AssertUnwindSafe(|| run(&mut inputs, resampler, &stop)));
+                if run.is_err() {
+                    inputs.stats.worker_failed.store(true, Ordering::Release);
+                }
+                inputs.publisher
+            }
         })?;
         Ok(Self {
             stop,
@@ -80,7 +94,7 @@ impl<S: AnalysisStep> Worker<S> {
     }
 
     /// Stops and joins the thread. Returns the publisher for reuse, or `None` if the thread
-    /// panicked (the panic is logged and goes no further).
+    /// died outside the step's panic guard.
     pub fn stop(mut self) -> Option<Publisher<S::Output>> {
         self.join()
     }
@@ -92,7 +106,7 @@ impl<S: AnalysisStep> Worker<S> {
         match thread.join() {
             Ok(publisher) => Some(publisher),
             Err(_) => {
-                nice_plug::nice_error!("the analysis worker panicked; analysis stopped");
+                nice_plug::nice_error!("the analysis worker died; analysis stopped");
                 None
             }
         }
@@ -106,21 +120,21 @@ impl<S: AnalysisStep> Drop for Worker<S> {
 }
 
 fn run<S: AnalysisStep>(
-    inputs: WorkerInputs<S>,
+    inputs: &mut WorkerInputs<S>,
     mut resampler: StreamResampler,
     stop: &AtomicBool,
-) -> Publisher<S::Output> {
+) {
     let WorkerInputs {
-        mut consumer,
-        mut step,
+        consumer,
+        step,
         settings,
-        mut publisher,
+        publisher,
         stats,
         notify,
         ..
     } = inputs;
 
-    let mut current = read_settings(&settings);
+    let mut current = read_settings(settings);
     let new_window = |s: &AnalysisSettings| {
         let (len, hop) = s.in_samples(ANALYSIS_RATE_HZ);
         RollingWindow::new(len, hop)
@@ -130,7 +144,7 @@ fn run<S: AnalysisStep>(
     let mut hop = 0u64;
 
     while !stop.load(Ordering::Acquire) {
-        let latest = read_settings(&settings);
+        let latest = read_settings(settings);
         if latest != current {
             current = latest;
             window = new_window(&current);
@@ -147,13 +161,8 @@ fn run<S: AnalysisStep>(
         let (head, tail) = chunk.as_slices();
         let mut nonfinite = 0u64;
         for (dst, &src) in scratch.iter_mut().zip(head.iter().chain(tail)) {
-            *dst = if src.is_finite() {
-                // Subnormals carry nothing audible and are slow in arithmetic.
-                if src.is_subnormal() { 0.0 } else { src }
-            } else {
-                nonfinite += 1;
-                0.0
-            };
+            *dst = sanitize(src);
+            nonfinite += u64::from(!src.is_finite());
         }
         chunk.commit_all();
 
@@ -172,17 +181,26 @@ fn run<S: AnalysisStep>(
 
         // Counted after the analysis so that `received` never runs ahead of what was analysed.
         stats.nonfinite.fetch_add(nonfinite, Ordering::Relaxed);
-        stats.received.fetch_add(available as u64, Ordering::Release);
+        stats
+            .received
+            .fetch_add(available as u64, Ordering::Release);
     }
-    publisher
+}
+
+/// Makes one input sample safe for analysis: NaN and infinities become silence, subnormals
+/// become zero (they carry nothing audible and are slow in arithmetic), and magnitudes are
+/// clamped to [`SAMPLE_LIMIT`].
+fn sanitize(sample: f32) -> f32 {
+    if !sample.is_finite() || sample.is_subnormal() {
+        0.0
+    } else {
+        sample.clamp(-SAMPLE_LIMIT, SAMPLE_LIMIT)
+    }
 }
 
 /// The current settings, sanitised; falls back to defaults if the lock was poisoned.
 fn read_settings(settings: &RwLock<AnalysisSettings>) -> AnalysisSettings {
-    settings
-        .read()
-        .map(|s| s.sanitized())
-        .unwrap_or_default()
+    settings.read().map(|s| s.sanitized()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -203,7 +221,12 @@ mod tests {
     fn start(
         host_rate_hz: u32,
         settings: Arc<RwLock<AnalysisSettings>>,
-    ) -> (Worker<LevelMeter>, tap::AudioTap, Published<Levels>, Arc<Stats>) {
+    ) -> (
+        Worker<LevelMeter>,
+        tap::AudioTap,
+        Published<Levels>,
+        Arc<Stats>,
+    ) {
         let stats = Arc::new(Stats::default());
         let (audio_tap, consumer) = tap::ring(host_rate_hz as f32, 512, stats.clone());
         let (publisher, published) = published();
@@ -218,6 +241,18 @@ mod tests {
         })
         .unwrap();
         (worker, audio_tap, published, stats)
+    }
+
+    #[test]
+    fn sanitize_keeps_audio_and_neutralises_garbage() {
+        for x in [0.0, -0.0, 0.5, -1.0, f32::MIN_POSITIVE, 999.0] {
+            assert_eq!(sanitize(x).to_bits(), x.to_bits());
+        }
+        assert_eq!(sanitize(f32::NAN), 0.0);
+        assert_eq!(sanitize(f32::NEG_INFINITY), 0.0);
+        assert_eq!(sanitize(1e-40), 0.0);
+        assert_eq!(sanitize(f32::MAX), SAMPLE_LIMIT);
+        assert_eq!(sanitize(-3e38), -SAMPLE_LIMIT);
     }
 
     #[test]
@@ -240,9 +275,18 @@ mod tests {
         assert!(snapshot.hop >= 6, "{snapshot:?}");
         assert_eq!(stats.hops.load(Ordering::Relaxed), snapshot.hop);
         let (len, hop) = settings.read().unwrap().in_samples(ANALYSIS_RATE_HZ);
-        assert_eq!(snapshot.end_sample, (len + (snapshot.hop as usize - 1) * hop) as u64);
-        assert!((snapshot.output.rms_dbfs - -9.031).abs() < 0.05, "{snapshot:?}");
-        assert!((snapshot.output.peak_dbfs - -6.021).abs() < 0.05, "{snapshot:?}");
+        assert_eq!(
+            snapshot.end_sample,
+            (len + (snapshot.hop as usize - 1) * hop) as u64
+        );
+        assert!(
+            (snapshot.output.rms_dbfs - -9.031).abs() < 0.05,
+            "{snapshot:?}"
+        );
+        assert!(
+            (snapshot.output.peak_dbfs - -6.021).abs() < 0.05,
+            "{snapshot:?}"
+        );
         assert!(worker.stop().is_some());
     }
 
@@ -264,7 +308,10 @@ mod tests {
         assert!(snapshot.hop > 0);
         // Only the 0.25 samples remain: one in five, so RMS = 0.25 / sqrt(5).
         let expected_rms = 20.0 * (0.25f32 / 5f32.sqrt()).log10();
-        assert!((snapshot.output.rms_dbfs - expected_rms).abs() < 1e-3, "{snapshot:?}");
+        assert!(
+            (snapshot.output.rms_dbfs - expected_rms).abs() < 1e-3,
+            "{snapshot:?}"
+        );
         drop(worker);
     }
 

@@ -1,0 +1,369 @@
+//! A minimal CLAP host built on `clack-host`: loads the built plugin library the way a DAW does
+//! and drives it through activation, processing and state calls.
+//!
+//! The library must be built with the `test-hooks` feature (the README's test command does this)
+//! so that [`PluginUnderTest::report()`] can read the analysis worker's counters.
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+
+use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
+use clack_extensions::latency::PluginLatency;
+use clack_extensions::state::PluginState;
+use clack_host::prelude::*;
+pub use genrescope::test_hooks::TestReport;
+
+const PLUGIN_ID: &CStr = c"io.github.genrescope";
+
+pub struct TestHostShared;
+
+impl SharedHandler<'_> for TestHostShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+pub struct TestHost;
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestHostShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+pub type Processor = StoppedPluginAudioProcessor<TestHost>;
+
+/// Path of the plugin library that Cargo built for this test run. Cargo compiles the package's
+/// `cdylib` into `target/<profile>/deps/` next to the test binary, with the same features.
+pub fn library_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe
+        .parent()
+        .expect("test binaries live in target/<profile>/deps");
+    let name = format!(
+        "{}genrescope{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let path = deps.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests through Cargo (see the README's test command)",
+        path.display()
+    );
+    path
+}
+
+type InstancesFn = unsafe extern "C" fn() -> u32;
+type ReportFn = unsafe extern "C" fn(u32, *mut TestReport) -> bool;
+
+/// The test-hook symbols of the loaded library.
+struct Hooks {
+    // Keeps the library mapped; the plugin entry holds its own reference to the same mapping.
+    _library: libloading::Library,
+    instances: InstancesFn,
+    report: ReportFn,
+}
+
+/// The hook functions alone, valid while the [`Hooks`] they came from keep the library loaded.
+#[derive(Clone, Copy)]
+struct HookFns {
+    instances: InstancesFn,
+    report: ReportFn,
+}
+
+impl HookFns {
+    fn latest_report(&self) -> TestReport {
+        // SAFETY: the hook symbols come from our own library and match their declarations.
+        unsafe {
+            let count = (self.instances)();
+            assert!(count > 0, "no live plugin instance");
+            let mut report = TestReport::default();
+            assert!((self.report)(count - 1, &mut report));
+            report
+        }
+    }
+}
+
+impl Hooks {
+    fn latest_report(&self) -> TestReport {
+        HookFns {
+            instances: self.instances,
+            report: self.report,
+        }
+        .latest_report()
+    }
+}
+
+impl Hooks {
+    fn load(path: &PathBuf) -> Self {
+        // SAFETY: the library is our own plugin; loading it runs no initialisers with side
+        // effects beyond what the CLAP entry does, and the symbols have the declared signatures.
+        unsafe {
+            let library = libloading::Library::new(path).expect("load plugin library");
+            let instances = *library
+                .get::<InstancesFn>(b"genrescope_test_instances\0")
+                .expect("the plugin was built without the `test-hooks` feature");
+            let report = *library
+                .get::<ReportFn>(b"genrescope_test_report\0")
+                .expect("the plugin was built without the `test-hooks` feature");
+            Self {
+                _library: library,
+                instances,
+                report,
+            }
+        }
+    }
+}
+
+/// One loaded plugin instance.
+pub struct PluginUnderTest {
+    // Field order matters: the instance must be dropped before the entry and the library.
+    instance: PluginInstance<TestHost>,
+    _entry: PluginEntry,
+    hooks: Hooks,
+}
+
+impl PluginUnderTest {
+    pub fn load() -> Self {
+        let path = library_path();
+        let hooks = Hooks::load(&path);
+        // SAFETY: loading our own CLAP plugin library.
+        let entry = unsafe { PluginEntry::load(&path) }.expect("load CLAP entry");
+        let host_info = HostInfo::new("genrescope-harness", "genrescope", "", "0.1.0").unwrap();
+        let instance = PluginInstance::<TestHost>::new(
+            |_| TestHostShared,
+            |_| (),
+            &entry,
+            PLUGIN_ID,
+            &host_info,
+        )
+        .expect("instantiate plugin");
+        Self {
+            instance,
+            _entry: entry,
+            hooks,
+        }
+    }
+
+    /// Selects the stereo (2) or mono (1) layout; the plugin must be inactive.
+    pub fn select_channels(&mut self, channels: u32) {
+        let handle = self.instance.plugin_handle();
+        let configs = handle
+            .get_extension::<PluginAudioPortsConfig>()
+            .expect("audio-ports-config extension");
+        let id = match channels {
+            2 => 0,
+            1 => 1,
+            _ => panic!("the plugin offers mono and stereo only"),
+        };
+        configs
+            .select(&handle, ClapId::new(id))
+            .expect("select audio ports config");
+    }
+
+    pub fn latency(&mut self) -> u32 {
+        let handle = self.instance.plugin_handle();
+        let latency = handle
+            .get_extension::<PluginLatency>()
+            .expect("latency extension");
+        latency.get(&handle)
+    }
+
+    pub fn activate(&mut self, sample_rate: f64, max_block: u32) -> Processor {
+        self.instance
+            .activate(
+                |_, _| (),
+                PluginAudioConfiguration {
+                    sample_rate,
+                    min_frames_count: 1,
+                    max_frames_count: max_block,
+                },
+            )
+            .expect("activate")
+    }
+
+    pub fn deactivate(&mut self, processor: Processor) {
+        self.instance.deactivate(processor);
+    }
+
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let handle = self.instance.plugin_handle();
+        let state = handle
+            .get_extension::<PluginState>()
+            .expect("state extension");
+        let mut bytes = Vec::new();
+        state.save(&handle, &mut bytes).expect("save state");
+        bytes
+    }
+
+    pub fn load_state(
+        &mut self,
+        mut bytes: &[u8],
+    ) -> Result<(), clack_extensions::state::StateError> {
+        let handle = self.instance.plugin_handle();
+        let state = handle
+            .get_extension::<PluginState>()
+            .expect("state extension");
+        state.load(&handle, &mut bytes)
+    }
+
+    /// Counters and latest analysis of the most recently created live instance in this process.
+    pub fn report(&self) -> TestReport {
+        self.hooks.latest_report()
+    }
+
+    /// A pacer for [`process()`] that holds the host back while more than `max_backlog` samples
+    /// wait in the analysis ring: a host that outruns real time, but not the worker.
+    pub fn pacer(&self, max_backlog: u64) -> impl Fn() + Send + Sync {
+        let hooks = HookFns {
+            instances: self.hooks.instances,
+            report: self.hooks.report,
+        };
+        move || {
+            while {
+                let stats = hooks.latest_report().stats;
+                stats.pushed - stats.received > max_backlog && !stats.worker_failed
+            } {
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+        }
+    }
+
+    /// Polls [`Self::report()`] until `done` holds, for at most `timeout`.
+    pub fn wait_for(
+        &self,
+        timeout: std::time::Duration,
+        mut done: impl FnMut(&TestReport) -> bool,
+    ) -> TestReport {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let report = self.report();
+            if done(&report) {
+                return report;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for the worker: {report:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+/// Processes `input` (one `Vec` per channel) block by block on a separate audio thread, with
+/// block sizes drawn from `block_sizes` (cycled), as fast as possible. Returns the processor and
+/// the output.
+pub fn process(
+    processor: Processor,
+    input: &[Vec<f32>],
+    block_sizes: &[usize],
+) -> (Processor, Vec<Vec<f32>>) {
+    process_paced(processor, input, block_sizes, &|| {})
+}
+
+/// [`process()`], calling `pace` between blocks (outside the plugin's process call).
+pub fn process_paced(
+    processor: Processor,
+    input: &[Vec<f32>],
+    block_sizes: &[usize],
+    pace: &(dyn Fn() + Sync),
+) -> (Processor, Vec<Vec<f32>>) {
+    let frames = input[0].len();
+    let max_block = block_sizes.iter().copied().max().unwrap_or(1);
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let channels = input.len();
+                let mut output = vec![vec![0.0f32; frames]; channels];
+                let mut started = processor.start_processing().expect("start processing");
+                let mut inputs = AudioPorts::with_capacity(channels, 1);
+                let mut outputs = AudioPorts::with_capacity(channels, 1);
+                // Host-side scratch copies: the plugin must never see the test's own buffers.
+                let mut in_block = vec![vec![0.0f32; max_block]; channels];
+
+                let mut position = 0;
+                let mut sizes = block_sizes.iter().copied().cycle();
+                let mut steady_time = 0u64;
+                while position < frames {
+                    let n = sizes.next().unwrap().min(frames - position);
+                    for (scratch, channel) in in_block.iter_mut().zip(input) {
+                        scratch[..n].copy_from_slice(&channel[position..position + n]);
+                    }
+                    let input_buffers = inputs.with_input_buffers([AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_input_only(
+                            in_block
+                                .iter_mut()
+                                .map(|b| InputChannel::variable(&mut b[..n])),
+                        ),
+                    }]);
+                    let mut output_buffers = outputs.with_output_buffers([AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_output_only(
+                            output.iter_mut().map(|b| &mut b[position..position + n]),
+                        ),
+                    }]);
+                    started
+                        .process(
+                            &input_buffers,
+                            &mut output_buffers,
+                            &InputEvents::empty(),
+                            &mut OutputEvents::void(),
+                            Some(steady_time),
+                            None,
+                        )
+                        .expect("process");
+                    position += n;
+                    steady_time += n as u64;
+                    pace();
+                }
+                (started.stop_processing(), output)
+            })
+            .join()
+            .expect("audio thread panicked")
+    })
+}
+
+/// Names of this process's live threads, from `/proc/self/task/*/comm`.
+#[cfg(target_os = "linux")]
+pub fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("read /proc/self/task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .collect()
+}
+
+/// Decodes a state blob as nice-plug writes it for CLAP: a little-endian `u64` length, then JSON.
+pub fn decode_state(bytes: &[u8]) -> serde_json::Value {
+    let (length, json) = bytes.split_at(8);
+    assert_eq!(
+        u64::from_le_bytes(length.try_into().unwrap()) as usize,
+        json.len()
+    );
+    serde_json::from_slice(json).expect("state is JSON")
+}
+
+/// Encodes `json` the way [`decode_state()`] reads it.
+pub fn encode_state(json: &[u8]) -> Vec<u8> {
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(json);
+    bytes
+}
+
+/// Compares two signals bit for bit (so NaN payloads and signed zeros count too).
+pub fn assert_bit_exact(expected: &[Vec<f32>], actual: &[Vec<f32>], context: &str) {
+    assert_eq!(expected.len(), actual.len(), "{context}: channel count");
+    for (channel, (e, a)) in expected.iter().zip(actual).enumerate() {
+        assert_eq!(e.len(), a.len(), "{context}: channel {channel} length");
+        if let Some(i) = (0..e.len()).find(|&i| e[i].to_bits() != a[i].to_bits()) {
+            panic!(
+                "{context}: channel {channel} differs at sample {i}: {:?} in, {:?} out",
+                e[i], a[i]
+            );
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Drives the built CLAP plugin through a real host (`clack-host`): passthrough, analysis
+//! delivery, hostile input and state round trips.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{
+    assert_bit_exact, decode_state, encode_state, process, process_paced, PluginUnderTest,
+};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Largest block the harness ever sends, in frames.
+const MAX_BLOCK: usize = 16_384;
+const WORKER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Block sizes from 1 to [`MAX_BLOCK`], log-uniform so tiny and huge blocks are both common.
+fn random_block_sizes(rng: &mut SmallRng, count: usize) -> Vec<usize> {
+    (0..count)
+        .map(|_| {
+            let log = rng.random_range(0.0..(MAX_BLOCK as f64).ln());
+            (log.exp() as usize).clamp(1, MAX_BLOCK)
+        })
+        .collect()
+}
+
+/// `seconds` of a 0.5-amplitude 440 Hz sine with a little noise, identical in every channel.
+fn music_like(
+    rng: &mut SmallRng,
+    sample_rate: f64,
+    seconds: f64,
+    channels: usize,
+) -> Vec<Vec<f32>> {
+    let frames = (sample_rate * seconds) as usize;
+    let signal: Vec<f32> = (0..frames)
+        .map(|i| {
+            let t = i as f64 / sample_rate;
+            (0.5 * (std::f64::consts::TAU * 440.0 * t).sin()) as f32 + rng.random_range(-1e-3..1e-3)
+        })
+        .collect();
+    vec![signal; channels]
+}
+
+/// How the harness host feeds the plugin.
+#[derive(Clone, Copy, PartialEq)]
+enum Host {
+    /// Faster than real time, but never more than 2 s ahead of the worker (half the ring at the
+    /// lowest rate): what a real-time host does, only quicker.
+    KeepsUp,
+    /// As fast as the harness can go, overflowing the ring.
+    Floods,
+}
+
+/// Runs `input` through a fresh instance at `sample_rate` and checks passthrough and that every
+/// sample either reached the worker or was counted as dropped.
+fn run_and_check(
+    sample_rate: f64,
+    input: &[Vec<f32>],
+    rng: &mut SmallRng,
+    host: Host,
+) -> harness::TestReport {
+    let context = format!("{} ch at {sample_rate} Hz", input.len());
+    let mut plugin = PluginUnderTest::load();
+    plugin.select_channels(input.len() as u32);
+    let processor = plugin.activate(sample_rate, MAX_BLOCK as u32);
+    let blocks = random_block_sizes(rng, 4096);
+    let (processor, output) = match host {
+        Host::KeepsUp => {
+            let pacer = plugin.pacer((2.0 * sample_rate) as u64);
+            process_paced(processor, input, &blocks, &pacer)
+        }
+        Host::Floods => process(processor, input, &blocks),
+    };
+    assert_bit_exact(input, &output, &context);
+
+    let frames = input[0].len() as u64;
+    let report = plugin.wait_for(WORKER_TIMEOUT, |r| {
+        r.stats.pushed + r.stats.dropped == frames && r.stats.received == r.stats.pushed
+    });
+    plugin.deactivate(processor);
+    assert_eq!(report.stats.host_rate_hz, sample_rate as u32, "{context}");
+    assert!(!report.stats.worker_failed, "{context}: {report:?}");
+    if host == Host::KeepsUp {
+        assert_eq!(report.stats.dropped, 0, "{context}: {report:?}");
+    }
+    report
+}
+
+#[test]
+fn reports_zero_latency() {
+    let mut plugin = PluginUnderTest::load();
+    assert_eq!(plugin.latency(), 0);
+}
+
+#[test]
+fn stereo_passes_through_bit_exact_and_every_sample_reaches_the_worker() {
+    let mut rng = SmallRng::seed_from_u64(0x6e72);
+    for sample_rate in [44_100.0, 48_000.0, 96_000.0, 192_000.0] {
+        let input = music_like(&mut rng, sample_rate, 60.0, 2);
+        let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
+        assert_eq!(report.stats.nonfinite, 0);
+        // 60 s with the default 3-s window and 0.5-s hop: windows end at 3.0, 3.5, ... 60 s,
+        // less the last one or two still inside the resampler.
+        assert!(
+            (113..=115).contains(&report.hop),
+            "{sample_rate} Hz: {report:?}"
+        );
+        // A 0.5-amplitude sine: RMS -9.03 dBFS, peak -6.02 dBFS.
+        assert!((report.rms_dbfs - -9.031).abs() < 0.01, "{report:?}");
+        assert!((report.peak_dbfs - -6.021).abs() < 0.05, "{report:?}");
+    }
+}
+
+#[test]
+fn a_flooding_host_loses_samples_only_as_counted_drops() {
+    let mut rng = SmallRng::seed_from_u64(0xf100d);
+    let input = music_like(&mut rng, 192_000.0, 60.0, 2);
+    let report = run_and_check(192_000.0, &input, &mut rng, Host::Floods);
+    println!("{report:?}");
+    // run_and_check proved pushed + dropped == every frame and received == pushed.
+    assert!(report.hop > 0, "{report:?}");
+}
+
+#[test]
+fn mono_passes_through_at_the_extreme_sample_rates() {
+    let mut rng = SmallRng::seed_from_u64(7);
+    for sample_rate in [8_000.0, 44_100.0, 384_000.0] {
+        let input = music_like(&mut rng, sample_rate, 10.0, 1);
+        let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
+        // Windows end at 3.0, 3.5, ... 10 s, less what the resampler still holds.
+        assert!(
+            (13..=15).contains(&report.hop),
+            "{sample_rate} Hz: {report:?}"
+        );
+        assert!((report.rms_dbfs - -9.031).abs() < 0.01, "{report:?}");
+    }
+}
+
+#[test]
+fn nan_inf_and_denormals_pass_through_and_never_reach_the_analysis() {
+    let mut rng = SmallRng::seed_from_u64(99);
+    let special = [
+        f32::NAN,
+        -f32::NAN,
+        f32::from_bits(0x7fa0_0001), // signalling NaN with a payload
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE / 2.0, // subnormal
+        -1e-45,
+        -0.0,
+        f32::MAX,
+    ];
+    let frames = 48_000 * 5;
+    let input: Vec<Vec<f32>> = (0..2)
+        .map(|_| {
+            (0..frames)
+                .map(|_| {
+                    if rng.random_bool(0.3) {
+                        special[rng.random_range(0..special.len())]
+                    } else {
+                        // Arbitrary bit patterns: every class of float shows up.
+                        f32::from_bits(rng.random())
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    let report = run_and_check(48_000.0, &input, &mut rng, Host::KeepsUp);
+    assert!(report.stats.nonfinite > 0, "{report:?}");
+    assert!(report.hop > 0, "{report:?}");
+    assert!(
+        report.rms_dbfs.is_finite() && report.peak_dbfs.is_finite(),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn state_round_trips_and_drives_the_analysis() {
+    let mut source = PluginUnderTest::load();
+    let mut state: serde_json::Value = decode_state(&source.save_state());
+    state["fields"]["analysis-settings"] =
+        serde_json::Value::String(r#"{"window_seconds":0.5,"hop_seconds":0.25}"#.into());
+    let edited = encode_state(&serde_json::to_vec(&state).unwrap());
+
+    let mut restored = PluginUnderTest::load();
+    restored.load_state(&edited).expect("load edited state");
+    let saved = decode_state(&restored.save_state());
+    assert_eq!(saved["fields"], state["fields"]);
+    assert_eq!(saved["params"], state["params"]);
+
+    // The restored window (0.5 s) and hop (0.25 s) are what the worker now uses: 2 s of audio
+    // gives windows ending at 0.5, 0.75, ..., 2.0 s, less what the resampler still holds.
+    let mut rng = SmallRng::seed_from_u64(1);
+    let input = music_like(&mut rng, 48_000.0, 2.0, 2);
+    let processor = restored.activate(48_000.0, MAX_BLOCK as u32);
+    let (processor, _) = process(processor, &input, &[512]);
+    let report = restored.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 96_000);
+    restored.deactivate(processor);
+    assert!((6..=7).contains(&report.hop), "{report:?}");
+}
+
+#[test]
+fn disabling_analysis_through_state_stops_the_ring_push() {
+    let mut plugin = PluginUnderTest::load();
+    let mut state = decode_state(&plugin.save_state());
+    state["params"]["analyze"] = serde_json::json!({ "bool": false });
+    plugin
+        .load_state(&encode_state(&serde_json::to_vec(&state).unwrap()))
+        .unwrap();
+
+    let mut rng = SmallRng::seed_from_u64(2);
+    let input = music_like(&mut rng, 48_000.0, 1.0, 2);
+    let processor = plugin.activate(48_000.0, MAX_BLOCK as u32);
+    let (processor, output) = process(processor, &input, &[256]);
+    assert_bit_exact(&input, &output, "analysis off");
+    let report = plugin.report();
+    plugin.deactivate(processor);
+    assert_eq!(report.stats.pushed + report.stats.dropped, 0, "{report:?}");
+}
+
+#[test]
+fn garbage_state_is_rejected_and_the_plugin_keeps_its_settings() {
+    let mut plugin = PluginUnderTest::load();
+    let before = plugin.save_state();
+    let framed_junk = [
+        &b"{\"params\": 12}"[..],
+        b"{{{{",
+        b"\x00\xff\x13garbage",
+        b"[]",
+    ];
+    let huge_length = u64::MAX.to_le_bytes();
+    let garbage = [&b""[..], b"\x00\xff\x13garbage", &huge_length]
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .chain(framed_junk.iter().map(|junk| encode_state(junk)));
+    for junk in garbage {
+        assert!(plugin.load_state(&junk).is_err(), "{junk:?} was accepted");
+    }
+    assert_eq!(plugin.save_state(), before);
+
+    // A well-formed state with out-of-range settings loads, but the worker clamps them.
+    let mut state = decode_state(&before);
+    state["fields"]["analysis-settings"] =
+        serde_json::Value::String(r#"{"window_seconds":-1,"hop_seconds":1e30}"#.into());
+    plugin
+        .load_state(&encode_state(&serde_json::to_vec(&state).unwrap()))
+        .unwrap();
+    let mut rng = SmallRng::seed_from_u64(3);
+    let input = music_like(&mut rng, 48_000.0, 1.0, 2);
+    let processor = plugin.activate(48_000.0, MAX_BLOCK as u32);
+    let (processor, output) = process(processor, &input, &[1024]);
+    assert_bit_exact(&input, &output, "clamped settings");
+    // Clamped to a 0.1-s window and a 10-s hop: exactly one window in the first second.
+    let report = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 48_000);
+    plugin.deactivate(processor);
+    assert_eq!(report.hop, 1, "{report:?}");
+}
