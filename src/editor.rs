@@ -91,7 +91,7 @@ impl NiceEguiApp for EditorApp {
         ui.separator();
 
         ui.label(format!(
-            "host {} Hz → analysis {ANALYSIS_RATE_HZ} Hz · hops {} · received {} · dropped {} · non-finite {}",
+            "host {} Hz, analysis {ANALYSIS_RATE_HZ} Hz · hops {} · received {} · dropped {} · non-finite {}",
             stats.host_rate_hz, stats.hops, stats.received, stats.dropped, stats.nonfinite
         ));
     }

@@ -1,6 +1,7 @@
 //! C symbols through which host-harness tests read a loaded plugin's analysis state. Only built
 //! with the `test-hooks` feature; hosts never see them in release bundles.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::analysis::levels::Levels;
@@ -19,44 +20,45 @@ pub struct TestReport {
 }
 
 struct Instance {
+    id: u32,
     stats: Weak<Stats>,
     published: Published<Levels>,
 }
 
 static INSTANCES: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
+/// Id of the most recently created instance; ids start at 1 and are never reused.
+static LAST_ID: AtomicU32 = AtomicU32::new(0);
 
 /// Records a new plugin instance; instances whose stats were dropped are forgotten.
 pub fn register(stats: &Arc<Stats>, published: &Published<Levels>) {
     let mut instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
     instances.retain(|i| i.stats.strong_count() > 0);
+    let id = LAST_ID.fetch_add(1, Ordering::SeqCst) + 1;
     instances.push(Instance {
+        id,
         stats: Arc::downgrade(stats),
         published: published.clone(),
     });
 }
 
-/// Number of plugin instances alive in this process.
+/// Id of the most recently created plugin instance (0: none yet).
 #[no_mangle]
-pub extern "C" fn genrescope_test_instances() -> u32 {
-    let instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
-    instances
-        .iter()
-        .filter(|i| i.stats.strong_count() > 0)
-        .count() as u32
+pub extern "C" fn genrescope_test_last_instance() -> u32 {
+    LAST_ID.load(Ordering::SeqCst)
 }
 
-/// Writes the report of the `index`-th live instance (oldest first) to `out`. Returns false if
-/// there is no such instance.
+/// Writes the report of the live instance with id `id` to `out`. Returns false if there is no
+/// such instance.
 ///
 /// # Safety
 /// `out` must be valid for a write of one [`TestReport`].
 #[no_mangle]
-pub unsafe extern "C" fn genrescope_test_report(index: u32, out: *mut TestReport) -> bool {
+pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -> bool {
     let instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
     let Some((stats, published)) = instances
         .iter()
-        .filter_map(|i| Some((i.stats.upgrade()?, &i.published)))
-        .nth(index as usize)
+        .filter(|i| i.id == id)
+        .find_map(|i| Some((i.stats.upgrade()?, &i.published)))
     else {
         return false;
     };

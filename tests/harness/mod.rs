@@ -56,65 +56,55 @@ pub fn library_path() -> PathBuf {
     path
 }
 
-type InstancesFn = unsafe extern "C" fn() -> u32;
+type LastInstanceFn = unsafe extern "C" fn() -> u32;
 type ReportFn = unsafe extern "C" fn(u32, *mut TestReport) -> bool;
+
+/// Serialises instance creation in this process, so that the id read right after creating an
+/// instance is that instance's even when tests run in parallel.
+static CREATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The test-hook symbols of the loaded library.
 struct Hooks {
     // Keeps the library mapped; the plugin entry holds its own reference to the same mapping.
     _library: libloading::Library,
-    instances: InstancesFn,
+    last_instance: LastInstanceFn,
     report: ReportFn,
-}
-
-/// The hook functions alone, valid while the [`Hooks`] they came from keep the library loaded.
-#[derive(Clone, Copy)]
-struct HookFns {
-    instances: InstancesFn,
-    report: ReportFn,
-}
-
-impl HookFns {
-    fn latest_report(&self) -> TestReport {
-        // SAFETY: the hook symbols come from our own library and match their declarations.
-        unsafe {
-            let count = (self.instances)();
-            assert!(count > 0, "no live plugin instance");
-            let mut report = TestReport::default();
-            assert!((self.report)(count - 1, &mut report));
-            report
-        }
-    }
-}
-
-impl Hooks {
-    fn latest_report(&self) -> TestReport {
-        HookFns {
-            instances: self.instances,
-            report: self.report,
-        }
-        .latest_report()
-    }
 }
 
 impl Hooks {
     fn load(path: &PathBuf) -> Self {
-        // SAFETY: the library is our own plugin; loading it runs no initialisers with side
-        // effects beyond what the CLAP entry does, and the symbols have the declared signatures.
+        // SAFETY: the library is our own plugin, and the symbols have the declared signatures.
         unsafe {
             let library = libloading::Library::new(path).expect("load plugin library");
-            let instances = *library
-                .get::<InstancesFn>(b"genrescope_test_instances\0")
+            let last_instance = *library
+                .get::<LastInstanceFn>(b"genrescope_test_last_instance\0")
                 .expect("the plugin was built without the `test-hooks` feature");
             let report = *library
                 .get::<ReportFn>(b"genrescope_test_report\0")
                 .expect("the plugin was built without the `test-hooks` feature");
             Self {
                 _library: library,
-                instances,
+                last_instance,
                 report,
             }
         }
+    }
+}
+
+/// Reads one instance's [`TestReport`]; valid while its [`PluginUnderTest`] is alive.
+#[derive(Clone, Copy)]
+pub struct Reporter {
+    report: ReportFn,
+    id: u32,
+}
+
+impl Reporter {
+    pub fn report(&self) -> TestReport {
+        let mut report = TestReport::default();
+        // SAFETY: the hook comes from our own library and matches its declaration.
+        let found = unsafe { (self.report)(self.id, &mut report) };
+        assert!(found, "plugin instance {} is gone", self.id);
+        report
     }
 }
 
@@ -123,7 +113,8 @@ pub struct PluginUnderTest {
     // Field order matters: the instance must be dropped before the entry and the library.
     instance: PluginInstance<TestHost>,
     _entry: PluginEntry,
-    hooks: Hooks,
+    reporter: Reporter,
+    _hooks: Hooks,
 }
 
 impl PluginUnderTest {
@@ -133,18 +124,27 @@ impl PluginUnderTest {
         // SAFETY: loading our own CLAP plugin library.
         let entry = unsafe { PluginEntry::load(&path) }.expect("load CLAP entry");
         let host_info = HostInfo::new("genrescope-harness", "genrescope", "", "0.1.0").unwrap();
-        let instance = PluginInstance::<TestHost>::new(
-            |_| TestHostShared,
-            |_| (),
-            &entry,
-            PLUGIN_ID,
-            &host_info,
-        )
-        .expect("instantiate plugin");
+        let (instance, id) = {
+            let _serial = CREATE.lock().unwrap_or_else(|p| p.into_inner());
+            let instance = PluginInstance::<TestHost>::new(
+                |_| TestHostShared,
+                |_| (),
+                &entry,
+                PLUGIN_ID,
+                &host_info,
+            )
+            .expect("instantiate plugin");
+            // SAFETY: the hook comes from our own library and matches its declaration.
+            (instance, unsafe { (hooks.last_instance)() })
+        };
         Self {
             instance,
             _entry: entry,
-            hooks,
+            reporter: Reporter {
+                report: hooks.report,
+                id,
+            },
+            _hooks: hooks,
         }
     }
 
@@ -210,21 +210,19 @@ impl PluginUnderTest {
         state.load(&handle, &mut bytes)
     }
 
-    /// Counters and latest analysis of the most recently created live instance in this process.
+    /// This instance's counters and latest analysis.
     pub fn report(&self) -> TestReport {
-        self.hooks.latest_report()
+        self.reporter.report()
     }
 
-    /// A pacer for [`process()`] that holds the host back while more than `max_backlog` samples
-    /// wait in the analysis ring: a host that outruns real time, but not the worker.
+    /// A pacer for [`process_paced()`] that holds the host back while more than `max_backlog`
+    /// samples wait in this instance's analysis ring: a host that outruns real time, but not
+    /// the worker.
     pub fn pacer(&self, max_backlog: u64) -> impl Fn() + Send + Sync {
-        let hooks = HookFns {
-            instances: self.hooks.instances,
-            report: self.hooks.report,
-        };
+        let reporter = self.reporter;
         move || {
             while {
-                let stats = hooks.latest_report().stats;
+                let stats = reporter.report().stats;
                 stats.pushed - stats.received > max_backlog && !stats.worker_failed
             } {
                 std::thread::sleep(std::time::Duration::from_micros(500));
@@ -276,55 +274,81 @@ pub fn process_paced(
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
-                let channels = input.len();
-                let mut output = vec![vec![0.0f32; frames]; channels];
-                let mut started = processor.start_processing().expect("start processing");
-                let mut inputs = AudioPorts::with_capacity(channels, 1);
-                let mut outputs = AudioPorts::with_capacity(channels, 1);
-                // Host-side scratch copies: the plugin must never see the test's own buffers.
-                let mut in_block = vec![vec![0.0f32; max_block]; channels];
+                let mut output = vec![vec![0.0f32; frames]; input.len()];
+                let mut runner = BlockRunner::start(processor, input.len());
+                // Host-side scratch copies: the plugin never sees the test's own buffers.
+                let mut in_block = vec![vec![0.0f32; max_block]; input.len()];
 
                 let mut position = 0;
                 let mut sizes = block_sizes.iter().copied().cycle();
-                let mut steady_time = 0u64;
                 while position < frames {
                     let n = sizes.next().unwrap().min(frames - position);
                     for (scratch, channel) in in_block.iter_mut().zip(input) {
                         scratch[..n].copy_from_slice(&channel[position..position + n]);
                     }
-                    let input_buffers = inputs.with_input_buffers([AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_input_only(
-                            in_block
-                                .iter_mut()
-                                .map(|b| InputChannel::variable(&mut b[..n])),
-                        ),
-                    }]);
-                    let mut output_buffers = outputs.with_output_buffers([AudioPortBuffer {
-                        latency: 0,
-                        channels: AudioPortBufferType::f32_output_only(
-                            output.iter_mut().map(|b| &mut b[position..position + n]),
-                        ),
-                    }]);
-                    started
-                        .process(
-                            &input_buffers,
-                            &mut output_buffers,
-                            &InputEvents::empty(),
-                            &mut OutputEvents::void(),
-                            Some(steady_time),
-                            None,
-                        )
-                        .expect("process");
+                    runner.run(
+                        in_block.iter_mut().map(|b| &mut b[..n]),
+                        output.iter_mut().map(|b| &mut b[position..position + n]),
+                    );
                     position += n;
-                    steady_time += n as u64;
                     pace();
                 }
-                (started.stop_processing(), output)
+                (runner.stop(), output)
             })
             .join()
             .expect("audio thread panicked")
     })
+}
+
+/// A started audio processor that processes one block per call, on the calling thread.
+pub struct BlockRunner {
+    started: StartedPluginAudioProcessor<TestHost>,
+    inputs: AudioPorts,
+    outputs: AudioPorts,
+    steady_time: u64,
+}
+
+impl BlockRunner {
+    pub fn start(processor: Processor, channels: usize) -> Self {
+        Self {
+            started: processor.start_processing().expect("start processing"),
+            inputs: AudioPorts::with_capacity(channels, 1),
+            outputs: AudioPorts::with_capacity(channels, 1),
+            steady_time: 0,
+        }
+    }
+
+    /// Processes one block: one slice per channel, all of the same length. Allocates nothing.
+    pub fn run<'a>(
+        &'a mut self,
+        input: impl Iterator<Item = &'a mut [f32]>,
+        output: impl Iterator<Item = &'a mut [f32]>,
+    ) {
+        let input_buffers = self.inputs.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(input.map(InputChannel::variable)),
+        }]);
+        let mut output_buffers = self.outputs.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(output),
+        }]);
+        let frames = input_buffers.min_available_frames_with(&output_buffers);
+        self.started
+            .process(
+                &input_buffers,
+                &mut output_buffers,
+                &InputEvents::empty(),
+                &mut OutputEvents::void(),
+                Some(self.steady_time),
+                None,
+            )
+            .expect("process");
+        self.steady_time += u64::from(frames);
+    }
+
+    pub fn stop(self) -> Processor {
+        self.started.stop_processing()
+    }
 }
 
 /// Names of this process's live threads, from `/proc/self/task/*/comm`.
