@@ -2,14 +2,20 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use crossbeam_utils::CachePadded;
+
 /// Counters for one plugin instance. They live as long as the instance and are reset on every
 /// activation. Sample counts are mono samples at the host rate unless stated otherwise.
+///
+/// NOTE: the audio thread's counters sit on cache lines of their own, so the worker's updates
+///       never make the audio thread wait for a cache line (false sharing).
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Samples the audio thread wrote into the analysis ring.
-    pub pushed: AtomicU64,
-    /// Samples the audio thread dropped because the ring was full.
-    pub dropped: AtomicU64,
+    /// Samples the audio thread wrote into the analysis ring. Written by the audio thread only.
+    pub pushed: CachePadded<AtomicU64>,
+    /// Samples the audio thread dropped because the ring was full. Written by the audio thread
+    /// only.
+    pub dropped: CachePadded<AtomicU64>,
     /// Samples the worker took out of the ring.
     pub received: AtomicU64,
     /// Received samples that were NaN or infinite and were replaced by silence before analysis.
@@ -39,8 +45,8 @@ impl Stats {
     /// Zeroes every counter; called from `activate()` while no worker is running.
     pub fn reset(&self, host_rate_hz: u32) {
         for counter in [
-            &self.pushed,
-            &self.dropped,
+            &*self.pushed,
+            &*self.dropped,
             &self.received,
             &self.nonfinite,
             &self.hops,

@@ -1,6 +1,7 @@
 //! The audio thread's only job besides passing audio through: downmix each block to mono and
 //! push it into a preallocated lock-free ring for the analysis worker.
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -13,6 +14,10 @@ pub const RING_SECONDS: f64 = 10.0;
 pub struct AudioTap {
     producer: rtrb::Producer<f32>,
     stats: Arc<Stats>,
+    /// Running totals behind `stats.pushed` and `stats.dropped`, which only this side writes:
+    /// publishing them is a plain store rather than an atomic read-modify-write.
+    pushed: u64,
+    dropped: u64,
 }
 
 /// Creates the ring for a host running at `sample_rate` Hz with blocks of at most
@@ -26,7 +31,13 @@ pub fn ring(
 ) -> (AudioTap, rtrb::Consumer<f32>) {
     let capacity = ring_capacity(sample_rate, max_block_size);
     let (producer, consumer) = rtrb::RingBuffer::new(capacity);
-    (AudioTap { producer, stats }, consumer)
+    let tap = AudioTap {
+        producer,
+        stats,
+        pushed: 0,
+        dropped: 0,
+    };
+    (tap, consumer)
 }
 
 /// The ring's capacity in mono samples; see [`ring()`].
@@ -41,41 +52,63 @@ impl AudioTap {
     ///
     /// The downmix is the channel mean computed as a sum of `x / n` terms, so finite input can
     /// never overflow to infinity. Non-finite samples are pushed as they are: the worker
-    /// sanitises them, which keeps this loop branch-free.
+    /// sanitises them, which keeps this loop branch-free and vectorisable.
     pub fn push<C: AsRef<[f32]>>(&mut self, channels: &[C]) {
         let Some(first) = channels.first() else {
             return;
         };
         let len = first.as_ref().len();
-        let writable = len.min(self.producer.slots());
-        let dropped = len - writable;
-
-        if writable > 0 {
-            // NOTE: `write_chunk_uninit()` only fails when `writable > slots()`, which the `min`
-            //       above rules out; it never allocates.
-            if let Ok(mut chunk) = self.producer.write_chunk_uninit(writable) {
-                let scale = 1.0 / channels.len() as f32;
+        // NOTE: `write_chunk_uninit()` never allocates or blocks. It only re-reads the
+        //       consumer's position when its cached one shows too little room.
+        let chunk = match self.producer.write_chunk_uninit(len) {
+            Err(rtrb::chunks::ChunkError::TooFewSlots(free)) => {
+                self.producer.write_chunk_uninit(free)
+            }
+            whole => whole,
+        };
+        let written = match chunk {
+            Ok(mut chunk) => {
                 let (head, tail) = chunk.as_mut_slices();
-                let mut frame = 0;
-                for slot in head.iter_mut().chain(tail.iter_mut()) {
-                    let mixed = channels
-                        .iter()
-                        .map(|ch| ch.as_ref()[frame] * scale)
-                        .sum::<f32>();
-                    slot.write(mixed);
-                    frame += 1;
-                }
-                // SAFETY: every slot of both slices was written in the loop above.
+                downmix_into(head, channels, 0);
+                downmix_into(tail, channels, head.len());
+                let written = chunk.len();
+                // SAFETY: `downmix_into()` wrote every slot of both slices.
                 unsafe { chunk.commit_all() };
-                self.stats
-                    .pushed
-                    .fetch_add(writable as u64, Ordering::Relaxed);
+                written
+            }
+            Err(_) => 0,
+        };
+
+        self.pushed += written as u64;
+        self.stats.pushed.store(self.pushed, Ordering::Relaxed);
+        if written < len {
+            self.dropped += (len - written) as u64;
+            self.stats.dropped.store(self.dropped, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Writes the channel mean of frames `offset..offset + dst.len()` into every slot of `dst`.
+/// Mono and stereo get straight zipped loops that the compiler vectorises.
+fn downmix_into<C: AsRef<[f32]>>(dst: &mut [MaybeUninit<f32>], channels: &[C], offset: usize) {
+    let frames = offset..offset + dst.len();
+    match channels {
+        [mono] => {
+            for (slot, &x) in dst.iter_mut().zip(&mono.as_ref()[frames]) {
+                slot.write(x);
             }
         }
-        if dropped > 0 {
-            self.stats
-                .dropped
-                .fetch_add(dropped as u64, Ordering::Relaxed);
+        [left, right] => {
+            let (left, right) = (&left.as_ref()[frames.clone()], &right.as_ref()[frames]);
+            for ((slot, &l), &r) in dst.iter_mut().zip(left).zip(right) {
+                slot.write(0.5 * l + 0.5 * r);
+            }
+        }
+        _ => {
+            let scale = 1.0 / channels.len() as f32;
+            for (slot, frame) in dst.iter_mut().zip(frames) {
+                slot.write(channels.iter().map(|ch| ch.as_ref()[frame] * scale).sum());
+            }
         }
     }
 }
@@ -105,6 +138,15 @@ mod tests {
         assert_eq!(got, vec![0.5, -1.0, f32::MAX]);
         assert_eq!(stats.pushed.load(Ordering::Relaxed), 3);
         assert_eq!(stats.dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn downmixes_any_channel_count() {
+        let (mut tap, mut consumer, _) = counted_ring(100.0, 4);
+        tap.push(&[[3.0, 6.0], [0.0, 3.0], [3.0, 0.0]]);
+        tap.push(&[[0.25]]);
+        let got: Vec<f32> = std::iter::from_fn(|| consumer.pop().ok()).collect();
+        assert_eq!(got, vec![2.0, 3.0, 0.25]);
     }
 
     #[test]
