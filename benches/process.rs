@@ -9,7 +9,7 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{decode_state, encode_state, BlockRunner, PluginUnderTest};
+use harness::{BlockRunner, PluginUnderTest};
 
 const SAMPLE_RATE: f64 = 48_000.0;
 const CHANNELS: usize = 2;
@@ -29,13 +29,9 @@ struct Bench {
 impl Bench {
     fn new(analyze: bool, block: usize) -> Self {
         let mut plugin = PluginUnderTest::load();
-        if !analyze {
-            let mut state = decode_state(&plugin.save_state());
-            state["params"]["analyze"] = serde_json::json!({ "bool": false });
-            plugin
-                .load_state(&encode_state(&serde_json::to_vec(&state).unwrap()))
-                .unwrap();
-        }
+        plugin
+            .edit_state(|state| state["params"]["analyze"] = serde_json::json!({ "bool": analyze }))
+            .unwrap();
         let processor = plugin.activate(SAMPLE_RATE, block as u32);
         let input = (0..CHANNELS)
             .map(|ch| {

@@ -204,10 +204,8 @@ fn state_round_trips_and_drives_the_analysis() {
 #[test]
 fn disabling_analysis_through_state_stops_the_ring_push() {
     let mut plugin = PluginUnderTest::load();
-    let mut state = decode_state(&plugin.save_state());
-    state["params"]["analyze"] = serde_json::json!({ "bool": false });
     plugin
-        .load_state(&encode_state(&serde_json::to_vec(&state).unwrap()))
+        .edit_state(|state| state["params"]["analyze"] = serde_json::json!({ "bool": false }))
         .unwrap();
 
     let mut rng = SmallRng::seed_from_u64(2);
@@ -241,11 +239,11 @@ fn garbage_state_is_rejected_and_the_plugin_keeps_its_settings() {
     assert_eq!(plugin.save_state(), before);
 
     // A well-formed state with out-of-range settings loads, but the worker clamps them.
-    let mut state = decode_state(&before);
-    state["fields"]["analysis-settings"] =
-        serde_json::Value::String(r#"{"window_seconds":-1,"hop_seconds":1e30}"#.into());
     plugin
-        .load_state(&encode_state(&serde_json::to_vec(&state).unwrap()))
+        .edit_state(|state| {
+            state["fields"]["analysis-settings"] =
+                serde_json::Value::String(r#"{"window_seconds":-1,"hop_seconds":1e30}"#.into())
+        })
         .unwrap();
     let mut rng = SmallRng::seed_from_u64(3);
     let input = music_like(&mut rng, 48_000.0, 1.0, 2);

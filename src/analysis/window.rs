@@ -30,14 +30,6 @@ impl RollingWindow {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.ring.len()
-    }
-
-    pub fn hop(&self) -> usize {
-        self.hop
-    }
-
     /// Appends `input`; for every window that becomes due, calls `on_window(end, window)` where
     /// `end` is the stream position just past the window's last sample.
     pub fn push(&mut self, mut input: &[f32], mut on_window: impl FnMut(u64, &[f32])) {

@@ -210,6 +210,16 @@ impl PluginUnderTest {
         state.load(&handle, &mut bytes)
     }
 
+    /// Saves the state, lets `edit` change its JSON, and loads the result back.
+    pub fn edit_state(
+        &mut self,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<(), clack_extensions::state::StateError> {
+        let mut state = decode_state(&self.save_state());
+        edit(&mut state);
+        self.load_state(&encode_state(&serde_json::to_vec(&state).unwrap()))
+    }
+
     /// This instance's counters and latest analysis.
     pub fn report(&self) -> TestReport {
         self.reporter.report()
