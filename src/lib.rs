@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod editor;
+pub mod features;
 pub mod params;
 pub mod stats;
 pub mod tap;

@@ -1,0 +1,236 @@
+//! [`FeatureConfig`]: everything that defines a model's input. It is stored in every model's
+//! metadata, and the plugin, the CLI and the trainer build features from it and nothing else.
+
+use serde::{Deserialize, Serialize};
+
+use super::mel::{MelNorm, MelScale};
+
+/// What each frame holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureKind {
+    /// Mel power in dB (`librosa.power_to_db(librosa.feature.melspectrogram(...))`).
+    LogMel,
+    /// `librosa.feature.mfcc(...)`: DCT-II (ortho) of the dB mel frame, first `n_mfcc` values.
+    Mfcc,
+    /// musicnn's input: `log10(1 + 10000 · mel power)`.
+    Musicnn,
+}
+
+/// Per-feature standardisation applied to every model window after everything else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Normalization {
+    #[default]
+    None,
+    /// `(x - mean[i]) / std[i]` for feature `i` (statistics from the training set).
+    PerFeature { mean: Vec<f32>, std: Vec<f32> },
+}
+
+/// Complete description of a model input. Times are in samples at `sample_rate` (Hz),
+/// frequencies in Hz.
+///
+/// Frames follow `librosa.stft(center=True, pad_mode="constant")`. Everything up to the dB
+/// conversion is per frame and identical in batch and streaming use; `top_db` and
+/// `normalization` act on a whole model window of `frames` frames (see
+/// [`super::FeatureExtractor::finish_window`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureConfig {
+    pub sample_rate: u32,
+    pub kind: FeatureKind,
+    pub n_fft: usize,
+    pub hop_length: usize,
+    /// Hann window length, at most `n_fft` (centred in the frame).
+    pub win_length: usize,
+    pub n_mels: usize,
+    pub fmin: f32,
+    /// Upper edge of the mel filterbank; `None` means `sample_rate / 2`.
+    pub fmax: Option<f32>,
+    pub mel_scale: MelScale,
+    pub mel_norm: MelNorm,
+    /// Coefficients kept by [`FeatureKind::Mfcc`]; ignored otherwise.
+    pub n_mfcc: usize,
+    /// For [`FeatureKind::LogMel`] and [`FeatureKind::Mfcc`]: dB values are raised to at least
+    /// the window's maximum minus `top_db` (librosa's default is 80). `None` disables it.
+    pub top_db: Option<f32>,
+    /// Model window length in frames.
+    pub frames: usize,
+    #[serde(default)]
+    pub normalization: Normalization,
+}
+
+/// Why a [`FeatureConfig`] cannot be used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid feature configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Named configurations of the research model families.
+pub const PRESETS: &[&str] = &["mfcc13", "mfcc18", "mfcc26", "crnn-mfcc", "logmel128", "musicnn"];
+
+impl FeatureConfig {
+    /// librosa's defaults at 22 050 Hz: n_fft 2048, hop 512, 128 Slaney mels, top_db 80, and a
+    /// 3-s window (130 frames).
+    fn librosa_defaults(kind: FeatureKind) -> Self {
+        Self {
+            sample_rate: 22_050,
+            kind,
+            n_fft: 2048,
+            hop_length: 512,
+            win_length: 2048,
+            n_mels: 128,
+            fmin: 0.0,
+            fmax: None,
+            mel_scale: MelScale::Slaney,
+            mel_norm: MelNorm::Slaney,
+            n_mfcc: 20,
+            top_db: Some(80.0),
+            frames: 130,
+            normalization: Normalization::None,
+        }
+    }
+
+    /// A configuration from [`PRESETS`]:
+    /// - `mfcc13`: 13 MFCC × 130 frames (3 s), the MFCC-CNN and MFCC-LSTM input;
+    /// - `mfcc18`, `mfcc26`: 18 or 26 MFCC × 130 frames;
+    /// - `crnn-mfcc`: 13 MFCC × 258 frames (6 s), the CRNN input;
+    /// - `logmel128`: 128 log-mel bands × 130 frames, for mel-CNNs (hybrid, MobileNetV2-style);
+    /// - `musicnn`: 16 kHz, n_fft 512, hop 256, 96 mels, `log10(1 + 10000·x)`, 187 frames.
+    pub fn preset(name: &str) -> Option<Self> {
+        let mfcc = |n_mfcc, frames| Self {
+            n_mfcc,
+            frames,
+            ..Self::librosa_defaults(FeatureKind::Mfcc)
+        };
+        Some(match name {
+            "mfcc13" => mfcc(13, 130),
+            "mfcc18" => mfcc(18, 130),
+            "mfcc26" => mfcc(26, 130),
+            "crnn-mfcc" => mfcc(13, 258),
+            "logmel128" => Self::librosa_defaults(FeatureKind::LogMel),
+            "musicnn" => Self {
+                sample_rate: 16_000,
+                n_fft: 512,
+                hop_length: 256,
+                win_length: 512,
+                n_mels: 96,
+                top_db: None,
+                frames: 187,
+                ..Self::librosa_defaults(FeatureKind::Musicnn)
+            },
+            _ => return None,
+        })
+    }
+
+    /// Upper filterbank edge in Hz.
+    pub fn fmax_hz(&self) -> f32 {
+        self.fmax.unwrap_or(self.sample_rate as f32 / 2.0)
+    }
+
+    /// Values per frame in the final features.
+    pub fn feature_width(&self) -> usize {
+        match self.kind {
+            FeatureKind::Mfcc => self.n_mfcc,
+            FeatureKind::LogMel | FeatureKind::Musicnn => self.n_mels,
+        }
+    }
+
+    /// Length of one model window in seconds.
+    pub fn window_seconds(&self) -> f32 {
+        (self.frames.saturating_sub(1) * self.hop_length) as f32 / self.sample_rate as f32
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |msg: String| Err(ConfigError(msg));
+        let nyquist = self.sample_rate as f32 / 2.0;
+        if !(1_000..=384_000).contains(&self.sample_rate) {
+            return fail(format!("sample_rate {} Hz is outside 1-384 kHz", self.sample_rate));
+        }
+        if self.n_fft < 16 || self.n_fft > 65_536 {
+            return fail(format!("n_fft {} is outside 16..=65536", self.n_fft));
+        }
+        if self.hop_length == 0 || self.win_length == 0 || self.win_length > self.n_fft {
+            return fail(format!(
+                "need hop_length > 0 and 0 < win_length <= n_fft (hop {}, win {}, n_fft {})",
+                self.hop_length, self.win_length, self.n_fft
+            ));
+        }
+        if self.n_mels == 0 || self.frames == 0 {
+            return fail("n_mels and frames must be positive".into());
+        }
+        if !(self.fmin >= 0.0 && self.fmin < self.fmax_hz() && self.fmax_hz() <= nyquist) {
+            return fail(format!(
+                "need 0 <= fmin < fmax <= {nyquist} Hz (fmin {}, fmax {})",
+                self.fmin,
+                self.fmax_hz()
+            ));
+        }
+        if self.kind == FeatureKind::Mfcc && !(1..=self.n_mels).contains(&self.n_mfcc) {
+            return fail(format!("n_mfcc {} must lie in 1..=n_mels", self.n_mfcc));
+        }
+        if self.top_db.is_some_and(|db| !(db >= 0.0)) {
+            return fail("top_db must be non-negative".into());
+        }
+        if let Normalization::PerFeature { mean, std } = &self.normalization {
+            let width = self.feature_width();
+            if mean.len() != width || std.len() != width {
+                return fail(format!("normalization needs {width} means and stds"));
+            }
+            if std.iter().any(|s| !(s.is_finite() && *s > 0.0)) || mean.iter().any(|m| !m.is_finite()) {
+                return fail("normalization statistics must be finite with std > 0".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_is_valid_and_round_trips_through_json() {
+        for name in PRESETS {
+            let config = FeatureConfig::preset(name).unwrap();
+            config.validate().unwrap();
+            let json = serde_json::to_string(&config).unwrap();
+            assert_eq!(serde_json::from_str::<FeatureConfig>(&json).unwrap(), config);
+        }
+        assert!(FeatureConfig::preset("nope").is_none());
+    }
+
+    #[test]
+    fn research_shapes() {
+        let mfcc = FeatureConfig::preset("mfcc13").unwrap();
+        assert_eq!((mfcc.feature_width(), mfcc.frames), (13, 130));
+        assert!((mfcc.window_seconds() - 3.0).abs() < 0.02);
+        let musicnn = FeatureConfig::preset("musicnn").unwrap();
+        assert!((musicnn.window_seconds() - 2.98).abs() < 0.01);
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        let good = FeatureConfig::preset("mfcc13").unwrap();
+        let bad = [
+            FeatureConfig { hop_length: 0, ..good.clone() },
+            FeatureConfig { win_length: 4096, ..good.clone() },
+            FeatureConfig { n_mfcc: 200, ..good.clone() },
+            FeatureConfig { fmax: Some(20_000.0), ..good.clone() },
+            FeatureConfig { top_db: Some(f32::NAN), ..good.clone() },
+            FeatureConfig {
+                normalization: Normalization::PerFeature { mean: vec![0.0; 13], std: vec![0.0; 13] },
+                ..good.clone()
+            },
+        ];
+        for config in bad {
+            assert!(config.validate().is_err(), "{config:?}");
+        }
+    }
+}

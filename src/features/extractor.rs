@@ -1,0 +1,299 @@
+//! Frame-level feature extraction (batch and streaming share one framing path) and the
+//! window-level finish step.
+
+use ndarray::{Array2, ArrayView2};
+
+use super::config::{ConfigError, FeatureConfig, FeatureKind, Normalization};
+use super::db::{clamp_below_max, power_to_db};
+use super::dct::Dct;
+use super::mel::MelFilterbank;
+use super::stft::PowerSpectrum;
+
+/// Turns one `n_fft` frame of samples into one frame of features (before the window step).
+struct FrameFeatures {
+    kind: FeatureKind,
+    spectrum: PowerSpectrum,
+    mel: MelFilterbank,
+    power: Vec<f32>,
+}
+
+impl FrameFeatures {
+    fn new(config: &FeatureConfig) -> Self {
+        let spectrum = PowerSpectrum::new(config.n_fft, config.win_length);
+        let mel = MelFilterbank::new(
+            f64::from(config.sample_rate),
+            config.n_fft,
+            config.n_mels,
+            f64::from(config.fmin),
+            f64::from(config.fmax_hz()),
+            config.mel_scale,
+            config.mel_norm,
+        );
+        Self {
+            kind: config.kind,
+            power: vec![0.0; spectrum.bins()],
+            spectrum,
+            mel,
+        }
+    }
+
+    /// Writes `n_mels` values: dB mel power, or musicnn's compressed mel power.
+    fn compute(&mut self, frame: &[f32], out: &mut [f32]) {
+        self.spectrum.compute(frame, &mut self.power);
+        self.mel.apply(&self.power, out);
+        match self.kind {
+            FeatureKind::LogMel | FeatureKind::Mfcc => out.iter_mut().for_each(|x| *x = power_to_db(*x)),
+            FeatureKind::Musicnn => out.iter_mut().for_each(|x| *x = (1.0 + 10_000.0 * *x).log10()),
+        }
+    }
+}
+
+/// Streaming framing: push samples in any pieces, get each frame's features as soon as its
+/// last sample arrives, without recomputing overlaps. Allocates only in [`FrameStream::new()`].
+///
+/// The stream starts with `n_fft / 2` zeros (librosa's centring); [`FrameStream::finish()`]
+/// appends the closing `n_fft / 2` zeros. Frame `t` therefore covers input samples
+/// `t·hop - n_fft/2 .. t·hop + n_fft/2`, exactly as in `librosa.stft(center=True)`.
+pub struct FrameStream {
+    frame: FrameFeatures,
+    n_fft: usize,
+    hop: usize,
+    /// The samples of the next frame gathered so far (at most `n_fft`).
+    pending: Vec<f32>,
+    /// Input samples still to skip before the next frame starts (only when hop > n_fft).
+    skip: usize,
+    out: Vec<f32>,
+}
+
+impl FrameStream {
+    pub fn new(config: &FeatureConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut pending = Vec::with_capacity(config.n_fft);
+        pending.resize(config.n_fft / 2, 0.0);
+        Ok(Self {
+            frame: FrameFeatures::new(config),
+            n_fft: config.n_fft,
+            hop: config.hop_length,
+            pending,
+            skip: 0,
+            out: vec![0.0; config.n_mels],
+        })
+    }
+
+    /// Values per emitted frame (`n_mels`).
+    pub fn frame_width(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Feeds samples; calls `emit` with each completed frame's `n_mels` values, in order.
+    pub fn push(&mut self, mut samples: &[f32], mut emit: impl FnMut(&[f32])) {
+        while !samples.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(samples.len());
+                self.skip -= n;
+                samples = &samples[n..];
+                continue;
+            }
+            let n = (self.n_fft - self.pending.len()).min(samples.len());
+            self.pending.extend_from_slice(&samples[..n]);
+            samples = &samples[n..];
+            if self.pending.len() == self.n_fft {
+                self.frame.compute(&self.pending, &mut self.out);
+                emit(&self.out);
+                if self.hop >= self.n_fft {
+                    self.pending.clear();
+                    self.skip = self.hop - self.n_fft;
+                } else {
+                    // NOTE: `drain` shifts within the existing capacity; it never allocates.
+                    self.pending.drain(..self.hop);
+                }
+            }
+        }
+    }
+
+    /// Ends the stream: appends the closing padding and emits the frames it completes.
+    pub fn finish(mut self, emit: impl FnMut(&[f32])) {
+        let padding = vec![0.0; self.n_fft / 2];
+        self.push(&padding, emit);
+    }
+}
+
+/// Batch feature extraction for a [`FeatureConfig`], plus the window step shared by every use.
+pub struct FeatureExtractor {
+    config: FeatureConfig,
+    dct: Option<Dct>,
+}
+
+impl FeatureExtractor {
+    pub fn new(config: &FeatureConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let dct = (config.kind == FeatureKind::Mfcc).then(|| Dct::new(config.n_mels, config.n_mfcc));
+        Ok(Self {
+            config: config.clone(),
+            dct,
+        })
+    }
+
+    pub fn config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    /// Frame-level features of a whole clip at `config.sample_rate`: `frames × n_mels`, the
+    /// same values a [`FrameStream`] emits for the same samples.
+    pub fn frames(&self, samples: &[f32]) -> Array2<f32> {
+        let mut stream = FrameStream::new(&self.config).expect("validated in new()");
+        let width = stream.frame_width();
+        let mut values = Vec::new();
+        stream.push(samples, |frame| values.extend_from_slice(frame));
+        stream.finish(|frame| values.extend_from_slice(frame));
+        let rows = values.len() / width;
+        Array2::from_shape_vec((rows, width), values).expect("whole frames")
+    }
+
+    /// The window step: applies `top_db` relative to the maximum of `frames`, the DCT for MFCC,
+    /// and the normalisation. Returns `frames.nrows() × feature_width()`.
+    ///
+    /// librosa applies `top_db` over whatever array it is given. Here the array is always one
+    /// model window, in batch and streaming use alike, so a window's features never depend on
+    /// audio outside it beyond the frames' own overlap.
+    pub fn finish_window(&self, frames: ArrayView2<f32>) -> Array2<f32> {
+        let mut db = frames.to_owned();
+        if let (Some(top_db), FeatureKind::LogMel | FeatureKind::Mfcc) = (self.config.top_db, self.config.kind) {
+            clamp_below_max(db.as_slice_mut().expect("owned arrays are contiguous"), top_db);
+        }
+        let mut features = match &self.dct {
+            Some(dct) => {
+                let mut mfcc = Array2::zeros((db.nrows(), self.config.n_mfcc));
+                for (row, mut out) in db.rows().into_iter().zip(mfcc.rows_mut()) {
+                    dct.apply(
+                        row.as_slice().expect("contiguous rows"),
+                        out.as_slice_mut().expect("contiguous rows"),
+                    );
+                }
+                mfcc
+            }
+            None => db,
+        };
+        if let Normalization::PerFeature { mean, std } = &self.config.normalization {
+            for mut row in features.rows_mut() {
+                for ((x, m), s) in row.iter_mut().zip(mean).zip(std) {
+                    *x = (*x - m) / s;
+                }
+            }
+        }
+        features
+    }
+
+    /// Features of a whole clip treated as one window: equal to the librosa call named by
+    /// [`FeatureKind`] on the same samples.
+    pub fn extract(&self, samples: &[f32]) -> Array2<f32> {
+        self.finish_window(self.frames(samples).view())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::config::PRESETS;
+    use crate::features::stft::frame_count;
+
+    fn test_signal(len: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                let t = i as f32;
+                0.4 * (t * 0.031).sin() + 0.2 * (t * 0.0071).sin() * (t * 0.45).cos()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frame_counts_match_librosa_for_every_preset() {
+        for name in PRESETS {
+            let config = FeatureConfig::preset(name).unwrap();
+            let extractor = FeatureExtractor::new(&config).unwrap();
+            for len in [0, 1, config.hop_length - 1, config.hop_length, 3 * config.sample_rate as usize] {
+                let frames = extractor.frames(&test_signal(len));
+                assert_eq!(frames.nrows(), frame_count(len, config.hop_length), "{name} {len}");
+                assert_eq!(frames.ncols(), config.n_mels);
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_in_any_pieces_equals_batch() {
+        for name in PRESETS {
+            let config = FeatureConfig::preset(name).unwrap();
+            let extractor = FeatureExtractor::new(&config).unwrap();
+            let signal = test_signal(config.sample_rate as usize * 2 + 123);
+            let batch = extractor.frames(&signal);
+
+            for piece in [1, 7, 511, 4096, 100_000] {
+                let mut stream = FrameStream::new(&config).unwrap();
+                let mut streamed = Vec::new();
+                for chunk in signal.chunks(piece) {
+                    stream.push(chunk, |f| streamed.extend_from_slice(f));
+                }
+                stream.finish(|f| streamed.extend_from_slice(f));
+                let max_diff = streamed
+                    .iter()
+                    .zip(batch.iter())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert_eq!(streamed.len(), batch.len(), "{name} piece {piece}");
+                assert!(max_diff <= 1e-6, "{name} piece {piece}: {max_diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn hops_longer_than_the_frame_skip_samples_in_both_apis() {
+        let config = FeatureConfig {
+            n_fft: 256,
+            win_length: 256,
+            hop_length: 1000,
+            n_mels: 20,
+            ..FeatureConfig::preset("logmel128").unwrap()
+        };
+        let extractor = FeatureExtractor::new(&config).unwrap();
+        let signal = test_signal(10_000);
+        let batch = extractor.frames(&signal);
+        assert_eq!(batch.nrows(), frame_count(signal.len(), 1000));
+        let mut stream = FrameStream::new(&config).unwrap();
+        let mut streamed = Vec::new();
+        for chunk in signal.chunks(333) {
+            stream.push(chunk, |f| streamed.extend_from_slice(f));
+        }
+        stream.finish(|f| streamed.extend_from_slice(f));
+        assert_eq!(streamed, batch.into_raw_vec_and_offset().0);
+    }
+
+    #[test]
+    fn window_step_clamps_within_the_window_only() {
+        let config = FeatureConfig::preset("logmel128").unwrap();
+        let extractor = FeatureExtractor::new(&config).unwrap();
+        let frames = extractor.frames(&test_signal(22_050));
+        let window = extractor.finish_window(frames.view());
+        let max = frames.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        assert!(window.iter().all(|&v| v >= max - 80.0));
+        // Values above the floor are untouched.
+        for (a, b) in frames.iter().zip(window.iter()) {
+            if *a >= max - 80.0 {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn normalisation_standardises_each_feature() {
+        let mut config = FeatureConfig::preset("mfcc13").unwrap();
+        let plain = FeatureExtractor::new(&config).unwrap().extract(&test_signal(22_050));
+        config.normalization = Normalization::PerFeature {
+            mean: vec![1.0; 13],
+            std: vec![2.0; 13],
+        };
+        let normalised = FeatureExtractor::new(&config).unwrap().extract(&test_signal(22_050));
+        for (p, n) in plain.iter().zip(normalised.iter()) {
+            assert!(((p - 1.0) / 2.0 - n).abs() < 1e-6);
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Mel filterbanks as `librosa.filters.mel` builds them (Slaney or HTK scale, Slaney area
+//! normalisation or none), stored sparsely.
+
+use serde::{Deserialize, Serialize};
+
+/// The Hz ↔ mel mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MelScale {
+    /// Auditory Toolbox (librosa's default): linear below 1 kHz, logarithmic above.
+    Slaney,
+    /// `2595 · log10(1 + f / 700)`.
+    Htk,
+}
+
+/// Filter normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MelNorm {
+    /// Each triangle divided by its width in Hz / 2 (librosa's `norm="slaney"`, the default).
+    Slaney,
+    /// Triangles peak at 1.
+    None,
+}
+
+const SLANEY_F_SP: f64 = 200.0 / 3.0;
+const SLANEY_MIN_LOG_HZ: f64 = 1000.0;
+const SLANEY_MIN_LOG_MEL: f64 = SLANEY_MIN_LOG_HZ / SLANEY_F_SP;
+
+fn slaney_logstep() -> f64 {
+    6.4f64.ln() / 27.0
+}
+
+/// Frequency in Hz to mels.
+pub fn hz_to_mel(hz: f64, scale: MelScale) -> f64 {
+    match scale {
+        MelScale::Htk => 2595.0 * (1.0 + hz / 700.0).log10(),
+        MelScale::Slaney if hz >= SLANEY_MIN_LOG_HZ => {
+            SLANEY_MIN_LOG_MEL + (hz / SLANEY_MIN_LOG_HZ).ln() / slaney_logstep()
+        }
+        MelScale::Slaney => hz / SLANEY_F_SP,
+    }
+}
+
+/// Mels to frequency in Hz.
+pub fn mel_to_hz(mel: f64, scale: MelScale) -> f64 {
+    match scale {
+        MelScale::Htk => 700.0 * (10f64.powf(mel / 2595.0) - 1.0),
+        MelScale::Slaney if mel >= SLANEY_MIN_LOG_MEL => {
+            SLANEY_MIN_LOG_HZ * (slaney_logstep() * (mel - SLANEY_MIN_LOG_MEL)).exp()
+        }
+        MelScale::Slaney => mel * SLANEY_F_SP,
+    }
+}
+
+/// One triangular filter: weights for bins `start..start + weights.len()`.
+#[derive(Debug, Clone)]
+struct Filter {
+    start: usize,
+    weights: Vec<f32>,
+}
+
+/// `n_mels` triangular filters over the `n_fft / 2 + 1` bins of a power spectrum.
+#[derive(Debug, Clone)]
+pub struct MelFilterbank {
+    filters: Vec<Filter>,
+    bins: usize,
+}
+
+impl MelFilterbank {
+    /// Same arguments and result as `librosa.filters.mel(sr=sample_rate, n_fft=n_fft,
+    /// n_mels=n_mels, fmin=fmin_hz, fmax=fmax_hz, htk=scale == Htk, norm=...)`: computed in
+    /// f64 and rounded to f32 as librosa's default `dtype=float32` does.
+    pub fn new(
+        sample_rate: f64,
+        n_fft: usize,
+        n_mels: usize,
+        fmin_hz: f64,
+        fmax_hz: f64,
+        scale: MelScale,
+        norm: MelNorm,
+    ) -> Self {
+        let bins = n_fft / 2 + 1;
+        let fft_freqs: Vec<f64> = (0..bins)
+            .map(|k| k as f64 * sample_rate / n_fft as f64)
+            .collect();
+        let (mel_min, mel_max) = (hz_to_mel(fmin_hz, scale), hz_to_mel(fmax_hz, scale));
+        let mel_freqs: Vec<f64> = (0..n_mels + 2)
+            .map(|i| {
+                let mel = mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64;
+                mel_to_hz(mel, scale)
+            })
+            .collect();
+
+        let filters = (0..n_mels)
+            .map(|m| {
+                let (left, centre, right) = (mel_freqs[m], mel_freqs[m + 1], mel_freqs[m + 2]);
+                let enorm = match norm {
+                    MelNorm::Slaney => 2.0 / (right - left),
+                    MelNorm::None => 1.0,
+                };
+                let weight = |f: f64| {
+                    let lower = (f - left) / (centre - left);
+                    let upper = (right - f) / (right - centre);
+                    (lower.min(upper).max(0.0) * enorm) as f32
+                };
+                let all: Vec<f32> = fft_freqs.iter().map(|&f| weight(f)).collect();
+                let start = all.iter().position(|&w| w != 0.0).unwrap_or(0);
+                let end = all.iter().rposition(|&w| w != 0.0).map_or(start, |i| i + 1);
+                Filter {
+                    start,
+                    weights: all[start..end].to_vec(),
+                }
+            })
+            .collect();
+        Self { filters, bins }
+    }
+
+    pub fn n_mels(&self) -> usize {
+        self.filters.len()
+    }
+
+    /// Number of spectrum bins the filterbank expects.
+    pub fn bins(&self) -> usize {
+        self.bins
+    }
+
+    /// Writes the filterbank energies of `power` (`bins()` values) into `mel` (`n_mels()`).
+    pub fn apply(&self, power: &[f32], mel: &mut [f32]) {
+        for (out, filter) in mel.iter_mut().zip(&self.filters) {
+            let bins = &power[filter.start..filter.start + filter.weights.len()];
+            *out = bins.iter().zip(&filter.weights).map(|(p, w)| p * w).sum();
+        }
+    }
+
+    /// The dense `n_mels × bins` weight matrix, row by row (for tests and export).
+    pub fn dense(&self) -> Vec<Vec<f32>> {
+        self.filters
+            .iter()
+            .map(|f| {
+                let mut row = vec![0.0; self.bins];
+                row[f.start..f.start + f.weights.len()].copy_from_slice(&f.weights);
+                row
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_round_trip_and_hit_their_anchor_points() {
+        for scale in [MelScale::Slaney, MelScale::Htk] {
+            for hz in [0.0, 100.0, 999.0, 1000.0, 4000.0, 11_025.0] {
+                let back = mel_to_hz(hz_to_mel(hz, scale), scale);
+                assert!((back - hz).abs() < 1e-9, "{scale:?} {hz}");
+            }
+        }
+        assert!((hz_to_mel(1000.0, MelScale::Slaney) - 15.0).abs() < 1e-12);
+        assert!((hz_to_mel(1000.0, MelScale::Htk) - 999.985_6).abs() < 1e-3);
+    }
+
+    #[test]
+    fn unnormalised_triangles_peak_at_one_and_tile_the_spectrum() {
+        let bank = MelFilterbank::new(22_050.0, 2048, 40, 0.0, 11_025.0, MelScale::Htk, MelNorm::None);
+        let dense = bank.dense();
+        for row in &dense {
+            let peak = row.iter().cloned().fold(0.0f32, f32::max);
+            assert!(peak > 0.5 && peak <= 1.0, "{peak}");
+        }
+        // Between the first and last centre, neighbouring triangles sum to one.
+        for bin in 100..900 {
+            let sum: f32 = dense.iter().map(|row| row[bin]).sum();
+            assert!((sum - 1.0).abs() < 1e-5, "bin {bin}: {sum}");
+        }
+    }
+
+    #[test]
+    fn sparse_apply_equals_the_dense_product() {
+        let bank = MelFilterbank::new(16_000.0, 512, 96, 0.0, 8_000.0, MelScale::Slaney, MelNorm::Slaney);
+        let power: Vec<f32> = (0..bank.bins()).map(|k| (k as f32 * 0.37).sin().abs()).collect();
+        let mut mel = vec![0.0; bank.n_mels()];
+        bank.apply(&power, &mut mel);
+        for (m, row) in bank.dense().iter().enumerate() {
+            let dense: f32 = row.iter().zip(&power).map(|(w, p)| w * p).sum();
+            assert!((dense - mel[m]).abs() <= 1e-6 * dense.abs().max(1.0), "{m}");
+        }
+    }
+}

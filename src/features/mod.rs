@@ -1,0 +1,13 @@
+//! The one feature-extraction implementation, shared by the plugin, the CLI and training:
+//! STFT power spectra, mel filterbanks, dB conversion, MFCC and musicnn's input, matching
+//! librosa (see `tests/librosa_parity.rs`).
+
+pub mod config;
+pub mod db;
+pub mod dct;
+pub mod extractor;
+pub mod mel;
+pub mod stft;
+
+pub use config::{FeatureConfig, FeatureKind, Normalization};
+pub use extractor::{FeatureExtractor, FrameStream};
