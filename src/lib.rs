@@ -6,6 +6,7 @@
 //! the results lock-free to the editor.
 
 pub mod analysis;
+pub mod decode;
 pub mod editor;
 pub mod features;
 pub mod params;

@@ -73,7 +73,14 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Named configurations of the research model families.
-pub const PRESETS: &[&str] = &["mfcc13", "mfcc18", "mfcc26", "crnn-mfcc", "logmel128", "musicnn"];
+pub const PRESETS: &[&str] = &[
+    "mfcc13",
+    "mfcc18",
+    "mfcc26",
+    "crnn-mfcc",
+    "logmel128",
+    "musicnn",
+];
 
 impl FeatureConfig {
     /// librosa's defaults at 22 050 Hz: n_fft 2048, hop 512, 128 Slaney mels, top_db 80, and a
@@ -151,7 +158,10 @@ impl FeatureConfig {
         let fail = |msg: String| Err(ConfigError(msg));
         let nyquist = self.sample_rate as f32 / 2.0;
         if !(1_000..=384_000).contains(&self.sample_rate) {
-            return fail(format!("sample_rate {} Hz is outside 1-384 kHz", self.sample_rate));
+            return fail(format!(
+                "sample_rate {} Hz is outside 1-384 kHz",
+                self.sample_rate
+            ));
         }
         if self.n_fft < 16 || self.n_fft > 65_536 {
             return fail(format!("n_fft {} is outside 16..=65536", self.n_fft));
@@ -183,7 +193,9 @@ impl FeatureConfig {
             if mean.len() != width || std.len() != width {
                 return fail(format!("normalization needs {width} means and stds"));
             }
-            if std.iter().any(|s| !(s.is_finite() && *s > 0.0)) || mean.iter().any(|m| !m.is_finite()) {
+            if std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+                || mean.iter().any(|m| !m.is_finite())
+            {
                 return fail("normalization statistics must be finite with std > 0".into());
             }
         }
@@ -201,7 +213,10 @@ mod tests {
             let config = FeatureConfig::preset(name).unwrap();
             config.validate().unwrap();
             let json = serde_json::to_string(&config).unwrap();
-            assert_eq!(serde_json::from_str::<FeatureConfig>(&json).unwrap(), config);
+            assert_eq!(
+                serde_json::from_str::<FeatureConfig>(&json).unwrap(),
+                config
+            );
         }
         assert!(FeatureConfig::preset("nope").is_none());
     }
@@ -219,13 +234,31 @@ mod tests {
     fn rejects_nonsense() {
         let good = FeatureConfig::preset("mfcc13").unwrap();
         let bad = [
-            FeatureConfig { hop_length: 0, ..good.clone() },
-            FeatureConfig { win_length: 4096, ..good.clone() },
-            FeatureConfig { n_mfcc: 200, ..good.clone() },
-            FeatureConfig { fmax: Some(20_000.0), ..good.clone() },
-            FeatureConfig { top_db: Some(f32::NAN), ..good.clone() },
             FeatureConfig {
-                normalization: Normalization::PerFeature { mean: vec![0.0; 13], std: vec![0.0; 13] },
+                hop_length: 0,
+                ..good.clone()
+            },
+            FeatureConfig {
+                win_length: 4096,
+                ..good.clone()
+            },
+            FeatureConfig {
+                n_mfcc: 200,
+                ..good.clone()
+            },
+            FeatureConfig {
+                fmax: Some(20_000.0),
+                ..good.clone()
+            },
+            FeatureConfig {
+                top_db: Some(f32::NAN),
+                ..good.clone()
+            },
+            FeatureConfig {
+                normalization: Normalization::PerFeature {
+                    mean: vec![0.0; 13],
+                    std: vec![0.0; 13],
+                },
                 ..good.clone()
             },
         ];

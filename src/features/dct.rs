@@ -14,7 +14,11 @@ impl Dct {
         let n = n_in as f64;
         let basis = (0..n_out)
             .flat_map(|k| {
-                let scale = if k == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
+                let scale = if k == 0 {
+                    (1.0 / n).sqrt()
+                } else {
+                    (2.0 / n).sqrt()
+                };
                 (0..n_in).map(move |i| {
                     let angle = std::f64::consts::PI * k as f64 * (i as f64 + 0.5) / n;
                     (scale * angle.cos()) as f32

@@ -42,8 +42,12 @@ impl FrameFeatures {
         self.spectrum.compute(frame, &mut self.power);
         self.mel.apply(&self.power, out);
         match self.kind {
-            FeatureKind::LogMel | FeatureKind::Mfcc => out.iter_mut().for_each(|x| *x = power_to_db(*x)),
-            FeatureKind::Musicnn => out.iter_mut().for_each(|x| *x = (1.0 + 10_000.0 * *x).log10()),
+            FeatureKind::LogMel | FeatureKind::Mfcc => {
+                out.iter_mut().for_each(|x| *x = power_to_db(*x))
+            }
+            FeatureKind::Musicnn => out
+                .iter_mut()
+                .for_each(|x| *x = (1.0 + 10_000.0 * *x).log10()),
         }
     }
 }
@@ -127,7 +131,8 @@ pub struct FeatureExtractor {
 impl FeatureExtractor {
     pub fn new(config: &FeatureConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        let dct = (config.kind == FeatureKind::Mfcc).then(|| Dct::new(config.n_mels, config.n_mfcc));
+        let dct =
+            (config.kind == FeatureKind::Mfcc).then(|| Dct::new(config.n_mels, config.n_mfcc));
         Ok(Self {
             config: config.clone(),
             dct,
@@ -158,8 +163,13 @@ impl FeatureExtractor {
     /// audio outside it beyond the frames' own overlap.
     pub fn finish_window(&self, frames: ArrayView2<f32>) -> Array2<f32> {
         let mut db = frames.to_owned();
-        if let (Some(top_db), FeatureKind::LogMel | FeatureKind::Mfcc) = (self.config.top_db, self.config.kind) {
-            clamp_below_max(db.as_slice_mut().expect("owned arrays are contiguous"), top_db);
+        if let (Some(top_db), FeatureKind::LogMel | FeatureKind::Mfcc) =
+            (self.config.top_db, self.config.kind)
+        {
+            clamp_below_max(
+                db.as_slice_mut().expect("owned arrays are contiguous"),
+                top_db,
+            );
         }
         let mut features = match &self.dct {
             Some(dct) => {
@@ -211,9 +221,19 @@ mod tests {
         for name in PRESETS {
             let config = FeatureConfig::preset(name).unwrap();
             let extractor = FeatureExtractor::new(&config).unwrap();
-            for len in [0, 1, config.hop_length - 1, config.hop_length, 3 * config.sample_rate as usize] {
+            for len in [
+                0,
+                1,
+                config.hop_length - 1,
+                config.hop_length,
+                3 * config.sample_rate as usize,
+            ] {
                 let frames = extractor.frames(&test_signal(len));
-                assert_eq!(frames.nrows(), frame_count(len, config.hop_length), "{name} {len}");
+                assert_eq!(
+                    frames.nrows(),
+                    frame_count(len, config.hop_length),
+                    "{name} {len}"
+                );
                 assert_eq!(frames.ncols(), config.n_mels);
             }
         }
@@ -286,12 +306,16 @@ mod tests {
     #[test]
     fn normalisation_standardises_each_feature() {
         let mut config = FeatureConfig::preset("mfcc13").unwrap();
-        let plain = FeatureExtractor::new(&config).unwrap().extract(&test_signal(22_050));
+        let plain = FeatureExtractor::new(&config)
+            .unwrap()
+            .extract(&test_signal(22_050));
         config.normalization = Normalization::PerFeature {
             mean: vec![1.0; 13],
             std: vec![2.0; 13],
         };
-        let normalised = FeatureExtractor::new(&config).unwrap().extract(&test_signal(22_050));
+        let normalised = FeatureExtractor::new(&config)
+            .unwrap()
+            .extract(&test_signal(22_050));
         for (p, n) in plain.iter().zip(normalised.iter()) {
             assert!(((p - 1.0) / 2.0 - n).abs() < 1e-6);
         }

@@ -164,7 +164,15 @@ mod tests {
 
     #[test]
     fn unnormalised_triangles_peak_at_one_and_tile_the_spectrum() {
-        let bank = MelFilterbank::new(22_050.0, 2048, 40, 0.0, 11_025.0, MelScale::Htk, MelNorm::None);
+        let bank = MelFilterbank::new(
+            22_050.0,
+            2048,
+            40,
+            0.0,
+            11_025.0,
+            MelScale::Htk,
+            MelNorm::None,
+        );
         let dense = bank.dense();
         for row in &dense {
             let peak = row.iter().cloned().fold(0.0f32, f32::max);
@@ -179,8 +187,18 @@ mod tests {
 
     #[test]
     fn sparse_apply_equals_the_dense_product() {
-        let bank = MelFilterbank::new(16_000.0, 512, 96, 0.0, 8_000.0, MelScale::Slaney, MelNorm::Slaney);
-        let power: Vec<f32> = (0..bank.bins()).map(|k| (k as f32 * 0.37).sin().abs()).collect();
+        let bank = MelFilterbank::new(
+            16_000.0,
+            512,
+            96,
+            0.0,
+            8_000.0,
+            MelScale::Slaney,
+            MelNorm::Slaney,
+        );
+        let power: Vec<f32> = (0..bank.bins())
+            .map(|k| (k as f32 * 0.37).sin().abs())
+            .collect();
         let mut mel = vec![0.0; bank.n_mels()];
         bank.apply(&power, &mut mel);
         for (m, row) in bank.dense().iter().enumerate() {

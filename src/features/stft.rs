@@ -81,12 +81,24 @@ mod tests {
     #[test]
     fn periodic_hann_matches_its_definition() {
         let w = hann_window(8, 8);
-        let expected = [0.0, 0.146_446_6, 0.5, 0.853_553_4, 1.0, 0.853_553_4, 0.5, 0.146_446_6];
+        let expected = [
+            0.0,
+            0.146_446_6,
+            0.5,
+            0.853_553_4,
+            1.0,
+            0.853_553_4,
+            0.5,
+            0.146_446_6,
+        ];
         for (a, b) in w.iter().zip(expected) {
             assert!((a - b).abs() < 1e-6, "{w:?}");
         }
         // A shorter window sits in the middle of the frame.
-        assert_eq!(hann_window(8, 4), vec![0.0, 0.0, 0.0, 0.5, 1.0, 0.5, 0.0, 0.0]);
+        assert_eq!(
+            hann_window(8, 4),
+            vec![0.0, 0.0, 0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+        );
     }
 
     #[test]

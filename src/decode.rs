@@ -1,0 +1,194 @@
+//! Decoding audio files to mono `f32` samples with `symphonia` (WAV, AIFF, FLAC, Ogg Vorbis,
+//! MP3, ...).
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+/// A decoded file, downmixed to mono (the channel mean).
+#[derive(Debug, Clone)]
+pub struct MonoAudio {
+    pub samples: Vec<f32>,
+    /// In Hz.
+    pub sample_rate: u32,
+    /// Channels in the file before the downmix.
+    pub channels: usize,
+    /// Packets that failed to decode and were skipped (their audio is missing).
+    pub skipped_packets: usize,
+}
+
+impl MonoAudio {
+    pub fn seconds(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+}
+
+/// Why a file could not be decoded.
+#[derive(Debug)]
+pub struct DecodeError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot decode {}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes the first audio track of `path` to mono. Corrupt packets inside an otherwise
+/// readable stream are skipped and counted; a file with no decodable audio is an error.
+pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
+    let fail = |reason: String| DecodeError {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = File::open(path).map_err(|err| fail(err.to_string()))?;
+    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(extension);
+    }
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|err| fail(format!("unrecognised format ({err})")))?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or_else(|| fail("no audio track".into()))?;
+    let track_id = track.id;
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .map_err(|err| fail(format!("unsupported codec ({err})")))?;
+
+    let mut samples = Vec::new();
+    let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
+    let mut channels = track.codec_params.channels.map_or(0, |c| c.count());
+    let mut skipped_packets = 0;
+    let mut interleaved: Option<SampleBuffer<f32>> = None;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(packet) => packet,
+            Err(SymphoniaError::IoError(err))
+                if err.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                break
+            }
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(err) => return Err(fail(format!("read error ({err})"))),
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(decoded) => decoded,
+            Err(SymphoniaError::DecodeError(_)) => {
+                skipped_packets += 1;
+                continue;
+            }
+            Err(err) => return Err(fail(format!("decode error ({err})"))),
+        };
+        let spec = *decoded.spec();
+        sample_rate = spec.rate;
+        channels = spec.channels.count();
+        let buffer = match &mut interleaved {
+            Some(buffer) if buffer.capacity() >= decoded.capacity() * channels => buffer,
+            slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
+        };
+        buffer.copy_interleaved_ref(decoded);
+        let scale = 1.0 / channels as f32;
+        samples.extend(
+            buffer
+                .samples()
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().map(|x| x * scale).sum::<f32>()),
+        );
+    }
+
+    if samples.is_empty() || sample_rate == 0 {
+        return Err(fail("no decodable audio".into()));
+    }
+    Ok(MonoAudio {
+        samples,
+        sample_rate,
+        channels,
+        skipped_packets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_wav(path: &Path, channels: u16, rate: u32, frames: &[Vec<i16>]) {
+        let data: Vec<u8> = frames
+            .iter()
+            .flatten()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(b"RIFF");
+        bytes.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(b"WAVEfmt ");
+        bytes.extend_from_slice(&16u32.to_le_bytes());
+        bytes.extend_from_slice(&1u16.to_le_bytes());
+        bytes.extend_from_slice(&channels.to_le_bytes());
+        bytes.extend_from_slice(&rate.to_le_bytes());
+        bytes.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+        bytes.extend_from_slice(&(channels * 2).to_le_bytes());
+        bytes.extend_from_slice(&16u16.to_le_bytes());
+        bytes.extend_from_slice(b"data");
+        bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&data);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn decodes_and_downmixes_a_stereo_wav() {
+        let dir = std::env::temp_dir().join(format!("genrescope-decode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("stereo.wav");
+        let frames: Vec<Vec<i16>> = (0..1000)
+            .map(|i| vec![16_384, if i % 2 == 0 { 0 } else { -16_384 }])
+            .collect();
+        write_wav(&path, 2, 8000, &frames);
+
+        let audio = decode_mono(&path).unwrap();
+        assert_eq!(
+            (audio.sample_rate, audio.channels, audio.samples.len()),
+            (8000, 2, 1000)
+        );
+        assert_eq!(audio.samples[0], 0.25);
+        assert_eq!(audio.samples[1], 0.0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn garbage_and_missing_files_are_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("genrescope-garbage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("noise.ogg");
+        std::fs::write(&path, b"definitely not an ogg file").unwrap();
+        let err = decode_mono(&path).unwrap_err();
+        assert!(err.to_string().contains("noise.ogg"), "{err}");
+        assert!(decode_mono(&dir.join("missing.wav")).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

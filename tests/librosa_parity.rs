@@ -1,0 +1,126 @@
+//! Parity with librosa: every case in `tests/fixtures/librosa/manifest.json` (written by
+//! `generate.py` there, with librosa 0.11.0) is recomputed with our feature code and compared.
+//!
+//! Tolerances (max over every value of every case):
+//! - log-mel: 1e-3 dB absolute;
+//! - MFCC: 1e-3 of the case's largest coefficient magnitude;
+//! - musicnn input (`log10(1 + 10000·x)`): 1e-4 absolute.
+
+use std::path::{Path, PathBuf};
+
+use genrescope::decode::decode_mono;
+use genrescope::features::{FeatureConfig, FeatureExtractor, FeatureKind};
+use ndarray::Array2;
+use ndarray_npy::read_npy;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Manifest {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    config: FeatureConfig,
+    input: Input,
+    output: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Input {
+    Npy {
+        npy: String,
+    },
+    SharedMusic {
+        shared_music: String,
+        start: usize,
+        samples: usize,
+        sum: f64,
+        sum_squares: f64,
+    },
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/librosa")
+}
+
+fn shared_music() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/music")
+}
+
+fn load_input(input: &Input) -> Vec<f32> {
+    match input {
+        Input::Npy { npy } => {
+            let samples: ndarray::Array1<f32> = read_npy(fixtures().join(npy)).unwrap();
+            samples.to_vec()
+        }
+        Input::SharedMusic {
+            shared_music: clip,
+            start,
+            samples,
+            sum,
+            sum_squares,
+        } => {
+            let path = shared_music().join(clip);
+            let audio = decode_mono(&path)
+                .unwrap_or_else(|err| panic!("{err} (is ../shared/music there?)"));
+            let excerpt = audio.samples[*start..*start + *samples].to_vec();
+            // Our decoder must agree with libsndfile before features can be compared.
+            let our_sum: f64 = excerpt.iter().map(|&x| f64::from(x)).sum();
+            let our_squares: f64 = excerpt.iter().map(|&x| f64::from(x).powi(2)).sum();
+            assert!(
+                (our_sum - sum).abs() < 1e-3,
+                "{clip}: sum {our_sum} vs {sum}"
+            );
+            assert!(
+                (our_squares - sum_squares).abs() < 1e-4 * sum_squares,
+                "{clip}: energy {our_squares} vs {sum_squares}"
+            );
+            excerpt
+        }
+    }
+}
+
+/// Largest absolute difference, and the largest reference magnitude.
+fn compare(ours: &Array2<f32>, reference: &Array2<f32>) -> (f32, f32) {
+    assert_eq!(ours.shape(), reference.shape());
+    let max_diff = ours
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    let max_ref = reference.iter().map(|b| b.abs()).fold(0.0, f32::max);
+    (max_diff, max_ref)
+}
+
+#[test]
+fn features_match_librosa() {
+    let manifest: Manifest =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap())
+            .unwrap();
+    assert!(manifest.cases.len() >= 20);
+    let mut failures = Vec::new();
+    for case in &manifest.cases {
+        let samples = load_input(&case.input);
+        let reference: Array2<f32> = read_npy(fixtures().join(&case.output)).unwrap();
+        let ours = FeatureExtractor::new(&case.config)
+            .unwrap()
+            .extract(&samples);
+        let (max_diff, max_ref) = compare(&ours, &reference);
+        let (error, tolerance, unit) = match case.config.kind {
+            FeatureKind::LogMel => (max_diff, 1e-3, "dB"),
+            FeatureKind::Mfcc => (max_diff / max_ref.max(1e-12), 1e-3, "relative"),
+            FeatureKind::Musicnn => (max_diff, 1e-4, "abs"),
+        };
+        println!(
+            "{:<28} max error {error:.2e} {unit} (tolerance {tolerance:.0e})",
+            case.name
+        );
+        if error > tolerance {
+            failures.push(format!("{}: {error:e} {unit}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "out of tolerance: {failures:#?}");
+}
