@@ -13,6 +13,8 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use crate::analysis::resample::resample_clip;
+
 /// A decoded file, downmixed to mono (the channel mean).
 #[derive(Debug, Clone)]
 pub struct MonoAudio {
@@ -74,6 +76,13 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or_else(|| fail("no audio track".into()))?;
     let track_id = track.id;
+    // Encoder delay and end padding (Ogg's last granule position, for one) are trimmed below,
+    // so the sample count matches libsndfile's and ffmpeg's.
+    let params = &track.codec_params;
+    let delay = params.delay.unwrap_or(0) as usize;
+    let exact_frames = params
+        .n_frames
+        .map(|n| (n as usize).saturating_sub(params.padding.unwrap_or(0) as usize));
     let mut decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|err| fail(format!("unsupported codec ({err})")))?;
@@ -122,6 +131,10 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
         );
     }
 
+    if let Some(frames) = exact_frames {
+        samples.truncate(frames);
+    }
+    samples.drain(..delay.min(samples.len()));
     if samples.is_empty() || sample_rate == 0 {
         return Err(fail("no decodable audio".into()));
     }
@@ -131,6 +144,25 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
         channels,
         skipped_packets,
     })
+}
+
+/// [`decode_mono()`], then resampled to `sample_rate` Hz with the analysis resampler.
+pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
+    let mut audio = decode_mono(path)?;
+    if audio.sample_rate != sample_rate {
+        audio.samples =
+            resample_clip(&audio.samples, audio.sample_rate, sample_rate).map_err(|err| {
+                DecodeError {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "cannot resample {} Hz to {sample_rate} Hz ({err})",
+                        audio.sample_rate
+                    ),
+                }
+            })?;
+        audio.sample_rate = sample_rate;
+    }
+    Ok(audio)
 }
 
 #[cfg(test)]
@@ -177,6 +209,12 @@ mod tests {
         );
         assert_eq!(audio.samples[0], 0.25);
         assert_eq!(audio.samples[1], 0.0);
+
+        let resampled = decode_mono_at(&path, 16_000).unwrap();
+        assert_eq!(
+            (resampled.sample_rate, resampled.samples.len()),
+            (16_000, 2000)
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

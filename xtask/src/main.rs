@@ -1,55 +1,36 @@
-//! `cargo xtask`: project tasks. `bundle` builds the CLAP and VST3 bundles plus the standalone
-//! application into `target/bundled/`; every other command is nice-plug's own.
+//! `cargo xtask`: project tasks.
+//!
+//! - `bundle`: builds the CLAP and VST3 bundles plus the standalone app into `target/bundled/`
+//!   (other nice-plug commands such as `bundle-universal` pass straight through);
+//! - `features`: dumps the features of an audio file as `.npy`;
+//! - `bench-features`: times our feature extraction against librosa on the same clip.
 
-use std::env;
+mod bench_features;
+mod bundle;
+mod features;
 
-/// Opts a `bundle` out of building the standalone application (and its ALSA/JACK headers).
-const NO_STANDALONE: &str = "--no-standalone";
+use clap::{Parser, Subcommand};
 
-fn main() -> nice_plug_xtask::Result<()> {
-    let args: Vec<String> = env::args().skip(1).collect();
-    nice_plug_xtask::main_with_args("cargo xtask", with_standalone(args))
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "genrescope project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-/// For `bundle`, enables the plugin's `standalone` feature so that the standalone binary (which
-/// requires it) is built and bundled next to the plugins. The plugin library itself does not
-/// link ALSA or JACK either way.
-fn with_standalone(mut args: Vec<String>) -> Vec<String> {
-    let opted_out = args.iter().any(|arg| arg == NO_STANDALONE);
-    args.retain(|arg| arg != NO_STANDALONE);
-    if args.first().is_some_and(|cmd| cmd == "bundle") && !opted_out {
-        args.extend(["--features".to_owned(), "standalone".to_owned()]);
-    }
-    args
+#[derive(Subcommand)]
+enum Command {
+    Features(features::Args),
+    BenchFeatures(bench_features::Args),
+    /// Any other command (`bundle`, `bundle-universal`, ...) is nice-plug's bundler.
+    #[command(external_subcommand)]
+    Bundler(Vec<String>),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn bundle_builds_the_standalone_unless_opted_out() {
-        assert_eq!(
-            with_standalone(strings(&["bundle", "genrescope", "--release"])),
-            strings(&[
-                "bundle",
-                "genrescope",
-                "--release",
-                "--features",
-                "standalone"
-            ])
-        );
-        assert_eq!(
-            with_standalone(strings(&["bundle", "genrescope", "--no-standalone"])),
-            strings(&["bundle", "genrescope"])
-        );
-        assert_eq!(
-            with_standalone(strings(&["known-packages"])),
-            strings(&["known-packages"])
-        );
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Features(args) => features::run(args),
+        Command::BenchFeatures(args) => bench_features::run(args),
+        Command::Bundler(args) => bundle::run(args),
     }
 }
