@@ -1,6 +1,8 @@
 //! The orthonormal DCT-II of `scipy.fft.dct(x, type=2, norm="ortho")`, truncated to the first
 //! coefficients, as a precomputed matrix (a few thousand multiply-adds per frame).
 
+use super::linalg::dot;
+
 /// Maps `n_in` values to their first `n_out` DCT-II coefficients.
 #[derive(Debug, Clone)]
 pub struct Dct {
@@ -30,12 +32,7 @@ impl Dct {
 
     pub fn apply(&self, input: &[f32], output: &mut [f32]) {
         for (out, row) in output.iter_mut().zip(self.basis.chunks_exact(self.n_in)) {
-            // Accumulate in f64: MFCC parity with scipy is checked to 1e-3 relative.
-            *out = row
-                .iter()
-                .zip(input)
-                .map(|(&b, &x)| f64::from(b) * f64::from(x))
-                .sum::<f64>() as f32;
+            *out = dot(row, input);
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::linalg::dot;
+
 /// The Hz ↔ mel mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -128,8 +130,7 @@ impl MelFilterbank {
     /// Writes the filterbank energies of `power` (`bins()` values) into `mel` (`n_mels()`).
     pub fn apply(&self, power: &[f32], mel: &mut [f32]) {
         for (out, filter) in mel.iter_mut().zip(&self.filters) {
-            let bins = &power[filter.start..filter.start + filter.weights.len()];
-            *out = bins.iter().zip(&filter.weights).map(|(p, w)| p * w).sum();
+            *out = dot(&power[filter.start..], &filter.weights);
         }
     }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod dct;
 pub mod extractor;
+mod linalg;
 pub mod mel;
 pub mod stft;
 
