@@ -1,0 +1,78 @@
+//! The decoder reads every container the tooling promises (WAV, FLAC, Ogg Vorbis, MP3, AIFF),
+//! downmixes, resamples, and feeds the feature extractor: the path of `cargo xtask features`.
+
+use std::path::{Path, PathBuf};
+
+use genrescope::decode::{decode_mono, decode_mono_at};
+use genrescope::features::stft::frame_count;
+use genrescope::features::{FeatureConfig, FeatureExtractor};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audio")
+        .join(name)
+}
+
+/// Frequency estimated from upward zero crossings over the middle of the signal, in Hz.
+fn zero_crossing_frequency(samples: &[f32], rate: u32) -> f32 {
+    let middle = &samples[samples.len() / 5..samples.len() * 4 / 5];
+    let crossings = middle
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
+    crossings as f32 * rate as f32 / middle.len() as f32
+}
+
+#[test]
+fn every_container_decodes_to_the_same_sine() {
+    // (file, rate, channels, extra samples a lossy codec may add or drop at the edges)
+    let cases = [
+        ("sine440_mono_22050.wav", 22_050, 1, 0),
+        ("sine440_stereo_44100.flac", 44_100, 2, 0),
+        ("sine440_mono_22050.ogg", 22_050, 1, 0),
+        ("sine440_stereo_44100.mp3", 44_100, 2, 2_400),
+        ("sine440_mono_16000.aiff", 16_000, 1, 0),
+    ];
+    for (name, rate, channels, slack) in cases {
+        let audio = decode_mono(&fixture(name)).unwrap();
+        assert_eq!(
+            (audio.sample_rate, audio.channels),
+            (rate, channels),
+            "{name}"
+        );
+        let expected = rate as usize / 2;
+        assert!(
+            audio.samples.len().abs_diff(expected) <= slack,
+            "{name}: {} samples",
+            audio.samples.len()
+        );
+        let frequency = zero_crossing_frequency(&audio.samples, rate);
+        assert!((frequency - 440.0).abs() < 5.0, "{name}: {frequency} Hz");
+        let middle = &audio.samples[audio.samples.len() / 4..audio.samples.len() * 3 / 4];
+        let rms = (middle.iter().map(|x| x * x).sum::<f32>() / middle.len() as f32).sqrt();
+        assert!((rms - 0.5 / 2f32.sqrt()).abs() < 0.01, "{name}: rms {rms}");
+    }
+}
+
+#[test]
+fn any_container_becomes_features_at_the_model_rate() {
+    let config = FeatureConfig::preset("mfcc13").unwrap();
+    let extractor = FeatureExtractor::new(&config).unwrap();
+    for name in [
+        "sine440_stereo_44100.flac",
+        "sine440_mono_16000.aiff",
+        "sine440_mono_22050.ogg",
+    ] {
+        let audio = decode_mono_at(&fixture(name), config.sample_rate).unwrap();
+        assert_eq!(audio.samples.len(), 11_025, "{name}");
+        let frequency = zero_crossing_frequency(&audio.samples, config.sample_rate);
+        assert!((frequency - 440.0).abs() < 5.0, "{name}: {frequency} Hz");
+        let features = extractor.extract(&audio.samples);
+        assert_eq!(
+            features.dim(),
+            (frame_count(11_025, config.hop_length), 13),
+            "{name}"
+        );
+        assert!(features.iter().all(|v| v.is_finite()), "{name}");
+    }
+}
