@@ -185,7 +185,7 @@ impl FeatureConfig {
         if self.kind == FeatureKind::Mfcc && !(1..=self.n_mels).contains(&self.n_mfcc) {
             return fail(format!("n_mfcc {} must lie in 1..=n_mels", self.n_mfcc));
         }
-        if self.top_db.is_some_and(|db| !(db >= 0.0)) {
+        if self.top_db.is_some_and(|db| db.is_nan() || db < 0.0) {
             return fail("top_db must be non-negative".into());
         }
         if let Normalization::PerFeature { mean, std } = &self.normalization {
