@@ -4,11 +4,15 @@
 //! Tolerances (max over every value of every case):
 //! - log-mel: 1e-3 dB absolute;
 //! - MFCC: 1e-3 of the case's largest coefficient magnitude;
-//! - musicnn input (`log10(1 + 10000·x)`): 1e-4 absolute.
+//! - musicnn input (`log10(1 + 10000·x)`): 1e-4 absolute;
+//! - frame descriptors: RMS 1e-5 relative to the case's largest RMS, zero-crossing rate exact
+//!   (to 1e-6), centroid and bandwidth 1e-3 relative, rolloff exact except where the 85 % point
+//!   falls within float rounding of a bin edge (then one bin, at most 1 % of frames).
 
 use std::path::{Path, PathBuf};
 
 use genrescope::decode::decode_mono;
+use genrescope::features::descriptors::frame_descriptors;
 use genrescope::features::{FeatureConfig, FeatureExtractor, FeatureKind};
 use ndarray::Array2;
 use ndarray_npy::read_npy;
@@ -17,6 +21,14 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 struct Manifest {
     cases: Vec<Case>,
+    descriptor_cases: Vec<DescriptorCase>,
+}
+
+#[derive(Deserialize)]
+struct DescriptorCase {
+    name: String,
+    input: Input,
+    output: String,
 }
 
 #[derive(Deserialize)]
@@ -95,11 +107,14 @@ fn compare(ours: &Array2<f32>, reference: &Array2<f32>) -> (f32, f32) {
     (max_diff, max_ref)
 }
 
+fn manifest() -> Manifest {
+    let text = std::fs::read_to_string(fixtures().join("manifest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 #[test]
 fn features_match_librosa() {
-    let manifest: Manifest =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("manifest.json")).unwrap())
-            .unwrap();
+    let manifest = manifest();
     assert!(manifest.cases.len() >= 20);
     let mut failures = Vec::new();
     for case in &manifest.cases {
@@ -123,4 +138,61 @@ fn features_match_librosa() {
         }
     }
     assert!(failures.is_empty(), "out of tolerance: {failures:#?}");
+}
+
+#[test]
+fn frame_descriptors_match_librosa() {
+    let manifest = manifest();
+    assert_eq!(manifest.descriptor_cases.len(), 5);
+    let bin_hz = 22_050.0 / 2048.0;
+    for case in &manifest.descriptor_cases {
+        let samples = load_input(&case.input);
+        let reference: Array2<f32> = read_npy(fixtures().join(&case.output)).unwrap();
+        let ours = frame_descriptors(&samples, 22_050);
+        assert_eq!(ours.rms.len(), reference.nrows(), "{}", case.name);
+
+        let column = |i: usize| reference.column(i).to_vec();
+        let max_abs = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max)
+        };
+        let relative = |a: &[f32], b: &[f32]| {
+            max_abs(a, b) / b.iter().map(|v| v.abs()).fold(1e-12f32, f32::max)
+        };
+        let rms = relative(&ours.rms, &column(0));
+        let zcr = max_abs(&ours.zero_crossing_rate, &column(1));
+        let centroid = relative(&ours.spectral_centroid, &column(2));
+        let bandwidth = relative(&ours.spectral_bandwidth, &column(3));
+        let rolloff_ref = column(4);
+        let rolloff_off: Vec<f32> = ours
+            .spectral_rolloff
+            .iter()
+            .zip(&rolloff_ref)
+            .map(|(a, b)| (a - b).abs())
+            .filter(|d| *d > 0.0)
+            .collect();
+        println!(
+            "{:<22} rms {rms:.1e}  zcr {zcr:.1e}  centroid {centroid:.1e}  bandwidth {bandwidth:.1e}  \
+             rolloff off in {}/{} frames",
+            case.name,
+            rolloff_off.len(),
+            rolloff_ref.len()
+        );
+        assert!(rms <= 1e-5, "{}: rms {rms}", case.name);
+        assert!(zcr <= 1e-6, "{}: zcr {zcr}", case.name);
+        assert!(centroid <= 1e-3, "{}: centroid {centroid}", case.name);
+        assert!(bandwidth <= 1e-3, "{}: bandwidth {bandwidth}", case.name);
+        assert!(
+            rolloff_off.iter().all(|d| *d <= bin_hz + 1e-3),
+            "{}: {rolloff_off:?}",
+            case.name
+        );
+        assert!(
+            rolloff_off.len() * 100 <= rolloff_ref.len(),
+            "{}: {rolloff_off:?}",
+            case.name
+        );
+    }
 }

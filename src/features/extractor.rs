@@ -7,7 +7,7 @@ use super::config::{ConfigError, FeatureConfig, FeatureKind, Normalization};
 use super::db::{clamp_below_max, power_to_db};
 use super::dct::Dct;
 use super::mel::MelFilterbank;
-use super::stft::PowerSpectrum;
+use super::stft::{Framer, PowerSpectrum};
 
 /// Turns one `n_fft` frame of samples into one frame of features (before the window step).
 struct FrameFeatures {
@@ -52,34 +52,21 @@ impl FrameFeatures {
     }
 }
 
-/// Streaming framing: push samples in any pieces, get each frame's features as soon as its
-/// last sample arrives, without recomputing overlaps. Allocates only in [`FrameStream::new()`].
-///
-/// The stream starts with `n_fft / 2` zeros (librosa's centring); [`FrameStream::finish()`]
-/// appends the closing `n_fft / 2` zeros. Frame `t` therefore covers input samples
-/// `t·hop - n_fft/2 .. t·hop + n_fft/2`, exactly as in `librosa.stft(center=True)`.
+/// Streaming features: push samples in any pieces, get each frame's features as soon as its
+/// last sample arrives (see [`Framer`] for the framing). Allocates only in
+/// [`FrameStream::new()`].
 pub struct FrameStream {
+    framer: Framer,
     frame: FrameFeatures,
-    n_fft: usize,
-    hop: usize,
-    /// The samples of the next frame gathered so far (at most `n_fft`).
-    pending: Vec<f32>,
-    /// Input samples still to skip before the next frame starts (only when hop > n_fft).
-    skip: usize,
     out: Vec<f32>,
 }
 
 impl FrameStream {
     pub fn new(config: &FeatureConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        let mut pending = Vec::with_capacity(config.n_fft);
-        pending.resize(config.n_fft / 2, 0.0);
         Ok(Self {
+            framer: Framer::new(config.n_fft, config.hop_length),
             frame: FrameFeatures::new(config),
-            n_fft: config.n_fft,
-            hop: config.hop_length,
-            pending,
-            skip: 0,
             out: vec![0.0; config.n_mels],
         })
     }
@@ -90,35 +77,25 @@ impl FrameStream {
     }
 
     /// Feeds samples; calls `emit` with each completed frame's `n_mels` values, in order.
-    pub fn push(&mut self, mut samples: &[f32], mut emit: impl FnMut(&[f32])) {
-        while !samples.is_empty() {
-            if self.skip > 0 {
-                let n = self.skip.min(samples.len());
-                self.skip -= n;
-                samples = &samples[n..];
-                continue;
-            }
-            let n = (self.n_fft - self.pending.len()).min(samples.len());
-            self.pending.extend_from_slice(&samples[..n]);
-            samples = &samples[n..];
-            if self.pending.len() == self.n_fft {
-                self.frame.compute(&self.pending, &mut self.out);
-                emit(&self.out);
-                if self.hop >= self.n_fft {
-                    self.pending.clear();
-                    self.skip = self.hop - self.n_fft;
-                } else {
-                    // NOTE: `drain` shifts within the existing capacity; it never allocates.
-                    self.pending.drain(..self.hop);
-                }
-            }
-        }
+    pub fn push(&mut self, samples: &[f32], mut emit: impl FnMut(&[f32])) {
+        let Self { framer, frame, out } = self;
+        framer.push(samples, |samples| {
+            frame.compute(samples, out);
+            emit(out);
+        });
     }
 
     /// Ends the stream: appends the closing padding and emits the frames it completes.
-    pub fn finish(mut self, emit: impl FnMut(&[f32])) {
-        let padding = vec![0.0; self.n_fft / 2];
-        self.push(&padding, emit);
+    pub fn finish(self, mut emit: impl FnMut(&[f32])) {
+        let Self {
+            framer,
+            mut frame,
+            mut out,
+        } = self;
+        framer.finish(|samples| {
+            frame.compute(samples, &mut out);
+            emit(&out);
+        });
     }
 }
 

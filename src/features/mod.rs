@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod dct;
+pub mod descriptors;
 pub mod extractor;
 mod linalg;
 pub mod mel;

@@ -57,6 +57,64 @@ impl PowerSpectrum {
     }
 }
 
+/// Cuts a stream into frames of `n_fft` samples every `hop` samples, centred like
+/// `librosa.stft(center=True, pad_mode="constant")`: the stream starts with `n_fft / 2` zeros,
+/// and [`Framer::finish()`] appends the closing `n_fft / 2` zeros, so frame `t` covers input
+/// samples `t·hop - n_fft/2 .. t·hop + n_fft/2`. Push samples in any pieces; each frame is
+/// handed out as soon as its last sample arrives. Allocates only in [`Framer::new()`].
+pub struct Framer {
+    n_fft: usize,
+    hop: usize,
+    /// The samples of the next frame gathered so far (at most `n_fft`).
+    pending: Vec<f32>,
+    /// Input samples still to skip before the next frame starts (only when hop > n_fft).
+    skip: usize,
+}
+
+impl Framer {
+    pub fn new(n_fft: usize, hop: usize) -> Self {
+        let mut pending = Vec::with_capacity(n_fft);
+        pending.resize(n_fft / 2, 0.0);
+        Self {
+            n_fft,
+            hop: hop.max(1),
+            pending,
+            skip: 0,
+        }
+    }
+
+    /// Feeds samples; calls `emit` with each completed frame of `n_fft` samples, in order.
+    pub fn push(&mut self, mut samples: &[f32], mut emit: impl FnMut(&[f32])) {
+        while !samples.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(samples.len());
+                self.skip -= n;
+                samples = &samples[n..];
+                continue;
+            }
+            let n = (self.n_fft - self.pending.len()).min(samples.len());
+            self.pending.extend_from_slice(&samples[..n]);
+            samples = &samples[n..];
+            if self.pending.len() == self.n_fft {
+                emit(&self.pending);
+                if self.hop >= self.n_fft {
+                    self.pending.clear();
+                    self.skip = self.hop - self.n_fft;
+                } else {
+                    // NOTE: `drain` shifts within the existing capacity; it never allocates.
+                    self.pending.drain(..self.hop);
+                }
+            }
+        }
+    }
+
+    /// Ends the stream: appends the closing padding and emits the frames it completes.
+    pub fn finish(mut self, emit: impl FnMut(&[f32])) {
+        let padding = vec![0.0; self.n_fft / 2];
+        self.push(&padding, emit);
+    }
+}
+
 /// Periodic Hann window of `win_length` samples (`scipy.signal.get_window("hann", fftbins=True)`),
 /// centred in `n_fft` zeros like `librosa.util.pad_center`. Computed in f64, stored as f32.
 pub fn hann_window(n_fft: usize, win_length: usize) -> Vec<f32> {
