@@ -5,6 +5,8 @@
 //! - log-mel: 1e-3 dB absolute;
 //! - MFCC: 1e-3 of the case's largest coefficient magnitude;
 //! - musicnn input (`log10(1 + 10000·x)`): 1e-4 absolute;
+//! - chroma_stft: the same tuning estimate (to the 0.01-bin histogram step), values 1e-4
+//!   absolute (they lie in 0..=1);
 //! - frame descriptors: RMS 1e-5 relative to the case's largest RMS, zero-crossing rate exact
 //!   (to 1e-6), centroid and bandwidth 1e-3 relative, rolloff exact except where the 85 % point
 //!   falls within float rounding of a bin edge (then one bin, at most 1 % of frames).
@@ -29,6 +31,8 @@ struct DescriptorCase {
     name: String,
     input: Input,
     output: String,
+    chroma: String,
+    tuning: f64,
 }
 
 #[derive(Deserialize)]
@@ -180,6 +184,23 @@ fn frame_descriptors_match_librosa() {
             rolloff_off.len(),
             rolloff_ref.len()
         );
+        let chroma_ref: Array2<f32> = read_npy(fixtures().join(&case.chroma)).unwrap();
+        let chroma_ours: Vec<f32> = ours.chroma.iter().flatten().copied().collect();
+        let chroma = max_abs(&chroma_ours, chroma_ref.as_slice().unwrap());
+        println!(
+            "{:<22} tuning {:+.2} (librosa {:+.2})  chroma max error {chroma:.1e}",
+            case.name, ours.tuning, case.tuning
+        );
+        // An impulse has a flat spectrum: its "peaks" are float rounding noise, so the tuning
+        // estimate (and with it the chroma) is arbitrary in librosa and here alike.
+        if case.name != "descriptors/impulse" {
+            assert!(
+                (ours.tuning - case.tuning).abs() < 1e-9,
+                "{}: tuning",
+                case.name
+            );
+            assert!(chroma <= 1e-4, "{}: chroma {chroma}", case.name);
+        }
         assert!(rms <= 1e-5, "{}: rms {rms}", case.name);
         assert!(zcr <= 1e-6, "{}: zcr {zcr}", case.name);
         assert!(centroid <= 1e-3, "{}: centroid {centroid}", case.name);

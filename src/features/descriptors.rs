@@ -1,10 +1,11 @@
 //! Frame descriptors of the GTZAN feature table (`features_30_sec.csv`), computed as librosa's
 //! defaults do (n_fft = frame length 2048, hop 512, centred frames), and their clip summary.
 //!
-//! Implemented so far: RMS, zero-crossing rate, spectral centroid, bandwidth and rolloff, and the
-//! 20 MFCC means and variances. Still missing from the table: chroma_stft, the harmonic and
+//! Implemented so far: chroma_stft, RMS, zero-crossing rate, spectral centroid, bandwidth and
+//! rolloff, and the 20 MFCC means and variances. Still missing from the table: the harmonic and
 //! percussive (HPSS) energies, and tempo.
 
+use super::chroma::{chroma_stft, estimate_tuning, N_CHROMA};
 use super::stft::{Framer, PowerSpectrum};
 use super::{FeatureConfig, FeatureExtractor};
 
@@ -18,6 +19,10 @@ const ZERO_THRESHOLD: f32 = 1e-10;
 /// One value per frame for each descriptor; all vectors have the same length.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FrameDescriptors {
+    /// Pitch-class energies scaled to a maximum of 1 (`librosa.feature.chroma_stft`).
+    pub chroma: Vec<[f32; N_CHROMA]>,
+    /// The clip's tuning estimated for the chroma, in chroma bins from A440 (-0.5..0.5).
+    pub tuning: f64,
     /// Root mean square of the frame's samples (`librosa.feature.rms`).
     pub rms: Vec<f32>,
     /// Fraction of adjacent sample pairs that change sign (`librosa.feature.zero_crossing_rate`).
@@ -38,6 +43,7 @@ pub fn frame_descriptors(samples: &[f32], sample_rate: u32) -> FrameDescriptors 
         .collect();
     let mut power = vec![0.0; spectrum.bins()];
     let mut out = FrameDescriptors::default();
+    let mut spectra = Vec::new();
 
     let mut on_frame = |frame: &[f32]| {
         let energy: f64 = frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
@@ -49,11 +55,14 @@ pub fn frame_descriptors(samples: &[f32], sample_rate: u32) -> FrameDescriptors 
         out.spectral_centroid.push(centroid as f32);
         out.spectral_bandwidth.push(bandwidth as f32);
         out.spectral_rolloff.push(rolloff as f32);
+        spectra.push(power.clone());
     };
     let mut framer = Framer::new(FRAME_LENGTH, HOP_LENGTH);
     framer.push(samples, &mut on_frame);
     framer.finish(&mut on_frame);
 
+    out.tuning = estimate_tuning(&spectra, f64::from(sample_rate), FRAME_LENGTH);
+    out.chroma = chroma_stft(&spectra, f64::from(sample_rate), FRAME_LENGTH, out.tuning);
     out.zero_crossing_rate = zero_crossing_rate(samples);
     out
 }
@@ -120,6 +129,17 @@ fn mean_var(values: impl ExactSizeIterator<Item = f32> + Clone) -> (f32, f32) {
 pub fn clip_summary(samples: &[f32], sample_rate: u32) -> Vec<(String, f32)> {
     let frames = frame_descriptors(samples, sample_rate);
     let mut columns = Vec::new();
+    let (mean, var) = mean_var(
+        frames
+            .chroma
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    columns.push(("chroma_stft_mean".to_owned(), mean));
+    columns.push(("chroma_stft_var".to_owned(), var));
     for (name, values) in [
         ("rms", &frames.rms),
         ("spectral_centroid", &frames.spectral_centroid),

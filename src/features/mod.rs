@@ -2,6 +2,7 @@
 //! STFT power spectra, mel filterbanks, dB conversion, MFCC and musicnn's input, matching
 //! librosa (see `tests/librosa_parity.rs`).
 
+pub mod chroma;
 pub mod config;
 pub mod db;
 pub mod dct;
