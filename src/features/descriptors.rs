@@ -223,15 +223,10 @@ mod tests {
             .collect();
         let columns = clip_summary(&noise, 22_050);
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names.len(), 10 + 40);
+        assert_eq!(names.len(), 12 + 40);
         assert_eq!(
             &names[..4],
-            [
-                "rms_mean",
-                "rms_var",
-                "spectral_centroid_mean",
-                "spectral_centroid_var"
-            ]
+            ["chroma_stft_mean", "chroma_stft_var", "rms_mean", "rms_var"]
         );
         assert_eq!(names.last(), Some(&"mfcc20_var"));
         assert!(columns.iter().all(|(_, v)| v.is_finite()));
