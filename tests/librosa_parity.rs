@@ -7,6 +7,8 @@
 //! - musicnn input (`log10(1 + 10000·x)`): 1e-4 absolute;
 //! - chroma_stft: the same tuning estimate (to the 0.01-bin histogram step), values 1e-4
 //!   absolute (they lie in 0..=1);
+//! - HPSS: harmonic and percussive signals within 1e-4 of the input's peak, their variances
+//!   within 1e-3 relative;
 //! - frame descriptors: RMS 1e-5 relative to the case's largest RMS, zero-crossing rate exact
 //!   (to 1e-6), centroid and bandwidth 1e-3 relative, rolloff exact except where the 85 % point
 //!   falls within float rounding of a bin edge (then one bin, at most 1 % of frames).
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use genrescope::decode::decode_mono;
 use genrescope::features::descriptors::frame_descriptors;
+use genrescope::features::hpss::hpss;
 use genrescope::features::{FeatureConfig, FeatureExtractor, FeatureKind};
 use ndarray::Array2;
 use ndarray_npy::read_npy;
@@ -33,6 +36,10 @@ struct DescriptorCase {
     output: String,
     chroma: String,
     tuning: f64,
+    /// Every 10th sample of librosa's harmonic and percussive signals.
+    hpss: String,
+    /// Mean and variance of the harmonic, then of the percussive signal.
+    hpss_stats: [f64; 4],
 }
 
 #[derive(Deserialize)]
@@ -215,5 +222,49 @@ fn frame_descriptors_match_librosa() {
             "{}: {rolloff_off:?}",
             case.name
         );
+    }
+}
+
+#[test]
+fn hpss_matches_librosa() {
+    for case in &manifest().descriptor_cases {
+        let samples = load_input(&case.input);
+        let reference: Array2<f32> = read_npy(fixtures().join(&case.hpss)).unwrap();
+        let ours = hpss(&samples);
+        let peak = samples.iter().map(|x| x.abs()).fold(1e-12f32, f32::max);
+        let mut errors = [0.0f32; 2];
+        for (row, expected) in reference.rows().into_iter().enumerate() {
+            let i = row * 10;
+            errors[0] = errors[0].max((ours.harmonic[i] - expected[0]).abs() / peak);
+            errors[1] = errors[1].max((ours.percussive[i] - expected[1]).abs() / peak);
+        }
+        let var = |x: &[f32]| {
+            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len() as f64;
+            x.iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / x.len() as f64
+        };
+        let relative = |ours: f64, theirs: f64| (ours - theirs).abs() / theirs.abs().max(1e-20);
+        let var_errors = [
+            relative(var(&ours.harmonic), case.hpss_stats[1]),
+            relative(var(&ours.percussive), case.hpss_stats[3]),
+        ];
+        println!(
+            "{:<22} harmonic {:.1e}  percussive {:.1e}  (of peak)  variances {:.1e} {:.1e}",
+            case.name, errors[0], errors[1], var_errors[0], var_errors[1]
+        );
+        assert!(
+            errors.iter().all(|e| *e <= 1e-4),
+            "{}: {errors:?}",
+            case.name
+        );
+        if case.hpss_stats[1] > 0.0 {
+            assert!(
+                var_errors.iter().all(|e| *e <= 1e-3),
+                "{}: {var_errors:?}",
+                case.name
+            );
+        }
     }
 }

@@ -2,10 +2,11 @@
 //! defaults do (n_fft = frame length 2048, hop 512, centred frames), and their clip summary.
 //!
 //! Implemented so far: chroma_stft, RMS, zero-crossing rate, spectral centroid, bandwidth and
-//! rolloff, and the 20 MFCC means and variances. Still missing from the table: the harmonic and
-//! percussive (HPSS) energies, and tempo.
+//! rolloff, the harmonic and percussive signals' statistics, and the 20 MFCC means and
+//! variances. Still missing from the table: tempo.
 
 use super::chroma::{chroma_stft, estimate_tuning, N_CHROMA};
+use super::hpss::hpss;
 use super::stft::{Framer, PowerSpectrum};
 use super::{FeatureConfig, FeatureExtractor};
 
@@ -151,6 +152,15 @@ pub fn clip_summary(samples: &[f32], sample_rate: u32) -> Vec<(String, f32)> {
         columns.push((format!("{name}_mean"), mean));
         columns.push((format!("{name}_var"), var));
     }
+    let separated = hpss(samples);
+    for (name, signal) in [
+        ("harmony", &separated.harmonic),
+        ("perceptr", &separated.percussive),
+    ] {
+        let (mean, var) = mean_var(signal.iter().copied());
+        columns.push((format!("{name}_mean"), mean));
+        columns.push((format!("{name}_var"), var));
+    }
 
     let mfcc_config = FeatureConfig {
         sample_rate,
@@ -223,7 +233,7 @@ mod tests {
             .collect();
         let columns = clip_summary(&noise, 22_050);
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names.len(), 12 + 40);
+        assert_eq!(names.len(), 16 + 40);
         assert_eq!(
             &names[..4],
             ["chroma_stft_mean", "chroma_stft_var", "rms_mean", "rms_var"]

@@ -8,6 +8,7 @@ pub mod db;
 pub mod dct;
 pub mod descriptors;
 pub mod extractor;
+pub mod hpss;
 mod linalg;
 pub mod mel;
 pub mod stft;

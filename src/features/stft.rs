@@ -45,15 +45,20 @@ impl PowerSpectrum {
     /// Writes the power spectrum of `frame` (exactly `n_fft` samples) into `power` (`bins()`
     /// values, in squared amplitude: a full-scale sine peaks near `(win_length / 4)²`).
     pub fn compute(&mut self, frame: &[f32], power: &mut [f32]) {
+        for (p, c) in power.iter_mut().zip(self.spectrum(frame)) {
+            *p = c.norm_sqr();
+        }
+    }
+
+    /// The complex spectrum `rfft(window · frame)` of `frame` (exactly `n_fft` samples).
+    pub fn spectrum(&mut self, frame: &[f32]) -> &[Complex<f32>] {
         for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
             *dst = x * w;
         }
         self.fft
             .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
             .expect("buffers come from the plan itself");
-        for (p, c) in power.iter_mut().zip(&self.spectrum) {
-            *p = c.norm_sqr();
-        }
+        &self.spectrum
     }
 }
 
@@ -127,6 +132,45 @@ pub fn hann_window(n_fft: usize, win_length: usize) -> Vec<f32> {
     window
 }
 
+/// `librosa.istft(frames, hop_length=hop, window="hann", center=True, length=length)`:
+/// Hann-windowed overlap-add of the inverse transforms, divided by the summed squared window
+/// where it is non-zero, with the centring padding removed. `frames` hold `n_fft / 2 + 1` bins.
+pub fn istft(frames: &[Vec<Complex<f32>>], n_fft: usize, hop: usize, length: usize) -> Vec<f32> {
+    let ifft = RealFftPlanner::<f32>::new().plan_fft_inverse(n_fft);
+    let window = hann_window(n_fft, n_fft);
+    let padded = n_fft + hop * frames.len().saturating_sub(1);
+    let mut signal = vec![0.0f32; padded];
+    let mut envelope = vec![0.0f32; padded];
+    let mut spectrum = ifft.make_input_vec();
+    let mut output = ifft.make_output_vec();
+    let mut scratch = ifft.make_scratch_vec();
+    for (t, frame) in frames.iter().enumerate() {
+        spectrum.copy_from_slice(frame);
+        // Like numpy's irfft, ignore the imaginary parts of the DC and Nyquist bins.
+        spectrum[0].im = 0.0;
+        if let Some(last) = spectrum.last_mut() {
+            last.im = 0.0;
+        }
+        ifft.process_with_scratch(&mut spectrum, &mut output, &mut scratch)
+            .expect("imaginary parts that must be zero were zeroed");
+        let start = t * hop;
+        for (i, (&x, &w)) in output.iter().zip(&window).enumerate() {
+            signal[start + i] += w * x / n_fft as f32;
+            envelope[start + i] += w * w;
+        }
+    }
+    (0..length)
+        .map(|i| {
+            let j = i + n_fft / 2;
+            match (signal.get(j), envelope.get(j)) {
+                (Some(&x), Some(&e)) if e > f32::MIN_POSITIVE => x / e,
+                (Some(&x), _) => x,
+                _ => 0.0,
+            }
+        })
+        .collect()
+}
+
 /// Number of frames `librosa.stft(center=True)` produces for `samples` input samples.
 pub fn frame_count(samples: usize, hop_length: usize) -> usize {
     1 + samples / hop_length
@@ -173,6 +217,24 @@ mod tests {
         assert!((power[31].sqrt() - 64.0).abs() < 1e-3);
         assert!((power[33].sqrt() - 64.0).abs() < 1e-3);
         assert!(power[40] < 1e-6);
+    }
+
+    #[test]
+    fn istft_inverts_the_stft() {
+        let (n_fft, hop) = (512, 128);
+        let signal: Vec<f32> = (0..5000).map(|i| ((i as f32) * 0.05).sin() * 0.5).collect();
+        let mut stft = PowerSpectrum::new(n_fft, n_fft);
+        let mut frames = Vec::new();
+        let mut framer = Framer::new(n_fft, hop);
+        framer.push(&signal, |f| frames.push(stft.spectrum(f).to_vec()));
+        framer.finish(|f| frames.push(stft.spectrum(f).to_vec()));
+        let back = istft(&frames, n_fft, hop, signal.len());
+        let error = back
+            .iter()
+            .zip(&signal)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(error < 1e-5, "{error}");
     }
 
     #[test]
