@@ -9,6 +9,10 @@
 //!   absolute (they lie in 0..=1);
 //! - HPSS: harmonic and percussive signals within 1e-4 of the input's peak, their variances
 //!   within 1e-3 relative;
+//! - tempo: onset strength within 1e-3 of its peak, the averaged tempogram within 1e-4, and
+//!   the same tempo (to 1e-3 BPM);
+//! - the 57-value descriptor vector (`clip_summary`) of the music excerpt: same column names
+//!   and order, each within 1e-3 relative (1e-6 absolute for the near-zero HPSS means);
 //! - frame descriptors: RMS 1e-5 relative to the case's largest RMS, zero-crossing rate exact
 //!   (to 1e-6), centroid and bandwidth 1e-3 relative, rolloff exact except where the 85 % point
 //!   falls within float rounding of a bin edge (then one bin, at most 1 % of frames).
@@ -16,8 +20,9 @@
 use std::path::{Path, PathBuf};
 
 use genrescope::decode::decode_mono;
-use genrescope::features::descriptors::frame_descriptors;
+use genrescope::features::descriptors::{clip_summary, frame_descriptors};
 use genrescope::features::hpss::hpss;
+use genrescope::features::tempo::{mean_tempogram, onset_strength, tempo, tempogram_window};
 use genrescope::features::{FeatureConfig, FeatureExtractor, FeatureKind};
 use ndarray::Array2;
 use ndarray_npy::read_npy;
@@ -27,6 +32,14 @@ use serde::Deserialize;
 struct Manifest {
     cases: Vec<Case>,
     descriptor_cases: Vec<DescriptorCase>,
+    music_summary: Summary,
+}
+
+/// librosa's values of the whole GTZAN-table descriptor vector for one input.
+#[derive(Deserialize)]
+struct Summary {
+    input: Input,
+    columns: Vec<(String, f64)>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +53,10 @@ struct DescriptorCase {
     hpss: String,
     /// Mean and variance of the harmonic, then of the percussive signal.
     hpss_stats: [f64; 4],
+    /// librosa's onset strength (`onset_frames` values), then its time-averaged tempogram.
+    tempo_arrays: String,
+    onset_frames: usize,
+    tempo: f64,
 }
 
 #[derive(Deserialize)]
@@ -266,5 +283,60 @@ fn hpss_matches_librosa() {
                 case.name
             );
         }
+    }
+}
+
+#[test]
+fn tempo_matches_librosa() {
+    for case in &manifest().descriptor_cases {
+        let samples = load_input(&case.input);
+        let reference: ndarray::Array1<f64> =
+            read_npy(fixtures().join(&case.tempo_arrays)).unwrap();
+        let (onset_ref, tempogram_ref) = reference.as_slice().unwrap().split_at(case.onset_frames);
+
+        let onset = onset_strength(&samples, 22_050);
+        assert_eq!(onset.len(), onset_ref.len(), "{}", case.name);
+        let peak = onset_ref.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+        let onset_error = onset
+            .iter()
+            .zip(onset_ref)
+            .map(|(a, b)| (f64::from(*a) - b).abs() / peak)
+            .fold(0.0, f64::max);
+        let tempogram = mean_tempogram(&onset, tempogram_window(22_050));
+        assert_eq!(tempogram.len(), tempogram_ref.len());
+        let tempogram_error = tempogram
+            .iter()
+            .zip(tempogram_ref)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let bpm = tempo(&samples, 22_050);
+        println!(
+            "{:<22} onset {onset_error:.1e} (of peak)  tempogram {tempogram_error:.1e}  tempo {bpm:.3} (librosa {:.3})",
+            case.name, case.tempo
+        );
+        assert!(onset_error <= 1e-3, "{}: onset {onset_error}", case.name);
+        assert!(
+            tempogram_error <= 1e-4,
+            "{}: tempogram {tempogram_error}",
+            case.name
+        );
+        assert!(
+            (f64::from(bpm) - case.tempo).abs() < 1e-3,
+            "{}: tempo {bpm}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn descriptor_vector_matches_librosa() {
+    let summary = manifest().music_summary;
+    let ours = clip_summary(&load_input(&summary.input), 22_050);
+    assert_eq!(ours.len(), summary.columns.len());
+    for ((name, value), (expected_name, expected)) in ours.iter().zip(&summary.columns) {
+        assert_eq!(name, expected_name);
+        let error = (f64::from(*value) - expected).abs();
+        let ok = error <= 1e-3 * expected.abs() || error <= 1e-6;
+        assert!(ok, "{name}: {value} vs librosa {expected}");
     }
 }

@@ -1,13 +1,14 @@
 //! Frame descriptors of the GTZAN feature table (`features_30_sec.csv`), computed as librosa's
 //! defaults do (n_fft = frame length 2048, hop 512, centred frames), and their clip summary.
 //!
-//! Implemented so far: chroma_stft, RMS, zero-crossing rate, spectral centroid, bandwidth and
+//! Columns: chroma_stft, RMS, zero-crossing rate, spectral centroid, bandwidth and
 //! rolloff, the harmonic and percussive signals' statistics, and the 20 MFCC means and
-//! variances. Still missing from the table: tempo.
+//! variances.
 
 use super::chroma::{chroma_stft, estimate_tuning, N_CHROMA};
 use super::hpss::hpss;
 use super::stft::{Framer, PowerSpectrum};
+use super::tempo::tempo;
 use super::{FeatureConfig, FeatureExtractor};
 
 const FRAME_LENGTH: usize = 2048;
@@ -125,8 +126,9 @@ fn mean_var(values: impl ExactSizeIterator<Item = f32> + Clone) -> (f32, f32) {
     (mean as f32, var as f32)
 }
 
-/// The clip-level descriptor columns implemented so far, named and ordered as in
-/// `features_30_sec.csv`: `rms_mean`, `rms_var`, ..., `mfcc20_var`.
+/// The 57 clip-level descriptor columns, named and ordered as in `features_30_sec.csv`:
+/// `chroma_stft_mean`, `chroma_stft_var`, `rms_mean`, ..., `tempo`, `mfcc1_mean`, ...,
+/// `mfcc20_var`. Values are means and population variances over the clip's frames.
 pub fn clip_summary(samples: &[f32], sample_rate: u32) -> Vec<(String, f32)> {
     let frames = frame_descriptors(samples, sample_rate);
     let mut columns = Vec::new();
@@ -161,6 +163,7 @@ pub fn clip_summary(samples: &[f32], sample_rate: u32) -> Vec<(String, f32)> {
         columns.push((format!("{name}_mean"), mean));
         columns.push((format!("{name}_var"), var));
     }
+    columns.push(("tempo".to_owned(), tempo(samples, sample_rate)));
 
     let mfcc_config = FeatureConfig {
         sample_rate,
@@ -233,7 +236,7 @@ mod tests {
             .collect();
         let columns = clip_summary(&noise, 22_050);
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names.len(), 16 + 40);
+        assert_eq!(names.len(), 57);
         assert_eq!(
             &names[..4],
             ["chroma_stft_mean", "chroma_stft_var", "rms_mean", "rms_var"]

@@ -12,6 +12,7 @@ pub mod hpss;
 mod linalg;
 pub mod mel;
 pub mod stft;
+pub mod tempo;
 
 pub use config::{FeatureConfig, FeatureKind, Normalization};
 pub use extractor::{FeatureExtractor, FrameStream};
