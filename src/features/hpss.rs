@@ -36,10 +36,10 @@ pub fn hpss(samples: &[f32]) -> Separated {
     let mut harmonic_mag = vec![vec![0.0f32; bins]; n_frames];
     let mut window = Vec::with_capacity(KERNEL);
     for bin in 0..bins {
-        for t in 0..n_frames {
+        for (t, frame) in harmonic_mag.iter_mut().enumerate() {
             window.clear();
             window.extend(reflected(t, n_frames).map(|u| magnitude[u][bin]));
-            harmonic_mag[t][bin] = median(&mut window);
+            frame[bin] = median(&mut window);
         }
     }
     let percussive_mag: Vec<Vec<f32>> = magnitude
@@ -68,7 +68,7 @@ pub fn hpss(samples: &[f32]) -> Separated {
             })
             .collect()
     };
-    let harmonic = istft(&masked(|h, p| softmask(h, p)), N_FFT, HOP, samples.len());
+    let harmonic = istft(&masked(softmask), N_FFT, HOP, samples.len());
     let percussive = istft(&masked(|h, p| softmask(p, h)), N_FFT, HOP, samples.len());
     Separated {
         harmonic,
