@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use genrescope::decode::decode_mono_at;
+use genrescope::features::descriptors::clip_summary;
 use genrescope::features::config::PRESETS;
 use genrescope::features::{FeatureConfig, FeatureExtractor};
 
@@ -12,11 +13,12 @@ use genrescope::features::{FeatureConfig, FeatureExtractor};
 pub struct Args {
     /// Audio file (WAV, AIFF, FLAC, Ogg Vorbis, MP3); resampled to the config's rate if needed.
     audio: PathBuf,
-    /// A preset name (mfcc13, mfcc18, mfcc26, crnn-mfcc, logmel128, musicnn) or a FeatureConfig
-    /// JSON file.
+    /// A preset name (mfcc13, mfcc18, mfcc26, crnn-mfcc, logmel128, musicnn), a FeatureConfig
+    /// JSON file, or `descriptors` for the 57-value GTZAN-table vector (at 22 050 Hz).
     #[arg(long)]
     config: String,
-    /// Output `.npy` file: float32, frames × features (librosa's output transposed).
+    /// Output `.npy` file: float32, frames × features (librosa's output transposed), or the
+    /// descriptor vector.
     #[arg(long)]
     out: PathBuf,
 }
@@ -38,7 +40,13 @@ pub fn load_config(config: &str) -> anyhow::Result<FeatureConfig> {
     Ok(parsed)
 }
 
+/// Rate the GTZAN descriptor table was computed at, in Hz.
+const DESCRIPTOR_RATE: u32 = 22_050;
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.config == "descriptors" {
+        return run_descriptors(&args);
+    }
     let config = load_config(&args.config)?;
     let audio = decode_mono_at(&args.audio, config.sample_rate)?;
     let features = FeatureExtractor::new(&config)?.extract(&audio.samples);
@@ -60,5 +68,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             audio.skipped_packets
         );
     }
+    Ok(())
+}
+
+fn run_descriptors(args: &Args) -> anyhow::Result<()> {
+    let audio = decode_mono_at(&args.audio, DESCRIPTOR_RATE)?;
+    let columns = clip_summary(&audio.samples, DESCRIPTOR_RATE);
+    let values: Vec<f32> = columns.iter().map(|(_, v)| *v).collect();
+    ndarray_npy::write_npy(&args.out, &ndarray::Array1::from(values))
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    for (name, value) in &columns {
+        println!("{name:<24} {value}");
+    }
+    println!(
+        "{}: {} descriptors -> {}",
+        args.audio.display(),
+        columns.len(),
+        args.out.display()
+    );
     Ok(())
 }
