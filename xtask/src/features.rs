@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use genrescope::decode::decode_mono_at;
-use genrescope::features::descriptors::clip_summary;
 use genrescope::features::config::PRESETS;
+use genrescope::features::descriptors::clip_summary;
 use genrescope::features::{FeatureConfig, FeatureExtractor};
 
 #[derive(clap::Args)]

@@ -1,8 +1,11 @@
-//! Decoding audio files to mono `f32` samples with `symphonia` (WAV, AIFF, FLAC, Ogg Vorbis,
-//! MP3, ...).
+//! Decoding audio files to mono `f32` samples: `symphonia` for WAV, AIFF, FLAC, Ogg Vorbis,
+//! MP3, ..., and our own reader for Sun `.au` (GTZAN's original files).
+
+mod au;
 
 use std::fmt;
 use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::SampleBuffer;
@@ -55,7 +58,13 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
         path: path.to_owned(),
         reason,
     };
-    let file = File::open(path).map_err(|err| fail(err.to_string()))?;
+    let mut file = File::open(path).map_err(|err| fail(err.to_string()))?;
+    let mut magic = [0u8; 4];
+    let is_au = file.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
+    file.rewind().map_err(|err| fail(err.to_string()))?;
+    if is_au {
+        return decode_au(path).map_err(fail);
+    }
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
@@ -146,6 +155,25 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
     })
 }
 
+fn decode_au(path: &Path) -> Result<MonoAudio, String> {
+    let bytes = std::fs::read(path).map_err(|err| err.to_string())?;
+    let audio = au::parse(&bytes)?;
+    if audio.samples.len() < audio.channels {
+        return Err("no decodable audio".into());
+    }
+    let scale = 1.0 / audio.channels as f32;
+    Ok(MonoAudio {
+        samples: audio
+            .samples
+            .chunks_exact(audio.channels)
+            .map(|frame| frame.iter().map(|x| x * scale).sum())
+            .collect(),
+        sample_rate: audio.sample_rate,
+        channels: audio.channels,
+        skipped_packets: 0,
+    })
+}
+
 /// [`decode_mono()`], then resampled to `sample_rate` Hz with the analysis resampler.
 pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
     let mut audio = decode_mono(path)?;
@@ -215,6 +243,25 @@ mod tests {
             (resampled.sample_rate, resampled.samples.len()),
             (16_000, 2000)
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn reads_gtzan_style_au_files_by_content() {
+        let dir = std::env::temp_dir().join(format!("genrescope-au-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("blues.00000.au");
+        let mut bytes = b".snd".to_vec();
+        for word in [24u32, 8, 3, 22_050, 2] {
+            bytes.extend_from_slice(&word.to_be_bytes());
+        }
+        for sample in [16_384i16, 0, -16_384, -16_384] {
+            bytes.extend_from_slice(&sample.to_be_bytes());
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let audio = decode_mono(&path).unwrap();
+        assert_eq!((audio.sample_rate, audio.channels), (22_050, 2));
+        assert_eq!(audio.samples, vec![0.25, -0.5]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
