@@ -3,10 +3,13 @@
 //! - `bundle`: builds the CLAP and VST3 bundles plus the standalone app into `target/bundled/`
 //!   (other nice-plug commands such as `bundle-universal` pass straight through);
 //! - `features`: dumps the features of an audio file as `.npy`;
-//! - `bench-features`: times our feature extraction against librosa on the same clip.
+//! - `bench-features`: times our feature extraction against librosa on the same clip;
+//! - `dataset`: classes, clip counts and the artist-disjoint validation split of a dataset.
 
 mod bench_features;
 mod bundle;
+mod data;
+mod dataset_summary;
 mod features;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +25,7 @@ struct Cli {
 enum Command {
     Features(features::Args),
     BenchFeatures(bench_features::Args),
+    Dataset(dataset_summary::Args),
     /// Any other command (`bundle`, `bundle-universal`, ...) is nice-plug's bundler.
     #[command(external_subcommand)]
     Bundler(Vec<String>),
@@ -31,6 +35,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Features(args) => features::run(args),
         Command::BenchFeatures(args) => bench_features::run(args),
+        Command::Dataset(args) => dataset_summary::run(args),
         Command::Bundler(args) => bundle::run(args),
     }
 }
