@@ -131,13 +131,7 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
             slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
         };
         buffer.copy_interleaved_ref(decoded);
-        let scale = 1.0 / channels as f32;
-        samples.extend(
-            buffer
-                .samples()
-                .chunks_exact(channels)
-                .map(|frame| frame.iter().map(|x| x * scale).sum::<f32>()),
-        );
+        samples.extend(downmix(buffer.samples(), channels));
     }
 
     if let Some(frames) = exact_frames {
@@ -155,19 +149,22 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
     })
 }
 
+/// The channel mean of each frame of `interleaved` audio.
+fn downmix(interleaved: &[f32], channels: usize) -> impl Iterator<Item = f32> + '_ {
+    let scale = 1.0 / channels as f32;
+    interleaved
+        .chunks_exact(channels)
+        .map(move |frame| frame.iter().map(|x| x * scale).sum())
+}
+
 fn decode_au(path: &Path) -> Result<MonoAudio, String> {
     let bytes = std::fs::read(path).map_err(|err| err.to_string())?;
     let audio = au::parse(&bytes)?;
     if audio.samples.len() < audio.channels {
         return Err("no decodable audio".into());
     }
-    let scale = 1.0 / audio.channels as f32;
     Ok(MonoAudio {
-        samples: audio
-            .samples
-            .chunks_exact(audio.channels)
-            .map(|frame| frame.iter().map(|x| x * scale).sum())
-            .collect(),
+        samples: downmix(&audio.samples, audio.channels).collect(),
         sample_rate: audio.sample_rate,
         channels: audio.channels,
         skipped_packets: 0,
