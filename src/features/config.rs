@@ -136,6 +136,20 @@ impl FeatureConfig {
         })
     }
 
+    /// The same configuration with only the fields that shape frame-level features (what
+    /// [`super::FeatureExtractor::frames`] returns): `n_mfcc`, `top_db`, `frames` and
+    /// `normalization` act later, in the window step. Feature caches key on this.
+    pub fn frame_level(&self) -> Self {
+        let defaults = Self::librosa_defaults(self.kind);
+        Self {
+            n_mfcc: defaults.n_mfcc,
+            top_db: defaults.top_db,
+            frames: defaults.frames,
+            normalization: Normalization::None,
+            ..self.clone()
+        }
+    }
+
     /// Upper filterbank edge in Hz.
     pub fn fmax_hz(&self) -> f32 {
         self.fmax.unwrap_or(self.sample_rate as f32 / 2.0)
@@ -219,6 +233,22 @@ mod tests {
             );
         }
         assert!(FeatureConfig::preset("nope").is_none());
+    }
+
+    #[test]
+    fn frame_level_ignores_only_window_step_fields() {
+        let mfcc13 = FeatureConfig::preset("mfcc13").unwrap();
+        let crnn = FeatureConfig::preset("crnn-mfcc").unwrap();
+        let mfcc26 = FeatureConfig::preset("mfcc26").unwrap();
+        assert_eq!(mfcc13.frame_level(), crnn.frame_level());
+        assert_eq!(mfcc13.frame_level(), mfcc26.frame_level());
+        let logmel = FeatureConfig::preset("logmel128").unwrap();
+        assert_ne!(mfcc13.frame_level(), logmel.frame_level());
+        let htk = FeatureConfig {
+            mel_scale: MelScale::Htk,
+            ..mfcc13.clone()
+        };
+        assert_ne!(mfcc13.frame_level(), htk.frame_level());
     }
 
     #[test]

@@ -3,8 +3,13 @@
 
 use std::path::PathBuf;
 
+use genrescope::features::FeatureExtractor;
+use indicatif::{ProgressBar, ProgressStyle};
+
 use crate::data::dataset::{ClassSelection, Dataset};
+use crate::data::prepare::{prepare, segments, FeatureCache};
 use crate::data::split::{from_lists, group_split, Split};
+use crate::features::load_config;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,6 +29,16 @@ pub struct Args {
     /// Explicit train and validation list files instead of the group split.
     #[arg(long, num_args = 2, value_names = ["TRAIN", "VALID"])]
     lists: Option<Vec<PathBuf>>,
+    /// Also decode every clip and cut model windows for this feature preset or config file,
+    /// reporting unusable files and windows per class.
+    #[arg(long)]
+    features: Option<String>,
+    /// Window hop for `--features`, in frames; default: half a window.
+    #[arg(long)]
+    segment_hop: Option<usize>,
+    /// Feature cache folder (git-ignored).
+    #[arg(long, default_value = "cache/features")]
+    cache: PathBuf,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -69,16 +84,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         split.valid.len(),
         groups(&split.valid)
     );
+    // Windows per clip, when features were asked for.
+    let mut windows = vec![None; data.clips.len()];
+    if let Some(features) = &args.features {
+        let config = load_config(features)?;
+        let cache = FeatureCache::new(&args.cache, &config)?;
+        let bar = ProgressBar::new(data.clips.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} clips, ETA {eta} {msg}")?,
+        );
+        let (prepared, skipped) = prepare(&data.clips, &config, &cache, |clip| {
+            bar.set_message(clip.path.display().to_string());
+            bar.inc(1);
+        })?;
+        bar.finish_and_clear();
+        let extractor = FeatureExtractor::new(&config)?;
+        let hop = args.segment_hop.unwrap_or(config.frames / 2);
+        for clip in &prepared {
+            windows[clip.clip] = Some(segments(&clip.frames, &extractor, hop).len());
+        }
+        for skip in &skipped {
+            println!("skipped {}: {}", skip.path.display(), skip.reason);
+        }
+        println!(
+            "{} clips usable, {} skipped; windows of {} frames ({:.2} s) every {hop} frames",
+            prepared.len(),
+            skipped.len(),
+            config.frames,
+            config.window_seconds()
+        );
+    }
+
     println!(
-        "{:<28} {:>6} {:>6} {:>11}",
-        "class", "train", "valid", "multi-label"
+        "{:<28} {:>6} {:>6} {:>11} {:>9} {:>9}",
+        "class", "train", "valid", "multi-label", "win-train", "win-valid"
     );
     for class in &classes {
-        let count = |indices: &[usize]| {
+        let of_class = |indices: &[usize]| -> Vec<usize> {
             indices
                 .iter()
-                .filter(|&&i| data.clips[i].primary_label() == class)
-                .count()
+                .copied()
+                .filter(|&i| data.clips[i].primary_label() == class)
+                .collect()
+        };
+        let (train, valid) = (of_class(&split.train), of_class(&split.valid));
+        let window_count = |indices: &[usize]| -> String {
+            match args.features {
+                Some(_) => indices
+                    .iter()
+                    .filter_map(|&i| windows[i])
+                    .sum::<usize>()
+                    .to_string(),
+                None => "-".into(),
+            }
         };
         let multi = data
             .clips
@@ -86,9 +143,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|c| c.primary_label() == class && c.labels.len() > 1)
             .count();
         println!(
-            "{class:<28} {:>6} {:>6} {multi:>11}",
-            count(&split.train),
-            count(&split.valid)
+            "{class:<28} {:>6} {:>6} {multi:>11} {:>9} {:>9}",
+            train.len(),
+            valid.len(),
+            window_count(&train),
+            window_count(&valid)
         );
     }
     Ok(())

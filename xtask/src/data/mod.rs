@@ -3,4 +3,5 @@
 //! validation).
 
 pub mod dataset;
+pub mod prepare;
 pub mod split;
