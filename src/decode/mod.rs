@@ -195,26 +195,17 @@ mod tests {
     use super::*;
 
     fn write_wav(path: &Path, channels: u16, rate: u32, frames: &[Vec<i16>]) {
-        let data: Vec<u8> = frames
-            .iter()
-            .flatten()
-            .flat_map(|s| s.to_le_bytes())
-            .collect();
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(b"RIFF");
-        bytes.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(b"WAVEfmt ");
-        bytes.extend_from_slice(&16u32.to_le_bytes());
-        bytes.extend_from_slice(&1u16.to_le_bytes());
-        bytes.extend_from_slice(&channels.to_le_bytes());
-        bytes.extend_from_slice(&rate.to_le_bytes());
-        bytes.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
-        bytes.extend_from_slice(&(channels * 2).to_le_bytes());
-        bytes.extend_from_slice(&16u16.to_le_bytes());
-        bytes.extend_from_slice(b"data");
-        bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&data);
-        std::fs::write(path, bytes).unwrap();
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(path, spec).unwrap();
+        for &sample in frames.iter().flatten() {
+            writer.write_sample(sample).unwrap();
+        }
+        writer.finalize().unwrap();
     }
 
     #[test]

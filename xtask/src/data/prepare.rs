@@ -133,28 +133,17 @@ mod tests {
     use super::*;
 
     fn write_wav(path: &Path, samples: &[f32]) {
-        let data: Vec<u8> = samples
-            .iter()
-            .flat_map(|s| ((s * 32_767.0) as i16).to_le_bytes())
-            .collect();
-        let mut bytes = b"RIFF".to_vec();
-        bytes.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(b"WAVEfmt ");
-        for (value, size) in [
-            (16u32, 4),
-            (1, 2),
-            (1, 2),
-            (22_050, 4),
-            (44_100, 4),
-            (2, 2),
-            (16, 2),
-        ] {
-            bytes.extend_from_slice(&value.to_le_bytes()[..size]);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22_050,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(path, spec).unwrap();
+        for &sample in samples {
+            writer.write_sample((sample * 32_767.0) as i16).unwrap();
         }
-        bytes.extend_from_slice(b"data");
-        bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&data);
-        std::fs::write(path, bytes).unwrap();
+        writer.finalize().unwrap();
     }
 
     #[test]
