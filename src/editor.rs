@@ -1,6 +1,6 @@
 //! The editor: live level readout, analysis settings and worker diagnostics.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use egui::{Color32, RichText};
 use nice_plug_egui::{EguiEditorState, NiceEguiApp};
@@ -28,22 +28,10 @@ pub struct EditorApp {
     pub params: Arc<GenrescopeParams>,
     pub published: Published<Levels>,
     pub stats: Arc<Stats>,
-    gui_context: Option<nice_plug::context::gui::GuiContext>,
-}
-
-impl EditorApp {
-    pub fn new(
-        params: Arc<GenrescopeParams>,
-        published: Published<Levels>,
-        stats: Arc<Stats>,
-    ) -> Self {
-        Self {
-            params,
-            published,
-            stats,
-            gui_context: None,
-        }
-    }
+    /// Why analysis is off, if it is (e.g. an unsupported sample rate).
+    pub analysis_error: Arc<Mutex<Option<String>>>,
+    /// Set when the window opens.
+    pub gui_context: Option<nice_plug::context::gui::GuiContext>,
 }
 
 impl NiceEguiApp for EditorApp {
@@ -65,6 +53,12 @@ impl NiceEguiApp for EditorApp {
         let stats = self.stats.snapshot();
 
         ui.heading("genrescope");
+        if let Some(err) = self.analysis_error.lock().ok().and_then(|e| e.clone()) {
+            ui.colored_label(
+                Color32::LIGHT_RED,
+                format!("Analysis off: {err}. Audio passes through unchanged."),
+            );
+        }
         if stats.worker_failed {
             ui.colored_label(
                 Color32::LIGHT_RED,

@@ -16,7 +16,7 @@ pub mod tap;
 pub mod test_hooks;
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use nice_plug::prelude::*;
 use nice_plug_egui::{
@@ -40,6 +40,8 @@ pub struct Genrescope {
     /// `None` while inactive, or when analysis could not start (audio still passes through).
     tap: Option<AudioTap>,
     worker: Option<Worker<LevelMeter>>,
+    /// Why analysis is off after the last activation, for the editor; `None` when it runs.
+    analysis_error: Arc<Mutex<Option<String>>>,
     editor_state: Arc<EguiEditorState>,
     repaint: RepaintNotifier,
 }
@@ -57,6 +59,7 @@ impl Default for Genrescope {
             publisher: Some(publisher),
             tap: None,
             worker: None,
+            analysis_error: Arc::default(),
             editor_state: editor::default_state(),
             repaint: RepaintNotifier::new(),
         }
@@ -146,11 +149,13 @@ impl Plugin for Genrescope {
             EguiNiceSettings::new()
                 .with_tile(Self::NAME)
                 .with_resize_hint(ResizeHint::resizable()),
-            EditorApp::new(
-                self.params.clone(),
-                self.published.clone(),
-                self.stats.clone(),
-            ),
+            EditorApp {
+                params: self.params.clone(),
+                published: self.published.clone(),
+                stats: self.stats.clone(),
+                analysis_error: self.analysis_error.clone(),
+                gui_context: None,
+            },
         )
     }
 
@@ -162,8 +167,12 @@ impl Plugin for Genrescope {
     ) -> bool {
         // Hosts may activate again without deactivating first.
         self.stop_analysis();
-        if let Err(err) = self.start_analysis(buffer_config) {
+        let result = self.start_analysis(buffer_config);
+        if let Err(err) = &result {
             nice_error!("analysis disabled: {err}");
+        }
+        if let Ok(mut slot) = self.analysis_error.lock() {
+            *slot = result.err();
         }
         true
     }
@@ -209,3 +218,34 @@ impl Vst3Plugin for Genrescope {
 
 nice_export_clap!(Genrescope);
 nice_export_vst3!(Genrescope);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(sample_rate: f32) -> BufferConfig {
+        BufferConfig {
+            sample_rate,
+            min_buffer_size: None,
+            max_buffer_size: 512,
+            process_mode: ProcessMode::Realtime,
+        }
+    }
+
+    #[test]
+    fn unsupported_rates_leave_analysis_off_with_a_reason() {
+        let mut plugin = Genrescope::default();
+        for rate in [4_000.0, 768_000.0] {
+            let err = plugin.start_analysis(&config(rate)).unwrap_err();
+            assert!(err.contains("outside 8000..=384000 Hz"), "{err}");
+            assert!(plugin.tap.is_none() && plugin.worker.is_none());
+        }
+        plugin.start_analysis(&config(44_100.0)).unwrap();
+        assert!(plugin.tap.is_some() && plugin.worker.is_some());
+        plugin.stop_analysis();
+        assert!(
+            plugin.publisher.is_some(),
+            "the publisher comes back for the next run"
+        );
+    }
+}
