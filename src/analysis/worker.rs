@@ -323,8 +323,9 @@ mod tests {
             window_seconds: 0.1,
             hop_seconds: 0.1,
         };
-        // Let the worker see the change before any audio arrives.
-        thread::sleep(IDLE_POLL * 4);
+        // The worker re-reads the settings every IDLE_POLL while idle; give it ample time to see
+        // the change before any audio arrives, even on a loaded machine.
+        thread::sleep(IDLE_POLL * 50);
         audio_tap.push(&[&vec![0.1f32; 22_050][..]]);
         wait_until(|| stats.received.load(Ordering::Acquire) == 22_050);
         // 1 s of audio in 0.1-s windows and hops gives 10 windows (the default 3-s window: none).
