@@ -132,15 +132,7 @@ fn mean_var(values: impl ExactSizeIterator<Item = f32> + Clone) -> (f32, f32) {
 pub fn clip_summary(samples: &[f32], sample_rate: u32) -> Vec<(String, f32)> {
     let frames = frame_descriptors(samples, sample_rate);
     let mut columns = Vec::new();
-    let (mean, var) = mean_var(
-        frames
-            .chroma
-            .iter()
-            .flatten()
-            .copied()
-            .collect::<Vec<_>>()
-            .into_iter(),
-    );
+    let (mean, var) = mean_var(frames.chroma.as_flattened().iter().copied());
     columns.push(("chroma_stft_mean".to_owned(), mean));
     columns.push(("chroma_stft_var".to_owned(), var));
     for (name, values) in [
