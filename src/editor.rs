@@ -86,7 +86,7 @@ impl NiceEguiApp for EditorApp {
 
         ui.label(format!(
             "host {} Hz, analysis {ANALYSIS_RATE_HZ} Hz · hops {} · received {} · dropped {} · non-finite {}",
-            stats.host_rate_hz, stats.hops, stats.received, stats.dropped, stats.nonfinite
+            stats.host_rate_hz, snapshot.hop, stats.received, stats.dropped, stats.nonfinite
         ));
     }
 }

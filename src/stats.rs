@@ -20,8 +20,6 @@ pub struct Stats {
     pub received: AtomicU64,
     /// Received samples that were NaN or infinite and were replaced by silence before analysis.
     pub nonfinite: AtomicU64,
-    /// Analysis steps (hops) the worker has published.
-    pub hops: AtomicU64,
     /// Host sample rate of the current activation, in Hz (0 while inactive).
     pub host_rate_hz: AtomicU32,
     /// Set when the analysis step panicked; analysis stays off until the next activation.
@@ -36,7 +34,6 @@ pub struct StatsSnapshot {
     pub dropped: u64,
     pub received: u64,
     pub nonfinite: u64,
-    pub hops: u64,
     pub host_rate_hz: u32,
     pub worker_failed: bool,
 }
@@ -49,7 +46,6 @@ impl Stats {
             &*self.dropped,
             &self.received,
             &self.nonfinite,
-            &self.hops,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -63,7 +59,6 @@ impl Stats {
             dropped: self.dropped.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
             nonfinite: self.nonfinite.load(Ordering::Relaxed),
-            hops: self.hops.load(Ordering::Relaxed),
             host_rate_hz: self.host_rate_hz.load(Ordering::Relaxed),
             worker_failed: self.worker_failed.load(Ordering::Acquire),
         }
