@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod decode;
 pub mod editor;
 pub mod features;
+pub mod inference;
 pub mod params;
 pub mod stats;
 pub mod tap;

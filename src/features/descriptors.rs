@@ -126,6 +126,9 @@ fn mean_var(values: impl ExactSizeIterator<Item = f32> + Clone) -> (f32, f32) {
     (mean as f32, var as f32)
 }
 
+/// Number of values [`clip_summary`] returns.
+pub const SUMMARY_LEN: usize = 57;
+
 /// The 57 clip-level descriptor columns, named and ordered as in `features_30_sec.csv`:
 /// `chroma_stft_mean`, `chroma_stft_var`, `rms_mean`, ..., `tempo`, `mfcc1_mean`, ...,
 /// `mfcc20_var`. Values are means and population variances over the clip's frames.
@@ -228,7 +231,7 @@ mod tests {
             .collect();
         let columns = clip_summary(&noise, 22_050);
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names.len(), 57);
+        assert_eq!(names.len(), SUMMARY_LEN);
         assert_eq!(
             &names[..4],
             ["chroma_stft_mean", "chroma_stft_var", "rms_mean", "rms_var"]

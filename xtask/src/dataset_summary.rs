@@ -7,7 +7,9 @@ use genrescope::features::FeatureExtractor;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::dataset::{ClassSelection, Dataset};
-use crate::data::prepare::{prepare, segments, FeatureCache};
+use crate::data::prepare::{prepare, FeatureCache};
+use genrescope::inference::windows::frame_windows;
+use genrescope::inference::ModelInput;
 use crate::data::split::{from_lists, group_split, Split};
 use crate::features::load_config;
 
@@ -88,19 +90,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut windows = vec![None; data.clips.len()];
     if let Some(features) = &args.features {
         let config = load_config(features)?;
-        let cache = FeatureCache::new(&args.cache, &config)?;
+        let hop = args.segment_hop.unwrap_or(config.frames / 2);
+        let input = ModelInput::Frames {
+            features: config.clone(),
+            hop_frames: hop,
+        };
+        let cache = FeatureCache::new(&args.cache, &input)?;
         let bar = ProgressBar::new(data.clips.len() as u64).with_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} clips, ETA {eta} {msg}")?,
         );
-        let (prepared, skipped) = prepare(&data.clips, &config, &cache, |clip| {
+        let (prepared, skipped) = prepare(&data.clips, &input, &cache, |clip| {
             bar.set_message(clip.path.display().to_string());
             bar.inc(1);
         })?;
         bar.finish_and_clear();
         let extractor = FeatureExtractor::new(&config)?;
-        let hop = args.segment_hop.unwrap_or(config.frames / 2);
         for clip in &prepared {
-            windows[clip.clip] = Some(segments(&clip.frames, &extractor, hop).len());
+            windows[clip.clip] = Some(frame_windows(&extractor, clip.frames.view(), hop).dim().0);
         }
         for skip in &skipped {
             println!("skipped {}: {}", skip.path.display(), skip.reason);

@@ -11,6 +11,9 @@ mod bundle;
 mod data;
 mod dataset_summary;
 mod features;
+mod onnx;
+mod ort;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +29,8 @@ enum Command {
     Features(features::Args),
     BenchFeatures(bench_features::Args),
     Dataset(dataset_summary::Args),
+    /// Download the pinned ONNX Runtime library into `.ort/` (tests and `eval` load it there).
+    Ort(ort::Args),
     /// Any other command (`bundle`, `bundle-universal`, ...) is nice-plug's bundler.
     #[command(external_subcommand)]
     Bundler(Vec<String>),
@@ -36,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         Command::Features(args) => features::run(args),
         Command::BenchFeatures(args) => bench_features::run(args),
         Command::Dataset(args) => dataset_summary::run(args),
+        Command::Ort(args) => ort::run(args),
         Command::Bundler(args) => bundle::run(args),
     }
 }

@@ -1,19 +1,24 @@
-//! Clip decoding and frame-level features for training, with a feature cache, and cutting the
-//! fixed-length model windows (segments) out of each clip.
+//! Clip decoding and per-clip features for training, with a feature cache: frame-level
+//! features for frame models, descriptor rows for descriptor models. Model windows are cut by
+//! `genrescope::inference::windows`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::Context;
 use genrescope::decode::decode_mono_at;
-use genrescope::features::{FeatureConfig, FeatureExtractor};
-use ndarray::{s, Array2};
+use genrescope::features::FeatureExtractor;
+use genrescope::inference::windows::descriptor_windows;
+use genrescope::inference::ModelInput;
+use ndarray::Array2;
 
 use super::dataset::Clip;
 
 /// Peak level below which a clip counts as silent (about -80 dBFS).
 const SILENCE_PEAK: f32 = 1e-4;
 
-/// Frame-level features of one clip (`frames × n_mels`, before the window step).
+/// Features of one clip: frame-level features (`frames × n_mels`, before the window step) for
+/// [`ModelInput::Frames`], raw descriptor rows (`windows × 57`) for [`ModelInput::Descriptors`].
 pub struct ClipFrames {
     /// Index of the clip in the list given to [`prepare`].
     pub clip: usize,
@@ -27,16 +32,27 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// A folder of cached frame-level features. Entries are keyed by the audio file's content
-/// (BLAKE3) and by [`FeatureConfig::frame_level`], so renamed or moved files still hit and a
-/// changed configuration never reads stale features.
+/// A folder of cached per-clip features. Entries are keyed by the audio file's content
+/// (BLAKE3) and by what the features depend on ([`FeatureConfig::frame_level`] or the
+/// descriptor window), so renamed or moved files still hit and a changed configuration never
+/// reads stale features.
+///
+/// [`FeatureConfig::frame_level`]: genrescope::features::FeatureConfig::frame_level
 pub struct FeatureCache {
     dir: PathBuf,
 }
 
 impl FeatureCache {
-    pub fn new(root: &Path, config: &FeatureConfig) -> anyhow::Result<Self> {
-        let key = serde_json::to_vec(&config.frame_level())?;
+    pub fn new(root: &Path, input: &ModelInput) -> anyhow::Result<Self> {
+        let key = match input {
+            ModelInput::Frames { features, .. } => serde_json::to_vec(&features.frame_level())?,
+            ModelInput::Descriptors {
+                sample_rate,
+                window_seconds,
+                hop_seconds,
+                ..
+            } => serde_json::to_vec(&(sample_rate, window_seconds, hop_seconds))?,
+        };
         let dir = root.join(blake3::hash(&key).to_hex().as_str());
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -50,25 +66,44 @@ impl FeatureCache {
     }
 }
 
-/// Frame-level features for every usable clip. Unreadable, silent and too-short files (shorter
-/// than one model window) are reported in the second list, never fatal.
+/// Features of every usable clip, in clip order, computed on all cores. Unreadable, silent and
+/// too-short files (shorter than one model window) are reported in the second list, never
+/// fatal.
 pub fn prepare(
     clips: &[Clip],
-    config: &FeatureConfig,
+    input: &ModelInput,
     cache: &FeatureCache,
-    mut progress: impl FnMut(&Clip),
+    progress: impl Fn(&Clip) + Sync,
 ) -> anyhow::Result<(Vec<ClipFrames>, Vec<Skipped>)> {
-    let extractor = FeatureExtractor::new(config)?;
+    let extractor = match input {
+        ModelInput::Frames { features, .. } => Some(FeatureExtractor::new(features)?),
+        ModelInput::Descriptors { .. } => None,
+    };
+    let results = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for worker in 0..threads {
+            let (results, extractor, progress) = (&results, &extractor, &progress);
+            scope.spawn(move || {
+                for index in (worker..clips.len()).step_by(threads) {
+                    progress(&clips[index]);
+                    let result = clip_features(&clips[index], input, extractor.as_ref(), cache);
+                    results.lock().unwrap().push((index, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(index, _)| *index);
     let (mut prepared, mut skipped) = (Vec::new(), Vec::new());
-    for (index, clip) in clips.iter().enumerate() {
-        progress(clip);
-        match clip_frames(clip, config, &extractor, cache) {
+    for (index, result) in results {
+        match result {
             Ok(frames) => prepared.push(ClipFrames {
                 clip: index,
                 frames,
             }),
             Err(reason) => skipped.push(Skipped {
-                path: clip.path.clone(),
+                path: clips[index].path.clone(),
                 reason,
             }),
         }
@@ -76,18 +111,19 @@ pub fn prepare(
     Ok((prepared, skipped))
 }
 
-fn clip_frames(
+fn clip_features(
     clip: &Clip,
-    config: &FeatureConfig,
-    extractor: &FeatureExtractor,
+    input: &ModelInput,
+    extractor: Option<&FeatureExtractor>,
     cache: &FeatureCache,
 ) -> Result<Array2<f32>, String> {
     let bytes = std::fs::read(&clip.path).map_err(|err| format!("unreadable ({err})"))?;
     let entry = cache.entry(&bytes);
-    let frames = match ndarray_npy::read_npy::<_, Array2<f32>>(&entry) {
-        Ok(frames) => frames,
+    let features = match ndarray_npy::read_npy::<_, Array2<f32>>(&entry) {
+        Ok(features) => features,
         Err(_) => {
-            let audio = decode_mono_at(&clip.path, config.sample_rate).map_err(|err| err.reason)?;
+            let audio =
+                decode_mono_at(&clip.path, input.sample_rate()).map_err(|err| err.reason)?;
             if audio.samples.iter().any(|x| !x.is_finite()) {
                 return Err("contains NaN or infinite samples".into());
             }
@@ -95,42 +131,41 @@ fn clip_frames(
             if peak < SILENCE_PEAK {
                 return Err(format!("silent (peak {peak:e})"));
             }
-            let frames = extractor.frames(&audio.samples);
+            let features = match (input, extractor) {
+                (ModelInput::Frames { .. }, Some(extractor)) => extractor.frames(&audio.samples),
+                (
+                    ModelInput::Descriptors {
+                        sample_rate,
+                        window_seconds,
+                        hop_seconds,
+                        ..
+                    },
+                    _,
+                ) => descriptor_windows(&audio.samples, *sample_rate, *window_seconds, *hop_seconds),
+                _ => unreachable!("frame inputs have an extractor"),
+            };
             // A cache that cannot be written only costs time.
-            let _ = ndarray_npy::write_npy(&entry, &frames);
-            frames
+            let _ = ndarray_npy::write_npy(&entry, &features);
+            features
         }
     };
-    if frames.nrows() < config.frames {
+    let (needed, have) = match input {
+        ModelInput::Frames { features: config, .. } => (config.frames, features.nrows()),
+        ModelInput::Descriptors { .. } => (1, features.nrows()),
+    };
+    if have < needed {
         return Err(format!(
-            "too short: {} frames, one model window needs {} ({:.1} s)",
-            frames.nrows(),
-            config.frames,
-            config.window_seconds()
+            "too short: one model window needs {:.1} s",
+            input.window_seconds()
         ));
     }
-    Ok(frames)
-}
-
-/// The model windows of one clip: every `hop` frames a window of `config.frames` frames,
-/// through the window step (`top_db`, DCT, normalisation). Windows never cross clips, so a
-/// clip-level split is also a segment-level one.
-pub fn segments(
-    frames: &Array2<f32>,
-    extractor: &FeatureExtractor,
-    hop: usize,
-) -> Vec<Array2<f32>> {
-    let width = extractor.config().frames;
-    (0..=frames.nrows().saturating_sub(width))
-        .step_by(hop.max(1))
-        .filter(|start| start + width <= frames.nrows())
-        .map(|start| extractor.finish_window(frames.slice(s![start..start + width, ..])))
-        .collect()
+    Ok(features)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genrescope::inference::windows::frame_windows;
 
     fn write_wav(path: &Path, samples: &[f32]) {
         let spec = hound::WavSpec {
@@ -175,12 +210,18 @@ mod tests {
                 }
             })
             .collect();
-        let config = FeatureConfig::preset("mfcc13").unwrap();
-        let cache = FeatureCache::new(&dir.join("cache"), &config).unwrap();
+        let config = genrescope::features::FeatureConfig::preset("mfcc13").unwrap();
+        let input = ModelInput::Frames {
+            features: config.clone(),
+            hop_frames: 65,
+        };
+        let cache = FeatureCache::new(&dir.join("cache"), &input).unwrap();
 
-        let mut seen = 0;
-        let (prepared, skipped) = prepare(&clips, &config, &cache, |_| seen += 1).unwrap();
-        assert_eq!(seen, 4);
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let (prepared, skipped) = prepare(&clips, &input, &cache, |_| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }).unwrap();
+        assert_eq!(seen.into_inner(), 4);
         assert_eq!(prepared.len(), 1);
         assert_eq!(prepared[0].clip, 0);
         let reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
@@ -189,16 +230,15 @@ mod tests {
         assert!(skipped[2].path.ends_with("corrupt.wav"));
 
         // The second run reads the cache and gets the same frames.
-        let (again, _) = prepare(&clips[..1], &config, &cache, |_| {}).unwrap();
+        let (again, _) = prepare(&clips[..1], &input, &cache, |_| {}).unwrap();
         assert_eq!(again[0].frames, prepared[0].frames);
 
         let extractor = FeatureExtractor::new(&config).unwrap();
-        let windows = segments(&prepared[0].frames, &extractor, 65);
+        let windows = frame_windows(&extractor, prepared[0].frames.view(), 65);
         // 4 s = 173 frames: windows of 130 frames start at 0 only when hopping by 65.
         assert_eq!(prepared[0].frames.nrows(), 173);
-        assert_eq!(windows.len(), 1);
-        assert_eq!(windows[0].dim(), (130, 13));
-        assert_eq!(segments(&prepared[0].frames, &extractor, 10).len(), 5);
+        assert_eq!(windows.dim(), (1, 130, 13));
+        assert_eq!(frame_windows(&extractor, prepared[0].frames.view(), 10).dim().0, 5);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,0 +1,255 @@
+//! The JSON file beside every `.onnx` model (`model.onnx` → `model.json`): labels, the exact
+//! input the model expects, how it was trained and judged, and the licence of its weights.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::FeatureConfig;
+
+/// Current version of the metadata format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the model's single input tensor (`"input"`) holds; the output (`"probabilities"`) is
+/// always `[batch, labels.len()]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ModelInput {
+    /// `[batch, features.frames, features.feature_width()]`: windows of frame features cut every
+    /// `hop_frames` frames.
+    Frames {
+        features: FeatureConfig,
+        hop_frames: usize,
+    },
+    /// `[batch, mean.len()]`: the GTZAN-table descriptor vector
+    /// ([`crate::features::descriptors::clip_summary`]) of `window_seconds` of audio at
+    /// `sample_rate` Hz, taken every `hop_seconds`, standardised as `(x - mean) / std`.
+    Descriptors {
+        sample_rate: u32,
+        window_seconds: f32,
+        hop_seconds: f32,
+        mean: Vec<f32>,
+        std: Vec<f32>,
+    },
+}
+
+impl ModelInput {
+    /// Sample rate (Hz) the audio is resampled to before feature extraction.
+    pub fn sample_rate(&self) -> u32 {
+        match self {
+            Self::Frames { features, .. } => features.sample_rate,
+            Self::Descriptors { sample_rate, .. } => *sample_rate,
+        }
+    }
+
+    /// Length of one model window in seconds.
+    pub fn window_seconds(&self) -> f32 {
+        match self {
+            Self::Frames { features, .. } => features.window_seconds(),
+            Self::Descriptors { window_seconds, .. } => *window_seconds,
+        }
+    }
+
+    /// Distance between consecutive windows in seconds.
+    pub fn hop_seconds(&self) -> f32 {
+        match self {
+            Self::Frames {
+                features,
+                hop_frames,
+            } => (*hop_frames * features.hop_length) as f32 / features.sample_rate as f32,
+            Self::Descriptors { hop_seconds, .. } => *hop_seconds,
+        }
+    }
+
+    /// Input tensor shape without the batch axis.
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            Self::Frames { features, .. } => vec![features.frames, features.feature_width()],
+            Self::Descriptors { mean, .. } => vec![1, mean.len()],
+        }
+    }
+}
+
+/// Probability calibration applied to the model's logits before display: `softmax(z / T)`.
+/// The exported graph outputs `softmax(z)`; [`crate::inference::GenreModel`] undoes and redoes
+/// it when `temperature` is not 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub temperature: f32,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self { temperature: 1.0 }
+    }
+}
+
+/// Everything the plugin, the CLI and `eval` need to know about a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetadata {
+    pub format: u32,
+    /// Short name shown in the model picker.
+    pub name: String,
+    /// Model family (`mfcc-cnn`, `mfcc-lstm`, `crnn`, `descriptor-mlp`, ...).
+    pub family: String,
+    /// Output classes, in output order.
+    pub labels: Vec<String>,
+    pub input: ModelInput,
+    #[serde(default)]
+    pub calibration: Calibration,
+    /// Training data, split, seed and hyper-parameters, free-form but machine-written.
+    #[serde(default)]
+    pub training: serde_json::Value,
+    /// Validation metrics at training time (clip level), see `models/REPORT.md`.
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+    /// Licence of the weights and of the data they were trained on.
+    pub licence: String,
+}
+
+/// Why a metadata file cannot be used.
+#[derive(Debug)]
+pub struct MetadataError(pub String);
+
+impl std::fmt::Display for MetadataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MetadataError {}
+
+impl ModelMetadata {
+    /// The metadata path of a model file: same name, `.json` extension.
+    pub fn path_for(model: &Path) -> std::path::PathBuf {
+        model.with_extension("json")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, MetadataError> {
+        let metadata: Self =
+            serde_json::from_str(text).map_err(|e| MetadataError(format!("bad metadata: {e}")))?;
+        metadata.validate()?;
+        Ok(metadata)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, MetadataError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| MetadataError(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json(&text).map_err(|e| MetadataError(format!("{}: {e}", path.display())))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("metadata serialises")
+    }
+
+    /// Checks everything a model run relies on: a known format, unique non-empty labels, a
+    /// usable feature configuration, and consistent normalisation sizes.
+    pub fn validate(&self) -> Result<(), MetadataError> {
+        let fail = |msg: String| Err(MetadataError(msg));
+        if self.format != FORMAT_VERSION {
+            return fail(format!(
+                "metadata format {} is not supported (expected {FORMAT_VERSION})",
+                self.format
+            ));
+        }
+        if self.labels.is_empty() {
+            return fail("the model has no labels".into());
+        }
+        let mut sorted = self.labels.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != self.labels.len() || self.labels.iter().any(|l| l.trim().is_empty()) {
+            return fail("labels must be unique and non-empty".into());
+        }
+        let t = self.calibration.temperature;
+        if !(t.is_finite() && t > 0.0) {
+            return fail(format!("calibration temperature {t} must be positive"));
+        }
+        match &self.input {
+            ModelInput::Frames {
+                features,
+                hop_frames,
+            } => {
+                features
+                    .validate()
+                    .map_err(|e| MetadataError(e.to_string()))?;
+                if *hop_frames == 0 {
+                    return fail("hop_frames must be at least 1".into());
+                }
+            }
+            ModelInput::Descriptors {
+                sample_rate,
+                window_seconds,
+                hop_seconds,
+                mean,
+                std,
+            } => {
+                let sane = |x: f32| x.is_finite() && x > 0.0;
+                if !(8_000..=192_000).contains(sample_rate)
+                    || !sane(*window_seconds)
+                    || !sane(*hop_seconds)
+                    || *window_seconds > 60.0
+                {
+                    return fail("descriptor window or rate out of range".into());
+                }
+                if mean.len() != std.len()
+                    || mean.is_empty()
+                    || std.iter().any(|&s| !sane(s))
+                    || mean.iter().any(|m| !m.is_finite())
+                {
+                    return fail("descriptor mean/std must be finite, positive and equally long".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> ModelMetadata {
+        ModelMetadata {
+            format: FORMAT_VERSION,
+            name: "test".into(),
+            family: "mfcc-cnn".into(),
+            labels: vec!["blues".into(), "rock".into()],
+            input: ModelInput::Frames {
+                features: FeatureConfig::preset("mfcc13").unwrap(),
+                hop_frames: 65,
+            },
+            calibration: Calibration::default(),
+            training: serde_json::Value::Null,
+            metrics: serde_json::Value::Null,
+            licence: "CC0".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_describes_the_input() {
+        let metadata = example();
+        let back = ModelMetadata::from_json(&metadata.to_json()).unwrap();
+        assert_eq!(back, metadata);
+        assert_eq!(back.input.shape(), vec![130, 13]);
+        assert!((back.input.hop_seconds() - 65.0 * 512.0 / 22_050.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rejects_what_would_break_a_run() {
+        let mut bad = example();
+        bad.labels = vec!["rock".into(), "rock".into()];
+        assert!(bad.validate().is_err());
+        let mut bad = example();
+        bad.labels.clear();
+        assert!(bad.validate().is_err());
+        let mut bad = example();
+        bad.calibration.temperature = 0.0;
+        assert!(bad.validate().is_err());
+        let mut bad = example();
+        bad.format = 99;
+        assert!(bad.validate().unwrap_err().to_string().contains("format 99"));
+        assert!(ModelMetadata::from_json("{not json").is_err());
+        assert!(ModelMetadata::from_json("{}").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! Genre models through ONNX Runtime: the model metadata format, loading the runtime library,
+//! and turning audio into model windows and probabilities. Shared by the plugin, the `analyze`
+//! CLI and `cargo xtask eval`, so every user of a model computes exactly the same thing.
+
+pub mod metadata;
+pub mod model;
+pub mod runtime;
+pub mod windows;
+
+pub use metadata::{Calibration, MetadataError, ModelInput, ModelMetadata};
+pub use model::{GenreModel, ModelError};
+pub use runtime::{Runtime, RuntimeError};
+pub use windows::WindowCutter;

@@ -1,0 +1,149 @@
+//! A genre model: an ONNX Runtime session plus its [`ModelMetadata`], checked against each
+//! other when loaded.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView3, Axis};
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::metadata::ModelMetadata;
+use super::runtime::Runtime;
+
+/// Why a model cannot be loaded or run.
+#[derive(Debug)]
+pub struct ModelError(pub String);
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+fn err(context: &str) -> impl Fn(ort::Error) -> ModelError + '_ {
+    move |e| ModelError(format!("{context}: {e}"))
+}
+
+pub struct GenreModel {
+    session: Session,
+    pub metadata: ModelMetadata,
+}
+
+impl GenreModel {
+    /// Loads `model.onnx` and the `model.json` beside it.
+    pub fn load(runtime: &Runtime, path: &Path) -> Result<Self, ModelError> {
+        let metadata = ModelMetadata::load(&ModelMetadata::path_for(path))
+            .map_err(|e| ModelError(e.to_string()))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| ModelError(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_memory(runtime, &bytes, metadata)
+            .map_err(|e| ModelError(format!("{}: {e}", path.display())))
+    }
+
+    /// A model from ONNX bytes and its metadata. Runs single-threaded (the analysis worker and
+    /// `analyze` parallelise over windows or files themselves).
+    pub fn from_memory(
+        runtime: &Runtime,
+        onnx: &[u8],
+        metadata: ModelMetadata,
+    ) -> Result<Self, ModelError> {
+        metadata.validate().map_err(|e| ModelError(e.to_string()))?;
+        let session = Session::builder(&runtime.environment)
+            .map_err(err("session options"))?
+            .with_intra_threads(1)
+            .map_err(|e| ModelError(format!("session options: {e}")))?
+            .commit_from_memory(onnx)
+            .map_err(err("not a usable ONNX model"))?;
+        let model = Self { session, metadata };
+        model.check_signature()?;
+        Ok(model)
+    }
+
+    /// The graph must have one float input shaped like the metadata's windows and one output
+    /// with one value per label.
+    fn check_signature(&self) -> Result<(), ModelError> {
+        let (inputs, outputs) = (self.session.inputs(), self.session.outputs());
+        if inputs.len() != 1 || outputs.len() != 1 {
+            return Err(ModelError(format!(
+                "expected 1 input and 1 output, the model has {} and {}",
+                inputs.len(),
+                outputs.len()
+            )));
+        }
+        let dims = |outlet: &ort::value::Outlet| -> Vec<i64> {
+            outlet
+                .dtype()
+                .tensor_shape()
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default()
+        };
+        let expected: Vec<i64> = self.metadata.input.shape().iter().map(|&d| d as i64).collect();
+        let input = dims(&inputs[0]);
+        if input.len() != expected.len() + 1 || input[1..] != expected[..] {
+            return Err(ModelError(format!(
+                "model input is {input:?}, the metadata describes [batch, {expected:?}]"
+            )));
+        }
+        let output = dims(&outputs[0]);
+        if output.len() != 2 || output[1] != self.metadata.labels.len() as i64 {
+            return Err(ModelError(format!(
+                "model output is {output:?}, the metadata has {} labels",
+                self.metadata.labels.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Calibrated probabilities `[windows, labels]` of a batch of windows
+    /// (`[windows, frames, width]`, see [`super::WindowCutter`]).
+    pub fn probabilities(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, ModelError> {
+        let input = TensorRef::from_array_view(windows).map_err(err("input"))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![input])
+            .map_err(err("inference failed"))?;
+        let probabilities = outputs[0]
+            .try_extract_array::<f32>()
+            .map_err(err("output"))?
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| ModelError(format!("output: {e}")))?
+            .to_owned();
+        Ok(calibrate(probabilities, self.metadata.calibration.temperature))
+    }
+}
+
+/// Temperature scaling of softmax outputs: `softmax(log(p) / T)` equals `softmax(z / T)` for
+/// the logits `z` behind `p`.
+pub fn calibrate(mut probabilities: Array2<f32>, temperature: f32) -> Array2<f32> {
+    if temperature == 1.0 {
+        return probabilities;
+    }
+    for mut row in probabilities.axis_iter_mut(Axis(0)) {
+        row.mapv_inplace(|p| p.max(f32::MIN_POSITIVE).ln() / temperature);
+        let max = row.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+        row.mapv_inplace(|x| (x - max).exp());
+        let sum = row.sum();
+        row /= sum;
+    }
+    probabilities
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn temperature_one_is_the_identity_and_higher_flattens() {
+        let p = array![[0.7f32, 0.2, 0.1]];
+        assert_eq!(calibrate(p.clone(), 1.0), p);
+        let flat = calibrate(p.clone(), 2.0);
+        assert!((flat.sum() - 1.0).abs() < 1e-6);
+        assert!(flat[[0, 0]] < 0.7 && flat[[0, 2]] > 0.1);
+        // softmax(log p / 2) ∝ sqrt(p)
+        let expected = 0.7f32.sqrt() / (0.7f32.sqrt() + 0.2f32.sqrt() + 0.1f32.sqrt());
+        assert!((flat[[0, 0]] - expected).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,96 @@
+//! Loading the ONNX Runtime shared library at run time (`ort`'s `load-dynamic`): nothing is
+//! linked at build time, so a missing or too-old library is an error message, never a crash.
+//!
+//! The library is looked for in `ORT_DYLIB_PATH`, then in the folders the caller names (beside
+//! the plugin binary, the repository's `.ort/` folder written by `cargo xtask ort`, ...).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+
+/// File name of the library on this platform (`libonnxruntime.so`, `.dylib`, `onnxruntime.dll`).
+pub fn library_file_name() -> String {
+    format!(
+        "{}onnxruntime{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// The first existing library among `ORT_DYLIB_PATH` and `dirs`.
+pub fn locate(dirs: &[PathBuf]) -> Option<PathBuf> {
+    let from_env = std::env::var_os("ORT_DYLIB_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    from_env
+        .into_iter()
+        .chain(dirs.iter().map(|d| d.join(library_file_name())))
+        .find(|p| p.is_file())
+}
+
+/// Why ONNX Runtime is unavailable.
+#[derive(Debug, Clone)]
+pub struct RuntimeError(pub String);
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// A loaded ONNX Runtime. Cheap to clone; one per process (the library can only be loaded once,
+/// so later loads return the first one whatever path they name).
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) environment: Environment,
+    /// The library file in use.
+    pub library: PathBuf,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
+
+impl Runtime {
+    /// Loads the library at `library` (first call) or returns the runtime already loaded.
+    /// Fails with a readable message when the file is missing, is not ONNX Runtime, or is older
+    /// than the 1.31 API this build needs.
+    pub fn load(library: &Path) -> Result<Self, RuntimeError> {
+        RUNTIME
+            .get_or_init(|| {
+                if !library.is_file() {
+                    return Err(RuntimeError(format!(
+                        "ONNX Runtime not found at {} (run `cargo xtask ort`, or set ORT_DYLIB_PATH)",
+                        library.display()
+                    )));
+                }
+                let builder = ort::init_from(library)
+                    .map_err(|e| RuntimeError(format!("cannot load ONNX Runtime: {e}")))?;
+                let environment = builder
+                    .with_name("genrescope")
+                    .build()
+                    .map_err(|e| RuntimeError(format!("ONNX Runtime failed to start: {e}")))?;
+                Ok(Runtime {
+                    environment,
+                    library: library.to_owned(),
+                })
+            })
+            .clone()
+    }
+
+    /// [`locate`] then [`Runtime::load`].
+    pub fn find(dirs: &[PathBuf]) -> Result<Self, RuntimeError> {
+        match locate(dirs) {
+            Some(path) => Self::load(&path),
+            None => Err(RuntimeError(format!(
+                "ONNX Runtime ({}) not found in ORT_DYLIB_PATH or {} (run `cargo xtask ort`)",
+                library_file_name(),
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Audio → model windows, for every [`ModelInput`]. Training, `eval`, `analyze` and the plugin
+//! all cut windows here.
+
+use ndarray::{s, Array2, Array3, ArrayView2};
+
+use super::metadata::ModelInput;
+use crate::features::descriptors::{clip_summary, SUMMARY_LEN};
+use crate::features::{ConfigError, FeatureExtractor};
+
+/// Cuts the windows a model sees out of mono audio at [`ModelInput::sample_rate`].
+pub struct WindowCutter {
+    input: ModelInput,
+    extractor: Option<FeatureExtractor>,
+}
+
+impl WindowCutter {
+    pub fn new(input: &ModelInput) -> Result<Self, ConfigError> {
+        let extractor = match input {
+            ModelInput::Frames { features, .. } => Some(FeatureExtractor::new(features)?),
+            ModelInput::Descriptors { .. } => None,
+        };
+        Ok(Self {
+            input: input.clone(),
+            extractor,
+        })
+    }
+
+    pub fn input(&self) -> &ModelInput {
+        &self.input
+    }
+
+    /// All windows of a clip, `[windows, frames, width]`; none when the clip is shorter than
+    /// one window.
+    pub fn windows(&self, samples: &[f32]) -> Array3<f32> {
+        match (&self.input, &self.extractor) {
+            (ModelInput::Frames { hop_frames, .. }, Some(extractor)) => {
+                frame_windows(extractor, extractor.frames(samples).view(), *hop_frames)
+            }
+            (
+                ModelInput::Descriptors {
+                    sample_rate,
+                    window_seconds,
+                    hop_seconds,
+                    mean,
+                    std,
+                },
+                _,
+            ) => {
+                let raw = descriptor_windows(samples, *sample_rate, *window_seconds, *hop_seconds);
+                let mut windows = raw.insert_axis(ndarray::Axis(1));
+                for mut row in windows.rows_mut() {
+                    for ((x, m), s) in row.iter_mut().zip(mean).zip(std) {
+                        *x = (*x - m) / s;
+                    }
+                }
+                windows
+            }
+            _ => unreachable!("frame inputs always have an extractor"),
+        }
+    }
+}
+
+/// Every `hop` frames a window of `extractor.config().frames` frames through the window step
+/// (`top_db`, DCT, normalisation). Windows never cross clips, so a clip-level split is also a
+/// window-level one.
+pub fn frame_windows(extractor: &FeatureExtractor, frames: ArrayView2<f32>, hop: usize) -> Array3<f32> {
+    let len = extractor.config().frames;
+    let width = extractor.config().feature_width();
+    let starts: Vec<usize> = (0..=frames.nrows().saturating_sub(len))
+        .step_by(hop.max(1))
+        .filter(|start| start + len <= frames.nrows())
+        .collect();
+    let mut out = Array3::zeros((starts.len(), len, width));
+    for (i, start) in starts.into_iter().enumerate() {
+        out.slice_mut(s![i, .., ..])
+            .assign(&extractor.finish_window(frames.slice(s![start..start + len, ..])));
+    }
+    out
+}
+
+/// Raw (unstandardised) descriptor vectors `[windows, 57]` of `window_seconds`-long windows
+/// every `hop_seconds`.
+pub fn descriptor_windows(
+    samples: &[f32],
+    sample_rate: u32,
+    window_seconds: f32,
+    hop_seconds: f32,
+) -> Array2<f32> {
+    let len = (window_seconds * sample_rate as f32).round() as usize;
+    let hop = ((hop_seconds * sample_rate as f32).round() as usize).max(1);
+    let rows: Vec<Vec<f32>> = (0..=samples.len().saturating_sub(len))
+        .step_by(hop)
+        .filter(|start| start + len <= samples.len())
+        .map(|start| {
+            clip_summary(&samples[start..start + len], sample_rate)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect()
+        })
+        .collect();
+    Array2::from_shape_vec((rows.len(), SUMMARY_LEN), rows.concat()).expect("equal rows")
+}

@@ -1,0 +1,3 @@
+//! `cargo xtask train`: labelled audio → a trained burn model → ONNX + metadata.
+
+pub mod models;
