@@ -6,31 +6,16 @@ use std::path::PathBuf;
 use genrescope::features::FeatureExtractor;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::dataset::{ClassSelection, Dataset};
+use crate::data::args::{DataArgs, Selected};
 use crate::data::prepare::{prepare, FeatureCache};
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
-use crate::data::split::{from_lists, group_split, Split};
 use crate::features::load_config;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A `<label>/<file>` folder tree or a labels table (`labels.tsv` format).
-    source: PathBuf,
-    /// Classes to keep (comma-separated); default: every class with `--min-count` clips.
-    #[arg(long, value_delimiter = ',')]
-    classes: Vec<String>,
-    /// Keep classes with at least this many clips (ignored with `--classes`).
-    #[arg(long, default_value_t = 20)]
-    min_count: usize,
-    /// Fraction of each class held out for validation, never sharing an artist with training.
-    #[arg(long, default_value_t = 0.2)]
-    valid_fraction: f64,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Explicit train and validation list files instead of the group split.
-    #[arg(long, num_args = 2, value_names = ["TRAIN", "VALID"])]
-    lists: Option<Vec<PathBuf>>,
+    #[command(flatten)]
+    data: DataArgs,
     /// Also decode every clip and cut model windows for this feature preset or config file,
     /// reporting unusable files and windows per class.
     #[arg(long)]
@@ -44,28 +29,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let all = Dataset::load(&args.source)?;
-    let selection = if args.classes.is_empty() {
-        ClassSelection::MinCount(args.min_count)
-    } else {
-        ClassSelection::Named(args.classes.clone())
-    };
-    let (data, classes) = all.select(&selection)?;
-    let split: Split = match &args.lists {
-        Some(lists) => {
-            let (split, missing) = from_lists(&data.clips, &lists[0], &lists[1])?;
-            if !missing.is_empty() {
-                println!(
-                    "{} list entries have no clip here (first: {})",
-                    missing.len(),
-                    missing[0]
-                );
-            }
-            split
-        }
-        None => group_split(&data.clips, args.valid_fraction, args.seed)?,
-    };
-
+    let Selected {
+        all,
+        data,
+        classes,
+        split,
+        ..
+    } = args.data.select()?;
     let groups = |indices: &[usize]| {
         let mut g: Vec<&str> = indices
             .iter()
@@ -77,9 +47,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     println!(
         "{}: {} of {} clips in {} classes; train {} clips / {} groups, valid {} clips / {} groups",
-        args.source.display(),
+        args.data.source.display(),
         data.clips.len(),
-        all.clips.len(),
+        all,
         classes.len(),
         split.train.len(),
         groups(&split.train),

@@ -10,7 +10,9 @@ mod bench_features;
 mod bundle;
 mod data;
 mod dataset_summary;
+mod eval;
 mod features;
+mod metrics;
 mod onnx;
 mod ort;
 mod train;
@@ -29,6 +31,8 @@ enum Command {
     Features(features::Args),
     BenchFeatures(bench_features::Args),
     Dataset(dataset_summary::Args),
+    Train(train::Args),
+    Eval(eval::Args),
     /// Download the pinned ONNX Runtime library into `.ort/` (tests and `eval` load it there).
     Ort(ort::Args),
     /// Any other command (`bundle`, `bundle-universal`, ...) is nice-plug's bundler.
@@ -42,6 +46,8 @@ fn main() -> anyhow::Result<()> {
         Command::BenchFeatures(args) => bench_features::run(args),
         Command::Dataset(args) => dataset_summary::run(args),
         Command::Ort(args) => ort::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Bundler(args) => bundle::run(args),
     }
 }

@@ -2,6 +2,7 @@
 //! selection, and leak-free splits (groups such as artists never straddle train and
 //! validation).
 
+pub mod args;
 pub mod dataset;
 pub mod prepare;
 pub mod split;

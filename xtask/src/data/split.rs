@@ -94,55 +94,70 @@ pub fn group_split(clips: &[Clip], valid_fraction: f64, seed: u64) -> anyhow::Re
     Ok(k_fold(clips, k, seed).swap_remove(0))
 }
 
-/// A split from list files of relative paths, one per line (GTZAN's `train_filtered.txt` and
-/// `valid_filtered.txt`). Entries match clips by path without extension, so the lists' `.wav`
-/// names also find `.au` or `.ogg` copies. Clips in neither list are left out; list entries
-/// without a clip are returned as missing.
-pub fn from_lists(
-    clips: &[Clip],
-    train_list: &Path,
-    valid_list: &Path,
-) -> anyhow::Result<(Split, Vec<String>)> {
-    let stem = |path: &str| {
-        path.rsplit_once('.')
-            .map_or(path, |(stem, _)| stem)
-            .replace('\\', "/")
-    };
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (i, clip) in clips.iter().enumerate() {
-        let path = stem(&clip.path.to_string_lossy());
-        // Register every path suffix at a folder boundary: "gtzan/blues/blues.00000" also
-        // answers to "blues/blues.00000" and "blues.00000".
-        let mut rest = path.as_str();
-        loop {
-            index.entry(rest.to_owned()).or_insert(i);
-            match rest.split_once('/') {
-                Some((_, tail)) => rest = tail,
-                None => break,
+/// Finds clips by the paths a list file names, ignoring extensions and leading folders
+/// (`blues/blues.00000.wav` finds `gtzan/blues/blues.00000.ogg`).
+pub struct ListIndex {
+    index: HashMap<String, usize>,
+}
+
+fn stem(path: &str) -> String {
+    path.rsplit_once('.')
+        .map_or(path, |(stem, _)| stem)
+        .replace('\\', "/")
+}
+
+impl ListIndex {
+    pub fn new(clips: &[Clip]) -> Self {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (i, clip) in clips.iter().enumerate() {
+            let path = stem(&clip.path.to_string_lossy());
+            // Register every path suffix at a folder boundary: "gtzan/blues/blues.00000" also
+            // answers to "blues/blues.00000" and "blues.00000".
+            let mut rest = path.as_str();
+            loop {
+                index.entry(rest.to_owned()).or_insert(i);
+                match rest.split_once('/') {
+                    Some((_, tail)) => rest = tail,
+                    None => break,
+                }
             }
         }
+        Self { index }
     }
-    let mut missing = Vec::new();
-    let mut read = |list: &Path| -> anyhow::Result<Vec<usize>> {
+
+    /// The clips a list file names, and the entries that match none.
+    pub fn read(&self, list: &Path) -> anyhow::Result<(Vec<usize>, Vec<String>)> {
         let text = std::fs::read_to_string(list)
             .with_context(|| format!("cannot read {}", list.display()))?;
-        Ok(text
+        let mut missing = Vec::new();
+        let found = text
             .lines()
             .map(str::trim)
             .filter(|line| !line.is_empty())
             .filter_map(|line| {
-                let found = index.get(&stem(line)).copied();
+                let found = self.index.get(&stem(line)).copied();
                 if found.is_none() {
                     missing.push(line.to_owned());
                 }
                 found
             })
-            .collect())
-    };
-    let split = Split {
-        train: read(train_list)?,
-        valid: read(valid_list)?,
-    };
+            .collect();
+        Ok((found, missing))
+    }
+}
+
+/// A split from two list files (GTZAN's `*_filtered.txt` format: one relative path per line).
+/// Entries without a clip are returned as missing.
+pub fn from_lists(
+    clips: &[Clip],
+    train_list: &Path,
+    valid_list: &Path,
+) -> anyhow::Result<(Split, Vec<String>)> {
+    let index = ListIndex::new(clips);
+    let (train, mut missing) = index.read(train_list)?;
+    let (valid, more) = index.read(valid_list)?;
+    missing.extend(more);
+    let split = Split { train, valid };
     if split.train.iter().any(|i| split.valid.contains(i)) {
         bail!(
             "{} and {} share clips",

@@ -15,7 +15,6 @@ pub enum Attr {
     Int(i64),
     Ints(Vec<i64>),
     Float(f32),
-    Str(&'static str),
 }
 
 /// A graph under construction. Value names are generated (`v0`, `v1`, ...) except for the
@@ -87,7 +86,6 @@ impl Graph {
                     Attr::Int(i) => (a.r#type, a.i) = (ATTR_INT, i),
                     Attr::Ints(v) => (a.r#type, a.ints) = (ATTR_INTS, v),
                     Attr::Float(f) => (a.r#type, a.f) = (ATTR_FLOAT, f),
-                    Attr::Str(s) => (a.r#type, a.s) = (ATTR_STRING, s.as_bytes().to_vec()),
                 }
                 a
             })

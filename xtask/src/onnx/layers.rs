@@ -15,7 +15,7 @@ fn values<const D: usize>(tensor: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
     let data = tensor
         .into_data()
         .convert::<f32>()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .expect("float tensor");
     (dims, data)
 }

@@ -1,3 +1,277 @@
-//! `cargo xtask train`: labelled audio → a trained burn model → ONNX + metadata.
+//! `cargo xtask train`: labelled audio → a trained burn model → `models/<name>.onnx` plus its
+//! metadata JSON, loadable unchanged by the plugin, `analyze` and `eval`.
 
+pub mod all;
+pub mod data;
+pub mod fit;
 pub mod models;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use genrescope::inference::metadata::FORMAT_VERSION;
+use genrescope::inference::{ModelInput, ModelMetadata};
+use serde_json::json;
+
+use crate::data::args::{DataArgs, Selected};
+use crate::features::load_config;
+use fit::{fit, FitConfig};
+use models::{Family, Hyper, Net};
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// burn's pure-Rust CPU backend (`flex`).
+    Cpu,
+    /// NVIDIA GPU through CUDA (build xtask with `--features cuda`).
+    Cuda,
+    /// Any GPU through wgpu (build xtask with `--features wgpu`).
+    Wgpu,
+}
+
+impl Backend {
+    /// The plain (inference) device; training uses its `autodiff()` variant.
+    fn device(self) -> anyhow::Result<Device> {
+        match self {
+            Backend::Cpu => Ok(Device::flex()),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Ok(Device::cuda(0)),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::default())),
+            #[allow(unreachable_patterns)]
+            other => anyhow::bail!(
+                "xtask was built without the `{}` feature: cargo xtask needs `--features {0}`",
+                format!("{other:?}").to_lowercase()
+            ),
+        }
+    }
+}
+
+/// Training options shared by `train` and `train-all`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainOptions {
+    /// Feature preset or config file for frame models (default: the family's preset).
+    #[arg(long)]
+    pub features: Option<String>,
+    /// Seconds between the starts of consecutive windows (default: half a window for frame
+    /// models, a whole window for descriptors).
+    #[arg(long)]
+    pub hop: Option<f32>,
+    /// Descriptor window length in seconds (descriptor MLP).
+    #[arg(long, default_value_t = 3.0)]
+    pub descriptor_window: f32,
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    /// Early stopping: epochs without a lower validation loss.
+    #[arg(long, default_value_t = 6)]
+    pub patience: usize,
+    /// Halve the learning rate after this many epochs without improvement.
+    #[arg(long, default_value_t = 2)]
+    pub lr_patience: usize,
+    /// Do not weight the loss by inverse class frequency.
+    #[arg(long)]
+    pub no_class_weights: bool,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: Backend,
+    /// Output folder for `<name>.onnx` and `<name>.json`.
+    #[arg(long, default_value = "models")]
+    pub out: PathBuf,
+    /// Feature cache folder (git-ignored).
+    #[arg(long, default_value = "cache/features")]
+    pub cache: PathBuf,
+    /// Checkpoint folder (git-ignored); one sub-folder per model name.
+    #[arg(long, default_value = "checkpoints")]
+    pub checkpoints: PathBuf,
+    /// Continue an interrupted run from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Override the conv channels, e.g. `32,64,64`.
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<usize>>,
+    /// Override the LSTM hidden units.
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Override the dense widths, e.g. `256,128,64`.
+    #[arg(long, value_delimiter = ',')]
+    pub dense: Option<Vec<usize>>,
+    #[arg(long)]
+    pub dropout: Option<f64>,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum)]
+    pub family: Family,
+    /// Model name (file stem); default: the family's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub options: TrainOptions,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let selected = args.data.select()?;
+    let name = args.name.unwrap_or_else(|| args.family.name().to_owned());
+    let path = train(&args.data, &selected, args.family, &name, &args.options)?;
+    println!("wrote {} and {}", path.display(), ModelMetadata::path_for(&path).display());
+    Ok(())
+}
+
+/// The model input of a family before standardisation (filled in from the training data).
+fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInput> {
+    Ok(match family.default_features() {
+        Some(preset) => {
+            let features = load_config(options.features.as_deref().unwrap_or(preset))?;
+            let hop_frames = match options.hop {
+                Some(seconds) => {
+                    ((seconds * features.sample_rate as f32) / features.hop_length as f32).round()
+                        as usize
+                }
+                None => features.frames / 2,
+            };
+            ModelInput::Frames {
+                features,
+                hop_frames: hop_frames.max(1),
+            }
+        }
+        None => ModelInput::Descriptors {
+            sample_rate: 22_050,
+            window_seconds: options.descriptor_window,
+            hop_seconds: options.hop.unwrap_or(options.descriptor_window),
+            mean: vec![],
+            std: vec![],
+        },
+    })
+}
+
+/// Trains one model and writes `<out>/<name>.onnx` and `.json`; returns the ONNX path.
+pub fn train(
+    data_args: &DataArgs,
+    selected: &Selected,
+    family: Family,
+    name: &str,
+    options: &TrainOptions,
+) -> anyhow::Result<PathBuf> {
+    let started = Instant::now();
+    let classes = &selected.classes;
+    let template = input_for(family, options)?;
+    let data = data::load(
+        &selected.data.clips,
+        classes,
+        &selected.split,
+        &template,
+        &options.cache,
+    )?;
+    for skip in &data.skipped {
+        println!("skipped {}: {}", skip.path.display(), skip.reason);
+    }
+    println!(
+        "{name}: {} classes, train {} clips / {} windows, valid {} clips / {} windows ({})",
+        classes.len(),
+        data.train.clips.len(),
+        data.train.len(),
+        data.valid.clips.len(),
+        data.valid.len(),
+        selected.description
+    );
+    let mut hyper = Hyper::default_for(family);
+    if let Some(c) = &options.channels {
+        hyper.channels = c.clone();
+    }
+    if let Some(h) = options.hidden {
+        hyper.hidden = h;
+    }
+    if let Some(d) = &options.dense {
+        hyper.dense = d.clone();
+    }
+    if let Some(p) = options.dropout {
+        hyper.dropout = p;
+    }
+    let plain = options.backend.device()?;
+    let device = plain.clone().autodiff();
+    device.seed(data_args.seed);
+    let (frames, width) = (data.train.frames, data.train.width);
+    let net = Net::new(family, &hyper, frames, width, classes.len(), &device)?;
+    let parameters = net.num_params();
+    let config = FitConfig {
+        max_epochs: options.epochs,
+        batch_size: options.batch_size,
+        learning_rate: options.learning_rate,
+        patience: options.patience,
+        lr_patience: options.lr_patience,
+        seed: data_args.seed,
+        class_weights: !options.no_class_weights,
+    };
+    let fitted = fit(
+        net,
+        &data,
+        classes.len(),
+        &config,
+        &device,
+        &options.checkpoints.join(name),
+        options.resume,
+    )?;
+    let best = &fitted.history[fitted.best_epoch - 1];
+
+    let doc = format!("genrescope {} trained on {}", family.name(), data_args.source.display());
+    let onnx = fitted.net.valid().to_onnx(frames, width, classes.len(), &doc)?;
+    let metadata = ModelMetadata {
+        format: FORMAT_VERSION,
+        name: name.to_owned(),
+        family: family.name().to_owned(),
+        labels: classes.clone(),
+        input: data.input.clone(),
+        calibration: Default::default(),
+        training: json!({
+            "data": data_args.source.display().to_string(),
+            "classes": classes,
+            "split": selected.description,
+            "train_clips": data.train.clips.len(),
+            "train_windows": data.train.len(),
+            "valid_clips": data.valid.clips.len(),
+            "valid_windows": data.valid.len(),
+            "skipped_clips": data.skipped.len(),
+            "fit": config,
+            "hyper": hyper,
+            "parameters": parameters,
+            "backend": format!("{:?}", options.backend).to_lowercase(),
+            "best_epoch": fitted.best_epoch,
+            "wall_seconds": started.elapsed().as_secs_f64(),
+            "history": fitted.history,
+        }),
+        metrics: json!({
+            "split": "validation (clip level, mean window probability)",
+            "valid_clip_accuracy": best.valid_clip_accuracy,
+            "valid_clip_macro_f1": best.valid_clip_macro_f1,
+            "valid_window_accuracy": best.valid_accuracy,
+            "valid_loss": best.valid_loss,
+        }),
+        licence: format!(
+            "Weights: GPL-3.0-or-later, trained by genrescope's xtask. Data: {} (each clip's \
+             licence is listed in its dataset; see ../shared/music/README.md for the bundled corpus).",
+            data_args.source.display()
+        ),
+    };
+    metadata
+        .validate()
+        .map_err(|e| anyhow::anyhow!("internal error, metadata invalid: {e}"))?;
+    std::fs::create_dir_all(&options.out)?;
+    let path = options.out.join(format!("{name}.onnx"));
+    write_model(&path, &onnx, &metadata)?;
+    Ok(path)
+}
+
+/// Writes the model and its metadata side by side.
+pub fn write_model(path: &Path, onnx: &[u8], metadata: &ModelMetadata) -> anyhow::Result<()> {
+    std::fs::write(path, onnx)?;
+    std::fs::write(ModelMetadata::path_for(path), metadata.to_json() + "\n")?;
+    Ok(())
+}

@@ -77,8 +77,8 @@ fn parity(family: Family, frames: usize, width: usize) {
     let net = net.valid();
     let batch = 4;
     let x = Tensor::<3>::random([batch, frames, width], Distribution::Normal(0.5, 2.0), &plain);
-    let input: Vec<f32> = x.to_data().to_vec().unwrap();
-    let expected: Vec<f32> = softmax(net.forward(x), 1).into_data().to_vec().unwrap();
+    let input: Vec<f32> = x.to_data().try_to_vec().unwrap();
+    let expected: Vec<f32> = softmax(net.forward(x), 1).into_data().try_to_vec().unwrap();
 
     let onnx = net.to_onnx(frames, width, classes, "parity").unwrap();
     let mut model = GenreModel::from_memory(

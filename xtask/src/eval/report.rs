@@ -1,0 +1,177 @@
+//! The evaluation report: terminal summary, `report.json`, `report.md` and the plots.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use genrescope::inference::ModelMetadata;
+use serde::Serialize;
+
+use super::{confusion, plots, Args};
+use crate::metrics::{argmax, ClassScores, Confusion};
+
+/// What happened to one clip.
+pub struct ClipResult {
+    pub path: PathBuf,
+    /// Dataset labels, primary first.
+    pub labels: Vec<String>,
+    /// Mean window probabilities over the model's labels, or why the clip was skipped.
+    pub outcome: Result<Vec<f32>, String>,
+}
+
+#[derive(Serialize)]
+struct Prediction {
+    path: String,
+    labels: Vec<String>,
+    predicted: String,
+    confidence: f32,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    model: String,
+    data: String,
+    list: Option<String>,
+    clips: usize,
+    /// Clips scored (primary label known to the model).
+    scored: usize,
+    accuracy: f64,
+    macro_f1: f64,
+    /// Scored clips whose prediction is any of their labels (multi-genre clips).
+    any_label_accuracy: f64,
+    per_class: Vec<ClassScores>,
+    confusion: Confusion,
+    /// Clips whose primary label the model does not know, by label.
+    unknown_labels: Vec<(String, usize)>,
+    /// Clips that could not be classified, and why.
+    failed: Vec<(String, String)>,
+    predictions: Vec<Prediction>,
+}
+
+impl Report {
+    pub fn new(metadata: &ModelMetadata, args: &Args, results: &[ClipResult]) -> Self {
+        let labels = &metadata.labels;
+        let confusion = confusion(labels, results);
+        let mut unknown = std::collections::BTreeMap::new();
+        let mut failed = Vec::new();
+        let mut predictions = Vec::new();
+        let mut any_hits = 0;
+        for r in results {
+            match &r.outcome {
+                Err(why) => failed.push((r.path.display().to_string(), why.clone())),
+                Ok(p) => {
+                    let top = argmax(p);
+                    if labels.contains(&r.labels[0]) {
+                        any_hits += r.labels.contains(&labels[top]) as usize;
+                    } else {
+                        *unknown.entry(r.labels[0].clone()).or_insert(0) += 1;
+                    }
+                    predictions.push(Prediction {
+                        path: r.path.display().to_string(),
+                        labels: r.labels.clone(),
+                        predicted: labels[top].clone(),
+                        confidence: p[top],
+                    });
+                }
+            }
+        }
+        let scored = confusion.total();
+        Self {
+            model: args.model.display().to_string(),
+            data: args.data.display().to_string(),
+            list: args.list.as_ref().map(|l| l.display().to_string()),
+            clips: results.len(),
+            scored,
+            accuracy: confusion.accuracy(),
+            macro_f1: confusion.macro_f1(),
+            any_label_accuracy: any_hits as f64 / scored.max(1) as f64,
+            per_class: confusion.per_class(),
+            confusion,
+            unknown_labels: unknown.into_iter().collect(),
+            failed,
+            predictions,
+        }
+    }
+
+    fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} on {}{}: {} clips, {} scored (clip level, mean window probability)",
+            self.model,
+            self.data,
+            self.list.as_ref().map(|l| format!(" [{l}]")).unwrap_or_default(),
+            self.clips,
+            self.scored
+        );
+        let _ = writeln!(
+            s,
+            "accuracy {:.3}  macro-F1 {:.3}  any-label accuracy {:.3}",
+            self.accuracy, self.macro_f1, self.any_label_accuracy
+        );
+        for (label, n) in &self.unknown_labels {
+            let _ = writeln!(s, "not scored: {n} clips labelled '{label}', a label the model does not know");
+        }
+        for (path, why) in &self.failed {
+            let _ = writeln!(s, "failed: {path}: {why}");
+        }
+        s
+    }
+
+    pub fn print(&self) {
+        print!("{}", self.summary());
+        println!("{:<24} {:>9} {:>7} {:>6} {:>8}", "class", "precision", "recall", "F1", "support");
+        for c in &self.per_class {
+            println!(
+                "{:<24} {:>9.3} {:>7.3} {:>6.3} {:>8}",
+                c.label, c.precision, c.recall, c.f1, c.support
+            );
+        }
+        println!("confusion (rows: truth, columns: predicted, order as above):");
+        for row in &self.confusion.matrix {
+            println!("  {}", row.iter().map(|n| format!("{n:>3}")).collect::<String>());
+        }
+    }
+
+    fn markdown(&self) -> String {
+        let mut s = String::from("# Evaluation\n\n");
+        s += &self.summary().lines().map(|l| format!("{l}  \n")).collect::<String>();
+        s += "\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
+        for c in &self.per_class {
+            let _ = writeln!(
+                s,
+                "| {} | {:.3} | {:.3} | {:.3} | {} |",
+                c.label, c.precision, c.recall, c.f1, c.support
+            );
+        }
+        s += "\nConfusion matrix (rows: truth, columns: predicted):\n\n| |";
+        for l in &self.confusion.labels {
+            let _ = write!(s, " {l} |");
+        }
+        s += "\n|---|";
+        s += &"---|".repeat(self.confusion.labels.len());
+        s += "\n";
+        for (l, row) in self.confusion.labels.iter().zip(&self.confusion.matrix) {
+            let _ = write!(s, "| **{l}** |");
+            for n in row {
+                let _ = write!(s, " {n} |");
+            }
+            s += "\n";
+        }
+        s += "\n![confusion](confusion.png)\n";
+        s
+    }
+
+    /// Writes `report.json`, `report.md`, `confusion.png` and, when the metadata has a training
+    /// history, `training.png`.
+    pub fn write(&self, dir: &Path, metadata: &ModelMetadata) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(self)? + "\n")?;
+        let mut md = self.markdown();
+        plots::confusion(&self.confusion, &metadata.name, &dir.join("confusion.png"))?;
+        if plots::training_curves(metadata, &dir.join("training.png"))? {
+            md += "\n![training curves](training.png)\n";
+        }
+        std::fs::write(dir.join("report.md"), md)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! Training and validation windows in memory: per-clip features from the cache, windows cut
+//! per clip (so the split stays at clip level), labels, and the per-feature standardisation
+//! measured on the training windows only and stored in the model input.
+
+use std::path::Path;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use genrescope::features::{FeatureExtractor, Normalization};
+use genrescope::inference::windows::frame_windows;
+use genrescope::inference::ModelInput;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::data::dataset::Clip;
+use crate::data::prepare::{prepare, FeatureCache, Skipped};
+use crate::data::split::Split;
+
+/// Windows of one side of the split, `[len, frames, width]` row-major in `x`.
+pub struct WindowSet {
+    pub x: Vec<f32>,
+    pub frames: usize,
+    pub width: usize,
+    /// Class of each window (its clip's primary label).
+    pub y: Vec<usize>,
+    /// Clip of each window, as an index into `clips`.
+    pub clip_of: Vec<usize>,
+    /// Dataset indices of the clips that have windows here.
+    pub clips: Vec<usize>,
+    /// Class of each clip in `clips`.
+    pub clip_labels: Vec<usize>,
+}
+
+impl WindowSet {
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Inputs and targets of the windows `indices`.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+        let size = self.frames * self.width;
+        let mut x = Vec::with_capacity(indices.len() * size);
+        for &i in indices {
+            x.extend_from_slice(&self.x[i * size..(i + 1) * size]);
+        }
+        let y: Vec<i64> = indices.iter().map(|&i| self.y[i] as i64).collect();
+        (
+            Tensor::from_data(TensorData::new(x, [indices.len(), self.frames, self.width]), device),
+            Tensor::from_data(TensorData::new(y, [indices.len()]), device),
+        )
+    }
+
+    /// Training windows per class.
+    pub fn class_counts(&self, classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; classes];
+        self.y.iter().for_each(|&c| counts[c] += 1);
+        counts
+    }
+
+    fn standardise(&mut self, mean: &[f32], std: &[f32]) {
+        for row in self.x.chunks_exact_mut(self.width) {
+            for ((x, m), s) in row.iter_mut().zip(mean).zip(std) {
+                *x = (*x - m) / s;
+            }
+        }
+    }
+}
+
+/// Everything a training run reads.
+pub struct TrainingData {
+    pub train: WindowSet,
+    pub valid: WindowSet,
+    /// The model input with the training set's standardisation filled in.
+    pub input: ModelInput,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Decodes (or reads from the cache) every clip of the split, cuts windows and standardises
+/// them with statistics of the training windows.
+pub fn load(
+    clips: &[Clip],
+    labels: &[String],
+    split: &Split,
+    input: &ModelInput,
+    cache_root: &Path,
+) -> anyhow::Result<TrainingData> {
+    let cache = FeatureCache::new(cache_root, input)?;
+    let bar = ProgressBar::new(clips.len() as u64).with_style(ProgressStyle::with_template(
+        "features {bar:40} {pos}/{len} clips, ETA {eta}",
+    )?);
+    let (prepared, skipped) = prepare(clips, input, &cache, |_| bar.inc(1))?;
+    bar.finish_and_clear();
+    let mut features = vec![None; clips.len()];
+    for p in prepared {
+        features[p.clip] = Some(p.frames);
+    }
+    let raw_input = match input {
+        ModelInput::Frames { features, hop_frames } => ModelInput::Frames {
+            features: genrescope::features::FeatureConfig {
+                normalization: Normalization::None,
+                ..features.clone()
+            },
+            hop_frames: *hop_frames,
+        },
+        other => other.clone(),
+    };
+    let extractor = match &raw_input {
+        ModelInput::Frames { features, .. } => Some(FeatureExtractor::new(features)?),
+        ModelInput::Descriptors { .. } => None,
+    };
+    let shape = raw_input.shape();
+    let (frames, width) = (shape[0], shape[1]);
+    let cut = |indices: &[usize]| -> anyhow::Result<WindowSet> {
+        let mut set = WindowSet {
+            x: Vec::new(),
+            frames,
+            width,
+            y: Vec::new(),
+            clip_of: Vec::new(),
+            clips: Vec::new(),
+            clip_labels: Vec::new(),
+        };
+        for &index in indices {
+            let Some(clip_features) = &features[index] else {
+                continue;
+            };
+            let label = labels
+                .iter()
+                .position(|l| l == clips[index].primary_label())
+                .ok_or_else(|| anyhow::anyhow!("clip label outside the class list"))?;
+            let windows = match (&raw_input, &extractor) {
+                (ModelInput::Frames { hop_frames, .. }, Some(extractor)) => {
+                    frame_windows(extractor, clip_features.view(), *hop_frames)
+                }
+                _ => clip_features.clone().insert_axis(ndarray::Axis(1)),
+            };
+            let n = windows.dim().0;
+            let position = set.clips.len();
+            set.clips.push(index);
+            set.clip_labels.push(label);
+            set.x.extend(windows.iter());
+            set.y.extend(std::iter::repeat_n(label, n));
+            set.clip_of.extend(std::iter::repeat_n(position, n));
+        }
+        Ok(set)
+    };
+    let mut train = cut(&split.train)?;
+    let mut valid = cut(&split.valid)?;
+    anyhow::ensure!(train.len() > 0, "no training windows");
+
+    // Per-feature mean and standard deviation over all training frames.
+    let rows = train.x.len() / width;
+    let mut mean = vec![0.0f64; width];
+    let mut sq = vec![0.0f64; width];
+    for row in train.x.chunks_exact(width) {
+        for i in 0..width {
+            mean[i] += row[i] as f64;
+            sq[i] += (row[i] as f64).powi(2);
+        }
+    }
+    let mean: Vec<f32> = mean.iter().map(|m| (m / rows as f64) as f32).collect();
+    let std: Vec<f32> = sq
+        .iter()
+        .zip(&mean)
+        .map(|(s, &m)| {
+            let var = s / rows as f64 - (m as f64).powi(2);
+            let sd = var.max(0.0).sqrt() as f32;
+            if sd > 1e-6 { sd } else { 1.0 }
+        })
+        .collect();
+    train.standardise(&mean, &std);
+    valid.standardise(&mean, &std);
+    let input = match raw_input {
+        ModelInput::Frames { features, hop_frames } => ModelInput::Frames {
+            features: genrescope::features::FeatureConfig {
+                normalization: Normalization::PerFeature { mean, std },
+                ..features
+            },
+            hop_frames,
+        },
+        ModelInput::Descriptors {
+            sample_rate,
+            window_seconds,
+            hop_seconds,
+            ..
+        } => ModelInput::Descriptors {
+            sample_rate,
+            window_seconds,
+            hop_seconds,
+            mean,
+            std,
+        },
+    };
+    Ok(TrainingData {
+        train,
+        valid,
+        input,
+        skipped,
+    })
+}

@@ -1,0 +1,275 @@
+//! The training loop: Adam, mini-batches in a seeded order, class-weighted cross-entropy,
+//! reduce-on-plateau learning rate, early stopping on validation loss, a checkpoint after every
+//! epoch and `--resume` from it.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::softmax;
+use burn::tensor::Device;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::data::{TrainingData, WindowSet};
+use super::models::Net;
+use crate::metrics::{argmax, clip_probabilities, Confusion};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FitConfig {
+    pub max_epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Stop after this many epochs without a lower validation loss.
+    pub patience: usize,
+    /// Halve the learning rate after this many epochs without a lower validation loss.
+    pub lr_patience: usize,
+    pub seed: u64,
+    /// Weight each class's loss by `windows / (classes · class windows)`.
+    pub class_weights: bool,
+}
+
+/// One epoch's figures (losses are mean cross-entropy per window; clip figures aggregate the
+/// mean window probability per clip).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub learning_rate: f64,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub valid_loss: f64,
+    pub valid_accuracy: f64,
+    pub valid_clip_accuracy: f64,
+    pub valid_clip_macro_f1: f64,
+    pub seconds: f64,
+}
+
+/// What survives an interruption, written after every epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    config: FitConfig,
+    history: Vec<EpochLog>,
+    learning_rate: f64,
+    best_loss: f64,
+    best_epoch: usize,
+    stale_epochs: usize,
+    lr_stale_epochs: usize,
+    finished: bool,
+}
+
+/// The result of a run: the best model (lowest validation loss) and the history.
+pub struct Fitted {
+    pub net: Net,
+    pub history: Vec<EpochLog>,
+    pub best_epoch: usize,
+}
+
+struct Paths {
+    state: PathBuf,
+    model: PathBuf,
+    optimizer: PathBuf,
+    best: PathBuf,
+}
+
+impl Paths {
+    fn new(dir: &Path) -> Self {
+        Self {
+            state: dir.join("state.json"),
+            model: dir.join("model.bpk"),
+            optimizer: dir.join("optimizer.bpk"),
+            best: dir.join("best.bpk"),
+        }
+    }
+}
+
+/// Trains `net` (initialised on `device`, an autodiff device) and returns the epoch with the
+/// lowest validation loss. With `resume`, continues from the checkpoint in `dir`.
+pub fn fit(
+    mut net: Net,
+    data: &TrainingData,
+    classes: usize,
+    config: &FitConfig,
+    device: &Device,
+    dir: &Path,
+    resume: bool,
+) -> anyhow::Result<Fitted> {
+    std::fs::create_dir_all(dir)?;
+    let paths = Paths::new(dir);
+    let mut optimizer = AdamConfig::new().init();
+    let mut state = State {
+        config: config.clone(),
+        history: Vec::new(),
+        learning_rate: config.learning_rate,
+        best_loss: f64::INFINITY,
+        best_epoch: 0,
+        stale_epochs: 0,
+        lr_stale_epochs: 0,
+        finished: false,
+    };
+    if resume && paths.state.is_file() {
+        state = serde_json::from_str(&std::fs::read_to_string(&paths.state)?)
+            .context("unreadable checkpoint state")?;
+        state.config.max_epochs = config.max_epochs;
+        net = net
+            .try_load_file(&paths.model)
+            .map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", paths.model.display()))?;
+        optimizer = optimizer
+            .load(&paths.optimizer)
+            .map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", paths.optimizer.display()))?;
+        eprintln!("resuming after epoch {}", state.history.len());
+    }
+
+    let counts = data.train.class_counts(classes);
+    let weights: Option<Vec<f32>> = config.class_weights.then(|| {
+        let total: usize = counts.iter().sum();
+        counts
+            .iter()
+            .map(|&n| total as f32 / (classes as f32 * n.max(1) as f32))
+            .collect()
+    });
+    let loss_fn = CrossEntropyLossConfig::new().with_weights(weights).init(device);
+    let plain_loss = CrossEntropyLossConfig::new().init(device);
+
+    let bars = MultiProgress::new();
+    let epochs_bar = bars.add(ProgressBar::new(config.max_epochs as u64).with_style(
+        ProgressStyle::with_template("epoch {pos}/{len} {bar:20} {msg}")?,
+    ));
+    epochs_bar.set_position(state.history.len() as u64);
+    let batches = data.train.len().div_ceil(config.batch_size);
+
+    while !state.finished && state.history.len() < config.max_epochs {
+        let epoch = state.history.len() + 1;
+        let started = Instant::now();
+        // The order and dropout masks depend only on (seed, epoch): a resumed run repeats them.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64) << 32);
+        device.seed(config.seed.wrapping_mul(1000) + epoch as u64);
+        let mut order: Vec<usize> = (0..data.train.len()).collect();
+        order.shuffle(&mut rng);
+
+        let bar = bars.add(ProgressBar::new(batches as u64).with_style(ProgressStyle::with_template(
+            "  batch {pos}/{len} {bar:30} {msg} ETA {eta}",
+        )?));
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        for chunk in order.chunks(config.batch_size) {
+            let (x, y) = data.train.batch(chunk, device);
+            let logits = net.forward(x);
+            let predicted: Vec<i64> = logits.clone().argmax(1).into_data().convert::<i64>().try_to_vec().unwrap();
+            let truth: Vec<i64> = y.to_data().convert::<i64>().try_to_vec().unwrap();
+            correct += predicted.iter().zip(&truth).filter(|(p, t)| p == t).count();
+            let loss = loss_fn.forward(logits, y);
+            loss_sum += loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
+            seen += chunk.len();
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optimizer.step(state.learning_rate, net, grads);
+            bar.set_message(format!(
+                "loss {:.3} acc {:.3}",
+                loss_sum / seen as f64,
+                correct as f64 / seen as f64
+            ));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+
+        let valid = evaluate(&net, &data.valid, classes, &plain_loss, device, config.batch_size);
+        let log = EpochLog {
+            epoch,
+            learning_rate: state.learning_rate,
+            train_loss: loss_sum / seen as f64,
+            train_accuracy: correct as f64 / seen as f64,
+            valid_loss: valid.loss,
+            valid_accuracy: valid.window_accuracy,
+            valid_clip_accuracy: valid.confusion.accuracy(),
+            valid_clip_macro_f1: valid.confusion.macro_f1(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        // Printed even when the bars are hidden (no terminal), so logs keep the history.
+        let line = format!(
+            "epoch {epoch:>3}: lr {:.1e} train loss {:.3} acc {:.3} | valid loss {:.3} acc {:.3} clip acc {:.3} macro-F1 {:.3} ({:.0} s)",
+            log.learning_rate, log.train_loss, log.train_accuracy, log.valid_loss,
+            log.valid_accuracy, log.valid_clip_accuracy, log.valid_clip_macro_f1, log.seconds
+        );
+        bars.suspend(|| println!("{line}"));
+        if log.valid_loss < state.best_loss {
+            state.best_loss = log.valid_loss;
+            state.best_epoch = epoch;
+            state.stale_epochs = 0;
+            state.lr_stale_epochs = 0;
+            net.clone().save_file(&paths.best).map_err(|e| anyhow::anyhow!("{e}"))?;
+        } else {
+            state.stale_epochs += 1;
+            state.lr_stale_epochs += 1;
+            if state.lr_stale_epochs >= config.lr_patience {
+                state.learning_rate *= 0.5;
+                state.lr_stale_epochs = 0;
+            }
+            state.finished = state.stale_epochs >= config.patience;
+        }
+        state.history.push(log);
+        // Model and optimizer first, the state last: an interruption in between resumes from
+        // the previous epoch's state with this epoch's weights at worst, never a torn state.
+        net.clone().save_file(&paths.model).map_err(|e| anyhow::anyhow!("{e}"))?;
+        optimizer.save(&paths.optimizer).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tmp = paths.state.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&state)?)?;
+        std::fs::rename(&tmp, &paths.state)?;
+        epochs_bar.set_position(epoch as u64);
+        epochs_bar.set_message(format!("best epoch {} (valid loss {:.3})", state.best_epoch, state.best_loss));
+    }
+    epochs_bar.finish_and_clear();
+    anyhow::ensure!(state.best_epoch > 0, "no epoch was trained");
+    let best = net
+        .try_load_file(&paths.best)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", paths.best.display()))?;
+    Ok(Fitted {
+        net: best,
+        history: state.history,
+        best_epoch: state.best_epoch,
+    })
+}
+
+/// Validation figures of one pass.
+pub struct Validation {
+    pub loss: f64,
+    pub window_accuracy: f64,
+    /// Clip-level confusion (mean window probability per clip).
+    pub confusion: Confusion,
+}
+
+/// Inference-mode pass over `set`: loss and accuracy per window and per clip.
+pub fn evaluate(
+    net: &Net,
+    set: &WindowSet,
+    classes: usize,
+    loss_fn: &burn::nn::loss::CrossEntropyLoss,
+    device: &Device,
+    batch_size: usize,
+) -> Validation {
+    let net = net.valid();
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    let mut probabilities = Vec::with_capacity(set.len());
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        let (x, y) = set.batch(chunk, device);
+        let (x, y) = (x.without_autodiff(), y.without_autodiff());
+        let logits = net.forward(x);
+        loss_sum += loss_fn.forward(logits.clone(), y).into_scalar::<f32>() as f64 * chunk.len() as f64;
+        let p: Vec<f32> = softmax(logits, 1).into_data().convert::<f32>().try_to_vec().unwrap();
+        for (row, &i) in p.chunks_exact(classes).zip(chunk) {
+            correct += (argmax(row) == set.y[i]) as usize;
+            probabilities.push(row.to_vec());
+        }
+    }
+    let clip_p = clip_probabilities(&probabilities, &set.clip_of, set.clips.len());
+    let predicted: Vec<usize> = clip_p.iter().map(|p| argmax(p)).collect();
+    let labels: Vec<String> = (0..classes).map(|c| c.to_string()).collect();
+    Validation {
+        loss: loss_sum / set.len().max(1) as f64,
+        window_accuracy: correct as f64 / set.len().max(1) as f64,
+        confusion: Confusion::new(&labels, &set.clip_labels, &predicted),
+    }
+}
