@@ -21,7 +21,7 @@ pub enum ModelInput {
         features: FeatureConfig,
         hop_frames: usize,
     },
-    /// `[batch, mean.len()]`: the GTZAN-table descriptor vector
+    /// `[batch, 1, mean.len()]`: the GTZAN-table descriptor vector
     /// ([`crate::features::descriptors::clip_summary`]) of `window_seconds` of audio at
     /// `sample_rate` Hz, taken every `hop_seconds`, standardised as `(x - mean) / std`.
     Descriptors {

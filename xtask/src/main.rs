@@ -32,6 +32,7 @@ enum Command {
     BenchFeatures(bench_features::Args),
     Dataset(dataset_summary::Args),
     Train(train::Args),
+    TrainAll(train::all::Args),
     Eval(eval::Args),
     /// Download the pinned ONNX Runtime library into `.ort/` (tests and `eval` load it there).
     Ort(ort::Args),
@@ -47,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         Command::Dataset(args) => dataset_summary::run(args),
         Command::Ort(args) => ort::run(args),
         Command::Train(args) => train::run(args),
+        Command::TrainAll(args) => train::all::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Bundler(args) => bundle::run(args),
     }

@@ -21,6 +21,10 @@ pub struct DataArgs {
     /// Seed of the split (and of training).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Fraction of each class held out first as a test set (same grouping), never used for
+    /// training or model selection; `eval` reports on it.
+    #[arg(long, default_value_t = 0.0)]
+    pub test_fraction: f64,
     /// Explicit train and validation list files instead of the group split.
     #[arg(long, num_args = 2, value_names = ["TRAIN", "VALID"])]
     pub lists: Option<Vec<PathBuf>>,
@@ -33,6 +37,8 @@ pub struct Selected {
     pub data: Dataset,
     pub classes: Vec<String>,
     pub split: Split,
+    /// Held-out test clips (`--test-fraction`), disjoint in groups from train and validation.
+    pub test: Vec<usize>,
     /// How the split was made, for reports and metadata.
     pub description: String,
 }
@@ -46,7 +52,7 @@ impl DataArgs {
             ClassSelection::Named(self.classes.clone())
         };
         let (data, classes) = all.select(&selection)?;
-        let (split, description) = match &self.lists {
+        let (split, test, description) = match &self.lists {
             Some(lists) => {
                 let (split, missing) = from_lists(&data.clips, &lists[0], &lists[1])?;
                 if !missing.is_empty() {
@@ -61,10 +67,28 @@ impl DataArgs {
                     lists[0].display(),
                     lists[1].display()
                 );
-                (split, description)
+                (split, Vec::new(), description)
+            }
+            None if self.test_fraction > 0.0 => {
+                // Test first, then validation out of the rest, both group-disjoint.
+                let outer = group_split(&data.clips, self.test_fraction, self.seed)?;
+                let rest: Vec<_> = outer.train.iter().map(|&i| data.clips[i].clone()).collect();
+                let inner = group_split(&rest, self.valid_fraction, self.seed)?;
+                let split = Split {
+                    train: inner.train.iter().map(|&i| outer.train[i]).collect(),
+                    valid: inner.valid.iter().map(|&i| outer.train[i]).collect(),
+                };
+                let description = format!(
+                    "artist-grouped stratified split, seed {}: {:.0} % test, then {:.0} % of the rest validation",
+                    self.seed,
+                    self.test_fraction * 100.0,
+                    self.valid_fraction * 100.0
+                );
+                (split, outer.valid, description)
             }
             None => (
                 group_split(&data.clips, self.valid_fraction, self.seed)?,
+                Vec::new(),
                 format!(
                     "artist-grouped stratified split, {:.0} % validation, seed {}",
                     self.valid_fraction * 100.0,
@@ -77,6 +101,7 @@ impl DataArgs {
             data,
             classes,
             split,
+            test,
             description,
         })
     }

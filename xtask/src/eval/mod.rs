@@ -22,19 +22,19 @@ use report::{ClipResult, Report};
 pub struct Args {
     /// The `.onnx` model (its `.json` metadata beside it).
     #[arg(long)]
-    model: PathBuf,
+    pub model: PathBuf,
     /// A `<label>/<file>` folder tree or a labels table.
     #[arg(long)]
-    data: PathBuf,
+    pub data: PathBuf,
     /// Only the clips this list file names (e.g. GTZAN's `test_filtered.txt`).
     #[arg(long)]
-    list: Option<PathBuf>,
+    pub list: Option<PathBuf>,
     /// Report folder (default: `reports/<model name>`).
     #[arg(long)]
-    report: Option<PathBuf>,
+    pub report: Option<PathBuf>,
     /// Worker threads (default: all cores), each with its own single-threaded session.
     #[arg(long)]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
 }
 
 /// Where the ONNX Runtime library is looked for besides `ORT_DYLIB_PATH`.

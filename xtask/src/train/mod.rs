@@ -255,9 +255,10 @@ pub fn train(
             "valid_loss": best.valid_loss,
         }),
         licence: format!(
-            "Weights: GPL-3.0-or-later, trained by genrescope's xtask. Data: {} (each clip's \
-             licence is listed in its dataset; see ../shared/music/README.md for the bundled corpus).",
-            data_args.source.display()
+            "Weights: trained by genrescope's xtask from the clips below; they inherit the most \
+             restrictive of their licences (research and evaluation use unless every clip allows \
+             more). Training clips by licence: {}",
+            licence_summary(&data_args.source, &selected.data.clips, &data.train.clips)
         ),
     };
     metadata
@@ -269,9 +270,143 @@ pub fn train(
     Ok(path)
 }
 
+/// Training clips per licence, from a labels table's `license` column (`unknown` otherwise).
+fn licence_summary(source: &Path, clips: &[crate::data::dataset::Clip], used: &[usize]) -> String {
+    let mut by_path = std::collections::HashMap::new();
+    if let Some(text) = source.is_file().then(|| std::fs::read_to_string(source).ok()).flatten() {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name);
+        if let (Some(path), Some(licence)) = (column("path"), column("license")) {
+            let root = source.parent().unwrap_or(Path::new(""));
+            for line in lines {
+                let cells: Vec<&str> = line.split('\t').collect();
+                if let (Some(p), Some(l)) = (cells.get(path), cells.get(licence)) {
+                    by_path.insert(root.join(p), l.trim().to_owned());
+                }
+            }
+        }
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for &i in used {
+        let licence = by_path.get(&clips[i].path).cloned().unwrap_or_else(|| "unknown".into());
+        *counts.entry(licence).or_insert(0) += 1;
+    }
+    counts
+        .iter()
+        .map(|(l, n)| format!("{n} × {l}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Writes the model and its metadata side by side.
 pub fn write_model(path: &Path, onnx: &[u8], metadata: &ModelMetadata) -> anyhow::Result<()> {
     std::fs::write(path, onnx)?;
     std::fs::write(ModelMetadata::path_for(path), metadata.to_json() + "\n")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genrescope::inference::{GenreModel, WindowCutter};
+
+    /// A tiny synthetic dataset (tones vs noise, 3.5-s WAV clips in class folders) trained for a
+    /// few steps end to end: features, training, checkpoint, resume, export, and inference of
+    /// the exported model through ONNX Runtime.
+    #[test]
+    fn smoke_training_exports_a_working_model_and_resumes() {
+        let dir = std::env::temp_dir().join(format!("genrescope-smoke-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22_050,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut state = 12345u32;
+        let mut noise = move || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for class in ["tone", "noise"] {
+            std::fs::create_dir_all(dir.join("data").join(class)).unwrap();
+            for clip in 0..3 {
+                let path = dir.join("data").join(class).join(format!("{class}{clip}.wav"));
+                let mut w = hound::WavWriter::create(path, spec).unwrap();
+                for i in 0..(22_050 * 7 / 2) {
+                    let t = i as f32 / 22_050.0;
+                    let x = match class {
+                        "tone" => 0.4 * (std::f32::consts::TAU * (220.0 + 110.0 * clip as f32) * t).sin(),
+                        _ => 0.4 * noise(),
+                    };
+                    w.write_sample((x * 32_767.0) as i16).unwrap();
+                }
+                w.finalize().unwrap();
+            }
+        }
+        let data_args = DataArgs {
+            source: dir.join("data"),
+            classes: vec![],
+            min_count: 1,
+            valid_fraction: 0.34,
+            seed: 3,
+            test_fraction: 0.0,
+            lists: None,
+        };
+        let mut options = TrainOptions {
+            features: Some("mfcc13".into()),
+            hop: Some(0.25),
+            descriptor_window: 3.0,
+            epochs: 2,
+            batch_size: 4,
+            learning_rate: 1e-3,
+            patience: 10,
+            lr_patience: 2,
+            no_class_weights: false,
+            backend: Backend::Cpu,
+            out: dir.join("models"),
+            cache: dir.join("cache"),
+            checkpoints: dir.join("checkpoints"),
+            resume: false,
+            channels: Some(vec![4, 4, 4]),
+            hidden: None,
+            dense: Some(vec![8]),
+            dropout: None,
+        };
+        let selected = data_args.select().unwrap();
+        assert_eq!(selected.classes, vec!["noise".to_string(), "tone".to_string()]);
+        let path = train(&data_args, &selected, Family::MfccCnn, "smoke", &options).unwrap();
+        let metadata = ModelMetadata::load(&ModelMetadata::path_for(&path)).unwrap();
+        assert_eq!(metadata.training["history"].as_array().unwrap().len(), 2);
+        assert!(matches!(
+            &metadata.input,
+            ModelInput::Frames { features, .. }
+                if matches!(features.normalization, genrescope::features::Normalization::PerFeature { .. })
+        ));
+
+        // Resume: the two finished epochs are kept and one more is trained.
+        options.epochs = 3;
+        options.resume = true;
+        let path = train(&data_args, &selected, Family::MfccCnn, "smoke", &options).unwrap();
+        let metadata = ModelMetadata::load(&ModelMetadata::path_for(&path)).unwrap();
+        let history = metadata.training["history"].as_array().unwrap();
+        assert_eq!(history.len(), 3);
+        assert_eq!(history[2]["epoch"], 3);
+
+        // The exported model runs through the plugin's inference path.
+        let runtime = models::tests::test_runtime();
+        let mut model = GenreModel::load(&runtime, &path).unwrap();
+        let cutter = WindowCutter::new(&model.metadata.input).unwrap();
+        let tone: Vec<f32> = (0..22_050 * 4)
+            .map(|i| 0.4 * (i as f32 * 0.07).sin())
+            .collect();
+        let windows = cutter.windows(&tone);
+        assert!(windows.dim().0 >= 1);
+        let p = model.probabilities(windows.view()).unwrap();
+        for row in p.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-4 && row.iter().all(|x| x.is_finite()));
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

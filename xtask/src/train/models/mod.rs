@@ -177,4 +177,4 @@ impl Net {
 }
 
 #[cfg(test)]
-mod tests;
+pub mod tests;
