@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::features::{FeatureExtractor, Normalization};
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
@@ -19,8 +19,12 @@ pub struct WindowSet {
     pub x: Vec<f32>,
     pub frames: usize,
     pub width: usize,
-    /// Class of each window (its clip's primary label).
+    /// Class of each window (its clip's primary label), for accuracy.
     pub y: Vec<usize>,
+    /// Target distribution of each window (`len × classes`): one-hot on the primary label, or
+    /// spread evenly over all of the clip's known labels with `--multi-label`.
+    pub targets: Vec<f32>,
+    pub classes: usize,
     /// Clip of each window, as an index into `clips`.
     pub clip_of: Vec<usize>,
     /// Dataset indices of the clips that have windows here.
@@ -34,17 +38,19 @@ impl WindowSet {
         self.y.len()
     }
 
-    /// Inputs and targets of the windows `indices`.
-    pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+    /// Inputs `[n, frames, width]` and target distributions `[n, classes]` of the windows
+    /// `indices`.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<2>) {
         let size = self.frames * self.width;
         let mut x = Vec::with_capacity(indices.len() * size);
+        let mut t = Vec::with_capacity(indices.len() * self.classes);
         for &i in indices {
             x.extend_from_slice(&self.x[i * size..(i + 1) * size]);
+            t.extend_from_slice(&self.targets[i * self.classes..(i + 1) * self.classes]);
         }
-        let y: Vec<i64> = indices.iter().map(|&i| self.y[i] as i64).collect();
         (
             Tensor::from_data(TensorData::new(x, [indices.len(), self.frames, self.width]), device),
-            Tensor::from_data(TensorData::new(y, [indices.len()]), device),
+            Tensor::from_data(TensorData::new(t, [indices.len(), self.classes]), device),
         )
     }
 
@@ -81,6 +87,7 @@ pub fn load(
     split: &Split,
     input: &ModelInput,
     cache_root: &Path,
+    multi_label: bool,
 ) -> anyhow::Result<TrainingData> {
     let cache = FeatureCache::new(cache_root, input)?;
     let bar = ProgressBar::new(clips.len() as u64).with_style(ProgressStyle::with_template(
@@ -114,6 +121,8 @@ pub fn load(
             frames,
             width,
             y: Vec::new(),
+            targets: Vec::new(),
+            classes: labels.len(),
             clip_of: Vec::new(),
             clips: Vec::new(),
             clip_labels: Vec::new(),
@@ -132,12 +141,26 @@ pub fn load(
                 }
                 _ => clip_features.clone().insert_axis(ndarray::Axis(1)),
             };
+            let mut target = vec![0.0f32; labels.len()];
+            target[label] = 1.0;
+            if multi_label {
+                let known: Vec<usize> = clips[index]
+                    .labels
+                    .iter()
+                    .filter_map(|l| labels.iter().position(|k| k == l))
+                    .collect();
+                target.fill(0.0);
+                for &k in &known {
+                    target[k] = 1.0 / known.len() as f32;
+                }
+            }
             let n = windows.dim().0;
             let position = set.clips.len();
             set.clips.push(index);
             set.clip_labels.push(label);
             set.x.extend(windows.iter());
             set.y.extend(std::iter::repeat_n(label, n));
+            (0..n).for_each(|_| set.targets.extend_from_slice(&target));
             set.clip_of.extend(std::iter::repeat_n(position, n));
         }
         Ok(set)

@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::softmax;
-use burn::tensor::Device;
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -32,6 +31,29 @@ pub struct FitConfig {
     pub seed: u64,
     /// Weight each class's loss by `windows / (classes · class windows)`.
     pub class_weights: bool,
+}
+
+/// Cross-entropy of `logits` against target distributions `[n, classes]`, each window weighted
+/// by `Σ_c t_c · weight_c`: `Σ_i w_i · (−Σ_c t_ic · log softmax(z_i)_c) / Σ_i w_i`. With one-hot
+/// targets this is the usual (class-weighted) cross-entropy.
+pub fn soft_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<2>,
+    class_weights: Option<&Tensor<1>>,
+) -> Tensor<1> {
+    let per_window: Tensor<1> = (targets.clone() * log_softmax(logits, 1))
+        .sum_dim(1)
+        .neg()
+        .squeeze_dim(1);
+    match class_weights {
+        Some(w) => {
+            let window_weights: Tensor<1> = (targets * w.clone().unsqueeze_dim::<2>(0))
+                .sum_dim(1)
+                .squeeze_dim(1);
+            (per_window * window_weights.clone()).sum() / window_weights.sum()
+        }
+        None => per_window.mean(),
+    }
 }
 
 /// One epoch's figures (losses are mean cross-entropy per window; clip figures aggregate the
@@ -125,15 +147,14 @@ pub fn fit(
     }
 
     let counts = data.train.class_counts(classes);
-    let weights: Option<Vec<f32>> = config.class_weights.then(|| {
+    let weights: Option<Tensor<1>> = config.class_weights.then(|| {
         let total: usize = counts.iter().sum();
-        counts
+        let w: Vec<f32> = counts
             .iter()
             .map(|&n| total as f32 / (classes as f32 * n.max(1) as f32))
-            .collect()
+            .collect();
+        Tensor::from_data(TensorData::new(w, [classes]), device)
     });
-    let loss_fn = CrossEntropyLossConfig::new().with_weights(weights).init(device);
-    let plain_loss = CrossEntropyLossConfig::new().init(device);
 
     let bars = MultiProgress::new();
     let epochs_bar = bars.add(ProgressBar::new(config.max_epochs as u64).with_style(
@@ -156,12 +177,15 @@ pub fn fit(
         )?));
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for chunk in order.chunks(config.batch_size) {
-            let (x, y) = data.train.batch(chunk, device);
+            let (x, targets) = data.train.batch(chunk, device);
             let logits = net.forward(x);
             let predicted: Vec<i64> = logits.clone().argmax(1).into_data().convert::<i64>().try_to_vec().unwrap();
-            let truth: Vec<i64> = y.to_data().convert::<i64>().try_to_vec().unwrap();
-            correct += predicted.iter().zip(&truth).filter(|(p, t)| p == t).count();
-            let loss = loss_fn.forward(logits, y);
+            correct += predicted
+                .iter()
+                .zip(chunk)
+                .filter(|(&p, &i)| p as usize == data.train.y[i])
+                .count();
+            let loss = soft_cross_entropy(logits, targets, weights.as_ref());
             loss_sum += loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
             seen += chunk.len();
             let grads = GradientsParams::from_grads(loss.backward(), &net);
@@ -175,7 +199,7 @@ pub fn fit(
         }
         bar.finish_and_clear();
 
-        let valid = evaluate(&net, &data.valid, classes, &plain_loss, device, config.batch_size);
+        let valid = evaluate(&net, &data.valid, classes, device, config.batch_size);
         let log = EpochLog {
             epoch,
             learning_rate: state.learning_rate,
@@ -245,7 +269,6 @@ pub fn evaluate(
     net: &Net,
     set: &WindowSet,
     classes: usize,
-    loss_fn: &burn::nn::loss::CrossEntropyLoss,
     device: &Device,
     batch_size: usize,
 ) -> Validation {
@@ -254,10 +277,11 @@ pub fn evaluate(
     let mut probabilities = Vec::with_capacity(set.len());
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch_size) {
-        let (x, y) = set.batch(chunk, device);
-        let (x, y) = (x.without_autodiff(), y.without_autodiff());
+        let (x, targets) = set.batch(chunk, device);
+        let (x, targets) = (x.without_autodiff(), targets.without_autodiff());
         let logits = net.forward(x);
-        loss_sum += loss_fn.forward(logits.clone(), y).into_scalar::<f32>() as f64 * chunk.len() as f64;
+        loss_sum += soft_cross_entropy(logits.clone(), targets, None).into_scalar::<f32>() as f64
+            * chunk.len() as f64;
         let p: Vec<f32> = softmax(logits, 1).into_data().convert::<f32>().try_to_vec().unwrap();
         for (row, &i) in p.chunks_exact(classes).zip(chunk) {
             correct += (argmax(row) == set.y[i]) as usize;
@@ -271,5 +295,55 @@ pub fn evaluate(
         loss: loss_sum / set.len().max(1) as f64,
         window_accuracy: correct as f64 / set.len().max(1) as f64,
         confusion: Confusion::new(&labels, &set.clip_labels, &predicted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::tensor::Int;
+
+    #[test]
+    fn soft_cross_entropy_with_one_hot_targets_is_burns_weighted_cross_entropy() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![2.0f32, -1.0, 0.5, 0.1, 0.2, 3.0, -2.0, 1.0, 0.0], [3, 3]),
+            &device,
+        );
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0f32, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0], [3, 3]),
+            &device,
+        );
+        let indices = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 2, 1], [3]), &device);
+        let weights = vec![0.5f32, 2.0, 1.0];
+        let w = Tensor::<1>::from_data(TensorData::new(weights.clone(), [3]), &device);
+        for (ours, theirs) in [
+            (
+                soft_cross_entropy(logits.clone(), targets.clone(), Some(&w)),
+                CrossEntropyLossConfig::new()
+                    .with_weights(Some(weights))
+                    .init(&device)
+                    .forward(logits.clone(), indices.clone()),
+            ),
+            (
+                soft_cross_entropy(logits.clone(), targets.clone(), None),
+                CrossEntropyLossConfig::new().init(&device).forward(logits.clone(), indices),
+            ),
+        ] {
+            let (a, b) = (ours.into_scalar::<f32>(), theirs.into_scalar::<f32>());
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        // A two-label target is the mean of the two one-hot losses.
+        let half = Tensor::<2>::from_data(TensorData::new(vec![0.5f32, 0.5, 0.0], [1, 3]), &device);
+        let first = logits.clone().slice([0..1, 0..3]);
+        let mixed = soft_cross_entropy(first.clone(), half, None).into_scalar::<f32>();
+        let one = |k: usize| {
+            let mut t = vec![0.0f32; 3];
+            t[k] = 1.0;
+            soft_cross_entropy(first.clone(), Tensor::from_data(TensorData::new(t, [1, 3]), &device), None)
+                .into_scalar::<f32>()
+        };
+        assert!((mixed - (one(0) + one(1)) / 2.0).abs() < 1e-6);
     }
 }

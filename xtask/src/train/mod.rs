@@ -77,6 +77,10 @@ pub struct TrainOptions {
     /// Do not weight the loss by inverse class frequency.
     #[arg(long)]
     pub no_class_weights: bool,
+    /// Train multi-genre clips against all their known labels (an even target distribution)
+    /// instead of the primary label only.
+    #[arg(long)]
+    pub multi_label: bool,
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: Backend,
     /// Output folder for `<name>.onnx` and `<name>.json`.
@@ -169,6 +173,7 @@ pub fn train(
         &selected.split,
         &template,
         &options.cache,
+        options.multi_label,
     )?;
     for skip in &data.skipped {
         println!("skipped {}: {}", skip.path.display(), skip.reason);
@@ -239,6 +244,7 @@ pub fn train(
             "valid_clips": data.valid.clips.len(),
             "valid_windows": data.valid.len(),
             "skipped_clips": data.skipped.len(),
+            "targets": if options.multi_label { "all known labels of a clip, evenly" } else { "primary label" },
             "fit": config,
             "hyper": hyper,
             "parameters": parameters,
@@ -364,6 +370,7 @@ mod tests {
             patience: 10,
             lr_patience: 2,
             no_class_weights: false,
+            multi_label: true,
             backend: Backend::Cpu,
             out: dir.join("models"),
             cache: dir.join("cache"),
