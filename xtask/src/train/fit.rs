@@ -1,6 +1,6 @@
 //! The training loop: Adam, mini-batches in a seeded order, class-weighted cross-entropy,
-//! reduce-on-plateau learning rate, early stopping on validation loss, a checkpoint after every
-//! epoch and `--resume` from it.
+//! reduce-on-plateau learning rate, early stopping on validation loss (or clip macro-F1), a
+//! checkpoint after every epoch and `--resume` from it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,13 +24,35 @@ pub struct FitConfig {
     pub max_epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Stop after this many epochs without a lower validation loss.
+    /// Stop after this many epochs without a better monitored figure.
     pub patience: usize,
-    /// Halve the learning rate after this many epochs without a lower validation loss.
+    /// Halve the learning rate after this many epochs without a better monitored figure.
     pub lr_patience: usize,
     pub seed: u64,
     /// Weight each class's loss by `windows / (classes · class windows)`.
     pub class_weights: bool,
+    /// What early stopping, the learning-rate schedule and the kept epoch follow.
+    pub monitor: Monitor,
+}
+
+/// The validation figure that decides the best epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Monitor {
+    /// Lowest validation loss (cross-entropy per window).
+    Loss,
+    /// Highest clip-level validation macro-F1.
+    MacroF1,
+}
+
+impl Monitor {
+    /// The figure as a value to minimise.
+    fn score(self, log: &EpochLog) -> f64 {
+        match self {
+            Monitor::Loss => log.valid_loss,
+            Monitor::MacroF1 => -log.valid_clip_macro_f1,
+        }
+    }
 }
 
 /// Cross-entropy of `logits` against target distributions `[n, classes]`, each window weighted
@@ -77,14 +99,15 @@ struct State {
     config: FitConfig,
     history: Vec<EpochLog>,
     learning_rate: f64,
-    best_loss: f64,
+    /// Best [`Monitor::score`] so far.
+    best_score: f64,
     best_epoch: usize,
     stale_epochs: usize,
     lr_stale_epochs: usize,
     finished: bool,
 }
 
-/// The result of a run: the best model (lowest validation loss) and the history.
+/// The result of a run: the best model (see [`Monitor`]) and the history.
 pub struct Fitted {
     pub net: Net,
     pub history: Vec<EpochLog>,
@@ -109,8 +132,7 @@ impl Paths {
     }
 }
 
-/// Trains `net` (initialised on `device`, an autodiff device) and returns the epoch with the
-/// lowest validation loss. With `resume`, continues from the checkpoint in `dir`.
+/// Trains `net` (initialised on `device`, an autodiff device) and returns its best epoch. With `resume`, continues from the checkpoint in `dir`.
 pub fn fit(
     mut net: Net,
     data: &TrainingData,
@@ -127,7 +149,7 @@ pub fn fit(
         config: config.clone(),
         history: Vec::new(),
         learning_rate: config.learning_rate,
-        best_loss: f64::INFINITY,
+        best_score: f64::INFINITY,
         best_epoch: 0,
         stale_epochs: 0,
         lr_stale_epochs: 0,
@@ -218,8 +240,9 @@ pub fn fit(
             log.valid_accuracy, log.valid_clip_accuracy, log.valid_clip_macro_f1, log.seconds
         );
         bars.suspend(|| println!("{line}"));
-        if log.valid_loss < state.best_loss {
-            state.best_loss = log.valid_loss;
+        let score = config.monitor.score(&log);
+        if score < state.best_score {
+            state.best_score = score;
             state.best_epoch = epoch;
             state.stale_epochs = 0;
             state.lr_stale_epochs = 0;
@@ -242,7 +265,7 @@ pub fn fit(
         std::fs::write(&tmp, serde_json::to_string_pretty(&state)?)?;
         std::fs::rename(&tmp, &paths.state)?;
         epochs_bar.set_position(epoch as u64);
-        epochs_bar.set_message(format!("best epoch {} (valid loss {:.3})", state.best_epoch, state.best_loss));
+        epochs_bar.set_message(format!("best epoch {}", state.best_epoch));
     }
     epochs_bar.finish_and_clear();
     anyhow::ensure!(state.best_epoch > 0, "no epoch was trained");

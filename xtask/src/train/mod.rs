@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::data::args::{DataArgs, Selected};
 use crate::features::load_config;
-use fit::{fit, FitConfig};
+use fit::{fit, FitConfig, Monitor};
 use models::{Family, Hyper, Net};
 
 /// Where training runs.
@@ -68,9 +68,12 @@ pub struct TrainOptions {
     pub batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
     pub learning_rate: f64,
-    /// Early stopping: epochs without a lower validation loss.
+    /// Early stopping: epochs without a better monitored figure.
     #[arg(long, default_value_t = 6)]
     pub patience: usize,
+    /// The validation figure for early stopping, the learning-rate schedule and the kept epoch.
+    #[arg(long, value_enum, default_value = "loss")]
+    pub monitor: Monitor,
     /// Halve the learning rate after this many epochs without improvement.
     #[arg(long, default_value_t = 2)]
     pub lr_patience: usize,
@@ -214,6 +217,7 @@ pub fn train(
         lr_patience: options.lr_patience,
         seed: data_args.seed,
         class_weights: !options.no_class_weights,
+        monitor: options.monitor,
     };
     let fitted = fit(
         net,
@@ -368,6 +372,7 @@ mod tests {
             batch_size: 4,
             learning_rate: 1e-3,
             patience: 10,
+            monitor: Monitor::Loss,
             lr_patience: 2,
             no_class_weights: false,
             multi_label: true,

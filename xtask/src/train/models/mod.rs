@@ -111,6 +111,8 @@ impl Hyper {
 }
 
 /// Any of the families, so training, checkpoints and export handle them alike.
+// One `Net` exists per training run, so the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Net {
     MfccCnn(MfccCnn),
