@@ -79,8 +79,11 @@ impl Runtime {
             .clone()
     }
 
-    /// [`locate`] then [`Runtime::load`].
+    /// The runtime already loaded in this process, else [`locate`] then [`Runtime::load`].
     pub fn find(dirs: &[PathBuf]) -> Result<Self, RuntimeError> {
+        if let Some(Ok(runtime)) = RUNTIME.get() {
+            return Ok(runtime.clone());
+        }
         match locate(dirs) {
             Some(path) => Self::load(&path),
             None => Err(RuntimeError(format!(

@@ -419,6 +419,40 @@ mod tests {
         for row in p.rows() {
             assert!((row.sum() - 1.0).abs() < 1e-4 && row.iter().all(|x| x.is_finite()));
         }
+
+        // `eval` on the folder tree, and on a labels table with a label the model lacks and a
+        // file that cannot be decoded: both are reported, neither stops the run.
+        let report_of = |data: std::path::PathBuf, name: &str| {
+            let report = dir.join(name);
+            crate::eval::run(crate::eval::Args {
+                model: path.clone(),
+                data,
+                list: None,
+                report: Some(report.clone()),
+                threads: Some(2),
+            })
+            .unwrap();
+            assert!(report.join("confusion.png").is_file() && report.join("training.png").is_file());
+            let json = std::fs::read_to_string(report.join("report.json")).unwrap();
+            serde_json::from_str::<serde_json::Value>(&json).unwrap()
+        };
+        let folder = report_of(dir.join("data"), "report-folder");
+        assert_eq!(folder["scored"], 6);
+        assert!(folder["accuracy"].as_f64().unwrap() >= 0.0);
+        std::fs::write(dir.join("data/broken.wav"), b"RIFF nonsense").unwrap();
+        std::fs::write(
+            dir.join("labels.tsv"),
+            "path\tgenre\tgenres_all\tartist\n\
+             data/tone/tone0.wav\ttone\ttone\ta\n\
+             data/noise/noise0.wav\tjazz\tjazz\tb\n\
+             data/broken.wav\ttone\ttone\tc\n",
+        )
+        .unwrap();
+        let table = report_of(dir.join("labels.tsv"), "report-table");
+        assert_eq!(table["clips"], 3);
+        assert_eq!(table["scored"], 1);
+        assert_eq!(table["unknown_labels"][0][0], "jazz");
+        assert!(table["failed"][0][0].as_str().unwrap().ends_with("broken.wav"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
