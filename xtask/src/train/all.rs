@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use genrescope::inference::{GenreModel, ModelMetadata, Runtime};
+use genrescope::inference::{GenreModel, ModelMetadata, Runtime, WindowCutter};
 use ndarray::Array3;
 
 use super::models::Family;
@@ -37,6 +37,31 @@ fn research(family: Family) -> &'static str {
         Family::Crnn => "source 004: 0.76 accuracy (CNN 0.62, RNN 0.57; GTZAN, random 3:1:1 split, probably of segments)",
         Family::DescriptorMlp => "source 002: MLP alone ≈ 0.65 validation accuracy on features_30_sec.csv (GTZAN, random stratified 80/20 track split); hybrid with a mel-CNN: F1 0.80",
     }
+}
+
+/// Median CPU time (ms) of cutting one model window out of audio: the features of 30 s of a
+/// noisy chord, divided by the number of windows.
+fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
+    let cutter = WindowCutter::new(&metadata.input)?;
+    let rate = metadata.input.sample_rate() as f32;
+    let mut noise = 1u32;
+    let audio: Vec<f32> = (0..(30.0 * rate) as usize)
+        .map(|i| {
+            noise = noise.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let t = i as f32 / rate;
+            0.2 * ((440.0 * std::f32::consts::TAU * t).sin() + (554.4 * std::f32::consts::TAU * t).sin())
+                + 0.05 * ((noise >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
+        })
+        .collect();
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let n = cutter.windows(&audio).dim().0.max(1);
+            start.elapsed().as_secs_f64() * 1e3 / n as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    Ok(times[2])
 }
 
 /// Median CPU time of one single-window inference (batch 1, one thread), in ms.
@@ -102,12 +127,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             serde_json::from_str(&std::fs::read_to_string(report_dir.join("report.json"))?)?;
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(&model))?;
         let ms = inference_ms(&runtime, &model)?;
+        let feature_ms = features_ms(&metadata)?;
         let size = std::fs::metadata(&model)?.len() as f64 / 1e6;
         let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         let shape = metadata.input.shape();
         let _ = writeln!(
             rows,
-            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {} |",
+            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {} |",
             shape[0],
             shape[1],
             metadata.input.hop_seconds(),
@@ -129,20 +155,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|l| !l.starts_with("!["))
             .collect::<Vec<_>>()
             .join("\n");
+        let history = metadata.training["history"].as_array().cloned().unwrap_or_default();
+        let training_seconds: f64 = history.iter().filter_map(|e| e["seconds"].as_f64()).sum();
         let _ = writeln!(
             sections,
-            "\n## {name}\n\nBest epoch {} of {} (wall {:.0} s for training, eval and timing). \
+            "\n## {name}\n\nBest epoch {} of {} ({:.1} min of training epochs; this invocation \
+             took {:.1} min including feature extraction, evaluation and timing). \
              Test-set evaluation by `cargo xtask eval`:\n{body}\n\n\
              ![{name} confusion](report/{name}-confusion.png) ![{name} training](report/{name}-training.png)\n",
             metadata.training["best_epoch"],
-            metadata.training["history"].as_array().map_or(0, Vec::len),
-            family_started.elapsed().as_secs_f64()
+            history.len(),
+            training_seconds / 60.0,
+            family_started.elapsed().as_secs_f64() / 60.0
         );
     }
     let mut doc = String::from("# Model report\n\n");
     let _ = writeln!(
         doc,
-        "Written by `cargo xtask train-all {}` on {} ({} CPU threads, backend {:?}); total wall time {:.0} min.\n",
+        "Written by `cargo xtask train-all {}` on {} ({} CPU threads, backend {:?}); this invocation took {:.0} min (with `--resume`, finished runs are only re-exported and re-evaluated).\n",
         std::env::args().skip(2).collect::<Vec<_>>().join(" "),
         args.data.source.display(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -169,9 +199,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             one track on both sides), which overstates accuracy. Here the classes, their balance \
             and the recording sources differ, and artists never straddle a split, so the \
             numbers are not directly comparable and are expected to be lower.\n\n";
-    doc += "CPU time: median of 200 single-window inferences (batch 1, one ONNX Runtime thread) \
-            on this machine.\n\n";
-    doc += "| model | input (frames×values) | parameters | ONNX MB | CPU ms/window | validation acc / macro-F1 | **test acc / macro-F1** | research sources report |\n|---|---|---|---|---|---|---|---|\n";
+    doc += "CPU ms/window = features + model on this machine, single thread: the feature time is \
+            the shared feature code cutting all windows of 30 s of audio (median of 5 runs) \
+            divided by the number of windows; the model time is the median of 200 \
+            single-window ONNX Runtime inferences (batch 1, one thread).\n\n";
+    doc += "| model | input (frames×values) | parameters | ONNX MB | CPU ms/window (features + model) | validation acc / macro-F1 | **test acc / macro-F1** | research sources report |\n|---|---|---|---|---|---|---|---|\n";
     doc += &rows;
     doc += &sections;
     std::fs::write(args.options.out.join("REPORT.md"), doc)?;

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Device;
+use genrescope::features::descriptors::SUMMARY_LEN;
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{ModelInput, ModelMetadata};
 use serde_json::json;
@@ -149,12 +150,13 @@ fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInpu
                 hop_frames: hop_frames.max(1),
             }
         }
+        // Identity standardisation until the training data replaces it.
         None => ModelInput::Descriptors {
             sample_rate: 22_050,
             window_seconds: options.descriptor_window,
             hop_seconds: options.hop.unwrap_or(options.descriptor_window),
-            mean: vec![],
-            std: vec![],
+            mean: vec![0.0; SUMMARY_LEN],
+            std: vec![1.0; SUMMARY_LEN],
         },
     })
 }
@@ -406,8 +408,16 @@ mod tests {
         assert_eq!(history.len(), 3);
         assert_eq!(history[2]["epoch"], 3);
 
+        // The descriptor family trains and exports too (descriptors per 3-s window).
+        options.resume = false;
+        options.epochs = 1;
+        let mlp = train(&data_args, &selected, Family::DescriptorMlp, "smoke-mlp", &options).unwrap();
+        let mlp_meta = ModelMetadata::load(&ModelMetadata::path_for(&mlp)).unwrap();
+        assert!(matches!(&mlp_meta.input, ModelInput::Descriptors { mean, .. } if mean.len() == SUMMARY_LEN));
+
         // The exported model runs through the plugin's inference path.
         let runtime = models::tests::test_runtime();
+        GenreModel::load(&runtime, &mlp).unwrap();
         let mut model = GenreModel::load(&runtime, &path).unwrap();
         let cutter = WindowCutter::new(&model.metadata.input).unwrap();
         let tone: Vec<f32> = (0..22_050 * 4)
