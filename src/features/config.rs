@@ -27,6 +27,19 @@ pub enum Normalization {
     PerFeature { mean: Vec<f32>, std: Vec<f32> },
 }
 
+/// `(x - mean[i]) / std[i]` for feature `i` of every frame in `values`, frames of
+/// `mean.len()` values laid end to end.
+pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
+    if mean.is_empty() {
+        return;
+    }
+    for frame in values.chunks_exact_mut(mean.len()) {
+        for ((x, m), s) in frame.iter_mut().zip(mean).zip(std) {
+            *x = (*x - m) / s;
+        }
+    }
+}
+
 /// Complete description of a model input. Times are in samples at `sample_rate` (Hz),
 /// frequencies in Hz.
 ///

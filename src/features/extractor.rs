@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use super::config::{ConfigError, FeatureConfig, FeatureKind, Normalization};
+use super::config::{standardise, ConfigError, FeatureConfig, FeatureKind, Normalization};
 use super::db::{clamp_below_max, power_to_db};
 use super::dct::Dct;
 use super::mel::MelFilterbank;
@@ -162,11 +162,11 @@ impl FeatureExtractor {
             None => db,
         };
         if let Normalization::PerFeature { mean, std } = &self.config.normalization {
-            for mut row in features.rows_mut() {
-                for ((x, m), s) in row.iter_mut().zip(mean).zip(std) {
-                    *x = (*x - m) / s;
-                }
-            }
+            standardise(
+                features.as_slice_mut().expect("owned arrays are contiguous"),
+                mean,
+                std,
+            );
         }
         features
     }

@@ -5,6 +5,7 @@ use ndarray::{s, Array2, Array3, ArrayView2};
 
 use super::metadata::ModelInput;
 use crate::features::descriptors::{clip_summary, SUMMARY_LEN};
+use crate::features::config::standardise;
 use crate::features::{ConfigError, FeatureExtractor};
 
 /// Cuts the windows a model sees out of mono audio at [`ModelInput::sample_rate`].
@@ -48,11 +49,11 @@ impl WindowCutter {
             ) => {
                 let raw = descriptor_windows(samples, *sample_rate, *window_seconds, *hop_seconds);
                 let mut windows = raw.insert_axis(ndarray::Axis(1));
-                for mut row in windows.rows_mut() {
-                    for ((x, m), s) in row.iter_mut().zip(mean).zip(std) {
-                        *x = (*x - m) / s;
-                    }
-                }
+                standardise(
+                    windows.as_slice_mut().expect("owned arrays are contiguous"),
+                    mean,
+                    std,
+                );
                 windows
             }
             _ => unreachable!("frame inputs always have an extractor"),

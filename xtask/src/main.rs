@@ -4,7 +4,10 @@
 //!   (other nice-plug commands such as `bundle-universal` pass straight through);
 //! - `features`: dumps the features of an audio file as `.npy`;
 //! - `bench-features`: times our feature extraction against librosa on the same clip;
-//! - `dataset`: classes, clip counts and the artist-disjoint validation split of a dataset.
+//! - `dataset`: classes, clip counts and the artist-disjoint validation split of a dataset;
+//! - `ort`: provisions the pinned ONNX Runtime library into `.ort/`;
+//! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
+//! - `eval`: judges an exported model on labelled audio through ONNX Runtime.
 
 mod bench_features;
 mod bundle;

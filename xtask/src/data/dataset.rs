@@ -18,6 +18,8 @@ pub struct Clip {
     /// What must never be split across train and validation: the artist where known, else the
     /// clip itself.
     pub group: String,
+    /// The clip's licence, where the dataset states it (labels tables' `license` column).
+    pub licence: Option<String>,
 }
 
 impl Clip {
@@ -72,6 +74,7 @@ impl Dataset {
                         group: path.display().to_string(),
                         labels: vec![label.clone()],
                         path,
+                        licence: None,
                     });
                 }
             }
@@ -99,6 +102,7 @@ impl Dataset {
         let path_col = column("path").context("labels table has no `path` column")?;
         let genre_col = column("genre").context("labels table has no `genre` column")?;
         let (all_col, artist_col) = (column("genres_all"), column("artist"));
+        let licence_col = column("license");
 
         let mut clips = Vec::new();
         for (line_no, line) in lines.enumerate() {
@@ -131,6 +135,7 @@ impl Dataset {
                 },
                 path: root.join(path),
                 labels,
+                licence: Some(field(licence_col).to_owned()).filter(|l| !l.is_empty()),
             });
         }
         Ok(Self { clips })
@@ -245,16 +250,18 @@ mod tests {
         let table = root.join("labels.tsv");
         std::fs::write(
             &table,
-            "path\tdataset\tgenre\tgenres_all\tartist\n\
-             a/1.ogg\tx\trock\trock\tAnn\n\
-             a/2.ogg\tx\t\tpop;rock\tAnn\n\
-             a/3.ogg\tx\tjazz\tjazz;blues\t\n\
-             a/4.ogg\tx\t\t\tBob\n",
+            "path\tdataset\tgenre\tgenres_all\tartist\tlicense\n\
+             a/1.ogg\tx\trock\trock\tAnn\tCC BY\n\
+             a/2.ogg\tx\t\tpop;rock\tAnn\t\n\
+             a/3.ogg\tx\tjazz\tjazz;blues\t\t\n\
+             a/4.ogg\tx\t\t\tBob\t\n",
         )
         .unwrap();
         let data = Dataset::load(&table).unwrap();
         assert_eq!(data.clips.len(), 3, "the unlabelled row is skipped");
         assert_eq!(data.clips[1].labels, vec!["pop", "rock"]);
+        assert_eq!(data.clips[0].licence.as_deref(), Some("CC BY"));
+        assert_eq!(data.clips[1].licence, None);
         assert_eq!(data.clips[0].group, data.clips[1].group);
         assert_eq!(data.clips[2].group, "clip:a/3.ogg");
         assert_eq!(data.clips[2].path, root.join("a/3.ogg"));
@@ -270,6 +277,7 @@ mod tests {
                 .map(String::from)
                 .collect(),
             group: label.into(),
+            licence: None,
         };
         let data = Dataset {
             clips: vec![

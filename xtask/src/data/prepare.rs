@@ -207,6 +207,7 @@ mod tests {
                     path,
                     labels: vec!["x".into()],
                     group: name.to_string(),
+                    licence: None,
                 }
             })
             .collect();

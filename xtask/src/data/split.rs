@@ -184,6 +184,7 @@ mod tests {
                         path: PathBuf::from(format!("c{class}/a{artist}_{song}.ogg")),
                         labels: vec![format!("c{class}")],
                         group: format!("artist:{class}-{artist}"),
+                        licence: None,
                     });
                 }
             }
@@ -193,6 +194,7 @@ mod tests {
                 path: PathBuf::from(format!("solo/{i}.ogg")),
                 labels: vec![format!("c{}", i % 6)],
                 group: format!("clip:{i}"),
+                licence: None,
             });
         }
         clips
@@ -260,6 +262,7 @@ mod tests {
             path: PathBuf::from(path),
             labels: vec!["blues".into()],
             group: path.into(),
+            licence: None,
         };
         let clips = vec![
             clip("music/gtzan/blues/blues.00000.ogg"),

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use genrescope::features::config::standardise;
 use genrescope::features::{FeatureExtractor, Normalization};
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
@@ -61,13 +62,6 @@ impl WindowSet {
         counts
     }
 
-    fn standardise(&mut self, mean: &[f32], std: &[f32]) {
-        for row in self.x.chunks_exact_mut(self.width) {
-            for ((x, m), s) in row.iter_mut().zip(mean).zip(std) {
-                *x = (*x - m) / s;
-            }
-        }
-    }
 }
 
 /// Everything a training run reads.
@@ -189,8 +183,8 @@ pub fn load(
             if sd > 1e-6 { sd } else { 1.0 }
         })
         .collect();
-    train.standardise(&mean, &std);
-    valid.standardise(&mean, &std);
+    standardise(&mut train.x, &mean, &std);
+    standardise(&mut valid.x, &mean, &std);
     let input = match raw_input {
         ModelInput::Frames { features, hop_frames } => ModelInput::Frames {
             features: genrescope::features::FeatureConfig {

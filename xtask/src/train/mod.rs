@@ -270,7 +270,7 @@ pub fn train(
             "Weights: trained by genrescope's xtask from the clips below; they inherit the most \
              restrictive of their licences (research and evaluation use unless every clip allows \
              more). Training clips by licence: {}",
-            licence_summary(&data_args.source, &selected.data.clips, &data.train.clips)
+            licence_summary(&selected.data.clips, &data.train.clips)
         ),
     };
     metadata
@@ -282,26 +282,11 @@ pub fn train(
     Ok(path)
 }
 
-/// Training clips per licence, from a labels table's `license` column (`unknown` otherwise).
-fn licence_summary(source: &Path, clips: &[crate::data::dataset::Clip], used: &[usize]) -> String {
-    let mut by_path = std::collections::HashMap::new();
-    if let Some(text) = source.is_file().then(|| std::fs::read_to_string(source).ok()).flatten() {
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
-        let column = |name: &str| header.iter().position(|h| *h == name);
-        if let (Some(path), Some(licence)) = (column("path"), column("license")) {
-            let root = source.parent().unwrap_or(Path::new(""));
-            for line in lines {
-                let cells: Vec<&str> = line.split('\t').collect();
-                if let (Some(p), Some(l)) = (cells.get(path), cells.get(licence)) {
-                    by_path.insert(root.join(p), l.trim().to_owned());
-                }
-            }
-        }
-    }
+/// Training clips per licence (`unknown` where the dataset does not say).
+fn licence_summary(clips: &[crate::data::dataset::Clip], used: &[usize]) -> String {
     let mut counts = std::collections::BTreeMap::new();
     for &i in used {
-        let licence = by_path.get(&clips[i].path).cloned().unwrap_or_else(|| "unknown".into());
+        let licence = clips[i].licence.as_deref().unwrap_or("unknown");
         *counts.entry(licence).or_insert(0) += 1;
     }
     counts
