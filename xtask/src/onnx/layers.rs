@@ -108,6 +108,11 @@ pub fn transpose(g: &mut Graph, x: &str, perm: &[i64]) -> String {
     g.node("Transpose", &[x], vec![("perm", Attr::Ints(perm.to_vec()))])
 }
 
+/// `[batch, ...]` → `[batch, product of the rest]`, row-major like burn's `flatten(1, ..)`.
+pub fn flatten(g: &mut Graph, x: &str) -> String {
+    g.node("Flatten", &[x], vec![("axis", Attr::Int(1))])
+}
+
 /// Inserts size-1 axes at `axes` (of the output).
 pub fn unsqueeze(g: &mut Graph, x: &str, axes: &[i64]) -> String {
     let axes = g.int64s("axes", axes);

@@ -13,7 +13,7 @@ use crate::onnx::{layers, Graph};
 /// Conv (same size) → ReLU → 2×2 max-pool → batch norm, the block of the MFCC-CNN source.
 /// The pool leaves an axis of size 1 alone, so narrow inputs (13 MFCC) survive three blocks.
 #[derive(Module, Debug)]
-pub struct ConvBlock {
+struct ConvBlock {
     conv: Conv2d,
     pool: MaxPool2d,
     norm: BatchNorm,
@@ -21,7 +21,7 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     /// A block for `[batch, c_in, h, w]` inputs; also returns the output's `[h, w]`.
-    pub fn new(
+    fn new(
         c_in: usize,
         c_out: usize,
         kernel: usize,
@@ -41,12 +41,12 @@ impl ConvBlock {
         Ok((block, [h / pool[0], w / pool[1]]))
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.norm
             .forward(self.pool.forward(relu(self.conv.forward(x))))
     }
 
-    pub fn export(&self, g: &mut Graph, x: &str) -> anyhow::Result<String> {
+    fn export(&self, g: &mut Graph, x: &str) -> anyhow::Result<String> {
         let x = layers::conv2d(g, &self.conv, x)?;
         let x = layers::relu(g, &x);
         let x = layers::max_pool2d(g, &self.pool, &x)?;
@@ -54,27 +54,51 @@ impl ConvBlock {
     }
 }
 
-/// Stacked conv blocks over a `[batch, 1, frames, width]` "image".
-pub fn conv_stack(
-    channels: &[usize],
-    kernel: usize,
-    mut size: [usize; 2],
-    device: &Device,
-) -> anyhow::Result<(Vec<ConvBlock>, [usize; 2])> {
-    let mut blocks = Vec::new();
-    let mut c_in = 1;
-    for &c_out in channels {
-        let (block, next) = ConvBlock::new(c_in, c_out, kernel, size, device)?;
-        anyhow::ensure!(
-            next[0] > 0 && next[1] > 0,
-            "input of {size:?} is too small for {} conv blocks",
-            channels.len()
-        );
-        blocks.push(block);
-        size = next;
-        c_in = c_out;
+/// Stacked conv blocks over the `[batch, frames, width]` input seen as a one-channel image.
+#[derive(Module, Debug)]
+pub struct ConvStack {
+    blocks: Vec<ConvBlock>,
+}
+
+impl ConvStack {
+    /// Blocks with `channels` outputs each; also returns the output's `[frames, width]`.
+    pub fn new(
+        channels: &[usize],
+        kernel: usize,
+        mut size: [usize; 2],
+        device: &Device,
+    ) -> anyhow::Result<(Self, [usize; 2])> {
+        anyhow::ensure!(!channels.is_empty(), "at least one conv block is needed");
+        let mut blocks = Vec::new();
+        let mut c_in = 1;
+        for &c_out in channels {
+            let (block, next) = ConvBlock::new(c_in, c_out, kernel, size, device)?;
+            anyhow::ensure!(
+                next[0] > 0 && next[1] > 0,
+                "input of {size:?} is too small for {} conv blocks",
+                channels.len()
+            );
+            blocks.push(block);
+            size = next;
+            c_in = c_out;
+        }
+        Ok((Self { blocks }, size))
     }
-    Ok((blocks, size))
+
+    /// `[batch, frames, width]` → `[batch, channels, frames', width']`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<4> {
+        self.blocks
+            .iter()
+            .fold(x.unsqueeze_dim::<4>(1), |x, block| block.forward(x))
+    }
+
+    pub fn export(&self, g: &mut Graph, input: &str) -> anyhow::Result<String> {
+        let mut x = layers::unsqueeze(g, input, &[1]);
+        for block in &self.blocks {
+            x = block.export(g, &x)?;
+        }
+        Ok(x)
+    }
 }
 
 /// Dense ReLU layers, dropout, and the output layer.

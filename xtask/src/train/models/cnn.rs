@@ -3,13 +3,13 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::blocks::{conv_stack, ConvBlock, DenseHead};
+use super::blocks::{ConvStack, DenseHead};
 use super::Hyper;
 use crate::onnx::{layers, Graph};
 
 #[derive(Module, Debug)]
 pub struct MfccCnn {
-    blocks: Vec<ConvBlock>,
+    convs: ConvStack,
     head: DenseHead,
 }
 
@@ -21,29 +21,21 @@ impl MfccCnn {
         classes: usize,
         device: &Device,
     ) -> anyhow::Result<Self> {
-        anyhow::ensure!(!hyper.channels.is_empty(), "the CNN needs conv blocks");
-        let (blocks, [h, w]) = conv_stack(&hyper.channels, hyper.kernel, [frames, width], device)?;
+        let (convs, [h, w]) = ConvStack::new(&hyper.channels, hyper.kernel, [frames, width], device)?;
         let flat = hyper.channels.last().unwrap() * h * w;
         Ok(Self {
-            blocks,
+            convs,
             head: DenseHead::new(flat, &hyper.dense, hyper.dropout, classes, device),
         })
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        let mut x = x.unsqueeze_dim::<4>(1);
-        for block in &self.blocks {
-            x = block.forward(x);
-        }
-        self.head.forward(x.flatten(1, 3))
+        self.head.forward(self.convs.forward(x).flatten(1, 3))
     }
 
     pub fn export(&self, g: &mut Graph, input: &str) -> anyhow::Result<String> {
-        let mut x = layers::unsqueeze(g, input, &[1]);
-        for block in &self.blocks {
-            x = block.export(g, &x)?;
-        }
-        let flat = g.node("Flatten", &[&x], vec![("axis", crate::onnx::graph::Attr::Int(1))]);
+        let x = self.convs.export(g, input)?;
+        let flat = layers::flatten(g, &x);
         Ok(self.head.export(g, &flat))
     }
 }

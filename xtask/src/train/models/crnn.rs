@@ -5,13 +5,13 @@ use burn::module::Module;
 use burn::nn::{Lstm, LstmConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::blocks::{conv_stack, ConvBlock, DenseHead};
+use super::blocks::{ConvStack, DenseHead};
 use super::Hyper;
 use crate::onnx::{layers, Graph};
 
 #[derive(Module, Debug)]
 pub struct Crnn {
-    blocks: Vec<ConvBlock>,
+    convs: ConvStack,
     rnn: Lstm,
     head: DenseHead,
 }
@@ -24,24 +24,18 @@ impl Crnn {
         classes: usize,
         device: &Device,
     ) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            !hyper.channels.is_empty() && hyper.hidden > 0,
-            "the CRNN needs conv blocks and hidden units"
-        );
-        let (blocks, [_, w]) = conv_stack(&hyper.channels, hyper.kernel, [frames, width], device)?;
+        anyhow::ensure!(hyper.hidden > 0, "the CRNN needs hidden units");
+        let (convs, [_, w]) = ConvStack::new(&hyper.channels, hyper.kernel, [frames, width], device)?;
         let step = hyper.channels.last().unwrap() * w;
         Ok(Self {
-            blocks,
+            convs,
             rnn: LstmConfig::new(step, hyper.hidden, true).init(device),
             head: DenseHead::new(hyper.hidden, &hyper.dense, hyper.dropout, classes, device),
         })
     }
 
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        let mut x = x.unsqueeze_dim::<4>(1);
-        for block in &self.blocks {
-            x = block.forward(x);
-        }
+        let x = self.convs.forward(x);
         // [batch, channels, time, freq] → [batch, time, channels · freq]
         let [batch, channels, time, freq] = x.dims();
         let steps = x.swap_dims(1, 2).reshape([batch, time, channels * freq]);
@@ -50,10 +44,7 @@ impl Crnn {
     }
 
     pub fn export(&self, g: &mut Graph, input: &str) -> anyhow::Result<String> {
-        let mut x = layers::unsqueeze(g, input, &[1]);
-        for block in &self.blocks {
-            x = block.export(g, &x)?;
-        }
+        let x = self.convs.export(g, input)?;
         // [batch, channels, time, freq] → [time, batch, channels · freq] (sequence first).
         let x = layers::transpose(g, &x, &[2, 0, 1, 3]);
         let steps = layers::reshape(g, &x, &[0, 0, -1]);

@@ -6,8 +6,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::blocks::DenseHead;
 use super::Hyper;
-use crate::onnx::graph::Attr;
-use crate::onnx::Graph;
+use crate::onnx::{layers, Graph};
 
 #[derive(Module, Debug)]
 pub struct DescriptorMlp {
@@ -27,7 +26,7 @@ impl DescriptorMlp {
     }
 
     pub fn export(&self, g: &mut Graph, input: &str) -> String {
-        let flat = g.node("Flatten", &[input], vec![("axis", Attr::Int(1))]);
+        let flat = layers::flatten(g, input);
         self.head.export(g, &flat)
     }
 }
