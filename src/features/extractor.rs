@@ -163,7 +163,9 @@ impl FeatureExtractor {
         };
         if let Normalization::PerFeature { mean, std } = &self.config.normalization {
             standardise(
-                features.as_slice_mut().expect("owned arrays are contiguous"),
+                features
+                    .as_slice_mut()
+                    .expect("owned arrays are contiguous"),
                 mean,
                 std,
             );

@@ -197,7 +197,9 @@ impl ModelMetadata {
                     || std.iter().any(|&s| !sane(s))
                     || mean.iter().any(|m| !m.is_finite())
                 {
-                    return fail("descriptor mean/std must be finite, positive and equally long".into());
+                    return fail(
+                        "descriptor mean/std must be finite, positive and equally long".into(),
+                    );
                 }
             }
         }
@@ -248,7 +250,11 @@ mod tests {
         assert!(bad.validate().is_err());
         let mut bad = example();
         bad.format = 99;
-        assert!(bad.validate().unwrap_err().to_string().contains("format 99"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("format 99"));
         assert!(ModelMetadata::from_json("{not json").is_err());
         assert!(ModelMetadata::from_json("{}").is_err());
     }

@@ -79,7 +79,13 @@ impl GenreModel {
                 .map(|s| s.iter().copied().collect())
                 .unwrap_or_default()
         };
-        let expected: Vec<i64> = self.metadata.input.shape().iter().map(|&d| d as i64).collect();
+        let expected: Vec<i64> = self
+            .metadata
+            .input
+            .shape()
+            .iter()
+            .map(|&d| d as i64)
+            .collect();
         let input = dims(&inputs[0]);
         if input.len() != expected.len() + 1 || input[1..] != expected[..] {
             return Err(ModelError(format!(
@@ -110,7 +116,10 @@ impl GenreModel {
             .into_dimensionality::<ndarray::Ix2>()
             .map_err(|e| ModelError(format!("output: {e}")))?
             .to_owned();
-        Ok(calibrate(probabilities, self.metadata.calibration.temperature))
+        Ok(calibrate(
+            probabilities,
+            self.metadata.calibration.temperature,
+        ))
     }
 }
 

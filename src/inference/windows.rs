@@ -4,8 +4,8 @@
 use ndarray::{s, Array2, Array3, ArrayView2};
 
 use super::metadata::ModelInput;
-use crate::features::descriptors::{clip_summary, SUMMARY_LEN};
 use crate::features::config::standardise;
+use crate::features::descriptors::{clip_summary, SUMMARY_LEN};
 use crate::features::{ConfigError, FeatureExtractor};
 
 /// Cuts the windows a model sees out of mono audio at [`ModelInput::sample_rate`].
@@ -64,7 +64,11 @@ impl WindowCutter {
 /// Every `hop` frames a window of `extractor.config().frames` frames through the window step
 /// (`top_db`, DCT, normalisation). Windows never cross clips, so a clip-level split is also a
 /// window-level one.
-pub fn frame_windows(extractor: &FeatureExtractor, frames: ArrayView2<f32>, hop: usize) -> Array3<f32> {
+pub fn frame_windows(
+    extractor: &FeatureExtractor,
+    frames: ArrayView2<f32>,
+    hop: usize,
+) -> Array3<f32> {
     let len = extractor.config().frames;
     let width = extractor.config().feature_width();
     let starts: Vec<usize> = (0..=frames.nrows().saturating_sub(len))

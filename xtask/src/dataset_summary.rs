@@ -8,9 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::args::{DataArgs, Selected};
 use crate::data::prepare::{prepare, FeatureCache};
+use crate::features::load_config;
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
-use crate::features::load_config;
 
 #[derive(clap::Args)]
 pub struct Args {

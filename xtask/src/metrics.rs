@@ -30,7 +30,13 @@ pub fn argmax(values: &[f32]) -> usize {
     values
         .iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
         .0
 }
 
@@ -81,8 +87,16 @@ impl Confusion {
                 let tp = self.matrix[c][c] as f64;
                 let support: usize = self.matrix[c].iter().sum();
                 let predicted: usize = (0..n).map(|t| self.matrix[t][c]).sum();
-                let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-                let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+                let precision = if predicted > 0 {
+                    tp / predicted as f64
+                } else {
+                    0.0
+                };
+                let recall = if support > 0 {
+                    tp / support as f64
+                } else {
+                    0.0
+                };
                 let f1 = if precision + recall > 0.0 {
                     2.0 * precision * recall / (precision + recall)
                 } else {

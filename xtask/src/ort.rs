@@ -71,7 +71,9 @@ pub fn provision(dest: &Path, wheel_file: Option<&Path>) -> anyhow::Result<PathB
     let pinned = wheel()?;
     let url = format!("https://files.pythonhosted.org/packages/{}", pinned.path);
     let bytes = match wheel_file {
-        Some(file) => std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?,
+        Some(file) => {
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
+        }
         None => download(&url)?,
     };
     let digest = format!("{:x}", Sha256::digest(&bytes));
@@ -115,7 +117,10 @@ fn download(url: &str) -> anyhow::Result<Vec<u8>> {
         )
         .build()
         .into();
-    let mut response = agent.get(url).call().with_context(|| format!("GET {url}"))?;
+    let mut response = agent
+        .get(url)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
     Ok(response
         .body_mut()
         .with_config()

@@ -62,11 +62,8 @@ impl DataArgs {
                         missing[0]
                     );
                 }
-                let description = format!(
-                    "list files {} / {}",
-                    lists[0].display(),
-                    lists[1].display()
-                );
+                let description =
+                    format!("list files {} / {}", lists[0].display(), lists[1].display());
                 (split, Vec::new(), description)
             }
             None if self.test_fraction > 0.0 => {

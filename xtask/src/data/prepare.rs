@@ -141,7 +141,9 @@ fn clip_features(
                         ..
                     },
                     _,
-                ) => descriptor_windows(&audio.samples, *sample_rate, *window_seconds, *hop_seconds),
+                ) => {
+                    descriptor_windows(&audio.samples, *sample_rate, *window_seconds, *hop_seconds)
+                }
                 _ => unreachable!("frame inputs have an extractor"),
             };
             // A cache that cannot be written only costs time.
@@ -150,7 +152,9 @@ fn clip_features(
         }
     };
     let (needed, have) = match input {
-        ModelInput::Frames { features: config, .. } => (config.frames, features.nrows()),
+        ModelInput::Frames {
+            features: config, ..
+        } => (config.frames, features.nrows()),
         ModelInput::Descriptors { .. } => (1, features.nrows()),
     };
     if have < needed {
@@ -221,7 +225,8 @@ mod tests {
         let seen = std::sync::atomic::AtomicUsize::new(0);
         let (prepared, skipped) = prepare(&clips, &input, &cache, |_| {
             seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }).unwrap();
+        })
+        .unwrap();
         assert_eq!(seen.into_inner(), 4);
         assert_eq!(prepared.len(), 1);
         assert_eq!(prepared[0].clip, 0);
@@ -239,7 +244,12 @@ mod tests {
         // 4 s = 173 frames: windows of 130 frames start at 0 only when hopping by 65.
         assert_eq!(prepared[0].frames.nrows(), 173);
         assert_eq!(windows.dim(), (1, 130, 13));
-        assert_eq!(frame_windows(&extractor, prepared[0].frames.view(), 10).dim().0, 5);
+        assert_eq!(
+            frame_windows(&extractor, prepared[0].frames.view(), 10)
+                .dim()
+                .0,
+            5
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

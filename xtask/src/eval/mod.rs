@@ -40,7 +40,10 @@ pub struct Args {
 /// Where the ONNX Runtime library is looked for besides `ORT_DYLIB_PATH`.
 pub fn runtime_dirs() -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(".ort")];
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_owned)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_owned))
+    {
         dirs.push(exe_dir);
     }
     dirs
@@ -56,9 +59,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(list) => {
             let (found, missing) = ListIndex::new(&dataset.clips).read(list)?;
             if !missing.is_empty() {
-                println!("{} list entries have no clip (first: {})", missing.len(), missing[0]);
+                println!(
+                    "{} list entries have no clip (first: {})",
+                    missing.len(),
+                    missing[0]
+                );
             }
-            found.into_iter().map(|i| dataset.clips[i].clone()).collect()
+            found
+                .into_iter()
+                .map(|i| dataset.clips[i].clone())
+                .collect()
         }
         None => dataset.clips,
     };
@@ -123,7 +133,11 @@ fn evaluate(
 }
 
 /// Mean window probabilities of one file, or why it could not be classified.
-fn classify(model: &mut GenreModel, cutter: &WindowCutter, path: &Path) -> Result<Vec<f32>, String> {
+fn classify(
+    model: &mut GenreModel,
+    cutter: &WindowCutter,
+    path: &Path,
+) -> Result<Vec<f32>, String> {
     let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {
@@ -132,7 +146,9 @@ fn classify(model: &mut GenreModel, cutter: &WindowCutter, path: &Path) -> Resul
             cutter.input().window_seconds()
         ));
     }
-    let p = model.probabilities(windows.view()).map_err(|e| e.to_string())?;
+    let p = model
+        .probabilities(windows.view())
+        .map_err(|e| e.to_string())?;
     Ok(p.mean_axis(ndarray::Axis(0)).expect("windows").to_vec())
 }
 

@@ -16,7 +16,11 @@ const FONT: &str = "sans-serif";
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+        let _ = plotters::style::register_font(
+            FONT,
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        );
     });
 }
 
@@ -146,7 +150,9 @@ pub fn training_curves(metadata: &ModelMetadata, path: &Path) -> anyhow::Result<
                 ))
                 .map_err(err)?
                 .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -173,7 +179,11 @@ pub fn training_curves(metadata: &ModelMetadata, path: &Path) -> anyhow::Result<
             ("train (windows)", get(|e| e.train_accuracy), BLUE),
             ("valid (windows)", get(|e| e.valid_accuracy), RED),
             ("valid clip acc", get(|e| e.valid_clip_accuracy), GREEN),
-            ("valid clip macro-F1", get(|e| e.valid_clip_macro_f1), MAGENTA),
+            (
+                "valid clip macro-F1",
+                get(|e| e.valid_clip_macro_f1),
+                MAGENTA,
+            ),
         ],
     )?;
     root.present().map_err(err)?;

@@ -99,7 +99,10 @@ impl Report {
             "{} on {}{}: {} clips, {} scored (clip level, mean window probability)",
             self.model,
             self.data,
-            self.list.as_ref().map(|l| format!(" [{l}]")).unwrap_or_default(),
+            self.list
+                .as_ref()
+                .map(|l| format!(" [{l}]"))
+                .unwrap_or_default(),
             self.clips,
             self.scored
         );
@@ -109,7 +112,10 @@ impl Report {
             self.accuracy, self.macro_f1, self.any_label_accuracy
         );
         for (label, n) in &self.unknown_labels {
-            let _ = writeln!(s, "not scored: {n} clips labelled '{label}', a label the model does not know");
+            let _ = writeln!(
+                s,
+                "not scored: {n} clips labelled '{label}', a label the model does not know"
+            );
         }
         for (path, why) in &self.failed {
             let _ = writeln!(s, "failed: {path}: {why}");
@@ -119,7 +125,10 @@ impl Report {
 
     pub fn print(&self) {
         print!("{}", self.summary());
-        println!("{:<24} {:>9} {:>7} {:>6} {:>8}", "class", "precision", "recall", "F1", "support");
+        println!(
+            "{:<24} {:>9} {:>7} {:>6} {:>8}",
+            "class", "precision", "recall", "F1", "support"
+        );
         for c in &self.per_class {
             println!(
                 "{:<24} {:>9.3} {:>7.3} {:>6.3} {:>8}",
@@ -128,13 +137,20 @@ impl Report {
         }
         println!("confusion (rows: truth, columns: predicted, order as above):");
         for row in &self.confusion.matrix {
-            println!("  {}", row.iter().map(|n| format!("{n:>3}")).collect::<String>());
+            println!(
+                "  {}",
+                row.iter().map(|n| format!("{n:>3}")).collect::<String>()
+            );
         }
     }
 
     fn markdown(&self) -> String {
         let mut s = String::from("# Evaluation\n\n");
-        s += &self.summary().lines().map(|l| format!("{l}  \n")).collect::<String>();
+        s += &self
+            .summary()
+            .lines()
+            .map(|l| format!("{l}  \n"))
+            .collect::<String>();
         s += "\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
         for c in &self.per_class {
             let _ = writeln!(
@@ -165,7 +181,10 @@ impl Report {
     /// history, `training.png`.
     pub fn write(&self, dir: &Path, metadata: &ModelMetadata) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(self)? + "\n")?;
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_string_pretty(self)? + "\n",
+        )?;
         let mut md = self.markdown();
         plots::confusion(&self.confusion, &metadata.name, &dir.join("confusion.png"))?;
         if plots::training_curves(metadata, &dir.join("training.png"))? {

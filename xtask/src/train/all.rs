@@ -49,7 +49,8 @@ fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
         .map(|i| {
             noise = noise.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let t = i as f32 / rate;
-            0.2 * ((440.0 * std::f32::consts::TAU * t).sin() + (554.4 * std::f32::consts::TAU * t).sin())
+            0.2 * ((440.0 * std::f32::consts::TAU * t).sin()
+                + (554.4 * std::f32::consts::TAU * t).sin())
                 + 0.05 * ((noise >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
         })
         .collect();
@@ -77,7 +78,9 @@ fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
     let mut times: Vec<f64> = (0..200)
         .map(|_| {
             let start = Instant::now();
-            model.probabilities(window.view()).map(|_| start.elapsed().as_secs_f64() * 1e3)
+            model
+                .probabilities(window.view())
+                .map(|_| start.elapsed().as_secs_f64() * 1e3)
         })
         .collect::<Result<_, _>>()?;
     times.sort_by(f64::total_cmp);
@@ -155,7 +158,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|l| !l.starts_with("!["))
             .collect::<Vec<_>>()
             .join("\n");
-        let history = metadata.training["history"].as_array().cloned().unwrap_or_default();
+        let history = metadata.training["history"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let training_seconds: f64 = history.iter().filter_map(|e| e["seconds"].as_f64()).sum();
         let _ = writeln!(
             sections,

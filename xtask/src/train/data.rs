@@ -50,7 +50,10 @@ impl WindowSet {
             t.extend_from_slice(&self.targets[i * self.classes..(i + 1) * self.classes]);
         }
         (
-            Tensor::from_data(TensorData::new(x, [indices.len(), self.frames, self.width]), device),
+            Tensor::from_data(
+                TensorData::new(x, [indices.len(), self.frames, self.width]),
+                device,
+            ),
             Tensor::from_data(TensorData::new(t, [indices.len(), self.classes]), device),
         )
     }
@@ -61,7 +64,6 @@ impl WindowSet {
         self.y.iter().for_each(|&c| counts[c] += 1);
         counts
     }
-
 }
 
 /// Everything a training run reads.
@@ -94,7 +96,10 @@ pub fn load(
         features[p.clip] = Some(p.frames);
     }
     let raw_input = match input {
-        ModelInput::Frames { features, hop_frames } => ModelInput::Frames {
+        ModelInput::Frames {
+            features,
+            hop_frames,
+        } => ModelInput::Frames {
             features: genrescope::features::FeatureConfig {
                 normalization: Normalization::None,
                 ..features.clone()
@@ -180,13 +185,20 @@ pub fn load(
         .map(|(s, &m)| {
             let var = s / rows as f64 - (m as f64).powi(2);
             let sd = var.max(0.0).sqrt() as f32;
-            if sd > 1e-6 { sd } else { 1.0 }
+            if sd > 1e-6 {
+                sd
+            } else {
+                1.0
+            }
         })
         .collect();
     standardise(&mut train.x, &mean, &std);
     standardise(&mut valid.x, &mean, &std);
     let input = match raw_input {
-        ModelInput::Frames { features, hop_frames } => ModelInput::Frames {
+        ModelInput::Frames {
+            features,
+            hop_frames,
+        } => ModelInput::Frames {
             features: genrescope::features::FeatureConfig {
                 normalization: Normalization::PerFeature { mean, std },
                 ..features

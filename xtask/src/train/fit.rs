@@ -194,14 +194,20 @@ pub fn fit(
         let mut order: Vec<usize> = (0..data.train.len()).collect();
         order.shuffle(&mut rng);
 
-        let bar = bars.add(ProgressBar::new(batches as u64).with_style(ProgressStyle::with_template(
-            "  batch {pos}/{len} {bar:30} {msg} ETA {eta}",
-        )?));
+        let bar = bars.add(ProgressBar::new(batches as u64).with_style(
+            ProgressStyle::with_template("  batch {pos}/{len} {bar:30} {msg} ETA {eta}")?,
+        ));
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for chunk in order.chunks(config.batch_size) {
             let (x, targets) = data.train.batch(chunk, device);
             let logits = net.forward(x);
-            let predicted: Vec<i64> = logits.clone().argmax(1).into_data().convert::<i64>().try_to_vec().unwrap();
+            let predicted: Vec<i64> = logits
+                .clone()
+                .argmax(1)
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec()
+                .unwrap();
             correct += predicted
                 .iter()
                 .zip(chunk)
@@ -246,7 +252,9 @@ pub fn fit(
             state.best_epoch = epoch;
             state.stale_epochs = 0;
             state.lr_stale_epochs = 0;
-            net.clone().save_file(&paths.best).map_err(|e| anyhow::anyhow!("{e}"))?;
+            net.clone()
+                .save_file(&paths.best)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         } else {
             state.stale_epochs += 1;
             state.lr_stale_epochs += 1;
@@ -259,8 +267,12 @@ pub fn fit(
         state.history.push(log);
         // Model and optimizer first, the state last: an interruption in between resumes from
         // the previous epoch's state with this epoch's weights at worst, never a torn state.
-        net.clone().save_file(&paths.model).map_err(|e| anyhow::anyhow!("{e}"))?;
-        optimizer.save(&paths.optimizer).map_err(|e| anyhow::anyhow!("{e}"))?;
+        net.clone()
+            .save_file(&paths.model)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        optimizer
+            .save(&paths.optimizer)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let tmp = paths.state.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_string_pretty(&state)?)?;
         std::fs::rename(&tmp, &paths.state)?;
@@ -305,7 +317,11 @@ pub fn evaluate(
         let logits = net.forward(x);
         loss_sum += soft_cross_entropy(logits.clone(), targets, None).into_scalar::<f32>() as f64
             * chunk.len() as f64;
-        let p: Vec<f32> = softmax(logits, 1).into_data().convert::<f32>().try_to_vec().unwrap();
+        let p: Vec<f32> = softmax(logits, 1)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec()
+            .unwrap();
         for (row, &i) in p.chunks_exact(classes).zip(chunk) {
             correct += (argmax(row) == set.y[i]) as usize;
             probabilities.push(row.to_vec());
@@ -331,7 +347,10 @@ mod tests {
     fn soft_cross_entropy_with_one_hot_targets_is_burns_weighted_cross_entropy() {
         let device = Device::flex();
         let logits = Tensor::<2>::from_data(
-            TensorData::new(vec![2.0f32, -1.0, 0.5, 0.1, 0.2, 3.0, -2.0, 1.0, 0.0], [3, 3]),
+            TensorData::new(
+                vec![2.0f32, -1.0, 0.5, 0.1, 0.2, 3.0, -2.0, 1.0, 0.0],
+                [3, 3],
+            ),
             &device,
         );
         let targets = Tensor::<2>::from_data(
@@ -351,7 +370,9 @@ mod tests {
             ),
             (
                 soft_cross_entropy(logits.clone(), targets.clone(), None),
-                CrossEntropyLossConfig::new().init(&device).forward(logits.clone(), indices),
+                CrossEntropyLossConfig::new()
+                    .init(&device)
+                    .forward(logits.clone(), indices),
             ),
         ] {
             let (a, b) = (ours.into_scalar::<f32>(), theirs.into_scalar::<f32>());
@@ -364,8 +385,12 @@ mod tests {
         let one = |k: usize| {
             let mut t = vec![0.0f32; 3];
             t[k] = 1.0;
-            soft_cross_entropy(first.clone(), Tensor::from_data(TensorData::new(t, [1, 3]), &device), None)
-                .into_scalar::<f32>()
+            soft_cross_entropy(
+                first.clone(),
+                Tensor::from_data(TensorData::new(t, [1, 3]), &device),
+                None,
+            )
+            .into_scalar::<f32>()
         };
         assert!((mixed - (one(0) + one(1)) / 2.0).abs() < 1e-6);
     }

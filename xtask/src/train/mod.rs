@@ -129,7 +129,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let selected = args.data.select()?;
     let name = args.name.unwrap_or_else(|| args.family.name().to_owned());
     let path = train(&args.data, &selected, args.family, &name, &args.options)?;
-    println!("wrote {} and {}", path.display(), ModelMetadata::path_for(&path).display());
+    println!(
+        "wrote {} and {}",
+        path.display(),
+        ModelMetadata::path_for(&path).display()
+    );
     Ok(())
 }
 
@@ -139,10 +143,9 @@ fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInpu
         Some(preset) => {
             let features = load_config(options.features.as_deref().unwrap_or(preset))?;
             let hop_frames = match options.hop {
-                Some(seconds) => {
-                    ((seconds * features.sample_rate as f32) / features.hop_length as f32).round()
-                        as usize
-                }
+                Some(seconds) => ((seconds * features.sample_rate as f32)
+                    / features.hop_length as f32)
+                    .round() as usize,
                 None => features.frames / 2,
             };
             ModelInput::Frames {
@@ -232,8 +235,15 @@ pub fn train(
     )?;
     let best = &fitted.history[fitted.best_epoch - 1];
 
-    let doc = format!("genrescope {} trained on {}", family.name(), data_args.source.display());
-    let onnx = fitted.net.valid().to_onnx(frames, width, classes.len(), &doc)?;
+    let doc = format!(
+        "genrescope {} trained on {}",
+        family.name(),
+        data_args.source.display()
+    );
+    let onnx = fitted
+        .net
+        .valid()
+        .to_onnx(frames, width, classes.len(), &doc)?;
     let metadata = ModelMetadata {
         format: FORMAT_VERSION,
         name: name.to_owned(),
@@ -329,12 +339,17 @@ mod tests {
         for class in ["tone", "noise"] {
             std::fs::create_dir_all(dir.join("data").join(class)).unwrap();
             for clip in 0..3 {
-                let path = dir.join("data").join(class).join(format!("{class}{clip}.wav"));
+                let path = dir
+                    .join("data")
+                    .join(class)
+                    .join(format!("{class}{clip}.wav"));
                 let mut w = hound::WavWriter::create(path, spec).unwrap();
                 for i in 0..(22_050 * 7 / 2) {
                     let t = i as f32 / 22_050.0;
                     let x = match class {
-                        "tone" => 0.4 * (std::f32::consts::TAU * (220.0 + 110.0 * clip as f32) * t).sin(),
+                        "tone" => {
+                            0.4 * (std::f32::consts::TAU * (220.0 + 110.0 * clip as f32) * t).sin()
+                        }
                         _ => 0.4 * noise(),
                     };
                     w.write_sample((x * 32_767.0) as i16).unwrap();
@@ -374,7 +389,10 @@ mod tests {
             dropout: None,
         };
         let selected = data_args.select().unwrap();
-        assert_eq!(selected.classes, vec!["noise".to_string(), "tone".to_string()]);
+        assert_eq!(
+            selected.classes,
+            vec!["noise".to_string(), "tone".to_string()]
+        );
         let path = train(&data_args, &selected, Family::MfccCnn, "smoke", &options).unwrap();
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(&path)).unwrap();
         assert_eq!(metadata.training["history"].as_array().unwrap().len(), 2);
@@ -396,9 +414,18 @@ mod tests {
         // The descriptor family trains and exports too (descriptors per 3-s window).
         options.resume = false;
         options.epochs = 1;
-        let mlp = train(&data_args, &selected, Family::DescriptorMlp, "smoke-mlp", &options).unwrap();
+        let mlp = train(
+            &data_args,
+            &selected,
+            Family::DescriptorMlp,
+            "smoke-mlp",
+            &options,
+        )
+        .unwrap();
         let mlp_meta = ModelMetadata::load(&ModelMetadata::path_for(&mlp)).unwrap();
-        assert!(matches!(&mlp_meta.input, ModelInput::Descriptors { mean, .. } if mean.len() == SUMMARY_LEN));
+        assert!(
+            matches!(&mlp_meta.input, ModelInput::Descriptors { mean, .. } if mean.len() == SUMMARY_LEN)
+        );
 
         // The exported model runs through the plugin's inference path.
         let runtime = models::tests::test_runtime();
@@ -427,7 +454,9 @@ mod tests {
                 threads: Some(2),
             })
             .unwrap();
-            assert!(report.join("confusion.png").is_file() && report.join("training.png").is_file());
+            assert!(
+                report.join("confusion.png").is_file() && report.join("training.png").is_file()
+            );
             let json = std::fs::read_to_string(report.join("report.json")).unwrap();
             serde_json::from_str::<serde_json::Value>(&json).unwrap()
         };
@@ -447,7 +476,10 @@ mod tests {
         assert_eq!(table["clips"], 3);
         assert_eq!(table["scored"], 1);
         assert_eq!(table["unknown_labels"][0][0], "jazz");
-        assert!(table["failed"][0][0].as_str().unwrap().ends_with("broken.wav"));
+        assert!(table["failed"][0][0]
+            .as_str()
+            .unwrap()
+            .ends_with("broken.wav"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

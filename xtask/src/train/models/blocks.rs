@@ -3,8 +3,8 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::nn::PaddingConfig2d;
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
@@ -110,7 +110,13 @@ pub struct DenseHead {
 }
 
 impl DenseHead {
-    pub fn new(d_in: usize, widths: &[usize], dropout: f64, classes: usize, device: &Device) -> Self {
+    pub fn new(
+        d_in: usize,
+        widths: &[usize],
+        dropout: f64,
+        classes: usize,
+        device: &Device,
+    ) -> Self {
         let mut hidden = Vec::new();
         let mut d = d_in;
         for &w in widths {

@@ -21,7 +21,8 @@ impl MfccCnn {
         classes: usize,
         device: &Device,
     ) -> anyhow::Result<Self> {
-        let (convs, [h, w]) = ConvStack::new(&hyper.channels, hyper.kernel, [frames, width], device)?;
+        let (convs, [h, w]) =
+            ConvStack::new(&hyper.channels, hyper.kernel, [frames, width], device)?;
         let flat = hyper.channels.last().unwrap() * h * w;
         Ok(Self {
             convs,

@@ -25,7 +25,8 @@ impl Crnn {
         device: &Device,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(hyper.hidden > 0, "the CRNN needs hidden units");
-        let (convs, [_, w]) = ConvStack::new(&hyper.channels, hyper.kernel, [frames, width], device)?;
+        let (convs, [_, w]) =
+            ConvStack::new(&hyper.channels, hyper.kernel, [frames, width], device)?;
         let step = hyper.channels.last().unwrap() * w;
         Ok(Self {
             convs,

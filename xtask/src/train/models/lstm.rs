@@ -17,7 +17,12 @@ pub struct MfccLstm {
 }
 
 impl MfccLstm {
-    pub fn new(hyper: &Hyper, width: usize, classes: usize, device: &Device) -> anyhow::Result<Self> {
+    pub fn new(
+        hyper: &Hyper,
+        width: usize,
+        classes: usize,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(hyper.hidden > 0, "the LSTM needs hidden units");
         Ok(Self {
             first: LstmConfig::new(width, hyper.hidden, true).init(device),

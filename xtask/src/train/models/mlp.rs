@@ -14,7 +14,12 @@ pub struct DescriptorMlp {
 }
 
 impl DescriptorMlp {
-    pub fn new(hyper: &Hyper, inputs: usize, classes: usize, device: &Device) -> anyhow::Result<Self> {
+    pub fn new(
+        hyper: &Hyper,
+        inputs: usize,
+        classes: usize,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(!hyper.dense.is_empty(), "the MLP needs dense layers");
         Ok(Self {
             head: DenseHead::new(inputs, &hyper.dense, hyper.dropout, classes, device),

@@ -65,7 +65,8 @@ fn parity(family: Family, frames: usize, width: usize) {
     let mut optim = AdamConfig::new().init();
     for _ in 0..3 {
         let x = Tensor::<3>::random([6, frames, width], Distribution::Normal(0.5, 2.0), &device);
-        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 3, 4, 0], [6]), &device);
+        let y =
+            Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 3, 4, 0], [6]), &device);
         let loss = burn::nn::loss::CrossEntropyLossConfig::new()
             .init(&device)
             .forward(net.forward(x), y);
@@ -76,7 +77,11 @@ fn parity(family: Family, frames: usize, width: usize) {
     let plain = Device::flex();
     let net = net.valid();
     let batch = 4;
-    let x = Tensor::<3>::random([batch, frames, width], Distribution::Normal(0.5, 2.0), &plain);
+    let x = Tensor::<3>::random(
+        [batch, frames, width],
+        Distribution::Normal(0.5, 2.0),
+        &plain,
+    );
     let input: Vec<f32> = x.to_data().try_to_vec().unwrap();
     let expected: Vec<f32> = softmax(net.forward(x), 1).into_data().try_to_vec().unwrap();
 
