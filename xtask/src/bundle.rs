@@ -111,7 +111,9 @@ mod tests {
         for copy in &copies {
             assert_eq!(std::fs::read(copy).unwrap(), b"runtime");
         }
-        assert!(!bundled.join("genrescope.vst3/Contents/Resources/libonnxruntime.so").exists());
+        assert!(!bundled
+            .join("genrescope.vst3/Contents/Resources/libonnxruntime.so")
+            .exists());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
