@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::FeatureConfig;
+use crate::features::{ConfigError, FeatureConfig, FeatureExtractor};
 
 /// Current version of the metadata format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -58,6 +58,14 @@ impl ModelInput {
                 hop_frames,
             } => (*hop_frames * features.hop_length) as f32 / features.sample_rate as f32,
             Self::Descriptors { hop_seconds, .. } => *hop_seconds,
+        }
+    }
+
+    /// The frame-feature extractor of a [`ModelInput::Frames`] input (`None` for descriptors).
+    pub fn frame_extractor(&self) -> Result<Option<FeatureExtractor>, ConfigError> {
+        match self {
+            Self::Frames { features, .. } => FeatureExtractor::new(features).map(Some),
+            Self::Descriptors { .. } => Ok(None),
         }
     }
 

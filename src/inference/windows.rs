@@ -16,13 +16,9 @@ pub struct WindowCutter {
 
 impl WindowCutter {
     pub fn new(input: &ModelInput) -> Result<Self, ConfigError> {
-        let extractor = match input {
-            ModelInput::Frames { features, .. } => Some(FeatureExtractor::new(features)?),
-            ModelInput::Descriptors { .. } => None,
-        };
         Ok(Self {
             input: input.clone(),
-            extractor,
+            extractor: input.frame_extractor()?,
         })
     }
 

@@ -75,10 +75,7 @@ pub fn prepare(
     cache: &FeatureCache,
     progress: impl Fn(&Clip) + Sync,
 ) -> anyhow::Result<(Vec<ClipFrames>, Vec<Skipped>)> {
-    let extractor = match input {
-        ModelInput::Frames { features, .. } => Some(FeatureExtractor::new(features)?),
-        ModelInput::Descriptors { .. } => None,
-    };
+    let extractor = input.frame_extractor()?;
     let results = Mutex::new(Vec::new());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {

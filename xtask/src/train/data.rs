@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use genrescope::features::config::standardise;
-use genrescope::features::{FeatureExtractor, Normalization};
+use genrescope::features::Normalization;
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -108,10 +108,7 @@ pub fn load(
         },
         other => other.clone(),
     };
-    let extractor = match &raw_input {
-        ModelInput::Frames { features, .. } => Some(FeatureExtractor::new(features)?),
-        ModelInput::Descriptors { .. } => None,
-    };
+    let extractor = raw_input.frame_extractor()?;
     let shape = raw_input.shape();
     let (frames, width) = (shape[0], shape[1]);
     let cut = |indices: &[usize]| -> anyhow::Result<WindowSet> {
