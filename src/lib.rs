@@ -2,8 +2,8 @@
 //!
 //! The audio thread only downmixes each block into a lock-free ring ([`tap`]) and leaves the
 //! audio untouched. A worker thread ([`analysis::worker`]) started on activation drains the ring,
-//! resamples to the analysis rate, and runs one [`analysis::AnalysisStep`] per hop, publishing
-//! the results lock-free to the editor.
+//! resamples to the model's rate and runs the genre model ([`analysis::genre`]) through ONNX
+//! Runtime, publishing probabilities, history and the track summary lock-free to the editor.
 
 pub mod analysis;
 pub mod decode;
@@ -12,19 +12,19 @@ pub mod features;
 pub mod inference;
 pub mod params;
 pub mod stats;
+pub mod tags;
 pub mod tap;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 
 use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use nice_plug::prelude::*;
-use nice_plug_egui::{
-    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, RepaintNotifier,
-};
+use nice_plug_egui::{create_egui_editor, EguiEditor, EguiNiceSettings, RepaintNotifier};
 
-use analysis::levels::{LevelMeter, Levels};
+use analysis::genre::{GenreAnalyzer, GenreView};
 use analysis::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
 use analysis::worker::{self, Published, Publisher, Worker, WorkerInputs};
 use editor::EditorApp;
@@ -35,16 +35,17 @@ use tap::AudioTap;
 pub struct Genrescope {
     params: Arc<GenrescopeParams>,
     stats: Arc<Stats>,
-    published: Published<Levels>,
+    published: Published<GenreView>,
     /// Write side of `published` while no worker holds it.
-    publisher: Option<Publisher<Levels>>,
+    publisher: Option<Publisher<GenreView>>,
     /// `None` while inactive, or when analysis could not start (audio still passes through).
     tap: Option<AudioTap>,
-    worker: Option<Worker<LevelMeter>>,
+    worker: Option<Worker<GenreAnalyzer>>,
     /// Why analysis is off after the last activation, for the editor; `None` when it runs.
     analysis_error: Arc<Mutex<Option<String>>>,
-    editor_state: Arc<EguiEditorState>,
     repaint: RepaintNotifier,
+    /// Whether the host transport was playing in the previous block.
+    was_playing: bool,
 }
 
 impl Default for Genrescope {
@@ -61,8 +62,8 @@ impl Default for Genrescope {
             tap: None,
             worker: None,
             analysis_error: Arc::default(),
-            editor_state: editor::default_state(),
             repaint: RepaintNotifier::new(),
+            was_playing: false,
         }
     }
 }
@@ -101,8 +102,7 @@ impl Genrescope {
         let worker = Worker::spawn(WorkerInputs {
             consumer,
             host_rate_hz,
-            step: LevelMeter,
-            settings: self.params.settings.clone(),
+            step: GenreAnalyzer::new(self.params.clone(), self.stats.clone()),
             publisher,
             stats: self.stats.clone(),
             notify: Box::new(move || repaint.request_repaint()),
@@ -145,18 +145,17 @@ impl Plugin for Genrescope {
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         create_egui_editor(
-            self.editor_state.clone(),
+            editor::state(&self.params),
             self.repaint.clone(),
             EguiNiceSettings::new()
                 .with_tile(Self::NAME)
                 .with_resize_hint(ResizeHint::resizable()),
-            EditorApp {
-                params: self.params.clone(),
-                published: self.published.clone(),
-                stats: self.stats.clone(),
-                analysis_error: self.analysis_error.clone(),
-                gui_context: None,
-            },
+            EditorApp::new(
+                self.params.clone(),
+                self.published.clone(),
+                self.stats.clone(),
+                self.analysis_error.clone(),
+            ),
         )
     }
 
@@ -186,8 +185,15 @@ impl Plugin for Genrescope {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        let playing = context.transport().playing;
+        if playing && !self.was_playing {
+            // NOTE: a relaxed atomic add: no lock, no syscall. The worker starts a new summary.
+            self.stats.transport_starts.fetch_add(1, Ordering::Relaxed);
+        }
+        self.was_playing = playing;
+
         // The output buffers already hold the input: passing audio through means not touching it.
         if self.params.analyze.value() {
             if let Some(audio_tap) = &mut self.tap {

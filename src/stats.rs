@@ -24,6 +24,15 @@ pub struct Stats {
     pub host_rate_hz: AtomicU32,
     /// Set when the analysis step panicked; analysis stays off until the next activation.
     pub worker_failed: AtomicBool,
+    /// Times the host transport started playing. Written by the audio thread only; each start
+    /// begins a new track summary.
+    pub transport_starts: CachePadded<AtomicU64>,
+    /// Track-summary resets requested from the editor.
+    pub summary_resets: AtomicU64,
+    /// Rate the worker resamples to (the model's), in Hz (0 while inactive).
+    pub analysis_rate_hz: AtomicU32,
+    /// Share of wall time the worker spent busy over its last second, in parts per million.
+    pub worker_load_ppm: AtomicU32,
 }
 
 /// A plain copy of [`Stats`] at one moment.
@@ -36,6 +45,8 @@ pub struct StatsSnapshot {
     pub nonfinite: u64,
     pub host_rate_hz: u32,
     pub worker_failed: bool,
+    pub analysis_rate_hz: u32,
+    pub worker_load_ppm: u32,
 }
 
 impl Stats {
@@ -46,11 +57,15 @@ impl Stats {
             &*self.dropped,
             &self.received,
             &self.nonfinite,
+            &*self.transport_starts,
+            &self.summary_resets,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
         self.host_rate_hz.store(host_rate_hz, Ordering::Relaxed);
         self.worker_failed.store(false, Ordering::Relaxed);
+        self.analysis_rate_hz.store(0, Ordering::Relaxed);
+        self.worker_load_ppm.store(0, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -61,6 +76,8 @@ impl Stats {
             nonfinite: self.nonfinite.load(Ordering::Relaxed),
             host_rate_hz: self.host_rate_hz.load(Ordering::Relaxed),
             worker_failed: self.worker_failed.load(Ordering::Acquire),
+            analysis_rate_hz: self.analysis_rate_hz.load(Ordering::Relaxed),
+            worker_load_ppm: self.worker_load_ppm.load(Ordering::Relaxed),
         }
     }
 }

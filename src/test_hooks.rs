@@ -4,25 +4,40 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::analysis::levels::Levels;
+use crate::analysis::genre::{GenreView, ModelStatus};
+use crate::analysis::rolling::ranked;
 use crate::analysis::worker::Published;
 use crate::stats::{Stats, StatsSnapshot};
+
+/// Labels a [`TestReport`] can carry.
+pub const MAX_LABELS: usize = 32;
 
 /// What [`genrescope_test_report`] writes: the instance's counters and its latest analysis.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C)]
 pub struct TestReport {
     pub stats: StatsSnapshot,
-    /// Hop number of the latest published snapshot (0: none yet).
+    /// Number of the latest published snapshot (0: none yet).
     pub hop: u64,
+    /// 0 loading, 1 ready, 2 failed.
+    pub model_state: u32,
+    /// Input level since the previous window.
     pub rms_dbfs: f32,
     pub peak_dbfs: f32,
+    /// Windows classified since the model was loaded, and how many are in the track summary.
+    pub windows: u64,
+    pub summary_windows: u64,
+    /// Number of labels; index of the summary's top label (`u32::MAX`: no summary yet).
+    pub labels: u32,
+    pub summary_top: u32,
+    /// The track summary, `labels` values.
+    pub summary: [f32; MAX_LABELS],
 }
 
 struct Instance {
     id: u32,
     stats: Weak<Stats>,
-    published: Published<Levels>,
+    published: Published<GenreView>,
 }
 
 static INSTANCES: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
@@ -30,7 +45,7 @@ static INSTANCES: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
 static LAST_ID: AtomicU32 = AtomicU32::new(0);
 
 /// Records a new plugin instance; instances whose stats were dropped are forgotten.
-pub fn register(stats: &Arc<Stats>, published: &Published<Levels>) {
+pub fn register(stats: &Arc<Stats>, published: &Published<GenreView>) {
     let mut instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
     instances.retain(|i| i.stats.strong_count() > 0);
     let id = LAST_ID.fetch_add(1, Ordering::SeqCst) + 1;
@@ -66,12 +81,27 @@ pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -
         Ok(mut reader) => reader.read().clone(),
         Err(_) => return false,
     };
-    let report = TestReport {
+    let view = &snapshot.output;
+    let summary = view.rolling.summary();
+    let mut report = TestReport {
         stats: stats.snapshot(),
         hop: snapshot.hop,
-        rms_dbfs: snapshot.output.rms_dbfs,
-        peak_dbfs: snapshot.output.peak_dbfs,
+        model_state: match view.status {
+            ModelStatus::Loading => 0,
+            ModelStatus::Ready { .. } => 1,
+            ModelStatus::Failed(_) => 2,
+        },
+        rms_dbfs: view.level.rms_dbfs,
+        peak_dbfs: view.level.peak_dbfs,
+        windows: view.windows,
+        summary_windows: view.rolling.summary_windows,
+        labels: view.labels.len() as u32,
+        summary_top: ranked(&summary).first().map_or(u32::MAX, |&i| i as u32),
+        summary: [0.0; MAX_LABELS],
     };
+    for (dst, src) in report.summary.iter_mut().zip(&summary) {
+        *dst = *src;
+    }
     // SAFETY: the caller guarantees `out` is valid for writes.
     unsafe { out.write(report) };
     true

@@ -3,13 +3,12 @@
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::resample::StreamResampler;
-use super::window::RollingWindow;
-use super::{AnalysisSettings, AnalysisStep, Snapshot, ANALYSIS_RATE_HZ};
+use super::{AnalysisStep, Snapshot};
 use crate::stats::Stats;
 
 /// Name of every worker thread, as shown by debuggers and `/proc/<pid>/task/*/comm`.
@@ -56,7 +55,6 @@ pub struct WorkerInputs<S: AnalysisStep> {
     /// Host sample rate in Hz; must lie within the resampler's supported range.
     pub host_rate_hz: u32,
     pub step: S,
-    pub settings: Arc<RwLock<AnalysisSettings>>,
     pub publisher: Publisher<S::Output>,
     pub stats: Arc<Stats>,
     /// Called after every publication (e.g. to request an editor repaint). Must be cheap.
@@ -71,7 +69,8 @@ pub struct Worker<S: AnalysisStep> {
 
 impl<S: AnalysisStep> Worker<S> {
     pub fn spawn(inputs: WorkerInputs<S>) -> io::Result<Self> {
-        let resampler = StreamResampler::new(inputs.host_rate_hz, ANALYSIS_RATE_HZ)
+        // Checked here so that an unsupported rate is an error for the caller, not the thread.
+        StreamResampler::new(inputs.host_rate_hz, inputs.step.sample_rate())
             .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread = thread::Builder::new().name(THREAD_NAME.into()).spawn({
@@ -80,7 +79,7 @@ impl<S: AnalysisStep> Worker<S> {
                 let mut inputs = inputs;
                 // A panicking step ends the analysis, never the host: the panic is logged by
                 // the framework's hook, flagged for the editor, and the publisher survives.
-                let run = catch_unwind(AssertUnwindSafe(|| run(&mut inputs, resampler, &stop)));
+                let run = catch_unwind(AssertUnwindSafe(|| run(&mut inputs, &stop)));
                 if run.is_err() {
                     inputs.stats.worker_failed.store(true, Ordering::Release);
                 }
@@ -119,39 +118,67 @@ impl<S: AnalysisStep> Drop for Worker<S> {
     }
 }
 
-fn run<S: AnalysisStep>(
-    inputs: &mut WorkerInputs<S>,
-    mut resampler: StreamResampler,
-    stop: &AtomicBool,
-) {
+/// Busy and total time of the worker over the current measuring period.
+struct LoadMeter {
+    period_start: Instant,
+    busy: Duration,
+}
+
+impl LoadMeter {
+    const PERIOD: Duration = Duration::from_secs(1);
+
+    fn add(&mut self, busy: Duration, stats: &Stats) {
+        self.busy += busy;
+        let elapsed = self.period_start.elapsed();
+        if elapsed >= Self::PERIOD {
+            let ppm = self.busy.as_secs_f64() / elapsed.as_secs_f64() * 1e6;
+            stats
+                .worker_load_ppm
+                .store(ppm.min(1e6) as u32, Ordering::Relaxed);
+            self.period_start = Instant::now();
+            self.busy = Duration::ZERO;
+        }
+    }
+}
+
+fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool) {
     let WorkerInputs {
         consumer,
+        host_rate_hz,
         step,
-        settings,
         publisher,
         stats,
         notify,
-        ..
     } = inputs;
 
-    let mut current = read_settings(settings);
-    let new_window = |s: &AnalysisSettings| {
-        let (len, hop) = s.in_samples(ANALYSIS_RATE_HZ);
-        RollingWindow::new(len, hop)
-    };
-    let mut window = new_window(&current);
-    let mut scratch = vec![0.0f32; READ_CHUNK];
     let mut hop = 0u64;
+    let mut publish = |output: S::Output| {
+        hop += 1;
+        publisher.write(Snapshot { hop, output });
+        notify();
+    };
+    let mut rate = 0;
+    let mut resampler = None;
+    let mut scratch = vec![0.0f32; READ_CHUNK];
+    let mut load = LoadMeter {
+        period_start: Instant::now(),
+        busy: Duration::ZERO,
+    };
 
     while !stop.load(Ordering::Acquire) {
-        let latest = read_settings(settings);
-        if latest != current {
-            current = latest;
-            window = new_window(&current);
+        let started = Instant::now();
+        if let Some(output) = step.poll() {
+            publish(output);
+        }
+        if step.sample_rate() != rate || resampler.is_none() {
+            rate = step.sample_rate();
+            resampler = StreamResampler::new(*host_rate_hz, rate).ok();
+            stats.analysis_rate_hz.store(rate, Ordering::Relaxed);
         }
 
         let available = consumer.slots().min(READ_CHUNK);
         if available == 0 {
+            load.add(started.elapsed(), stats);
             thread::park_timeout(IDLE_POLL);
             continue;
         }
@@ -166,23 +193,20 @@ fn run<S: AnalysisStep>(
         }
         chunk.commit_all();
 
-        resampler.process(&scratch[..available], |resampled| {
-            window.push(resampled, |end_sample, samples| {
-                hop += 1;
-                publisher.write(Snapshot {
-                    hop,
-                    end_sample,
-                    output: step.analyze(samples),
-                });
-                notify();
+        // A rate the resampler refuses (a model at an odd rate) analyses nothing but still
+        // drains the ring.
+        if let Some(resampler) = &mut resampler {
+            resampler.process(&scratch[..available], |resampled| {
+                step.process(resampled, &mut publish);
             });
-        });
+        }
 
         // Counted after the analysis so that `received` never runs ahead of what was analysed.
         stats.nonfinite.fetch_add(nonfinite, Ordering::Relaxed);
         stats
             .received
             .fetch_add(available as u64, Ordering::Release);
+        load.add(started.elapsed(), stats);
     }
 }
 
@@ -197,17 +221,13 @@ fn sanitize(sample: f32) -> f32 {
     }
 }
 
-/// The current settings, sanitised; falls back to defaults if the lock was poisoned.
-fn read_settings(settings: &RwLock<AnalysisSettings>) -> AnalysisSettings {
-    settings.read().map(|s| s.sanitized()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::levels::{LevelMeter, Levels};
+    use crate::analysis::levels::{to_dbfs, Levels};
+    use crate::analysis::window::RollingWindow;
     use crate::tap;
-    use std::time::Instant;
+    use std::sync::atomic::AtomicU32;
 
     fn wait_until(mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -217,11 +237,43 @@ mod tests {
         }
     }
 
+    /// RMS and peak of windows of `len` samples every `hop`, at a rate that tests can change
+    /// while the worker runs.
+    struct LevelStep {
+        rate: Arc<AtomicU32>,
+        window: RollingWindow,
+    }
+
+    impl AnalysisStep for LevelStep {
+        type Output = Levels;
+
+        fn sample_rate(&self) -> u32 {
+            self.rate.load(Ordering::Relaxed)
+        }
+
+        fn poll(&mut self) -> Option<Levels> {
+            None
+        }
+
+        fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(Levels)) {
+            self.window.push(samples, |_, window| {
+                let sum_sq: f64 = window.iter().map(|&x| f64::from(x * x)).sum();
+                let peak = window.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+                publish(Levels {
+                    rms_dbfs: to_dbfs((sum_sq / window.len() as f64).sqrt() as f32),
+                    peak_dbfs: to_dbfs(peak),
+                })
+            });
+        }
+    }
+
     fn start(
         host_rate_hz: u32,
-        settings: Arc<RwLock<AnalysisSettings>>,
+        step_rate: Arc<AtomicU32>,
+        len: usize,
+        hop: usize,
     ) -> (
-        Worker<LevelMeter>,
+        Worker<LevelStep>,
         tap::AudioTap,
         Published<Levels>,
         Arc<Stats>,
@@ -232,8 +284,10 @@ mod tests {
         let worker = Worker::spawn(WorkerInputs {
             consumer,
             host_rate_hz,
-            step: LevelMeter,
-            settings,
+            step: LevelStep {
+                rate: step_rate,
+                window: RollingWindow::new(len, hop),
+            },
             publisher,
             stats: stats.clone(),
             notify: Box::new(|| {}),
@@ -255,12 +309,9 @@ mod tests {
     }
 
     #[test]
-    fn measures_a_half_scale_sine_at_48_khz() {
-        let settings = Arc::new(RwLock::new(AnalysisSettings {
-            window_seconds: 0.5,
-            hop_seconds: 0.25,
-        }));
-        let (worker, mut audio_tap, published, stats) = start(48_000, settings.clone());
+    fn resamples_a_half_scale_sine_from_48_khz() {
+        let rate = Arc::new(AtomicU32::new(22_050));
+        let (worker, mut audio_tap, published, stats) = start(48_000, rate, 11_025, 5_512);
         let sine: Vec<f32> = (0..48_000 * 2)
             .map(|i| 0.5 * (std::f32::consts::TAU * 1000.0 * i as f32 / 48_000.0).sin())
             .collect();
@@ -272,29 +323,16 @@ mod tests {
         let snapshot = published.lock().unwrap().read().clone();
         // 2 s minus the resampler's in-flight samples: windows end at 0.5, 0.75, ... 1.75 s.
         assert!(snapshot.hop >= 6, "{snapshot:?}");
-        let (len, hop) = settings.read().unwrap().in_samples(ANALYSIS_RATE_HZ);
-        assert_eq!(
-            snapshot.end_sample,
-            (len + (snapshot.hop as usize - 1) * hop) as u64
-        );
-        assert!(
-            (snapshot.output.rms_dbfs - -9.031).abs() < 0.05,
-            "{snapshot:?}"
-        );
-        assert!(
-            (snapshot.output.peak_dbfs - -6.021).abs() < 0.05,
-            "{snapshot:?}"
-        );
+        assert!((snapshot.output.rms_dbfs - -9.031).abs() < 0.05, "{snapshot:?}");
+        assert!((snapshot.output.peak_dbfs - -6.021).abs() < 0.05, "{snapshot:?}");
+        assert_eq!(stats.analysis_rate_hz.load(Ordering::Relaxed), 22_050);
         assert!(worker.stop().is_some());
     }
 
     #[test]
     fn non_finite_input_is_counted_and_never_analysed() {
-        let settings = Arc::new(RwLock::new(AnalysisSettings {
-            window_seconds: 0.1,
-            hop_seconds: 0.05,
-        }));
-        let (worker, mut audio_tap, published, stats) = start(22_050, settings);
+        let rate = Arc::new(AtomicU32::new(22_050));
+        let (worker, mut audio_tap, published, stats) = start(22_050, rate, 2_205, 1_102);
         let block = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-40, 0.25];
         for _ in 0..2_000 {
             audio_tap.push(&[&block[..]]);
@@ -314,20 +352,17 @@ mod tests {
     }
 
     #[test]
-    fn picks_up_new_settings_while_running() {
-        let settings = Arc::new(RwLock::new(AnalysisSettings::default()));
-        let (worker, mut audio_tap, published, stats) = start(22_050, settings.clone());
-        *settings.write().unwrap() = AnalysisSettings {
-            window_seconds: 0.1,
-            hop_seconds: 0.1,
-        };
-        // The worker re-reads the settings every IDLE_POLL while idle; give it ample time to see
-        // the change before any audio arrives, even on a loaded machine.
-        thread::sleep(IDLE_POLL * 50);
+    fn follows_a_change_of_the_step_rate() {
+        let rate = Arc::new(AtomicU32::new(22_050));
+        let (worker, mut audio_tap, published, stats) = start(22_050, rate.clone(), 1_600, 1_600);
+        rate.store(16_000, Ordering::Relaxed);
+        wait_until(|| stats.analysis_rate_hz.load(Ordering::Relaxed) == 16_000);
+        // 1 s at 22.05 kHz is 16 000 samples at 16 kHz: 10 windows of 1 600 (minus what the
+        // resampler still holds).
         audio_tap.push(&[&vec![0.1f32; 22_050][..]]);
         wait_until(|| stats.received.load(Ordering::Acquire) == 22_050);
-        // 1 s of audio in 0.1-s windows and hops gives 10 windows (the default 3-s window: none).
-        assert_eq!(published.lock().unwrap().read().hop, 10);
+        let hops = published.lock().unwrap().read().hop;
+        assert!((8..=10).contains(&hops), "{hops}");
         drop(worker);
     }
 }

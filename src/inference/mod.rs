@@ -1,13 +1,20 @@
 //! Genre models through ONNX Runtime: the model metadata format, loading the runtime library,
-//! and turning audio into model windows and probabilities. Shared by the plugin, the `analyze`
-//! CLI and `cargo xtask eval`, so every user of a model computes exactly the same thing.
+//! execution providers, the model catalogue, and turning audio into model windows and
+//! probabilities. Shared by the plugin, the `analyze` CLI and `cargo xtask eval`, so every user
+//! of a model computes exactly the same thing.
 
+pub mod catalog;
+pub mod clip;
 pub mod metadata;
 pub mod model;
+pub mod provider;
 pub mod runtime;
 pub mod windows;
 
+pub use catalog::ModelChoice;
+pub use clip::{analyze_file, ClipAnalysis};
 pub use metadata::{Calibration, MetadataError, ModelInput, ModelMetadata};
 pub use model::{GenreModel, ModelError};
+pub use provider::Provider;
 pub use runtime::{Runtime, RuntimeError};
 pub use windows::WindowCutter;

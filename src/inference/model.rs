@@ -8,6 +8,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use super::metadata::ModelMetadata;
+use super::provider::Provider;
 use super::runtime::Runtime;
 
 /// Why a model cannot be loaded or run.
@@ -29,35 +30,76 @@ fn err(context: &str) -> impl Fn(ort::Error) -> ModelError + '_ {
 pub struct GenreModel {
     session: Session,
     pub metadata: ModelMetadata,
+    /// The execution provider the session runs on (CPU after a fallback).
+    pub provider: Provider,
+    /// Why the requested provider is not the one in use, for the user.
+    pub notice: Option<String>,
 }
 
 impl GenreModel {
     /// Loads `model.onnx` and the `model.json` beside it.
-    pub fn load(runtime: &Runtime, path: &Path) -> Result<Self, ModelError> {
+    pub fn load(runtime: &Runtime, path: &Path, provider: Provider) -> Result<Self, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError(format!("model file {} not found", path.display())));
+        }
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(path))
             .map_err(|e| ModelError(e.to_string()))?;
         let bytes = std::fs::read(path)
             .map_err(|e| ModelError(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_memory(runtime, &bytes, metadata)
+        Self::from_memory(runtime, &bytes, metadata, provider)
             .map_err(|e| ModelError(format!("{}: {e}", path.display())))
     }
 
-    /// A model from ONNX bytes and its metadata. Runs single-threaded (the analysis worker and
-    /// `analyze` parallelise over windows or files themselves).
+    /// A model from ONNX bytes and its metadata, on `provider` or else the CPU, warmed up by one
+    /// inference so that the first real window is not slowed by lazy initialisation.
+    ///
+    /// Sessions run single-threaded (the analysis worker and `analyze` parallelise over files
+    /// themselves, and one intra-op thread keeps a plugin from competing with the host's audio
+    /// threads). ONNX Runtime's CPU memory arena stays on (its default): after the warm-up,
+    /// inference reuses the arena's blocks instead of calling the system allocator; memory
+    /// patterns are on because a model's input shape never changes within a session.
     pub fn from_memory(
         runtime: &Runtime,
         onnx: &[u8],
         metadata: ModelMetadata,
+        provider: Provider,
     ) -> Result<Self, ModelError> {
         metadata.validate().map_err(|e| ModelError(e.to_string()))?;
-        let session = Session::builder(&runtime.environment)
-            .map_err(err("session options"))?
-            .with_intra_threads(1)
-            .map_err(|e| ModelError(format!("session options: {e}")))?
-            .commit_from_memory(onnx)
-            .map_err(err("not a usable ONNX model"))?;
-        let model = Self { session, metadata };
+        let mut failures = Vec::new();
+        let mut chosen = None;
+        for candidate in provider.candidates(onnx.len()) {
+            if !candidate.is_compiled_in() {
+                failures.push(format!("this ONNX Runtime has no {candidate} provider"));
+                continue;
+            }
+            match session(runtime, onnx, candidate) {
+                Ok(session) => {
+                    chosen = Some((session, candidate));
+                    break;
+                }
+                Err(e) => failures.push(format!("{candidate} failed: {e}")),
+            }
+        }
+        let (session, provider) = match chosen {
+            Some(found) => found,
+            None => (
+                session(runtime, onnx, Provider::Cpu)
+                    .map_err(|e| ModelError(format!("not a usable ONNX model: {e}")))?,
+                Provider::Cpu,
+            ),
+        };
+        let notice = (!failures.is_empty()).then(|| format!("{}; using CPU", failures.join("; ")));
+        let mut model = Self {
+            session,
+            metadata,
+            provider,
+            notice,
+        };
         model.check_signature()?;
+        let mut shape = vec![1];
+        shape.extend(model.metadata.input.shape());
+        let zeros = ndarray::Array3::zeros((shape[0], shape[1], shape[2]));
+        model.probabilities(zeros.view())?;
         Ok(model)
     }
 
@@ -121,6 +163,20 @@ impl GenreModel {
             self.metadata.calibration.temperature,
         ))
     }
+}
+
+/// A session on `provider` (CPU when it is [`Provider::Cpu`]).
+fn session(runtime: &Runtime, onnx: &[u8], provider: Provider) -> Result<Session, String> {
+    let builder = Session::builder(&runtime.environment)
+        .map_err(|e| e.to_string())?
+        .with_intra_threads(1)
+        .map_err(|e| e.to_string())?
+        .with_memory_pattern(true)
+        .map_err(|e| e.to_string())?;
+    provider
+        .register(builder)?
+        .commit_from_memory(onnx)
+        .map_err(|e| e.to_string())
 }
 
 /// Temperature scaling of softmax outputs: `softmax(log(p) / T)` equals `softmax(z / T)` for

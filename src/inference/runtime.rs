@@ -18,6 +18,40 @@ pub fn library_file_name() -> String {
     )
 }
 
+/// Folder of the binary this code was loaded from: the `.clap`/VST3 module inside a host, the
+/// executable for the standalone app and the CLI. The bundle puts ONNX Runtime there.
+pub fn module_dir() -> Option<PathBuf> {
+    #[cfg(unix)]
+    {
+        // SAFETY: `dladdr` only reads the loader's tables; `dli_fname` is a NUL-terminated path
+        // owned by the loader that stays valid while this module is loaded (we copy it at once).
+        unsafe {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            let address = module_dir as *const libc::c_void;
+            if libc::dladdr(address, &mut info) != 0 && !info.dli_fname.is_null() {
+                let name = std::ffi::CStr::from_ptr(info.dli_fname).to_string_lossy();
+                let path = PathBuf::from(name.as_ref());
+                // The main executable may be reported by bare name; resolve it like the loader.
+                let path = if path.is_absolute() {
+                    path
+                } else {
+                    std::env::current_exe().ok()?
+                };
+                return path.parent().map(Path::to_owned);
+            }
+        }
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_owned))
+}
+
+/// Where the plugin, the standalone app and the CLI look for ONNX Runtime after
+/// `ORT_DYLIB_PATH`: beside their own binary.
+pub fn default_dirs() -> Vec<PathBuf> {
+    module_dir().into_iter().collect()
+}
+
 /// The first existing library among `ORT_DYLIB_PATH` and `dirs`.
 pub fn locate(dirs: &[PathBuf]) -> Option<PathBuf> {
     let from_env = std::env::var_os("ORT_DYLIB_PATH")

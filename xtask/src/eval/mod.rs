@@ -9,8 +9,7 @@ mod report;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use genrescope::decode::decode_mono_at;
-use genrescope::inference::{GenreModel, ModelMetadata, Runtime, WindowCutter};
+use genrescope::inference::{analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::dataset::{Clip, Dataset};
@@ -53,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = Runtime::find(&runtime_dirs())?;
     let metadata = ModelMetadata::load(&ModelMetadata::path_for(&args.model))?;
     // Fail early, before decoding anything, when the model is unusable.
-    GenreModel::load(&runtime, &args.model)?;
+    GenreModel::load(&runtime, &args.model, Provider::Cpu)?;
     let dataset = Dataset::load(&args.data)?;
     let clips: Vec<Clip> = match &args.list {
         Some(list) => {
@@ -104,10 +103,11 @@ fn evaluate(
         for worker in 0..threads {
             let (results, bar) = (&results, &bar);
             handles.push(scope.spawn(move || -> anyhow::Result<()> {
-                let mut model = GenreModel::load(runtime, model_path)?;
+                let mut model = GenreModel::load(runtime, model_path, Provider::Cpu)?;
                 let cutter = WindowCutter::new(&model.metadata.input)?;
                 for index in (worker..clips.len()).step_by(threads) {
-                    let outcome = classify(&mut model, &cutter, &clips[index].path);
+                    let outcome = analyze_file(&mut model, &cutter, &clips[index].path)
+                        .map(|clip| clip.mean());
                     results.lock().unwrap().push((index, outcome));
                     bar.inc(1);
                 }
@@ -130,26 +130,6 @@ fn evaluate(
             outcome,
         })
         .collect())
-}
-
-/// Mean window probabilities of one file, or why it could not be classified.
-fn classify(
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
-    path: &Path,
-) -> Result<Vec<f32>, String> {
-    let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
-    let windows = cutter.windows(&audio.samples);
-    if windows.dim().0 == 0 {
-        return Err(format!(
-            "too short for one {:.1}-s window",
-            cutter.input().window_seconds()
-        ));
-    }
-    let p = model
-        .probabilities(windows.view())
-        .map_err(|e| e.to_string())?;
-    Ok(p.mean_axis(ndarray::Axis(0)).expect("windows").to_vec())
 }
 
 /// Clip-level confusion over the model's labels for the clips whose primary label it knows.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use genrescope::inference::{GenreModel, ModelMetadata, Runtime, WindowCutter};
+use genrescope::inference::{GenreModel, ModelMetadata, Provider, Runtime, WindowCutter};
 use ndarray::Array3;
 
 use super::models::Family;
@@ -67,7 +67,7 @@ fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
 
 /// Median CPU time of one single-window inference (batch 1, one thread), in ms.
 fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
-    let mut model = GenreModel::load(runtime, model)?;
+    let mut model = GenreModel::load(runtime, model, Provider::Cpu)?;
     let shape = model.metadata.input.shape();
     let window = Array3::from_shape_fn((1, shape[0], shape[1]), |(_, t, f)| {
         ((t * 31 + f * 17) % 23) as f32 / 23.0 - 0.5

@@ -316,7 +316,7 @@ pub fn write_model(path: &Path, onnx: &[u8], metadata: &ModelMetadata) -> anyhow
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genrescope::inference::{GenreModel, WindowCutter};
+    use genrescope::inference::{GenreModel, Provider, WindowCutter};
 
     /// A tiny synthetic dataset (tones vs noise, 3.5-s WAV clips in class folders) trained for a
     /// few steps end to end: features, training, checkpoint, resume, export, and inference of
@@ -429,8 +429,8 @@ mod tests {
 
         // The exported model runs through the plugin's inference path.
         let runtime = models::tests::test_runtime();
-        GenreModel::load(&runtime, &mlp).unwrap();
-        let mut model = GenreModel::load(&runtime, &path).unwrap();
+        GenreModel::load(&runtime, &mlp, Provider::Cpu).unwrap();
+        let mut model = GenreModel::load(&runtime, &path, Provider::Cpu).unwrap();
         let cutter = WindowCutter::new(&model.metadata.input).unwrap();
         let tone: Vec<f32> = (0..22_050 * 4)
             .map(|i| 0.4 * (i as f32 * 0.07).sin())

@@ -8,7 +8,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use genrescope::features::FeatureConfig;
 use genrescope::inference::metadata::FORMAT_VERSION;
-use genrescope::inference::{GenreModel, ModelInput, ModelMetadata, Runtime};
+use genrescope::inference::{GenreModel, ModelInput, ModelMetadata, Provider, Runtime};
 use ndarray::Array3;
 
 use super::{Family, Hyper, Net};
@@ -90,6 +90,7 @@ fn parity(family: Family, frames: usize, width: usize) {
         &test_runtime(),
         &onnx,
         metadata(family, frames, width, classes),
+        Provider::Cpu,
     )
     .unwrap();
     let windows = Array3::from_shape_vec((batch, frames, width), input).unwrap();

@@ -1,0 +1,135 @@
+//! What the editor shows over time, built from one probability vector per model window: the
+//! exponentially smoothed distribution, the history of the last minutes, and the track summary.
+
+use std::collections::VecDeque;
+
+/// How much history is kept, in seconds.
+pub const HISTORY_SECONDS: f64 = 600.0;
+
+/// One history entry per analysed window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// End of the window, in seconds since the analysis started.
+    pub time_s: f64,
+    /// The smoothed distribution after this window; `None` for a silent window.
+    pub probabilities: Option<Vec<f32>>,
+}
+
+/// The state behind the live view. All distributions have one value per label and sum to 1.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rolling {
+    /// The smoothed distribution; empty until the first non-silent window.
+    pub smoothed: Vec<f32>,
+    /// Oldest first, at most [`HISTORY_SECONDS`] long.
+    pub history: VecDeque<HistoryEntry>,
+    /// Sum of the window distributions since the summary was reset.
+    summary_sum: Vec<f64>,
+    /// Non-silent windows in the summary.
+    pub summary_windows: u64,
+}
+
+impl Rolling {
+    /// Adds one window's distribution. `silent` windows only mark the history. `smoothing_s`
+    /// is the time constant of the exponential smoothing in seconds (0: none), `hop_s` the time
+    /// since the previous window.
+    pub fn push(
+        &mut self,
+        time_s: f64,
+        probabilities: &[f32],
+        silent: bool,
+        hop_s: f32,
+        smoothing_s: f32,
+    ) {
+        if !silent {
+            let alpha = if smoothing_s > 0.0 && self.smoothed.len() == probabilities.len() {
+                1.0 - (-hop_s / smoothing_s).exp()
+            } else {
+                1.0
+            };
+            self.smoothed.resize(probabilities.len(), 0.0);
+            for (s, &p) in self.smoothed.iter_mut().zip(probabilities) {
+                *s += alpha * (p - *s);
+            }
+            self.summary_sum.resize(probabilities.len(), 0.0);
+            for (s, &p) in self.summary_sum.iter_mut().zip(probabilities) {
+                *s += f64::from(p);
+            }
+            self.summary_windows += 1;
+        }
+        self.history.push_back(HistoryEntry {
+            time_s,
+            probabilities: (!silent).then(|| self.smoothed.clone()),
+        });
+        while self
+            .history
+            .front()
+            .is_some_and(|first| time_s - first.time_s > HISTORY_SECONDS)
+        {
+            self.history.pop_front();
+        }
+    }
+
+    /// Starts a new track summary (history and smoothing go on).
+    pub fn reset_summary(&mut self) {
+        self.summary_sum.clear();
+        self.summary_windows = 0;
+    }
+
+    /// The track summary: the mean window distribution since the last reset (empty if none).
+    pub fn summary(&self) -> Vec<f32> {
+        let n = self.summary_windows.max(1) as f64;
+        self.summary_sum.iter().map(|&s| (s / n) as f32).collect()
+    }
+}
+
+/// Indices of `probabilities` from most to least likely.
+pub fn ranked(probabilities: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..probabilities.len()).collect();
+    order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_follows_the_exponential_time_constant() {
+        let mut rolling = Rolling::default();
+        rolling.push(1.0, &[1.0, 0.0], false, 1.0, 2.0);
+        assert_eq!(rolling.smoothed, vec![1.0, 0.0], "the first window is taken as is");
+        rolling.push(2.0, &[0.0, 1.0], false, 1.0, 2.0);
+        let alpha = 1.0 - (-0.5f32).exp();
+        assert!((rolling.smoothed[1] - alpha).abs() < 1e-6);
+        assert!((rolling.smoothed.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        rolling.push(3.0, &[0.0, 1.0], false, 1.0, 0.0);
+        assert_eq!(rolling.smoothed, vec![0.0, 1.0], "no smoothing at 0 s");
+    }
+
+    #[test]
+    fn summary_is_the_mean_of_non_silent_windows_since_reset() {
+        let mut rolling = Rolling::default();
+        rolling.push(1.0, &[0.9, 0.1], false, 1.0, 5.0);
+        rolling.reset_summary();
+        assert!(rolling.summary().is_empty());
+        rolling.push(2.0, &[0.2, 0.8], false, 1.0, 5.0);
+        rolling.push(3.0, &[0.5, 0.5], true, 1.0, 5.0);
+        rolling.push(4.0, &[0.4, 0.6], false, 1.0, 5.0);
+        assert_eq!(rolling.summary_windows, 2);
+        let summary = rolling.summary();
+        assert!((summary[0] - 0.3).abs() < 1e-6 && (summary[1] - 0.7).abs() < 1e-6);
+        assert_eq!(rolling.history.len(), 4);
+        assert_eq!(rolling.history[2].probabilities, None, "silence is a gap");
+        assert_eq!(ranked(&summary), vec![1, 0]);
+    }
+
+    #[test]
+    fn history_keeps_the_last_minutes() {
+        let mut rolling = Rolling::default();
+        for i in 0..2000 {
+            rolling.push(f64::from(i), &[1.0], false, 1.0, 0.0);
+        }
+        assert_eq!(rolling.history.front().unwrap().time_s, 1999.0 - HISTORY_SECONDS);
+        assert_eq!(rolling.history.len(), HISTORY_SECONDS as usize + 1);
+    }
+}

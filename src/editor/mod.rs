@@ -1,0 +1,279 @@
+//! The editor: the live genre distribution, its history, the track summary with tag export,
+//! the model and provider pickers, smoothing, and diagnostics.
+
+mod export;
+mod views;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use egui::{Color32, RichText};
+use nice_plug::prelude::ParamSetter;
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{EguiEditorState, NiceEguiApp};
+
+use crate::analysis::genre::{GenreView, ModelStatus};
+use crate::analysis::worker::Published;
+use crate::inference::catalog::{self, user_models_dir};
+use crate::inference::Provider;
+use crate::params::GenrescopeParams;
+use crate::stats::{Stats, StatsSnapshot};
+
+/// Default editor size, in logical pixels.
+pub const DEFAULT_SIZE: (u32, u32) = (760, 520);
+
+/// Smallest size the saved editor size is clamped to, in logical pixels.
+const MIN_SIZE: (u32, u32) = (360, 260);
+
+const WARNING: Color32 = Color32::from_rgb(255, 140, 120);
+
+/// The editor state for the next window, at the size saved with the project.
+pub fn state(params: &GenrescopeParams) -> Arc<EguiEditorState> {
+    let (w, h) = params
+        .editor_size
+        .read()
+        .map(|s| *s)
+        .unwrap_or(DEFAULT_SIZE);
+    EguiEditorState::from_size(
+        nice_plug::editor::dpi::LogicalSize::new(
+            w.clamp(MIN_SIZE.0, 8192) as f32,
+            h.clamp(MIN_SIZE.1, 8192) as f32,
+        ),
+        1.0,
+    )
+}
+
+pub struct EditorApp {
+    pub params: Arc<GenrescopeParams>,
+    pub published: Published<GenreView>,
+    pub stats: Arc<Stats>,
+    /// Why analysis is off, if it is (e.g. an unsupported sample rate).
+    pub analysis_error: Arc<Mutex<Option<String>>>,
+    /// Set when the window opens.
+    pub gui_context: Option<nice_plug::context::gui::GuiContext>,
+    /// Result of the last tag export, shown under the summary.
+    pub export_message: Option<String>,
+}
+
+impl EditorApp {
+    pub fn new(
+        params: Arc<GenrescopeParams>,
+        published: Published<GenreView>,
+        stats: Arc<Stats>,
+        analysis_error: Arc<Mutex<Option<String>>>,
+    ) -> Self {
+        Self {
+            params,
+            published,
+            stats,
+            analysis_error,
+            gui_context: None,
+            export_message: None,
+        }
+    }
+}
+
+impl NiceEguiApp for EditorApp {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        nice_gui_ctx: nice_plug::context::gui::GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        self.gui_context = Some(nice_gui_ctx);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        self.remember_size(ui.ctx());
+        let stats = self.stats.snapshot();
+        let published = self.published.clone();
+        // Only editors and tests take this lock; the worker publishes lock-free. The view is
+        // drawn by reference instead of cloning its history every frame.
+        let mut reader = match published.lock() {
+            Ok(reader) => reader,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let snapshot = reader.read();
+        let view = &snapshot.output;
+
+        self.top_bar(ui, view);
+        self.banners(ui, view, &stats);
+        ui.separator();
+
+        let diagnostics_height = 28.0;
+        let body_height = (ui.available_height() - diagnostics_height).max(120.0);
+        ui.horizontal_top(|ui| {
+            let width = ui.available_width();
+            ui.allocate_ui(egui::vec2(width * 0.42, body_height), |ui| {
+                ui.set_min_height(body_height);
+                views::current(ui, view);
+            });
+            ui.separator();
+            ui.allocate_ui(egui::vec2(ui.available_width(), body_height), |ui| {
+                ui.vertical(|ui| {
+                    let history_height = (body_height * 0.55).max(80.0);
+                    views::history(ui, view, history_height);
+                    ui.separator();
+                    self.summary(ui, view);
+                });
+            });
+        });
+        ui.separator();
+        views::diagnostics(ui, view, &stats);
+    }
+}
+
+impl EditorApp {
+    /// Saves the window's current size so the project reopens it at that size.
+    fn remember_size(&self, ctx: &egui::Context) {
+        let size = ctx.content_rect().size();
+        let size = (size.x.round() as u32, size.y.round() as u32);
+        if size.0 >= MIN_SIZE.0 && size.1 >= MIN_SIZE.1 {
+            if let Ok(mut saved) = self.params.editor_size.write() {
+                if *saved != size {
+                    *saved = size;
+                }
+            }
+        }
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui, view: &GenreView) {
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("genrescope");
+            ui.separator();
+            self.model_picker(ui);
+            self.provider_picker(ui);
+            if let Some(ctx) = &self.gui_context {
+                let setter = ctx.param_setter();
+                analyze_toggle(ui, &self.params, &setter);
+                ui.label("Smoothing");
+                ui.add(ParamSlider::for_param(&self.params.smoothing, &setter).with_width(90.0));
+            }
+            if let ModelStatus::Ready { window_s, hop_s, .. } = view.status {
+                ui.label(
+                    RichText::new(format!("window {window_s:.1} s · every {hop_s:.2} s")).weak(),
+                );
+            }
+        });
+    }
+
+    fn model_picker(&mut self, ui: &mut egui::Ui) {
+        let Ok(current) = self.params.settings.read().map(|s| s.model.clone()) else {
+            return;
+        };
+        let mut chosen = None;
+        egui::ComboBox::from_id_salt("model")
+            .selected_text(current.name())
+            .width(170.0)
+            .show_ui(ui, |ui| {
+                // Listed while the menu is open, so new files appear without a restart.
+                let dir = user_models_dir();
+                for choice in catalog::list(dir.as_deref()) {
+                    let name = choice.name();
+                    if ui.selectable_label(choice == current, name).clicked() {
+                        chosen = Some(choice);
+                    }
+                }
+                if let Some(dir) = dir {
+                    ui.label(
+                        RichText::new(format!("Add models (.onnx + .json) to {}", dir.display()))
+                            .small()
+                            .weak(),
+                    );
+                }
+            });
+        if let Some(choice) = chosen {
+            if let Ok(mut settings) = self.params.settings.write() {
+                // NOTE: the worker loads the model on its own thread; the audio never waits.
+                settings.model = choice;
+            }
+        }
+    }
+
+    fn provider_picker(&mut self, ui: &mut egui::Ui) {
+        let Ok(current) = self.params.settings.read().map(|s| s.provider) else {
+            return;
+        };
+        let mut chosen = current;
+        egui::ComboBox::from_id_salt("provider")
+            .selected_text(current.label())
+            .width(90.0)
+            .show_ui(ui, |ui| {
+                for provider in Provider::for_platform() {
+                    ui.selectable_value(&mut chosen, provider, provider.label());
+                }
+            });
+        if chosen != current {
+            if let Ok(mut settings) = self.params.settings.write() {
+                settings.provider = chosen;
+            }
+        }
+    }
+
+    fn banners(&self, ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
+        if let Some(err) = self.analysis_error.lock().ok().and_then(|e| e.clone()) {
+            ui.colored_label(
+                WARNING,
+                format!("Analysis off: {err}. Audio passes through unchanged."),
+            );
+        }
+        if stats.worker_failed {
+            ui.colored_label(
+                WARNING,
+                "Analysis stopped after an internal error; audio is unaffected. Re-activate the plugin to restart it.",
+            );
+        }
+        match &view.status {
+            ModelStatus::Failed(message) => {
+                ui.colored_label(WARNING, format!("No analysis: {message}"));
+            }
+            ModelStatus::Ready {
+                notice: Some(notice),
+                ..
+            } => {
+                ui.colored_label(WARNING, notice);
+            }
+            _ => {}
+        }
+    }
+
+    fn summary(&mut self, ui: &mut egui::Ui, view: &GenreView) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Track summary").strong());
+            if ui
+                .button("Reset")
+                .on_hover_text("Start a new summary (also happens when the host starts playing)")
+                .clicked()
+            {
+                self.stats.summary_resets.fetch_add(1, Ordering::Release);
+            }
+            let tags = export::live_tags(view);
+            ui.add_enabled_ui(tags.is_some(), |ui| {
+                if ui
+                    .button("Export tags")
+                    .on_hover_text("Write JSON and CSV files and copy the tags to the clipboard")
+                    .clicked()
+                {
+                    if let Some(tags) = &tags {
+                        ui.ctx().copy_text(tags.summary_line(3));
+                        self.export_message = Some(export::write_files(tags));
+                    }
+                }
+            });
+        });
+        views::summary(ui, view);
+        if let Some(message) = &self.export_message {
+            ui.label(RichText::new(message).small());
+        }
+    }
+}
+
+fn analyze_toggle(ui: &mut egui::Ui, params: &GenrescopeParams, setter: &ParamSetter) {
+    let mut analyze = params.analyze.value();
+    if ui.checkbox(&mut analyze, "Analyze").changed() {
+        setter.begin_set_parameter(&params.analyze);
+        setter.set_parameter(&params.analyze, analyze);
+        setter.end_set_parameter(&params.analyze);
+    }
+}
