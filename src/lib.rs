@@ -6,6 +6,8 @@
 //! Runtime, publishing probabilities, history and the track summary lock-free to the editor.
 
 pub mod analysis;
+#[cfg(feature = "standalone")]
+pub mod cli;
 pub mod decode;
 pub mod editor;
 pub mod features;

@@ -100,10 +100,11 @@ fn stereo_passes_through_bit_exact_and_every_sample_reaches_the_worker() {
         let input = music_like(&mut rng, sample_rate, 60.0, 2);
         let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
         assert_eq!(report.stats.nonfinite, 0);
-        // 60 s with the default 3-s window and 0.5-s hop: windows end at 3.0, 3.5, ... 60 s,
-        // less the last one or two still inside the resampler.
+        // 60 s with the built-in model (3.0-s windows every 65 frames = 1.51 s): windows end
+        // at 3.04, 4.55, ... s, 38 of them, less one still inside the resampler.
+        assert_eq!(report.model_state, 1, "{report:?}");
         assert!(
-            (113..=115).contains(&report.hop),
+            (37..=38).contains(&report.windows),
             "{sample_rate} Hz: {report:?}"
         );
         // A 0.5-amplitude sine: RMS -9.03 dBFS, peak -6.02 dBFS.
@@ -128,9 +129,9 @@ fn mono_passes_through_at_the_extreme_sample_rates() {
     for sample_rate in [8_000.0, 44_100.0, 384_000.0] {
         let input = music_like(&mut rng, sample_rate, 10.0, 1);
         let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
-        // Windows end at 3.0, 3.5, ... 10 s, less what the resampler still holds.
+        // 10 s: 5 windows of the built-in model, less what the resampler still holds.
         assert!(
-            (13..=15).contains(&report.hop),
+            (4..=5).contains(&report.windows),
             "{sample_rate} Hz: {report:?}"
         );
         assert!((report.rms_dbfs - -9.031).abs() < 0.01, "{report:?}");
@@ -169,19 +170,34 @@ fn nan_inf_and_denormals_pass_through_and_never_reach_the_analysis() {
 
     let report = run_and_check(48_000.0, &input, &mut rng, Host::KeepsUp);
     assert!(report.stats.nonfinite > 0, "{report:?}");
-    assert!(report.hop > 0, "{report:?}");
+    assert!(report.windows > 0, "{report:?}");
+    assert!(
+        report.summary[..report.labels as usize]
+            .iter()
+            .all(|p| p.is_finite()),
+        "{report:?}"
+    );
     assert!(
         report.rms_dbfs.is_finite() && report.peak_dbfs.is_finite(),
         "{report:?}"
     );
 }
 
+/// Analysis settings that pick one of the repository's model files.
+fn file_model_settings(file: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    serde_json::Value::String(
+        serde_json::json!({"model": {"kind": "file", "path": path}, "provider": "cpu"}).to_string(),
+    )
+}
+
 #[test]
 fn state_round_trips_and_drives_the_analysis() {
     let mut source = PluginUnderTest::load();
     let mut state: serde_json::Value = decode_state(&source.save_state());
-    state["fields"]["analysis-settings"] =
-        serde_json::Value::String(r#"{"window_seconds":0.5,"hop_seconds":0.25}"#.into());
+    state["fields"]["analysis-settings"] = file_model_settings("models/crnn.onnx");
+    state["fields"]["editor-size"] = serde_json::Value::String("[900,600]".into());
+    state["params"]["smoothing"] = serde_json::json!({ "f32": 2.5 });
     let edited = encode_state(&serde_json::to_vec(&state).unwrap());
 
     let mut restored = PluginUnderTest::load();
@@ -190,15 +206,16 @@ fn state_round_trips_and_drives_the_analysis() {
     assert_eq!(saved["fields"], state["fields"]);
     assert_eq!(saved["params"], state["params"]);
 
-    // The restored window (0.5 s) and hop (0.25 s) are what the worker now uses: 2 s of audio
-    // gives windows ending at 0.5, 0.75, ..., 2.0 s, less what the resampler still holds.
+    // The restored model (crnn: 6-s windows every 3 s) is what the worker now runs: 10 s of
+    // audio give 2 windows (the built-in model would give 5).
     let mut rng = SmallRng::seed_from_u64(1);
-    let input = music_like(&mut rng, 48_000.0, 2.0, 2);
+    let input = music_like(&mut rng, 48_000.0, 10.0, 2);
     let processor = restored.activate(48_000.0, MAX_BLOCK as u32);
-    let (processor, _) = process(processor, &input, &[512]);
-    let report = restored.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 96_000);
+    let (processor, _) = process_paced(processor, &input, &[512], &restored.pacer(96_000));
+    let report = restored.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 480_000);
     restored.deactivate(processor);
-    assert!((6..=7).contains(&report.hop), "{report:?}");
+    assert_eq!(report.model_state, 1, "{report:?}");
+    assert_eq!(report.windows, 2, "{report:?}");
 }
 
 #[test]
@@ -238,20 +255,21 @@ fn garbage_state_is_rejected_and_the_plugin_keeps_its_settings() {
     }
     assert_eq!(plugin.save_state(), before);
 
-    // A well-formed state with out-of-range settings loads, but the worker clamps them.
+    // A well-formed state naming a model that is not there loads; the analysis reports the
+    // missing file and the audio still passes bit-exact.
     plugin
         .edit_state(|state| {
-            state["fields"]["analysis-settings"] =
-                serde_json::Value::String(r#"{"window_seconds":-1,"hop_seconds":1e30}"#.into())
+            state["fields"]["analysis-settings"] = file_model_settings("models/nonexistent.onnx")
         })
         .unwrap();
     let mut rng = SmallRng::seed_from_u64(3);
-    let input = music_like(&mut rng, 48_000.0, 1.0, 2);
+    let input = music_like(&mut rng, 48_000.0, 4.0, 2);
     let processor = plugin.activate(48_000.0, MAX_BLOCK as u32);
     let (processor, output) = process(processor, &input, &[1024]);
-    assert_bit_exact(&input, &output, "clamped settings");
-    // Clamped to a 0.1-s window and a 10-s hop: exactly one window in the first second.
-    let report = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 48_000);
+    assert_bit_exact(&input, &output, "missing model");
+    let report = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 4 * 48_000);
     plugin.deactivate(processor);
-    assert_eq!(report.hop, 1, "{report:?}");
+    assert_eq!(report.model_state, 2, "{report:?}");
+    assert_eq!(report.windows, 0, "{report:?}");
+    assert!(!report.stats.worker_failed, "{report:?}");
 }

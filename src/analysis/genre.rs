@@ -8,7 +8,7 @@ use std::time::Instant;
 use ndarray::{Array2, Array3, Axis};
 
 use super::levels::{to_dbfs, Levels};
-use super::rolling::{ranked, Rolling};
+use super::rolling::Rolling;
 use super::window::RollingWindow;
 use super::{AnalysisSettings, AnalysisStep};
 use crate::features::{FeatureExtractor, FrameStream};
@@ -370,6 +370,7 @@ impl FrameFeeder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::rolling::ranked;
     use crate::decode::decode_mono_at;
     use crate::inference::{analyze_file, ModelChoice};
     use std::path::{Path, PathBuf};

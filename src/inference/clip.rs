@@ -16,6 +16,8 @@ pub struct ClipAnalysis {
     pub windows: Array2<f32>,
     /// Seconds between window starts.
     pub hop_seconds: f32,
+    /// Length of one window in seconds.
+    pub window_seconds: f32,
     /// Length of the decoded audio in seconds.
     pub seconds: f64,
 }
@@ -49,6 +51,7 @@ pub fn analyze_file(
     Ok(ClipAnalysis {
         windows,
         hop_seconds: cutter.input().hop_seconds(),
+        window_seconds: cutter.input().window_seconds(),
         seconds: audio.seconds(),
     })
 }

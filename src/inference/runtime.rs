@@ -93,24 +93,38 @@ impl Runtime {
     pub fn load(library: &Path) -> Result<Self, RuntimeError> {
         RUNTIME
             .get_or_init(|| {
-                if !library.is_file() {
-                    return Err(RuntimeError(format!(
-                        "ONNX Runtime not found at {} (run `cargo xtask ort`, or set ORT_DYLIB_PATH)",
-                        library.display()
-                    )));
-                }
-                let builder = ort::init_from(library)
-                    .map_err(|e| RuntimeError(format!("cannot load ONNX Runtime: {e}")))?;
-                let environment = builder
-                    .with_name("genrescope")
-                    .build()
-                    .map_err(|e| RuntimeError(format!("ONNX Runtime failed to start: {e}")))?;
-                Ok(Runtime {
-                    environment,
-                    library: library.to_owned(),
-                })
+                // NOTE: ONNX Runtime starts process-wide helper threads when it loads. Threads
+                // inherit their creator's name on Linux, so loading happens on a thread of its
+                // own: the helpers are then named `genrescope-ort`, not after the analysis
+                // worker (or a host thread) that happened to load the library first.
+                let library = library.to_owned();
+                std::thread::Builder::new()
+                    .name("genrescope-ort".into())
+                    .spawn(move || Self::init(&library))
+                    .map_err(|e| RuntimeError(format!("cannot start a thread: {e}")))?
+                    .join()
+                    .unwrap_or_else(|_| Err(RuntimeError("ONNX Runtime panicked while loading".into())))
             })
             .clone()
+    }
+
+    fn init(library: &Path) -> Result<Self, RuntimeError> {
+        if !library.is_file() {
+            return Err(RuntimeError(format!(
+                "ONNX Runtime not found at {} (run `cargo xtask ort`, or set ORT_DYLIB_PATH)",
+                library.display()
+            )));
+        }
+        let builder = ort::init_from(library)
+            .map_err(|e| RuntimeError(format!("cannot load ONNX Runtime: {e}")))?;
+        let environment = builder
+            .with_name("genrescope")
+            .build()
+            .map_err(|e| RuntimeError(format!("ONNX Runtime failed to start: {e}")))?;
+        Ok(Runtime {
+            environment,
+            library: library.to_owned(),
+        })
     }
 
     /// The runtime already loaded in this process, else [`locate`] then [`Runtime::load`].

@@ -56,6 +56,28 @@ pub fn library_path() -> PathBuf {
     path
 }
 
+/// Points `ORT_DYLIB_PATH` at the repository's `.ort/` library (`cargo xtask ort`) unless the
+/// caller set it, so the plugin under test (and any `genrescope` process the test starts) finds
+/// ONNX Runtime the way an installed plugin finds the copy beside itself.
+pub fn provide_onnx_runtime() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+            return;
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".ort")
+            .join(genrescope::inference::runtime::library_file_name());
+        assert!(
+            path.is_file(),
+            "{} is missing: run `cargo xtask ort` first (see the README's test command)",
+            path.display()
+        );
+        // SAFETY (edition 2021: safe fn): set once, before any plugin or runtime is loaded.
+        std::env::set_var("ORT_DYLIB_PATH", path);
+    });
+}
+
 type LastInstanceFn = unsafe extern "C" fn() -> u32;
 type ReportFn = unsafe extern "C" fn(u32, *mut TestReport) -> bool;
 
@@ -119,6 +141,7 @@ pub struct PluginUnderTest {
 
 impl PluginUnderTest {
     pub fn load() -> Self {
+        provide_onnx_runtime();
         let path = library_path();
         let hooks = Hooks::load(&path);
         // SAFETY: loading our own CLAP plugin library.

@@ -1,0 +1,325 @@
+//! `genrescope analyze <files|folders>`: the plugin's model pipeline on whole files, in
+//! parallel, with per-file errors that never stop the batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::inference::runtime::default_dirs;
+use crate::inference::{analyze_file, ClipAnalysis, ModelChoice, Provider, Runtime, WindowCutter};
+use crate::tags::{csv_field, Tags};
+
+/// File extensions `analyze` picks up inside folders.
+const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd"];
+
+/// Genre analysis of audio files with the same model code as the plugin.
+#[derive(Debug, Parser)]
+#[command(name = "genrescope analyze")]
+pub struct AnalyzeArgs {
+    /// Audio files, and folders searched recursively for audio files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `default` (the built-in model) or a model `.onnx` file with its `.json` beside it.
+    #[arg(long, default_value = "default")]
+    pub model: String,
+    /// Execution provider: auto, cpu, cuda, tensorrt, directml, coreml (falls back to CPU).
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    pub provider: Provider,
+    /// Print JSON instead of text.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV instead of text.
+    #[arg(long)]
+    pub csv: bool,
+    /// Also print every window's distribution.
+    #[arg(long)]
+    pub timeline: bool,
+    /// Files analysed at once (default: all cores), each with its own single-threaded session.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+fn parse_provider(text: &str) -> Result<Provider, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
+        .map_err(|_| format!("unknown provider {text:?}"))
+}
+
+/// One window of a timeline.
+#[derive(Debug, Serialize)]
+struct TimelineEntry {
+    start_s: f32,
+    end_s: f32,
+    top: String,
+    probabilities: Vec<f32>,
+}
+
+/// What one file gave.
+#[derive(Debug, Serialize)]
+struct FileReport {
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Tags>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline: Option<Vec<TimelineEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    model: String,
+    labels: &'a [String],
+    files: Vec<FileReport>,
+}
+
+/// Runs `analyze` on already-split arguments (after the `analyze` word). Returns the process
+/// exit code: 0 when every file was analysed, 1 when some failed, 2 when nothing could run.
+pub fn analyze(args: impl IntoIterator<Item = String>) -> i32 {
+    let args = match AnalyzeArgs::try_parse_from(
+        std::iter::once("genrescope analyze".to_owned()).chain(args),
+    ) {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(&args) {
+        Ok(all_ok) => i32::from(!all_ok),
+        Err(message) => {
+            eprintln!("genrescope analyze: {message}");
+            2
+        }
+    }
+}
+
+fn run(args: &AnalyzeArgs) -> Result<bool, String> {
+    let runtime = Runtime::find(&default_dirs()).map_err(|e| e.to_string())?;
+    let choice = ModelChoice::parse(&args.model);
+    // Load once up front so that an unusable model is one clear error, not one per file.
+    let probe = choice
+        .load(&runtime, args.provider)
+        .map_err(|e| format!("model {}: {e}", args.model))?;
+    if let Some(notice) = &probe.notice {
+        eprintln!("note: {notice}");
+    }
+    let labels = probe.metadata.labels.clone();
+    let model_name = probe.metadata.name.clone();
+    drop(probe);
+
+    let files = collect_files(&args.paths);
+    if files.is_empty() {
+        return Err("no audio files found".into());
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, files.len());
+    let bar = ProgressBar::new(files.len() as u64).with_style(
+        ProgressStyle::with_template("analyze {bar:40} {pos}/{len} files, ETA {eta}")
+            .expect("valid template"),
+    );
+    let results: Mutex<Vec<(usize, Result<ClipAnalysis, String>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| -> Result<(), String> {
+        let handles: Vec<_> = (0..threads)
+            .map(|worker| {
+                let (runtime, choice, files, results, bar) =
+                    (&runtime, &choice, &files, &results, &bar);
+                scope.spawn(move || -> Result<(), String> {
+                    let mut model = choice
+                        .load(runtime, args.provider)
+                        .map_err(|e| e.to_string())?;
+                    let cutter =
+                        WindowCutter::new(&model.metadata.input).map_err(|e| e.to_string())?;
+                    for index in (worker..files.len()).step_by(threads) {
+                        let outcome = analyze_file(&mut model, &cutter, &files[index]);
+                        results.lock().expect("no panics").push((index, outcome));
+                        bar.inc(1);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().map_err(|_| "an analysis thread panicked")??;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let mut results = results.into_inner().expect("no panics");
+    results.sort_by_key(|(i, _)| *i);
+
+    let reports: Vec<FileReport> = results
+        .into_iter()
+        .map(|(index, outcome)| {
+            let file = files[index].display().to_string();
+            report(file, outcome, &model_name, &labels, args.timeline)
+        })
+        .collect();
+    let all_ok = reports.iter().all(|r| r.error.is_none());
+    let output = Output {
+        model: model_name,
+        labels: &labels,
+        files: reports,
+    };
+    print(&output, args);
+    Ok(all_ok)
+}
+
+fn report(
+    file: String,
+    outcome: Result<ClipAnalysis, String>,
+    model: &str,
+    labels: &[String],
+    timeline: bool,
+) -> FileReport {
+    match outcome {
+        Ok(clip) => {
+            let tags = Tags::new(
+                &file,
+                model,
+                clip.seconds,
+                clip.windows.nrows() as u64,
+                labels,
+                &clip.mean(),
+            );
+            let window_s = clip.window_seconds;
+            let timeline = timeline.then(|| {
+                clip.windows
+                    .rows()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        let start_s = i as f32 * clip.hop_seconds;
+                        let probabilities = row.to_vec();
+                        let top = crate::analysis::rolling::ranked(&probabilities)[0];
+                        TimelineEntry {
+                            start_s,
+                            end_s: start_s + window_s,
+                            top: labels[top].clone(),
+                            probabilities,
+                        }
+                    })
+                    .collect()
+            });
+            FileReport {
+                file,
+                tags: Some(tags),
+                timeline,
+                error: None,
+            }
+        }
+        Err(error) => FileReport {
+            file,
+            tags: None,
+            timeline: None,
+            error: Some(error),
+        },
+    }
+}
+
+fn print(output: &Output, args: &AnalyzeArgs) {
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(output).expect("reports serialise")
+        );
+    } else if args.csv && args.timeline {
+        let header: Vec<String> = output.labels.iter().map(|l| csv_field(l)).collect();
+        println!("source,start_s,end_s,top,{}", header.join(","));
+        for file in &output.files {
+            for entry in file.timeline.iter().flatten() {
+                let values: Vec<String> =
+                    entry.probabilities.iter().map(|p| format!("{p:.6}")).collect();
+                println!(
+                    "{},{:.3},{:.3},{},{}",
+                    csv_field(&file.file),
+                    entry.start_s,
+                    entry.end_s,
+                    csv_field(&entry.top),
+                    values.join(",")
+                );
+            }
+        }
+    } else if args.csv {
+        println!("{}", Tags::CSV_HEADER);
+        for tags in output.files.iter().filter_map(|f| f.tags.as_ref()) {
+            print!("{}", tags.csv_rows());
+        }
+    } else {
+        for file in &output.files {
+            match (&file.tags, &file.error) {
+                (Some(tags), _) => {
+                    let top = tags.top().expect("every model has labels");
+                    println!(
+                        "{}: {} ({:.0}%) · {} · {} windows, {:.1} s",
+                        file.file,
+                        top.label,
+                        top.probability * 100.0,
+                        tags.summary_line(3),
+                        tags.windows,
+                        tags.seconds
+                    );
+                    for entry in file.timeline.iter().flatten() {
+                        let best = entry.probabilities.iter().fold(0.0f32, |m, &p| m.max(p));
+                        println!(
+                            "  {:>7.1}–{:<7.1} {} ({:.0}%)",
+                            entry.start_s,
+                            entry.end_s,
+                            entry.top,
+                            best * 100.0
+                        );
+                    }
+                }
+                (None, Some(error)) => println!("{}: error: {error}", file.file),
+                (None, None) => unreachable!("a report has tags or an error"),
+            }
+        }
+    }
+    if !(args.json || args.csv) {
+        return;
+    }
+    // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
+    for file in &output.files {
+        if let Some(error) = &file.error {
+            eprintln!("{}: error: {error}", file.file);
+        }
+    }
+}
+
+/// Files named directly (a missing one is reported by the decoder like any unreadable file),
+/// and audio files in named folders (recursively, sorted).
+fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found);
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+        if path.is_dir() {
+            walk(&path, found);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            found.push(path);
+        }
+    }
+}
