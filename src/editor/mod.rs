@@ -97,26 +97,29 @@ impl NiceEguiApp for EditorApp {
         let snapshot = reader.read();
         let view = &snapshot.output;
 
-        self.top_bar(ui, view);
+        self.top_bar(ui);
         self.banners(ui, view, &stats);
         ui.separator();
 
-        let diagnostics_height = 28.0;
-        let body_height = (ui.available_height() - diagnostics_height).max(120.0);
+        // Diagnostics at the bottom, the two columns above them.
+        let diagnostics_height = 22.0;
+        let body_height = (ui.available_height() - diagnostics_height - 8.0).max(120.0);
+        let top_down = egui::Layout::top_down(egui::Align::Min);
         ui.horizontal_top(|ui| {
             let width = ui.available_width();
-            ui.allocate_ui(egui::vec2(width * 0.42, body_height), |ui| {
-                ui.set_min_height(body_height);
+            ui.allocate_ui_with_layout(egui::vec2(width * 0.42, body_height), top_down, |ui| {
+                ui.set_min_size(egui::vec2(width * 0.42, body_height));
                 views::current(ui, view);
             });
-            ui.separator();
-            ui.allocate_ui(egui::vec2(ui.available_width(), body_height), |ui| {
-                ui.vertical(|ui| {
-                    let history_height = (body_height * 0.55).max(80.0);
-                    views::history(ui, view, history_height);
-                    ui.separator();
-                    self.summary(ui, view);
-                });
+            // A plain separator would claim the whole remaining height of the window.
+            ui.add_sized([6.0, body_height], egui::Separator::default().vertical());
+            let size = egui::vec2(ui.available_width(), body_height);
+            ui.allocate_ui_with_layout(size, top_down, |ui| {
+                ui.set_min_size(size);
+                let history_height = (body_height * 0.55).max(80.0);
+                views::history(ui, view, history_height);
+                ui.separator();
+                self.summary(ui, view);
             });
         });
         ui.separator();
@@ -138,7 +141,7 @@ impl EditorApp {
         }
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui, view: &GenreView) {
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("genrescope");
             ui.separator();
@@ -149,11 +152,6 @@ impl EditorApp {
                 analyze_toggle(ui, &self.params, &setter);
                 ui.label("Smoothing");
                 ui.add(ParamSlider::for_param(&self.params.smoothing, &setter).with_width(90.0));
-            }
-            if let ModelStatus::Ready { window_s, hop_s, .. } = view.status {
-                ui.label(
-                    RichText::new(format!("window {window_s:.1} s · every {hop_s:.2} s")).weak(),
-                );
             }
         });
     }

@@ -41,7 +41,10 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
     ui.label(RichText::new(caption).size(22.0).color(Color32::WHITE));
     ui.add_space(6.0);
 
-    let row_height = ((ui.available_height() / order.len() as f32) - 2.0).clamp(10.0, 24.0);
+    // Rows share what is left of the column (its max rect is the space the editor gave it).
+    let left = ui.max_rect().bottom() - ui.cursor().top();
+    let gap = 2.0 + ui.spacing().item_spacing.y;
+    let row_height = (left / order.len() as f32 - gap).clamp(6.0, 24.0);
     for &i in &order {
         let (rect, _) =
             ui.allocate_exact_size(egui::vec2(ui.available_width(), row_height), Sense::hover());
@@ -143,9 +146,14 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
         } else {
             format!("-{:.0}m", ago / 60.0)
         };
+        let align = if ago == 0.0 {
+            Align2::RIGHT_BOTTOM
+        } else {
+            Align2::CENTER_BOTTOM
+        };
         painter.text(
             egui::pos2(x, rect.bottom()),
-            Align2::CENTER_BOTTOM,
+            align,
             text,
             FontId::proportional(10.0),
             Color32::GRAY,
@@ -207,9 +215,17 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView) {
 
 /// One line: provider, inference time, worker load, drops, latency, rates and input level.
 pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
-    let provider = match &view.status {
-        ModelStatus::Ready { provider, .. } => provider.label(),
-        _ => "-",
+    let (provider, window) = match &view.status {
+        ModelStatus::Ready {
+            provider,
+            window_s,
+            hop_s,
+            ..
+        } => (
+            provider.label(),
+            format!(" · {window_s:.1}-s windows every {hop_s:.2} s"),
+        ),
+        _ => ("-", String::new()),
     };
     // Audio→display latency: audio still queued behind the window when it was classified,
     // plus the time since it was published (the editor repaints on publication).
@@ -224,7 +240,7 @@ pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
     };
     ui.label(
         RichText::new(format!(
-            "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms · host {} Hz → {} Hz · windows {} · input {level}",
+            "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms · host {} Hz, model {} Hz{window} · windows {} · input {level}",
             view.inference_ms,
             stats.worker_load_ppm as f32 / 1e4,
             stats.dropped,
@@ -234,6 +250,6 @@ pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
             stats.analysis_rate_hz,
             view.windows,
         ))
-        .small(),
+        .size(12.0),
     );
 }
