@@ -145,3 +145,18 @@ impl Runtime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_dir_is_the_folder_of_the_running_binary() {
+        // Unit tests link this crate into the test executable, so the module is the executable.
+        let exe_dir = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+        assert_eq!(
+            module_dir().unwrap().canonicalize().unwrap(),
+            exe_dir.canonicalize().unwrap()
+        );
+    }
+}

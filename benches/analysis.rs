@@ -1,0 +1,164 @@
+//! Analysis cost with the built-in model, each figure a ratio against real time measured in this
+//! process:
+//! - the plugin's worker pipeline (48 kHz → model rate resampling, streaming features, one
+//!   inference per model hop) as a share of one core;
+//! - `analyze` throughput per core (decode, features, inference of whole files) as a multiple
+//!   of real time;
+//! - time from the first audio block to the first published result, with a host feeding the
+//!   built plugin in real time.
+//!
+//! Run: `cargo bench --features test-hooks --bench analysis` (needs `cargo xtask ort`).
+
+#[path = "../tests/harness/mod.rs"]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use genrescope::analysis::genre::GenreAnalyzer;
+use genrescope::analysis::resample::StreamResampler;
+use genrescope::analysis::AnalysisStep;
+use genrescope::decode::decode_mono_at;
+use genrescope::inference::{analyze_file, ModelChoice, Provider, Runtime, WindowCutter};
+use genrescope::params::GenrescopeParams;
+use genrescope::stats::Stats;
+use harness::{BlockRunner, PluginUnderTest};
+
+const CLIPS: &[&str] = &[
+    "gtzan/blues/blues.00000.ogg",
+    "gtzan/classical/classical.00000.ogg",
+    "gtzan/hiphop/hiphop.00001.ogg",
+    "gtzan/reggae/reggae.00002.ogg",
+];
+
+fn clip(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/music")
+        .join(path)
+}
+
+fn runtime() -> Runtime {
+    harness::provide_onnx_runtime();
+    Runtime::find(&[]).expect("ONNX Runtime (run `cargo xtask ort`)")
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// CPU share of the worker pipeline: the clips upsampled to 48 kHz, fed in 4096-sample reads
+/// like the worker's, through a fresh analyzer per run.
+fn worker_share(rounds: usize) {
+    let host_rate = 48_000;
+    let audio: Vec<f32> = CLIPS
+        .iter()
+        .flat_map(|c| decode_mono_at(&clip(c), host_rate).unwrap().samples)
+        .collect();
+    let seconds = audio.len() as f64 / f64::from(host_rate);
+    let times: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let params = Arc::new(GenrescopeParams::default());
+            let mut analyzer = GenreAnalyzer::new(params, Arc::new(Stats::default()));
+            analyzer.poll().expect("model loads");
+            let mut resampler = StreamResampler::new(host_rate, analyzer.sample_rate()).unwrap();
+            let mut windows = 0;
+            let start = Instant::now();
+            for chunk in audio.chunks(4096) {
+                resampler.process(chunk, |resampled| {
+                    analyzer.process(resampled, &mut |_| windows += 1);
+                });
+            }
+            let elapsed = start.elapsed().as_secs_f64();
+            assert!(windows > 70, "{windows} windows");
+            elapsed
+        })
+        .collect();
+    let busy = median(times);
+    println!(
+        "worker pipeline: {:.1} ms of CPU for {seconds:.0} s of 48 kHz audio = {:.3} % of one core (goal <= 2 %)",
+        busy * 1e3,
+        busy / seconds * 100.0
+    );
+}
+
+/// `analyze` per core: whole files, one thread, one session.
+fn analyze_speed(rounds: usize) {
+    let runtime = runtime();
+    let mut model = ModelChoice::Builtin.load(&runtime, Provider::Cpu).unwrap();
+    let cutter = WindowCutter::new(&model.metadata.input).unwrap();
+    let paths: Vec<PathBuf> = CLIPS.iter().map(|c| clip(c)).collect();
+    let mut seconds = 0.0;
+    let times: Vec<f64> = (0..rounds)
+        .map(|_| {
+            seconds = 0.0;
+            let start = Instant::now();
+            for path in &paths {
+                seconds += analyze_file(&mut model, &cutter, path).unwrap().seconds;
+            }
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    let time = median(times);
+    println!(
+        "analyze, one core: {:.1} ms for {seconds:.0} s of audio = {:.0}x real time (goal >= 500x)",
+        time * 1e3,
+        seconds / time
+    );
+}
+
+/// A host feeding the built plugin at real-time pace: time from the first block to the first
+/// classified window.
+fn first_result() {
+    let rate = 48_000.0;
+    let block = 512;
+    let audio = decode_mono_at(&clip(CLIPS[0]), rate as u32).unwrap().samples;
+    let mut plugin = PluginUnderTest::load();
+    let processor = plugin.activate(rate, block as u32);
+    // The model loads on activation; a user presses play after that.
+    plugin.wait_for(Duration::from_secs(30), |r| r.model_state == 1);
+    let mut runner = BlockRunner::start(processor, 2);
+    let mut input = vec![vec![0.0f32; block]; 2];
+    let mut output = vec![vec![0.0f32; block]; 2];
+    let block_time = Duration::from_secs_f64(block as f64 / rate);
+    let start = Instant::now();
+    let mut first = None;
+    for (i, chunk) in audio.chunks(block).enumerate() {
+        // Real-time pacing: block i is due at i × block duration.
+        let due = block_time * i as u32;
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        for channel in &mut input {
+            channel[..chunk.len()].copy_from_slice(chunk);
+        }
+        runner.run(
+            input.iter_mut().map(|b| &mut b[..chunk.len()]),
+            output.iter_mut().map(|b| &mut b[..chunk.len()]),
+        );
+        if plugin.report().windows > 0 {
+            first = Some(start.elapsed());
+            break;
+        }
+    }
+    let processor = runner.stop();
+    plugin.deactivate(processor);
+    let first = first.expect("a result within the clip");
+    println!(
+        "first result: {:.2} s after the first block (model window 3.04 s of audio incl. its last frame)",
+        first.as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and stays quick.
+    let full = std::env::args().any(|a| a == "--bench");
+    let rounds = if full { 7 } else { 1 };
+    runtime();
+    worker_share(rounds);
+    analyze_speed(rounds);
+    if full {
+        first_result();
+    }
+}
