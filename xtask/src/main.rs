@@ -7,12 +7,14 @@
 //! - `dataset`: classes, clip counts and the artist-disjoint validation split of a dataset;
 //! - `ort`: provisions the pinned ONNX Runtime library into `.ort/`;
 //! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
-//! - `eval`: judges an exported model on labelled audio through ONNX Runtime.
+//! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
+//! - `demo`: writes the synthesised demo clip and runs the bundled `genrescope analyze` on it.
 
 mod bench_features;
 mod bundle;
 mod data;
 mod dataset_summary;
+mod demo;
 mod eval;
 mod features;
 mod metrics;
@@ -37,6 +39,8 @@ enum Command {
     Train(train::Args),
     TrainAll(train::all::Args),
     Eval(eval::Args),
+    /// Write the demo clip and analyse it with the bundled `genrescope analyze`.
+    Demo(demo::Args),
     /// Download the pinned ONNX Runtime library into `.ort/` (tests and `eval` load it there).
     Ort(ort::Args),
     /// Any other command (`bundle`, `bundle-universal`, ...) is nice-plug's bundler.
@@ -53,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::TrainAll(args) => train::all::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Bundler(args) => bundle::run(args),
     }
 }
