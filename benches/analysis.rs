@@ -113,7 +113,9 @@ fn analyze_speed(rounds: usize) {
 fn first_result() {
     let rate = 48_000.0;
     let block = 512;
-    let audio = decode_mono_at(&clip(CLIPS[0]), rate as u32).unwrap().samples;
+    let audio = decode_mono_at(&clip(CLIPS[0]), rate as u32)
+        .unwrap()
+        .samples;
     let mut plugin = PluginUnderTest::load();
     let processor = plugin.activate(rate, block as u32);
     // The model loads on activation; a user presses play after that.

@@ -232,8 +232,11 @@ fn print(output: &Output, args: &AnalyzeArgs) {
         println!("source,start_s,end_s,top,{}", header.join(","));
         for file in &output.files {
             for entry in file.timeline.iter().flatten() {
-                let values: Vec<String> =
-                    entry.probabilities.iter().map(|p| format!("{p:.6}")).collect();
+                let values: Vec<String> = entry
+                    .probabilities
+                    .iter()
+                    .map(|p| format!("{p:.6}"))
+                    .collect();
                 println!(
                     "{},{:.3},{:.3},{},{}",
                     csv_field(&file.file),

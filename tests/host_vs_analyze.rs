@@ -68,7 +68,12 @@ fn the_plugin_publishes_the_top_genre_analyze_reports() {
         plugin.deactivate(processor);
 
         assert_eq!(report.model_state, 1, "{report:?}");
-        assert_eq!(report.summary_windows, expected_windows, "{}", path.display());
+        assert_eq!(
+            report.summary_windows,
+            expected_windows,
+            "{}",
+            path.display()
+        );
         let plugin_top = &labels[report.summary_top as usize];
         assert_eq!(plugin_top, expected_top, "{}: {report:?}", path.display());
         for genre in tags["genres"].as_array().unwrap() {

@@ -114,7 +114,11 @@ impl GenreAnalyzer {
 
     fn load(&mut self, settings: &AnalysisSettings) {
         let loaded = Runtime::find(&default_dirs())
-            .map_err(|e| format!("{e}. Audio passes through unchanged; restart the host after installing it."))
+            .map_err(|e| {
+                format!(
+                    "{e}. Audio passes through unchanged; restart the host after installing it."
+                )
+            })
             .and_then(|runtime| {
                 settings
                     .model
@@ -402,7 +406,10 @@ mod tests {
         let runtime = test_runtime();
         let mut model = ModelChoice::Builtin.load(&runtime, Provider::Cpu).unwrap();
         let cutter = WindowCutter::new(&model.metadata.input).unwrap();
-        for path in ["gtzan/blues/blues.00000.ogg", "gtzan/reggae/reggae.00002.ogg"] {
+        for path in [
+            "gtzan/blues/blues.00000.ogg",
+            "gtzan/reggae/reggae.00002.ogg",
+        ] {
             let offline = analyze_file(&mut model, &cutter, &clip(path)).unwrap();
             let audio = decode_mono_at(&clip(path), 22_050).unwrap();
             let mut analyzer = analyzer();
@@ -426,7 +433,10 @@ mod tests {
             let offline_mean = offline.mean();
             assert_eq!(ranked(&summary)[0], ranked(&offline_mean)[0], "{path}");
             for (a, b) in summary.iter().zip(&offline_mean) {
-                assert!((a - b).abs() < 1e-4, "{path}: {summary:?} vs {offline_mean:?}");
+                assert!(
+                    (a - b).abs() < 1e-4,
+                    "{path}: {summary:?} vs {offline_mean:?}"
+                );
             }
         }
     }
@@ -441,7 +451,11 @@ mod tests {
         assert!(last.silent);
         assert_eq!(last.rolling.summary_windows, 0);
         assert!(last.rolling.smoothed.is_empty());
-        assert!(last.rolling.history.iter().all(|e| e.probabilities.is_none()));
+        assert!(last
+            .rolling
+            .history
+            .iter()
+            .all(|e| e.probabilities.is_none()));
     }
 
     #[test]
@@ -472,12 +486,18 @@ mod tests {
             .collect();
         analyzer.process(&noise, &mut |_| {});
         assert!(analyzer.view.rolling.summary_windows > 0);
-        analyzer.stats.transport_starts.fetch_add(1, Ordering::Relaxed);
+        analyzer
+            .stats
+            .transport_starts
+            .fetch_add(1, Ordering::Relaxed);
         let view = analyzer.poll().unwrap();
         assert_eq!(view.rolling.summary_windows, 0);
         assert!(!view.rolling.history.is_empty(), "history survives a reset");
         analyzer.process(&noise, &mut |_| {});
-        analyzer.stats.summary_resets.fetch_add(1, Ordering::Relaxed);
+        analyzer
+            .stats
+            .summary_resets
+            .fetch_add(1, Ordering::Relaxed);
         assert_eq!(analyzer.poll().unwrap().rolling.summary_windows, 0);
         assert!(analyzer.poll().is_none(), "nothing changed since");
     }

@@ -97,7 +97,11 @@ mod tests {
     fn smoothing_follows_the_exponential_time_constant() {
         let mut rolling = Rolling::default();
         rolling.push(1.0, &[1.0, 0.0], false, 1.0, 2.0);
-        assert_eq!(rolling.smoothed, vec![1.0, 0.0], "the first window is taken as is");
+        assert_eq!(
+            rolling.smoothed,
+            vec![1.0, 0.0],
+            "the first window is taken as is"
+        );
         rolling.push(2.0, &[0.0, 1.0], false, 1.0, 2.0);
         let alpha = 1.0 - (-0.5f32).exp();
         assert!((rolling.smoothed[1] - alpha).abs() < 1e-6);
@@ -129,7 +133,10 @@ mod tests {
         for i in 0..2000 {
             rolling.push(f64::from(i), &[1.0], false, 1.0, 0.0);
         }
-        assert_eq!(rolling.history.front().unwrap().time_s, 1999.0 - HISTORY_SECONDS);
+        assert_eq!(
+            rolling.history.front().unwrap().time_s,
+            1999.0 - HISTORY_SECONDS
+        );
         assert_eq!(rolling.history.len(), HISTORY_SECONDS as usize + 1);
     }
 }

@@ -323,8 +323,14 @@ mod tests {
         let snapshot = published.lock().unwrap().read().clone();
         // 2 s minus the resampler's in-flight samples: windows end at 0.5, 0.75, ... 1.75 s.
         assert!(snapshot.hop >= 6, "{snapshot:?}");
-        assert!((snapshot.output.rms_dbfs - -9.031).abs() < 0.05, "{snapshot:?}");
-        assert!((snapshot.output.peak_dbfs - -6.021).abs() < 0.05, "{snapshot:?}");
+        assert!(
+            (snapshot.output.rms_dbfs - -9.031).abs() < 0.05,
+            "{snapshot:?}"
+        );
+        assert!(
+            (snapshot.output.peak_dbfs - -6.021).abs() < 0.05,
+            "{snapshot:?}"
+        );
         assert_eq!(stats.analysis_rate_hz.load(Ordering::Relaxed), 22_050);
         assert!(worker.stop().is_some());
     }

@@ -49,15 +49,16 @@ pub fn write_files(tags: &Tags) -> String {
                 serde_json::to_string_pretty(tags).expect("tags serialise"),
             )
         })
-        .and_then(|()| {
-            std::fs::write(&csv, format!("{}\n{}", Tags::CSV_HEADER, tags.csv_rows()))
-        });
+        .and_then(|()| std::fs::write(&csv, format!("{}\n{}", Tags::CSV_HEADER, tags.csv_rows())));
     match written {
         Ok(()) => format!(
             "Copied \"{}\"; saved {} and .csv",
             tags.summary_line(3),
             json.display()
         ),
-        Err(e) => format!("Copied to the clipboard; could not write to {}: {e}", dir.display()),
+        Err(e) => format!(
+            "Copied to the clipboard; could not write to {}: {e}",
+            dir.display()
+        ),
     }
 }

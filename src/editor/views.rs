@@ -54,7 +54,11 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
         fill.set_width(rect.width() * distribution[i].clamp(0.0, 1.0));
         painter.rect_filled(fill, 2.0, if i == top { TOP } else { BAR });
         let font = FontId::proportional((row_height * 0.7).max(9.0));
-        let text_color = if i == top { Color32::BLACK } else { Color32::WHITE };
+        let text_color = if i == top {
+            Color32::BLACK
+        } else {
+            Color32::WHITE
+        };
         painter.text(
             rect.left_center() + egui::vec2(4.0, 0.0),
             Align2::LEFT_CENTER,
@@ -123,7 +127,10 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
     let font = FontId::proportional(row_height.clamp(7.0, 12.0));
     for (row, label) in view.labels.iter().enumerate() {
         painter.text(
-            egui::pos2(rect.left() + 2.0, plot.top() + (row as f32 + 0.5) * row_height),
+            egui::pos2(
+                rect.left() + 2.0,
+                plot.top() + (row as f32 + 0.5) * row_height,
+            ),
             Align2::LEFT_CENTER,
             label,
             font.clone(),
@@ -136,7 +143,10 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
     while ago <= span {
         let x = x_of(last.time_s - ago);
         painter.line_segment(
-            [egui::pos2(x, plot.bottom()), egui::pos2(x, plot.bottom() + 4.0)],
+            [
+                egui::pos2(x, plot.bottom()),
+                egui::pos2(x, plot.bottom() + 4.0),
+            ],
             Stroke::new(1.0, Color32::GRAY),
         );
         let text = if ago == 0.0 {

@@ -41,16 +41,19 @@ impl ModelChoice {
     pub fn name(&self) -> String {
         match self {
             Self::Builtin => format!("{} (built-in)", builtin_metadata().name),
-            Self::File(path) => path
-                .file_stem()
-                .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into()),
+            Self::File(path) => path.file_stem().map_or_else(
+                || path.display().to_string(),
+                |s| s.to_string_lossy().into(),
+            ),
         }
     }
 
     /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_memory`]).
     pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, ModelError> {
         match self {
-            Self::Builtin => GenreModel::from_memory(runtime, BUILTIN_ONNX, builtin_metadata(), provider),
+            Self::Builtin => {
+                GenreModel::from_memory(runtime, BUILTIN_ONNX, builtin_metadata(), provider)
+            }
             Self::File(path) => GenreModel::load(runtime, path, provider),
         }
     }
@@ -100,7 +103,14 @@ mod tests {
     fn lists_only_models_with_metadata() {
         let dir = std::env::temp_dir().join(format!("genrescope-catalog-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["b.onnx", "b.json", "a.onnx", "a.json", "orphan.onnx", "notes.txt"] {
+        for name in [
+            "b.onnx",
+            "b.json",
+            "a.onnx",
+            "a.json",
+            "orphan.onnx",
+            "notes.txt",
+        ] {
             std::fs::write(dir.join(name), b"").unwrap();
         }
         let listed = list(Some(&dir));
@@ -113,7 +123,10 @@ mod tests {
                 ModelChoice::File(dir.join("b.onnx")),
             ]
         );
-        assert_eq!(list(Some(Path::new("/nonexistent/genrescope"))), vec![ModelChoice::Builtin]);
+        assert_eq!(
+            list(Some(Path::new("/nonexistent/genrescope"))),
+            vec![ModelChoice::Builtin]
+        );
     }
 
     #[test]

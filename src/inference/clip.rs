@@ -26,7 +26,10 @@ impl ClipAnalysis {
     /// The clip's distribution: the mean of its window probabilities (the same aggregate the
     /// plugin's track summary keeps).
     pub fn mean(&self) -> Vec<f32> {
-        self.windows.mean_axis(Axis(0)).expect("at least one window").to_vec()
+        self.windows
+            .mean_axis(Axis(0))
+            .expect("at least one window")
+            .to_vec()
     }
 }
 

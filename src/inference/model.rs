@@ -40,7 +40,10 @@ impl GenreModel {
     /// Loads `model.onnx` and the `model.json` beside it.
     pub fn load(runtime: &Runtime, path: &Path, provider: Provider) -> Result<Self, ModelError> {
         if !path.is_file() {
-            return Err(ModelError(format!("model file {} not found", path.display())));
+            return Err(ModelError(format!(
+                "model file {} not found",
+                path.display()
+            )));
         }
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(path))
             .map_err(|e| ModelError(e.to_string()))?;

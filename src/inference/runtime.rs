@@ -103,7 +103,9 @@ impl Runtime {
                     .spawn(move || Self::init(&library))
                     .map_err(|e| RuntimeError(format!("cannot start a thread: {e}")))?
                     .join()
-                    .unwrap_or_else(|_| Err(RuntimeError("ONNX Runtime panicked while loading".into())))
+                    .unwrap_or_else(|_| {
+                        Err(RuntimeError("ONNX Runtime panicked while loading".into()))
+                    })
             })
             .clone()
     }
@@ -153,7 +155,11 @@ mod tests {
     #[test]
     fn module_dir_is_the_folder_of_the_running_binary() {
         // Unit tests link this crate into the test executable, so the module is the executable.
-        let exe_dir = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+        let exe_dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_owned();
         assert_eq!(
             module_dir().unwrap().canonicalize().unwrap(),
             exe_dir.canonicalize().unwrap()

@@ -83,7 +83,11 @@ fn groove() -> Vec<f32> {
             out[at] += 0.25 * bass * (-t * 3.0).exp();
             // Pad: the triad two octaves up, held.
             let pad_t = at as f32 / RATE as f32;
-            let third = if (b / 4) % roots.len() == 0 { 1.189 } else { 1.26 };
+            let third = if (b / 4) % roots.len() == 0 {
+                1.189
+            } else {
+                1.26
+            };
             out[at] += 0.05
                 * [1.0, third, 1.498]
                     .iter()

@@ -9,7 +9,9 @@ mod report;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use genrescope::inference::{analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter};
+use genrescope::inference::{
+    analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::dataset::{Clip, Dataset};
