@@ -12,8 +12,11 @@ use crate::stats::{Stats, StatsSnapshot};
 /// Labels a [`TestReport`] can carry.
 pub const MAX_LABELS: usize = 32;
 
+/// Bytes of the model status message a [`TestReport`] carries.
+pub const MESSAGE_BYTES: usize = 512;
+
 /// What [`genrescope_test_report`] writes: the instance's counters and its latest analysis.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub struct TestReport {
     pub stats: StatsSnapshot,
@@ -32,6 +35,38 @@ pub struct TestReport {
     pub summary_top: u32,
     /// The track summary, `labels` values.
     pub summary: [f32; MAX_LABELS],
+    /// Why the model is not running (`model_state` 2) or its provider notice, UTF-8, NUL-padded.
+    pub message: [u8; MESSAGE_BYTES],
+}
+
+impl Default for TestReport {
+    fn default() -> Self {
+        Self {
+            stats: StatsSnapshot::default(),
+            hop: 0,
+            model_state: 0,
+            rms_dbfs: 0.0,
+            peak_dbfs: 0.0,
+            windows: 0,
+            summary_windows: 0,
+            labels: 0,
+            summary_top: u32::MAX,
+            summary: [0.0; MAX_LABELS],
+            message: [0; MESSAGE_BYTES],
+        }
+    }
+}
+
+impl TestReport {
+    /// The status message as text.
+    pub fn message(&self) -> String {
+        let end = self
+            .message
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(MESSAGE_BYTES);
+        String::from_utf8_lossy(&self.message[..end]).into_owned()
+    }
 }
 
 struct Instance {
@@ -98,10 +133,21 @@ pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -
         labels: view.labels.len() as u32,
         summary_top: ranked(&summary).first().map_or(u32::MAX, |&i| i as u32),
         summary: [0.0; MAX_LABELS],
+        message: [0; MESSAGE_BYTES],
     };
     for (dst, src) in report.summary.iter_mut().zip(&summary) {
         *dst = *src;
     }
+    let message = match &view.status {
+        ModelStatus::Failed(message) => message.as_str(),
+        ModelStatus::Ready {
+            notice: Some(notice),
+            ..
+        } => notice.as_str(),
+        _ => "",
+    };
+    let bytes = &message.as_bytes()[..message.len().min(MESSAGE_BYTES - 1)];
+    report.message[..bytes.len()].copy_from_slice(bytes);
     // SAFETY: the caller guarantees `out` is valid for writes.
     unsafe { out.write(report) };
     true

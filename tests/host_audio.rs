@@ -270,6 +270,11 @@ fn garbage_state_is_rejected_and_the_plugin_keeps_its_settings() {
     let report = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 4 * 48_000);
     plugin.deactivate(processor);
     assert_eq!(report.model_state, 2, "{report:?}");
+    assert!(
+        report.message().contains("nonexistent.onnx not found"),
+        "{}",
+        report.message()
+    );
     assert_eq!(report.windows, 0, "{report:?}");
     assert!(!report.stats.worker_failed, "{report:?}");
 }

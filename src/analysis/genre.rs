@@ -442,6 +442,31 @@ mod tests {
     }
 
     #[test]
+    fn a_gpu_provider_missing_from_the_runtime_falls_back_to_the_cpu_with_a_notice() {
+        test_runtime();
+        let params = Arc::new(GenrescopeParams::default());
+        params.settings.write().unwrap().provider = Provider::Cuda;
+        let mut analyzer = GenreAnalyzer::new(params, Arc::new(Stats::default()));
+        let view = analyzer.poll().unwrap();
+        let ModelStatus::Ready {
+            provider, notice, ..
+        } = &view.status
+        else {
+            panic!("{view:?}");
+        };
+        // The PyPI wheel the tests use is CPU-only.
+        assert_eq!(*provider, Provider::Cpu);
+        let notice = notice.as_deref().unwrap_or_default();
+        assert!(
+            notice.contains("CUDA") && notice.ends_with("using CPU"),
+            "{notice}"
+        );
+        let mut published = 0;
+        analyzer.process(&[0.3; 22_050 * 4], &mut |_| published += 1);
+        assert!(published > 0, "the CPU session analyses");
+    }
+
+    #[test]
     fn silence_is_not_classified_into_the_summary() {
         let mut analyzer = analyzer();
         let mut published = Vec::new();

@@ -153,6 +153,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn locate_only_returns_existing_files() {
+        if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+            assert_eq!(locate(&[PathBuf::from("/nonexistent/genrescope")]), None);
+        }
+        let dir = std::env::temp_dir().join(format!("genrescope-locate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(library_file_name()), b"").unwrap();
+        let found = locate(&[PathBuf::from("/nonexistent"), dir.clone()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+            assert_eq!(found, Some(dir.join(library_file_name())));
+        }
+    }
+
+    #[test]
     fn module_dir_is_the_folder_of_the_running_binary() {
         // Unit tests link this crate into the test executable, so the module is the executable.
         let exe_dir = std::env::current_exe()

@@ -1,0 +1,114 @@
+//! `genrescope analyze` as a user runs it: folders, bad files in a batch, output formats, and
+//! an unusable model.
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn genrescope(args: &[&std::ffi::OsStr]) -> Output {
+    harness::provide_onnx_runtime();
+    Command::new(env!("CARGO_BIN_EXE_genrescope"))
+        .arg("analyze")
+        .args(args)
+        .output()
+        .expect("run genrescope analyze")
+}
+
+/// A folder with one real clip, one junk file and one clip shorter than a model window.
+fn batch_folder() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("genrescope-cli-{}", std::process::id()));
+    let nested = dir.join("nested");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/music/gtzan/jazz/jazz.00000.ogg"),
+        nested.join("a-jazz.ogg"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("b-junk.wav"), b"RIFF not really").unwrap();
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut short = hound::WavWriter::create(dir.join("c-short.wav"), spec).unwrap();
+    for i in 0..44_100 {
+        short.write_sample((i % 100) as i16 * 50).unwrap();
+    }
+    short.finalize().unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not audio, not listed").unwrap();
+    dir
+}
+
+#[test]
+fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
+    let dir = batch_folder();
+    let output = genrescope(&[dir.as_os_str(), "--json".as_ref(), "--timeline".as_ref()]);
+    assert_eq!(output.status.code(), Some(1), "some files failed");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{json}");
+
+    // Sorted by path: dir/b-junk.wav, dir/c-short.wav, dir/nested/a-jazz.ogg.
+    let good = &files[2];
+    assert!(good["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("nested/a-jazz.ogg"));
+    let genres = good["tags"]["genres"].as_array().unwrap();
+    assert_eq!(genres.len(), json["labels"].as_array().unwrap().len());
+    let total: f64 = genres
+        .iter()
+        .map(|g| g["probability"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-3, "{total}");
+    let timeline = good["timeline"].as_array().unwrap();
+    assert_eq!(
+        timeline.len() as u64,
+        good["tags"]["windows"].as_u64().unwrap()
+    );
+    // The built-in model hops 65 frames of 512 samples at 22.05 kHz.
+    let hop = timeline[1]["start_s"].as_f64().unwrap();
+    assert!((hop - 65.0 * 512.0 / 22_050.0).abs() < 1e-4, "{hop}");
+
+    assert!(
+        files[0]["error"].as_str().unwrap().len() > 5,
+        "{}",
+        files[0]
+    );
+    assert!(
+        files[1]["error"].as_str().unwrap().contains("too short"),
+        "{}",
+        files[1]
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("b-junk.wav: error"), "{stderr}");
+
+    let csv = genrescope(&[dir.as_os_str(), "--csv".as_ref()]);
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("source,model,rank,genre,probability"));
+    assert_eq!(
+        lines.count(),
+        genres.len(),
+        "one row per genre of the good file"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unusable_model_is_one_clear_error() {
+    let output = genrescope(&[
+        "--model".as_ref(),
+        "/nonexistent/model.onnx".as_ref(),
+        "x.ogg".as_ref(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("/nonexistent/model.onnx not found"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
