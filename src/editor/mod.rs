@@ -102,7 +102,8 @@ impl NiceEguiApp for EditorApp {
         ui.separator();
 
         // Diagnostics at the bottom, the two columns above them.
-        let diagnostics_height = 22.0;
+        // Two lines of diagnostics.
+        let diagnostics_height = 36.0;
         let body_height = (ui.available_height() - diagnostics_height - 8.0).max(120.0);
         let top_down = egui::Layout::top_down(egui::Align::Min);
         ui.horizontal_top(|ui| {

@@ -233,9 +233,9 @@ pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
             ..
         } => (
             provider.label(),
-            format!(" · {window_s:.1}-s windows every {hop_s:.2} s"),
+            format!("{window_s:.1}-s windows every {hop_s:.2} s"),
         ),
-        _ => ("-", String::new()),
+        _ => ("no model", String::new()),
     };
     // Audio→display latency: audio still queued behind the window when it was classified,
     // plus the time since it was published (the editor repaints on publication).
@@ -250,7 +250,8 @@ pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
     };
     ui.label(
         RichText::new(format!(
-            "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms · host {} Hz, model {} Hz{window} · windows {} · input {level}",
+            "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms\n\
+             host {} Hz, model {} Hz · {window} · {} windows · input {level}",
             view.inference_ms,
             stats.worker_load_ppm as f32 / 1e4,
             stats.dropped,
