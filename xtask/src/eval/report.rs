@@ -38,6 +38,8 @@ pub struct Report {
     macro_f1: f64,
     /// Scored clips whose prediction is any of their labels (multi-genre clips).
     any_label_accuracy: f64,
+    /// Expected calibration error of the scored clips' distributions (15 bins).
+    ece: f64,
     per_class: Vec<ClassScores>,
     confusion: Confusion,
     /// Clips whose primary label the model does not know, by label.
@@ -55,13 +57,16 @@ impl Report {
         let mut failed = Vec::new();
         let mut predictions = Vec::new();
         let mut any_hits = 0;
+        let (mut scored_rows, mut scored_truth) = (Vec::new(), Vec::new());
         for r in results {
             match &r.outcome {
                 Err(why) => failed.push((r.path.display().to_string(), why.clone())),
                 Ok(p) => {
                     let top = argmax(p);
-                    if labels.contains(&r.labels[0]) {
+                    if let Some(truth) = labels.iter().position(|l| l == &r.labels[0]) {
                         any_hits += r.labels.contains(&labels[top]) as usize;
+                        scored_rows.extend_from_slice(p);
+                        scored_truth.push(truth);
                     } else {
                         *unknown.entry(r.labels[0].clone()).or_insert(0) += 1;
                     }
@@ -84,6 +89,8 @@ impl Report {
             accuracy: confusion.accuracy(),
             macro_f1: confusion.macro_f1(),
             any_label_accuracy: any_hits as f64 / scored.max(1) as f64,
+            ece: ndarray::ArrayView2::from_shape((scored_truth.len(), labels.len()), &scored_rows)
+                .map_or(0.0, |p| crate::train::calibrate::ece(p, &scored_truth)),
             per_class: confusion.per_class(),
             confusion,
             unknown_labels: unknown.into_iter().collect(),
@@ -108,8 +115,8 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "accuracy {:.3}  macro-F1 {:.3}  any-label accuracy {:.3}",
-            self.accuracy, self.macro_f1, self.any_label_accuracy
+            "accuracy {:.3}  macro-F1 {:.3}  any-label accuracy {:.3}  ECE {:.3}",
+            self.accuracy, self.macro_f1, self.any_label_accuracy, self.ece
         );
         for (label, n) in &self.unknown_labels {
             let _ = writeln!(

@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let shape = metadata.input.shape();
         let _ = writeln!(
             rows,
-            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {} |",
+            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {:.2}: {:.3} → {:.3} | {:.3} | {} |",
             shape[0],
             shape[1],
             metadata.input.hop_seconds(),
@@ -146,6 +146,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             f(&report["accuracy"]),
             f(&report["macro_f1"]),
             report["scored"],
+            metadata.calibration.temperature,
+            f(&metadata.metrics["calibration"]["fitted"]["ece_before"]),
+            f(&metadata.metrics["calibration"]["fitted"]["ece_after"]),
+            f(&report["ece"]),
             research(family)
         );
         for png in ["confusion.png", "training.png"] {
@@ -209,7 +213,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             the shared feature code cutting all windows of 30 s of audio (median of 5 runs) \
             divided by the number of windows; the model time is the median of 200 \
             single-window ONNX Runtime inferences (batch 1, one thread).\n\n";
-    doc += "| model | input (frames×values) | parameters | ONNX MB | CPU ms/window (features + model) | validation acc / macro-F1 | **test acc / macro-F1** | research sources report |\n|---|---|---|---|---|---|---|---|\n";
+    doc += "Calibration: temperature scaling fitted on the validation windows (`T`: ECE of the \
+            window probabilities before → after, 15 bins); the plugin and `eval` apply it. Test \
+            ECE is of the calibrated clip distributions (mean window probability), as `eval` \
+            reports them.\n\n";
+    doc += "| model | input (frames×values) | parameters | ONNX MB | CPU ms/window (features + model) | validation acc / macro-F1 | **test acc / macro-F1** | T: valid window ECE | test clip ECE | research sources report |\n|---|---|---|---|---|---|---|---|---|---|\n";
     doc += &rows;
     doc += &sections;
     std::fs::write(args.options.out.join("REPORT.md"), doc)?;

@@ -2,6 +2,7 @@
 //! metadata JSON, loadable unchanged by the plugin, `analyze` and `eval`.
 
 pub mod all;
+pub mod calibrate;
 pub mod data;
 pub mod fit;
 pub mod models;
@@ -13,7 +14,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use genrescope::features::descriptors::SUMMARY_LEN;
 use genrescope::inference::metadata::FORMAT_VERSION;
-use genrescope::inference::{ModelInput, ModelMetadata};
+use genrescope::inference::{GenreModel, ModelInput, ModelMetadata, Provider, Runtime};
 use serde_json::json;
 
 use crate::data::args::{DataArgs, Selected};
@@ -244,7 +245,7 @@ pub fn train(
         .net
         .valid()
         .to_onnx(frames, width, classes.len(), &doc)?;
-    let metadata = ModelMetadata {
+    let mut metadata = ModelMetadata {
         format: FORMAT_VERSION,
         name: name.to_owned(),
         family: family.name().to_owned(),
@@ -286,6 +287,26 @@ pub fn train(
     metadata
         .validate()
         .map_err(|e| anyhow::anyhow!("internal error, metadata invalid: {e}"))?;
+
+    // Temperature scaling on the validation windows, through the exported graph itself.
+    let runtime = Runtime::find(&crate::eval::runtime_dirs())?;
+    let mut exported = GenreModel::from_memory(&runtime, &onnx, metadata.clone(), Provider::Cpu)?;
+    let windows = ndarray::ArrayView3::from_shape((data.valid.len(), frames, width), &data.valid.x)?;
+    let fitted = calibrate::fit(exported.probabilities(windows)?.view(), &data.valid.y);
+    println!(
+        "{name}: temperature {:.3} on {} validation windows: NLL {:.3} → {:.3}, ECE {:.3} → {:.3}",
+        fitted.temperature,
+        fitted.windows,
+        fitted.nll_before,
+        fitted.nll_after,
+        fitted.ece_before,
+        fitted.ece_after
+    );
+    metadata.calibration.temperature = fitted.temperature;
+    metadata.metrics["calibration"] = json!({
+        "method": "temperature scaling fitted on the validation windows (NLL); ECE over 15 bins",
+        "fitted": fitted,
+    });
     std::fs::create_dir_all(&options.out)?;
     let path = options.out.join(format!("{name}.onnx"));
     write_model(&path, &onnx, &metadata)?;
