@@ -78,6 +78,17 @@ impl ModelInput {
     }
 }
 
+/// What the model's output values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// One distribution over mutually exclusive genres (sums to 1).
+    #[default]
+    Softmax,
+    /// Independent per-tag probabilities (musicnn's tags); they need not sum to 1.
+    Sigmoid,
+}
+
 /// Probability calibration applied to the model's logits before display: `softmax(z / T)`.
 /// The exported graph outputs `softmax(z)`; [`crate::inference::GenreModel`] undoes and redoes
 /// it when `temperature` is not 1.
@@ -103,6 +114,9 @@ pub struct ModelMetadata {
     /// Output classes, in output order.
     pub labels: Vec<String>,
     pub input: ModelInput,
+    #[serde(default)]
+    pub output: OutputKind,
+    /// Only applied to [`OutputKind::Softmax`] outputs.
     #[serde(default)]
     pub calibration: Calibration,
     /// Training data, split, seed and hyper-parameters, free-form but machine-written.
@@ -229,6 +243,7 @@ mod tests {
                 features: FeatureConfig::preset("mfcc13").unwrap(),
                 hop_frames: 65,
             },
+            output: Default::default(),
             calibration: Calibration::default(),
             training: serde_json::Value::Null,
             metrics: serde_json::Value::Null,

@@ -13,7 +13,7 @@ pub mod windows;
 
 pub use catalog::ModelChoice;
 pub use clip::{analyze_file, ClipAnalysis};
-pub use metadata::{Calibration, MetadataError, ModelInput, ModelMetadata};
+pub use metadata::{Calibration, MetadataError, ModelInput, ModelMetadata, OutputKind};
 pub use model::{GenreModel, ModelError};
 pub use provider::Provider;
 pub use runtime::{Runtime, RuntimeError};

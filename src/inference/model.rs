@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayView3, Axis};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::metadata::ModelMetadata;
+use super::metadata::{ModelMetadata, OutputKind};
 use super::provider::Provider;
 use super::runtime::Runtime;
 
@@ -161,10 +161,10 @@ impl GenreModel {
             .into_dimensionality::<ndarray::Ix2>()
             .map_err(|e| ModelError(format!("output: {e}")))?
             .to_owned();
-        Ok(calibrate(
-            probabilities,
-            self.metadata.calibration.temperature,
-        ))
+        Ok(match self.metadata.output {
+            OutputKind::Softmax => calibrate(probabilities, self.metadata.calibration.temperature),
+            OutputKind::Sigmoid => probabilities,
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 //! - `ort`: provisions the pinned ONNX Runtime library into `.ort/`;
 //! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
 //! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
+//! - `musicnn`: the pre-trained musicnn taggers as ONNX models, and their parity check;
 //! - `demo`: writes the synthesised demo clip and runs the bundled `genrescope analyze` on it.
 
 mod bench_features;
@@ -18,6 +19,7 @@ mod demo;
 mod eval;
 mod features;
 mod metrics;
+mod musicnn;
 mod onnx;
 mod ort;
 mod train;
@@ -39,6 +41,7 @@ enum Command {
     Train(train::Args),
     TrainAll(train::all::Args),
     Eval(eval::Args),
+    Musicnn(musicnn::Args),
     /// Write the demo clip and analyse it with the bundled `genrescope analyze`.
     Demo(demo::Args),
     /// Download the pinned ONNX Runtime library into `.ort/` (tests and `eval` load it there).
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::TrainAll(args) => train::all::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Musicnn(args) => musicnn::run(args),
         Command::Bundler(args) => bundle::run(args),
     }
 }

@@ -73,10 +73,16 @@ pub fn nll(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
 pub fn ece(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
     let mut bins = [(0usize, 0f64, 0f64); ECE_BINS];
     for (row, &y) in probabilities.axis_iter(Axis(0)).zip(labels) {
-        let (top, confidence) = row
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, &p)| if p > best.1 { (i, p) } else { best });
+        let (top, confidence) =
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, &p)| {
+                    if p > best.1 {
+                        (i, p)
+                    } else {
+                        best
+                    }
+                });
         let bin = ((confidence * ECE_BINS as f32) as usize).min(ECE_BINS - 1);
         bins[bin].0 += 1;
         bins[bin].1 += f64::from(confidence);

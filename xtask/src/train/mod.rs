@@ -251,6 +251,7 @@ pub fn train(
         family: family.name().to_owned(),
         labels: classes.clone(),
         input: data.input.clone(),
+        output: Default::default(),
         calibration: Default::default(),
         training: json!({
             "data": data_args.source.display().to_string(),
@@ -291,7 +292,8 @@ pub fn train(
     // Temperature scaling on the validation windows, through the exported graph itself.
     let runtime = Runtime::find(&crate::eval::runtime_dirs())?;
     let mut exported = GenreModel::from_memory(&runtime, &onnx, metadata.clone(), Provider::Cpu)?;
-    let windows = ndarray::ArrayView3::from_shape((data.valid.len(), frames, width), &data.valid.x)?;
+    let windows =
+        ndarray::ArrayView3::from_shape((data.valid.len(), frames, width), &data.valid.x)?;
     let fitted = calibrate::fit(exported.probabilities(windows)?.view(), &data.valid.y);
     println!(
         "{name}: temperature {:.3} on {} validation windows: NLL {:.3} → {:.3}, ECE {:.3} → {:.3}",

@@ -47,6 +47,7 @@ fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> Mode
         family: family.name().into(),
         labels: (0..classes).map(|i| format!("class{i}")).collect(),
         input,
+        output: Default::default(),
         calibration: Default::default(),
         training: Default::default(),
         metrics: Default::default(),
