@@ -13,7 +13,7 @@ use super::window::RollingWindow;
 use super::{AnalysisSettings, AnalysisStep};
 use crate::features::{FeatureExtractor, FrameStream};
 use crate::inference::runtime::default_dirs;
-use crate::inference::{GenreModel, ModelInput, Provider, Runtime, WindowCutter};
+use crate::inference::{GenreModel, ModelInput, OutputKind, Provider, Runtime, WindowCutter};
 use crate::params::GenrescopeParams;
 use crate::stats::Stats;
 
@@ -32,6 +32,8 @@ pub enum ModelStatus {
         provider: Provider,
         /// Why the requested provider is not in use, if so.
         notice: Option<String>,
+        /// A distribution over genres, or independent tag probabilities.
+        output: OutputKind,
         window_s: f32,
         hop_s: f32,
     },
@@ -279,6 +281,7 @@ impl Loaded {
             name: name.to_owned(),
             provider: model.provider,
             notice: model.notice.clone(),
+            output: model.metadata.output,
             window_s: input.window_seconds(),
             hop_s: input.hop_seconds(),
         };

@@ -5,6 +5,7 @@ use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke};
 use crate::analysis::genre::{GenreView, ModelStatus};
 use crate::analysis::levels::SILENCE_DBFS;
 use crate::analysis::rolling::{ranked, HISTORY_SECONDS};
+use crate::inference::OutputKind;
 use crate::stats::StatsSnapshot;
 
 const BAR: Color32 = Color32::from_rgb(40, 150, 230);
@@ -32,7 +33,18 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
             .strong()
             .color(TOP),
     );
-    let confidence = format!("{:.0}% confident", distribution[top] * 100.0);
+    let tags = matches!(
+        view.status,
+        ModelStatus::Ready {
+            output: OutputKind::Sigmoid,
+            ..
+        }
+    );
+    let confidence = if tags {
+        format!("{:.0}% tag probability", distribution[top] * 100.0)
+    } else {
+        format!("{:.0}% confident", distribution[top] * 100.0)
+    };
     let caption = if view.silent {
         format!("{confidence} · input is silent, holding the last result")
     } else {
@@ -43,9 +55,12 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
 
     // Rows share what is left of the column (its max rect is the space the editor gave it).
     let left = ui.max_rect().bottom() - ui.cursor().top();
+    // As many of the most likely labels as fit at a readable height (all 14 genres usually;
+    // the top ones of a 50-tag model).
     let gap = 2.0 + ui.spacing().item_spacing.y;
-    let row_height = (left / order.len() as f32 - gap).clamp(6.0, 24.0);
-    for &i in &order {
+    let shown = ((left / (12.0 + gap)) as usize).clamp(1, order.len());
+    let row_height = (left / shown as f32 - gap).clamp(12.0, 24.0);
+    for &i in &order[..shown] {
         let (rect, _) =
             ui.allocate_exact_size(egui::vec2(ui.available_width(), row_height), Sense::hover());
         let painter = ui.painter_at(rect);
@@ -125,7 +140,9 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
         }
     }
     let font = FontId::proportional(row_height.clamp(7.0, 12.0));
-    for (row, label) in view.labels.iter().enumerate() {
+    // Labels every `step` rows where rows are thinner than the text (50-tag models).
+    let step = (8.0 / row_height).ceil().max(1.0) as usize;
+    for (row, label) in view.labels.iter().enumerate().step_by(step) {
         painter.text(
             egui::pos2(
                 rect.left() + 2.0,

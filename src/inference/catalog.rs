@@ -1,6 +1,6 @@
-//! The models a user can pick: the default model embedded in the binary, and every model in the
-//! per-user model folder (`<platform data dir>/genrescope/models`, e.g.
-//! `~/.local/share/genrescope/models` on Linux).
+//! The models a user can pick: the models embedded in the binary (the default genre model and
+//! the musicnn tagger), and every model in the per-user model folder
+//! (`<platform data dir>/genrescope/models`, e.g. `~/.local/share/genrescope/models` on Linux).
 
 use std::path::{Path, PathBuf};
 
@@ -11,57 +11,87 @@ use super::model::{GenreModel, ModelError};
 use super::provider::Provider;
 use super::runtime::Runtime;
 
-/// The embedded default model (`models/mfcc-cnn.onnx`, see `models/REPORT.md` for how it was
+/// A model compiled into the binary: ONNX bytes and metadata JSON.
+struct Embedded {
+    onnx: &'static [u8],
+    json: &'static str,
+}
+
+impl Embedded {
+    fn metadata(&self) -> ModelMetadata {
+        ModelMetadata::from_json(self.json).expect("embedded metadata is valid")
+    }
+}
+
+/// The default genre model (`models/mfcc-cnn.onnx`, see `models/REPORT.md` for how it was
 /// trained and how it scores): the best model whose features and inference cost well under a
 /// millisecond per window.
-const BUILTIN_ONNX: &[u8] = include_bytes!("../../models/mfcc-cnn.onnx");
-const BUILTIN_JSON: &str = include_str!("../../models/mfcc-cnn.json");
+const GENRES: Embedded = Embedded {
+    onnx: include_bytes!("../../models/mfcc-cnn.onnx"),
+    json: include_str!("../../models/mfcc-cnn.json"),
+};
+
+/// musicnn's Million Song Dataset tagger, 50 tags (`models/msd-musicnn.onnx`, ISC licence, see
+/// `models/README.md`).
+const MSD_TAGS: Embedded = Embedded {
+    onnx: include_bytes!("../../models/msd-musicnn.onnx"),
+    json: include_str!("../../models/msd-musicnn.json"),
+};
 
 /// Which model the analysis runs; saved with the project.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]
 pub enum ModelChoice {
-    /// The model embedded in the plugin binary.
+    /// The genre model embedded in the plugin binary.
     #[default]
     Builtin,
+    /// The embedded musicnn tagger (50 Million Song Dataset tags).
+    MsdMusicnn,
     /// An `.onnx` file with its `.json` metadata beside it.
     File(PathBuf),
 }
 
 impl ModelChoice {
-    /// `default` (or `builtin`) names the embedded model, anything else a model file.
+    /// `default` (or `builtin`) and `msd-musicnn` name the embedded models, anything else a
+    /// model file.
     pub fn parse(text: &str) -> Self {
         match text {
             "default" | "builtin" => Self::Builtin,
+            "msd-musicnn" => Self::MsdMusicnn,
             path => Self::File(PathBuf::from(path)),
+        }
+    }
+
+    fn embedded(&self) -> Option<&'static Embedded> {
+        match self {
+            Self::Builtin => Some(&GENRES),
+            Self::MsdMusicnn => Some(&MSD_TAGS),
+            Self::File(_) => None,
         }
     }
 
     /// Short name for pickers and reports.
     pub fn name(&self) -> String {
-        match self {
-            Self::Builtin => format!("{} (built-in)", builtin_metadata().name),
-            Self::File(path) => path.file_stem().map_or_else(
+        match (self.embedded(), self) {
+            (Some(embedded), _) => format!("{} (built-in)", embedded.metadata().name),
+            (None, Self::File(path)) => path.file_stem().map_or_else(
                 || path.display().to_string(),
                 |s| s.to_string_lossy().into(),
             ),
+            (None, _) => unreachable!("every other choice is embedded"),
         }
     }
 
     /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_memory`]).
     pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, ModelError> {
-        match self {
-            Self::Builtin => {
-                GenreModel::from_memory(runtime, BUILTIN_ONNX, builtin_metadata(), provider)
+        match (self.embedded(), self) {
+            (Some(embedded), _) => {
+                GenreModel::from_memory(runtime, embedded.onnx, embedded.metadata(), provider)
             }
-            Self::File(path) => GenreModel::load(runtime, path, provider),
+            (None, Self::File(path)) => GenreModel::load(runtime, path, provider),
+            (None, _) => unreachable!("every other choice is embedded"),
         }
     }
-}
-
-/// Metadata of the embedded model.
-pub fn builtin_metadata() -> ModelMetadata {
-    ModelMetadata::from_json(BUILTIN_JSON).expect("the embedded model's metadata is valid")
 }
 
 /// The per-user model folder, if the platform has a data directory.
@@ -69,8 +99,8 @@ pub fn user_models_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|dir| dir.join("genrescope").join("models"))
 }
 
-/// The built-in model followed by every `*.onnx` in `dir` that has its `.json` beside it,
-/// sorted by file name. A missing or unreadable folder lists only the built-in model.
+/// The built-in models followed by every `*.onnx` in `dir` that has its `.json` beside it,
+/// sorted by file name. A missing or unreadable folder lists only the built-in models.
 pub fn list(dir: Option<&Path>) -> Vec<ModelChoice> {
     let mut files: Vec<PathBuf> = dir
         .and_then(|dir| std::fs::read_dir(dir).ok())
@@ -82,7 +112,8 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelChoice> {
         })
         .collect();
     files.sort();
-    std::iter::once(ModelChoice::Builtin)
+    [ModelChoice::Builtin, ModelChoice::MsdMusicnn]
+        .into_iter()
         .chain(files.into_iter().map(ModelChoice::File))
         .collect()
 }
@@ -92,11 +123,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_metadata_matches_the_committed_model() {
-        let metadata = builtin_metadata();
-        metadata.validate().unwrap();
-        assert!(metadata.labels.len() >= 2);
-        assert!(!metadata.licence.is_empty());
+    fn embedded_metadata_is_valid_and_licensed() {
+        for embedded in [&GENRES, &MSD_TAGS] {
+            let metadata = embedded.metadata();
+            metadata.validate().unwrap();
+            assert!(metadata.labels.len() >= 2);
+            assert!(!metadata.licence.is_empty());
+        }
+        assert_eq!(MSD_TAGS.metadata().labels.len(), 50);
     }
 
     #[test]
@@ -119,19 +153,21 @@ mod tests {
             listed,
             vec![
                 ModelChoice::Builtin,
+                ModelChoice::MsdMusicnn,
                 ModelChoice::File(dir.join("a.onnx")),
                 ModelChoice::File(dir.join("b.onnx")),
             ]
         );
         assert_eq!(
             list(Some(Path::new("/nonexistent/genrescope"))),
-            vec![ModelChoice::Builtin]
+            vec![ModelChoice::Builtin, ModelChoice::MsdMusicnn]
         );
     }
 
     #[test]
     fn parses_cli_names() {
         assert_eq!(ModelChoice::parse("default"), ModelChoice::Builtin);
+        assert_eq!(ModelChoice::parse("msd-musicnn"), ModelChoice::MsdMusicnn);
         assert_eq!(
             ModelChoice::parse("models/crnn.onnx"),
             ModelChoice::File("models/crnn.onnx".into())
