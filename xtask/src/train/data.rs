@@ -10,6 +10,7 @@ use genrescope::features::Normalization;
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
 use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array3;
 
 use crate::data::dataset::Clip;
 use crate::data::prepare::{prepare, FeatureCache, Skipped};
@@ -111,84 +112,29 @@ pub fn load(
     let extractor = raw_input.frame_extractor()?;
     let shape = raw_input.shape();
     let (frames, width) = (shape[0], shape[1]);
-    let cut = |indices: &[usize]| -> anyhow::Result<WindowSet> {
-        let mut set = WindowSet {
-            x: Vec::new(),
-            frames,
-            width,
-            y: Vec::new(),
-            targets: Vec::new(),
-            classes: labels.len(),
-            clip_of: Vec::new(),
-            clips: Vec::new(),
-            clip_labels: Vec::new(),
-        };
-        for &index in indices {
-            let Some(clip_features) = &features[index] else {
-                continue;
-            };
-            let label = labels
-                .iter()
-                .position(|l| l == clips[index].primary_label())
-                .ok_or_else(|| anyhow::anyhow!("clip label outside the class list"))?;
-            let windows = match (&raw_input, &extractor) {
-                (ModelInput::Frames { hop_frames, .. }, Some(extractor)) => {
-                    frame_windows(extractor, clip_features.view(), *hop_frames)
-                }
-                _ => clip_features.clone().insert_axis(ndarray::Axis(1)),
-            };
-            let mut target = vec![0.0f32; labels.len()];
-            target[label] = 1.0;
-            if multi_label {
-                let known: Vec<usize> = clips[index]
-                    .labels
-                    .iter()
-                    .filter_map(|l| labels.iter().position(|k| k == l))
-                    .collect();
-                target.fill(0.0);
-                for &k in &known {
-                    target[k] = 1.0 / known.len() as f32;
-                }
+    let windows_of = |index: usize| -> Option<Array3<f32>> {
+        let clip_features = features[index].as_ref()?;
+        Some(match (&raw_input, &extractor) {
+            (ModelInput::Frames { hop_frames, .. }, Some(extractor)) => {
+                frame_windows(extractor, clip_features.view(), *hop_frames)
             }
-            let n = windows.dim().0;
-            let position = set.clips.len();
-            set.clips.push(index);
-            set.clip_labels.push(label);
-            set.x.extend(windows.iter());
-            set.y.extend(std::iter::repeat_n(label, n));
-            (0..n).for_each(|_| set.targets.extend_from_slice(&target));
-            set.clip_of.extend(std::iter::repeat_n(position, n));
-        }
-        Ok(set)
+            _ => clip_features.clone().insert_axis(ndarray::Axis(1)),
+        })
+    };
+    let cut = |indices: &[usize]| {
+        window_set(
+            clips,
+            labels,
+            indices,
+            (frames, width),
+            multi_label,
+            windows_of,
+        )
     };
     let mut train = cut(&split.train)?;
     let mut valid = cut(&split.valid)?;
     anyhow::ensure!(train.len() > 0, "no training windows");
-
-    // Per-feature mean and standard deviation over all training frames.
-    let rows = train.x.len() / width;
-    let mut mean = vec![0.0f64; width];
-    let mut sq = vec![0.0f64; width];
-    for row in train.x.chunks_exact(width) {
-        for i in 0..width {
-            mean[i] += row[i] as f64;
-            sq[i] += (row[i] as f64).powi(2);
-        }
-    }
-    let mean: Vec<f32> = mean.iter().map(|m| (m / rows as f64) as f32).collect();
-    let std: Vec<f32> = sq
-        .iter()
-        .zip(&mean)
-        .map(|(s, &m)| {
-            let var = s / rows as f64 - (m as f64).powi(2);
-            let sd = var.max(0.0).sqrt() as f32;
-            if sd > 1e-6 {
-                sd
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let (mean, std) = feature_statistics(&train);
     standardise(&mut train.x, &mean, &std);
     standardise(&mut valid.x, &mean, &std);
     let input = match raw_input {
@@ -221,4 +167,88 @@ pub fn load(
         input,
         skipped,
     })
+}
+
+/// The windows of the clips `indices` (those `windows_of` has windows for), each labelled with
+/// its clip's primary label (or all its known labels with `multi_label`).
+pub fn window_set(
+    clips: &[Clip],
+    labels: &[String],
+    indices: &[usize],
+    (frames, width): (usize, usize),
+    multi_label: bool,
+    mut windows_of: impl FnMut(usize) -> Option<Array3<f32>>,
+) -> anyhow::Result<WindowSet> {
+    let mut set = WindowSet {
+        x: Vec::new(),
+        frames,
+        width,
+        y: Vec::new(),
+        targets: Vec::new(),
+        classes: labels.len(),
+        clip_of: Vec::new(),
+        clips: Vec::new(),
+        clip_labels: Vec::new(),
+    };
+    for &index in indices {
+        let Some(windows) = windows_of(index) else {
+            continue;
+        };
+        let label = labels
+            .iter()
+            .position(|l| l == clips[index].primary_label())
+            .ok_or_else(|| anyhow::anyhow!("clip label outside the class list"))?;
+        let mut target = vec![0.0f32; labels.len()];
+        target[label] = 1.0;
+        if multi_label {
+            let known: Vec<usize> = clips[index]
+                .labels
+                .iter()
+                .filter_map(|l| labels.iter().position(|k| k == l))
+                .collect();
+            target.fill(0.0);
+            for &k in &known {
+                target[k] = 1.0 / known.len() as f32;
+            }
+        }
+        let n = windows.dim().0;
+        let position = set.clips.len();
+        set.clips.push(index);
+        set.clip_labels.push(label);
+        set.x.extend(windows.iter());
+        set.y.extend(std::iter::repeat_n(label, n));
+        (0..n).for_each(|_| set.targets.extend_from_slice(&target));
+        set.clip_of.extend(std::iter::repeat_n(position, n));
+    }
+    Ok(set)
+}
+
+/// Per-feature mean and standard deviation over every frame of `set` (a deviation of 0
+/// becomes 1, so constant features pass unchanged).
+pub fn feature_statistics(set: &WindowSet) -> (Vec<f32>, Vec<f32>) {
+    let width = set.width;
+    let rows = set.x.len() / width;
+    let mut mean = vec![0.0f64; width];
+    let mut sq = vec![0.0f64; width];
+    for row in set.x.chunks_exact(width) {
+        for i in 0..width {
+            mean[i] += row[i] as f64;
+            sq[i] += (row[i] as f64).powi(2);
+        }
+    }
+    let mean: Vec<f32> = mean.iter().map(|m| (m / rows as f64) as f32).collect();
+    let std: Vec<f32> = sq
+        .iter()
+        .zip(&mean)
+        .map(|(s, &m)| {
+            let var = s / rows as f64 - (m as f64).powi(2);
+            let sd = var.max(0.0).sqrt() as f32;
+            if sd > 1e-6 {
+                sd
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    (mean, std)
 }

@@ -346,6 +346,9 @@ mod tests {
     /// the exported model through ONNX Runtime.
     #[test]
     fn smoke_training_exports_a_working_model_and_resumes() {
+        // Training calibrates through ONNX Runtime; load the repository's copy first (the test's
+        // working directory is xtask/, where `.ort` is not).
+        let runtime = models::tests::test_runtime();
         let dir = std::env::temp_dir().join(format!("genrescope-smoke-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let spec = hound::WavSpec {
@@ -419,6 +422,15 @@ mod tests {
         let path = train(&data_args, &selected, Family::MfccCnn, "smoke", &options).unwrap();
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(&path)).unwrap();
         assert_eq!(metadata.training["history"].as_array().unwrap().len(), 2);
+        // Calibration ran on the validation windows and is what the metadata applies.
+        let fitted = &metadata.metrics["calibration"]["fitted"];
+        assert_eq!(
+            fitted["temperature"].as_f64().unwrap() as f32,
+            metadata.calibration.temperature
+        );
+        assert!(
+            fitted["ece_after"].as_f64().unwrap() <= fitted["ece_before"].as_f64().unwrap() + 1e-6
+        );
         assert!(matches!(
             &metadata.input,
             ModelInput::Frames { features, .. }
@@ -451,7 +463,6 @@ mod tests {
         );
 
         // The exported model runs through the plugin's inference path.
-        let runtime = models::tests::test_runtime();
         GenreModel::load(&runtime, &mlp, Provider::Cpu).unwrap();
         let mut model = GenreModel::load(&runtime, &path, Provider::Cpu).unwrap();
         let cutter = WindowCutter::new(&model.metadata.input).unwrap();
