@@ -15,12 +15,41 @@ pub const TAGS: usize = 50;
 /// TensorFlow's batch-norm epsilon (`tf.compat.v1.layers.batch_normalization` default).
 const BN_EPSILON: f32 = 0.001;
 
+/// Width of the penultimate layer, musicnn's embedding.
+pub const EMBEDDING: usize = 200;
+
 /// The ONNX model: input `[batch, 187, 96]` log-compressed mel patches, output
 /// `[batch, 50]` tag probabilities.
 pub fn build(w: &Weights, doc: &str) -> anyhow::Result<Vec<u8>> {
     let mut g = Graph::new();
-    let x = unsqueeze(&mut g, "input", &[1]); // [B, 1, T, F]
-    let xn = bn(&mut g, w, "batch_normalization", 1, &x)?;
+    let hidden = trunk(&mut g, w, "input")?;
+    let logits = dense(&mut g, w, "dense_1", [EMBEDDING, TAGS], &hidden)?;
+    let probabilities = g.node("Sigmoid", &[&logits], vec![]);
+    Ok(finish(g, &probabilities, TAGS, doc))
+}
+
+/// The network up to its penultimate layer: output `[batch, 200]` embeddings.
+pub fn embedding_model(w: &Weights) -> anyhow::Result<Vec<u8>> {
+    let mut g = Graph::new();
+    let hidden = trunk(&mut g, w, "input")?;
+    Ok(finish(g, &hidden, EMBEDDING, "musicnn embeddings"))
+}
+
+/// `output` as the graph's `"probabilities"`, `[batch, width]`, for input `[batch, 187, 96]`.
+pub fn finish(g: Graph, output: &str, width: usize, doc: &str) -> Vec<u8> {
+    g.finish(
+        ("input", &[None, Some(FRAMES), Some(MELS)]),
+        (output, &[None, Some(width)]),
+        "probabilities",
+        doc,
+    )
+}
+
+/// Appends the network from `input` (`[batch, 187, 96]`) to the penultimate layer's batch norm
+/// and returns that value (`[batch, 200]`).
+pub fn trunk(g: &mut Graph, w: &Weights, input: &str) -> anyhow::Result<String> {
+    let x = unsqueeze(g, input, &[1]); // [B, 1, T, F]
+    let xn = bn(g, w, "batch_normalization", 1, &x)?;
 
     // Front-end: (conv, its batch norm, kernel [time, freq], filters, time padding).
     let branches = [
@@ -33,15 +62,15 @@ pub fn build(w: &Weights, doc: &str) -> anyhow::Result<Vec<u8>> {
     let mut front_parts = Vec::new();
     for (conv_name, bn_name, kernel, filters, [before, after]) in branches {
         let c = conv(
-            &mut g,
+            g,
             w,
             conv_name,
             [kernel[0], kernel[1], 1, filters],
             &xn,
             [before, after],
         )?;
-        let r = relu(&mut g, &c);
-        let b = bn(&mut g, w, bn_name, filters, &r)?;
+        let r = relu(g, &c);
+        let b = bn(g, w, bn_name, filters, &r)?;
         // Max over frequency: [B, C, T, F'] → [B, C, T].
         front_parts.push(g.node(
             "ReduceMax",
@@ -49,15 +78,15 @@ pub fn build(w: &Weights, doc: &str) -> anyhow::Result<Vec<u8>> {
             vec![("axes", Attr::Ints(vec![3])), ("keepdims", Attr::Int(0))],
         ));
     }
-    let front = concat(&mut g, &front_parts, 1); // [B, 561, T]
+    let front = concat(g, &front_parts, 1); // [B, 561, T]
 
     // Mid-end: 1-D convolutions over time spanning all features, residual from the second on.
-    let m1 = midend(&mut g, w, "conv2d_5", "batch_normalization_6", 561, &front)?;
-    let m2_conv = midend(&mut g, w, "conv2d_6", "batch_normalization_7", 64, &m1)?;
+    let m1 = midend(g, w, "conv2d_5", "batch_normalization_6", 561, &front)?;
+    let m2_conv = midend(g, w, "conv2d_6", "batch_normalization_7", 64, &m1)?;
     let m2 = g.node("Add", &[&m2_conv, &m1], vec![]);
-    let m3_conv = midend(&mut g, w, "conv2d_7", "batch_normalization_8", 64, &m2)?;
+    let m3_conv = midend(g, w, "conv2d_7", "batch_normalization_8", 64, &m2)?;
     let m3 = g.node("Add", &[&m3_conv, &m2], vec![]);
-    let feats = concat(&mut g, &[front, m1, m2, m3], 1); // [B, 753, T]
+    let feats = concat(g, &[front, m1, m2, m3], 1); // [B, 753, T]
 
     // Back-end: max and mean over time, interleaved per feature: [max0, mean0, max1, ...].
     let pool = |g: &mut Graph, op: &str| {
@@ -67,22 +96,14 @@ pub fn build(w: &Weights, doc: &str) -> anyhow::Result<Vec<u8>> {
             vec![("axes", Attr::Ints(vec![2])), ("keepdims", Attr::Int(1))],
         )
     };
-    let max = pool(&mut g, "ReduceMax");
-    let mean = pool(&mut g, "ReduceMean");
-    let pooled = concat(&mut g, &[max, mean], 2); // [B, 753, 2]
-    let flat = reshape(&mut g, &pooled, &[0, 1506]);
-    let flat = bn(&mut g, w, "batch_normalization_9", 1506, &flat)?;
-    let hidden = dense(&mut g, w, "dense", [1506, 200], &flat)?;
-    let hidden = relu(&mut g, &hidden);
-    let hidden = bn(&mut g, w, "batch_normalization_10", 200, &hidden)?;
-    let logits = dense(&mut g, w, "dense_1", [200, TAGS], &hidden)?;
-    let probabilities = g.node("Sigmoid", &[&logits], vec![]);
-    Ok(g.finish(
-        ("input", &[None, Some(FRAMES), Some(MELS)]),
-        (&probabilities, &[None, Some(TAGS)]),
-        "probabilities",
-        doc,
-    ))
+    let max = pool(g, "ReduceMax");
+    let mean = pool(g, "ReduceMean");
+    let pooled = concat(g, &[max, mean], 2); // [B, 753, 2]
+    let flat = reshape(g, &pooled, &[0, 1506]);
+    let flat = bn(g, w, "batch_normalization_9", 1506, &flat)?;
+    let hidden = dense(g, w, "dense", [1506, EMBEDDING], &flat)?;
+    let hidden = relu(g, &hidden);
+    bn(g, w, "batch_normalization_10", EMBEDDING, &hidden)
 }
 
 /// Inference batch norm over axis 1 with TensorFlow's moving statistics.

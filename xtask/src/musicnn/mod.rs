@@ -5,9 +5,11 @@
 //! - `check`: compares an exported model with the original musicnn's taggrams written by
 //!   `tools/musicnn/reference_taggrams.py`: on musicnn's own input patches (the network port)
 //!   and end to end from the audio through our feature code (the whole pipeline); `--fixture`
-//!   also stores the reference taggrams for the CI parity test.
+//!   also stores the reference taggrams for the CI parity test;
+//! - `transfer`: a genre head trained on the frozen network's embeddings (`transfer.rs`).
 
 pub mod graph;
+pub mod transfer;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +46,8 @@ enum Command {
         #[arg(long, default_value = "models")]
         out: PathBuf,
     },
+    /// Train a genre head on the frozen network's embeddings.
+    Transfer(transfer::Args),
     /// Compare a model with the original musicnn's taggrams.
     Check {
         #[arg(long, default_value = "models/msd-musicnn.onnx")]
@@ -63,6 +67,7 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Export { weights, name, out } => export(&weights, &name, &out),
+        Command::Transfer(args) => transfer::run(args),
         Command::Check {
             model,
             reference,

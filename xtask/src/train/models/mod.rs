@@ -151,6 +151,16 @@ impl Net {
         }
     }
 
+    /// Appends the inference forward pass to `g`, reading value `input`; returns the logits.
+    pub fn export_logits(&self, g: &mut Graph, input: &str) -> anyhow::Result<String> {
+        Ok(match self {
+            Net::MfccCnn(m) => m.export(g, input)?,
+            Net::MfccLstm(m) => m.export(g, input)?,
+            Net::Crnn(m) => m.export(g, input)?,
+            Net::DescriptorMlp(m) => m.export(g, input),
+        })
+    }
+
     /// The inference forward pass plus a softmax, as an ONNX model with input `"input"`
     /// (`[batch, frames, width]`) and output `"probabilities"` (`[batch, classes]`).
     pub fn to_onnx(
@@ -162,12 +172,7 @@ impl Net {
     ) -> anyhow::Result<Vec<u8>> {
         let mut g = Graph::new();
         let input = "input";
-        let logits = match self {
-            Net::MfccCnn(m) => m.export(&mut g, input)?,
-            Net::MfccLstm(m) => m.export(&mut g, input)?,
-            Net::Crnn(m) => m.export(&mut g, input)?,
-            Net::DescriptorMlp(m) => m.export(&mut g, input),
-        };
+        let logits = self.export_logits(&mut g, input)?;
         let probabilities = layers::softmax(&mut g, &logits);
         Ok(g.finish(
             (input, &[None, Some(frames), Some(width)]),
