@@ -151,8 +151,9 @@ fn first_result() {
     plugin.deactivate(processor);
     let first = first.expect("a result within the clip");
     println!(
-        "first result: {:.2} s after the first block (model window 3.04 s of audio incl. its last frame)",
-        first.as_secs_f64()
+        "first result: {:.2} s after the first block (the built-in model's window: {:.2} s of audio)",
+        first.as_secs_f64(),
+        ModelChoice::Builtin.metadata().unwrap().input.window_seconds()
     );
 }
 
@@ -161,7 +162,11 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let rounds = if full { 7 } else { 1 };
     runtime();
-    for choice in [ModelChoice::Builtin, ModelChoice::MsdMusicnn] {
+    for choice in [
+        ModelChoice::Builtin,
+        ModelChoice::MfccCnn,
+        ModelChoice::MsdMusicnn,
+    ] {
         worker_share(&choice, rounds);
         analyze_speed(&choice, rounds);
     }

@@ -68,9 +68,13 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
         timeline.len() as u64,
         good["tags"]["windows"].as_u64().unwrap()
     );
-    // The built-in model hops 65 frames of 512 samples at 22.05 kHz.
     let hop = timeline[1]["start_s"].as_f64().unwrap();
-    assert!((hop - 65.0 * 512.0 / 22_050.0).abs() < 1e-4, "{hop}");
+    let expected = genrescope::inference::ModelChoice::Builtin
+        .metadata()
+        .unwrap()
+        .input
+        .hop_seconds();
+    assert!((hop - f64::from(expected)).abs() < 1e-4, "{hop}");
 
     assert!(
         files[0]["error"].as_str().unwrap().len() > 5,

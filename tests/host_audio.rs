@@ -100,16 +100,18 @@ fn stereo_passes_through_bit_exact_and_every_sample_reaches_the_worker() {
         let input = music_like(&mut rng, sample_rate, 60.0, 2);
         let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
         assert_eq!(report.stats.nonfinite, 0);
-        // 60 s with the built-in model (3.0-s windows every 65 frames = 1.51 s): windows end
-        // at 3.04, 4.55, ... s, 38 of them, less one still inside the resampler.
+        // 60 s with the built-in model (187-frame windows every 93 frames of 256 samples at
+        // 16 kHz: 2.99 s every 1.49 s): 39 windows, less one still inside the resampler.
         assert_eq!(report.model_state, 1, "{report:?}");
         assert!(
-            (37..=38).contains(&report.windows),
+            (38..=39).contains(&report.windows),
             "{sample_rate} Hz: {report:?}"
         );
         // A 0.5-amplitude sine: RMS -9.03 dBFS, peak -6.02 dBFS.
-        assert!((report.rms_dbfs - -9.031).abs() < 0.01, "{report:?}");
-        assert!((report.peak_dbfs - -6.021).abs() < 0.05, "{report:?}");
+        // Measured after resampling to the model's 16 kHz, which attenuates by up to 0.15 dB
+        // at the highest ratios (384 kHz → 16 kHz).
+        assert!((report.rms_dbfs - -9.031).abs() < 0.2, "{report:?}");
+        assert!((report.peak_dbfs - -6.021).abs() < 0.2, "{report:?}");
     }
 }
 
@@ -134,7 +136,7 @@ fn mono_passes_through_at_the_extreme_sample_rates() {
             (4..=5).contains(&report.windows),
             "{sample_rate} Hz: {report:?}"
         );
-        assert!((report.rms_dbfs - -9.031).abs() < 0.01, "{report:?}");
+        assert!((report.rms_dbfs - -9.031).abs() < 0.2, "{report:?}");
     }
 }
 
