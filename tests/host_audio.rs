@@ -100,11 +100,11 @@ fn stereo_passes_through_bit_exact_and_every_sample_reaches_the_worker() {
         let input = music_like(&mut rng, sample_rate, 60.0, 2);
         let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
         assert_eq!(report.stats.nonfinite, 0);
-        // 60 s with the built-in model (187-frame windows every 93 frames of 256 samples at
-        // 16 kHz: 2.99 s every 1.49 s): 39 windows, less one still inside the resampler.
+        // 60 s with the built-in model (non-overlapping windows of 187 frames of 256 samples
+        // at 16 kHz, 2.99 s): 20 windows, less one still inside the resampler.
         assert_eq!(report.model_state, 1, "{report:?}");
         assert!(
-            (38..=39).contains(&report.windows),
+            (19..=20).contains(&report.windows),
             "{sample_rate} Hz: {report:?}"
         );
         // A 0.5-amplitude sine: RMS -9.03 dBFS, peak -6.02 dBFS.
@@ -131,9 +131,9 @@ fn mono_passes_through_at_the_extreme_sample_rates() {
     for sample_rate in [8_000.0, 44_100.0, 384_000.0] {
         let input = music_like(&mut rng, sample_rate, 10.0, 1);
         let report = run_and_check(sample_rate, &input, &mut rng, Host::KeepsUp);
-        // 10 s: 5 windows of the built-in model, less what the resampler still holds.
+        // 10 s: 3 windows of the built-in model, less what the resampler still holds.
         assert!(
-            (4..=5).contains(&report.windows),
+            (2..=3).contains(&report.windows),
             "{sample_rate} Hz: {report:?}"
         );
         assert!((report.rms_dbfs - -9.031).abs() < 0.2, "{report:?}");
@@ -209,7 +209,7 @@ fn state_round_trips_and_drives_the_analysis() {
     assert_eq!(saved["params"], state["params"]);
 
     // The restored model (crnn: 6-s windows every 3 s) is what the worker now runs: 10 s of
-    // audio give 2 windows (the built-in model would give 5).
+    // audio give 2 windows (the built-in model would give 3).
     let mut rng = SmallRng::seed_from_u64(1);
     let input = music_like(&mut rng, 48_000.0, 10.0, 2);
     let processor = restored.activate(48_000.0, MAX_BLOCK as u32);
