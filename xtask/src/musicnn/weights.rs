@@ -122,8 +122,10 @@ mod tests {
             values,
         });
         assert_eq!(shape, vec![2, 1, 2, 3]);
-        // ONNX [o, 0, i, j]
-        assert_eq!(onnx[((1 * 1) * 2 + 1) * 3 + 2], 121.0);
+        // ONNX [o, 0, i, j] at ((o * in + 0) * kh + i) * kw + j: [1, 0, 1, 2] is 121.
+        let at = |o: usize, i: usize, j: usize| (o * 2 + i) * 3 + j;
+        assert_eq!(onnx[at(1, 1, 2)], 121.0);
+        assert_eq!(onnx[at(0, 1, 0)], 100.0);
         assert_eq!(onnx[2], 20.0);
     }
 }
