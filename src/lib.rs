@@ -43,6 +43,8 @@ pub struct Genrescope {
     /// `None` while inactive, or when analysis could not start (audio still passes through).
     tap: Option<AudioTap>,
     worker: Option<Worker<GenreAnalyzer>>,
+    /// The analysis step between activations: its model, history and summary carry over.
+    analyzer: Option<GenreAnalyzer>,
     /// Why analysis is off after the last activation, for the editor; `None` when it runs.
     analysis_error: Arc<Mutex<Option<String>>>,
     repaint: RepaintNotifier,
@@ -63,6 +65,7 @@ impl Default for Genrescope {
             publisher: Some(publisher),
             tap: None,
             worker: None,
+            analyzer: None,
             analysis_error: Arc::default(),
             repaint: RepaintNotifier::new(),
             was_playing: false,
@@ -75,7 +78,10 @@ impl Genrescope {
     fn stop_analysis(&mut self) {
         self.tap = None;
         if let Some(worker) = self.worker.take() {
-            self.publisher = worker.stop();
+            (self.publisher, self.analyzer) = match worker.stop() {
+                Some(stopped) => (Some(stopped.publisher), stopped.step),
+                None => (None, None),
+            };
         }
     }
 
@@ -104,7 +110,11 @@ impl Genrescope {
         let worker = Worker::spawn(WorkerInputs {
             consumer,
             host_rate_hz,
-            step: GenreAnalyzer::new(self.params.clone(), self.stats.clone()),
+            step: self
+                .analyzer
+                .take()
+                .map(GenreAnalyzer::resume)
+                .unwrap_or_else(|| GenreAnalyzer::new(self.params.clone(), self.stats.clone())),
             publisher,
             stats: self.stats.clone(),
             notify: Box::new(move || repaint.request_repaint()),
@@ -253,8 +263,8 @@ mod tests {
         assert!(plugin.tap.is_some() && plugin.worker.is_some());
         plugin.stop_analysis();
         assert!(
-            plugin.publisher.is_some(),
-            "the publisher comes back for the next run"
+            plugin.publisher.is_some() && plugin.analyzer.is_some(),
+            "the publisher and the analyzer come back for the next run"
         );
     }
 }

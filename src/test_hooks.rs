@@ -9,8 +9,8 @@ use crate::analysis::rolling::ranked;
 use crate::analysis::worker::Published;
 use crate::stats::{Stats, StatsSnapshot};
 
-/// Labels a [`TestReport`] can carry.
-pub const MAX_LABELS: usize = 32;
+/// Labels a [`TestReport`] can carry (the built-in models have 14 and 50).
+pub const MAX_LABELS: usize = 64;
 
 /// Bytes of the model status message a [`TestReport`] carries.
 pub const MESSAGE_BYTES: usize = 512;
@@ -33,7 +33,7 @@ pub struct TestReport {
     /// Number of labels; index of the summary's top label (`u32::MAX`: no summary yet).
     pub labels: u32,
     pub summary_top: u32,
-    /// The track summary, `labels` values.
+    /// The track summary, the first `labels` values (at most [`MAX_LABELS`]).
     pub summary: [f32; MAX_LABELS],
     /// Why the model is not running (`model_state` 2) or its provider notice, UTF-8, NUL-padded.
     pub message: [u8; MESSAGE_BYTES],

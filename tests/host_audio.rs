@@ -221,6 +221,26 @@ fn state_round_trips_and_drives_the_analysis() {
 }
 
 #[test]
+fn history_and_summary_carry_over_a_reactivation() {
+    let mut plugin = PluginUnderTest::load();
+    let mut rng = SmallRng::seed_from_u64(4);
+    let mut windows = 0;
+    for rate in [48_000.0, 44_100.0] {
+        let input = music_like(&mut rng, rate, 10.0, 2);
+        let processor = plugin.activate(rate, MAX_BLOCK as u32);
+        let (processor, _) = process_paced(processor, &input, &[512], &plugin.pacer(rate as u64));
+        let frames = input[0].len() as u64;
+        let report = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.received == frames);
+        plugin.deactivate(processor);
+        // The second run adds its windows to the first run's (the model is not reloaded, and
+        // without a transport start the track summary goes on).
+        assert!(report.windows >= windows + 2, "{rate} Hz: {report:?}");
+        assert_eq!(report.summary_windows, report.windows, "{report:?}");
+        windows = report.windows;
+    }
+}
+
+#[test]
 fn disabling_analysis_through_state_stops_the_ring_push() {
     let mut plugin = PluginUnderTest::load();
     plugin

@@ -114,6 +114,24 @@ impl GenreAnalyzer {
         }
     }
 
+    /// The analyzer for the next activation: keeps the loaded model, the smoothed
+    /// distribution, the history and the track summary, and restarts the audio stream (the
+    /// ring and the resampler are new, so no frame may straddle the two runs).
+    pub fn resume(mut self) -> Self {
+        self.resets_seen = 0; // the activation reset the counters in `Stats`
+        self.level = (0.0, 0, 0.0);
+        if let Some(loaded) = &mut self.loaded {
+            match Feeder::new(&loaded.model.metadata.input) {
+                Ok(feeder) => loaded.feeder = feeder,
+                Err(message) => {
+                    self.view.status = ModelStatus::Failed(message);
+                    self.loaded = None;
+                }
+            }
+        }
+        self
+    }
+
     fn load(&mut self, settings: &AnalysisSettings) {
         let loaded = Runtime::find(&default_dirs())
             .map_err(|e| {
@@ -262,21 +280,7 @@ impl Loaded {
         let input = model.metadata.input.clone();
         let rate = input.sample_rate() as f32;
         let window_len = (input.window_seconds() * rate).round() as u64;
-        let hop_len = (input.hop_seconds() * rate).round().max(1.0) as usize;
-        let feeder = match &input {
-            ModelInput::Frames {
-                features,
-                hop_frames,
-            } => Feeder::Frames(FrameFeeder::new(
-                FrameStream::new(features).map_err(|e| e.to_string())?,
-                FeatureExtractor::new(features).map_err(|e| e.to_string())?,
-                *hop_frames,
-            )),
-            ModelInput::Descriptors { .. } => Feeder::Descriptors {
-                window: RollingWindow::new(window_len as usize, hop_len),
-                cutter: WindowCutter::new(&input).map_err(|e| e.to_string())?,
-            },
-        };
+        let feeder = Feeder::new(&input)?;
         let status = ModelStatus::Ready {
             name: name.to_owned(),
             provider: model.provider,
@@ -298,6 +302,28 @@ impl Loaded {
 }
 
 impl Feeder {
+    fn new(input: &ModelInput) -> Result<Self, String> {
+        Ok(match input {
+            ModelInput::Frames {
+                features,
+                hop_frames,
+            } => Feeder::Frames(FrameFeeder::new(
+                FrameStream::new(features).map_err(|e| e.to_string())?,
+                FeatureExtractor::new(features).map_err(|e| e.to_string())?,
+                *hop_frames,
+            )),
+            ModelInput::Descriptors { .. } => {
+                let rate = input.sample_rate() as f32;
+                let len = (input.window_seconds() * rate).round() as usize;
+                let hop = (input.hop_seconds() * rate).round().max(1.0) as usize;
+                Feeder::Descriptors {
+                    window: RollingWindow::new(len, hop),
+                    cutter: WindowCutter::new(input).map_err(|e| e.to_string())?,
+                }
+            }
+        })
+    }
+
     /// Feeds samples at the model rate and appends every window they complete to `due`.
     fn push(&mut self, samples: &[f32], due: &mut Vec<Array3<f32>>) {
         match self {

@@ -61,10 +61,17 @@ pub struct WorkerInputs<S: AnalysisStep> {
     pub notify: Box<dyn Fn() + Send>,
 }
 
+/// What a stopped worker hands back for the next run.
+pub struct Stopped<S: AnalysisStep> {
+    pub publisher: Publisher<S::Output>,
+    /// The step, unless it panicked (then its state cannot be trusted).
+    pub step: Option<S>,
+}
+
 /// A running analysis thread. Stopping (or dropping) it joins the thread.
 pub struct Worker<S: AnalysisStep> {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Publisher<S::Output>>>,
+    thread: Option<JoinHandle<Stopped<S>>>,
 }
 
 impl<S: AnalysisStep> Worker<S> {
@@ -83,7 +90,10 @@ impl<S: AnalysisStep> Worker<S> {
                 if run.is_err() {
                     inputs.stats.worker_failed.store(true, Ordering::Release);
                 }
-                inputs.publisher
+                Stopped {
+                    publisher: inputs.publisher,
+                    step: run.is_ok().then_some(inputs.step),
+                }
             }
         })?;
         Ok(Self {
@@ -92,18 +102,18 @@ impl<S: AnalysisStep> Worker<S> {
         })
     }
 
-    /// Stops and joins the thread. Returns the publisher for reuse, or `None` if the thread
-    /// died outside the step's panic guard.
-    pub fn stop(mut self) -> Option<Publisher<S::Output>> {
+    /// Stops and joins the thread. Returns the publisher and step for reuse, or `None` if the
+    /// thread died outside the step's panic guard.
+    pub fn stop(mut self) -> Option<Stopped<S>> {
         self.join()
     }
 
-    fn join(&mut self) -> Option<Publisher<S::Output>> {
+    fn join(&mut self) -> Option<Stopped<S>> {
         let thread = self.thread.take()?;
         self.stop.store(true, Ordering::Release);
         thread.thread().unpark();
         match thread.join() {
-            Ok(publisher) => Some(publisher),
+            Ok(stopped) => Some(stopped),
             Err(_) => {
                 nice_plug::nice_error!("the analysis worker died; analysis stopped");
                 None
