@@ -277,17 +277,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "best_epoch": fitted.best_epoch,
             "history": fitted.history,
         }),
-        metrics: json!({
-            "split": "validation (clip level, mean window probability)",
-            "valid_clip_accuracy": best.valid_clip_accuracy,
-            "valid_clip_macro_f1": best.valid_clip_macro_f1,
-            "valid_window_accuracy": best.valid_accuracy,
-            "valid_loss": best.valid_loss,
-            "calibration": {
-                "method": "temperature scaling fitted on the validation windows (NLL); ECE over 15 bins",
-                "fitted": calibration,
-            },
-        }),
+        metrics: {
+            let mut metrics = best.validation_metrics();
+            metrics["calibration"] = calibration.to_metrics();
+            metrics
+        },
         licence: "Network: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \
                   see models/LICENCE-musicnn.md), trained by its author on the Million Song \
                   Dataset. Head: trained by genrescope's xtask on ../shared/music clips, which \

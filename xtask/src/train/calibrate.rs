@@ -4,6 +4,8 @@
 //! reported before and after.
 
 use genrescope::inference::model::calibrate;
+
+use crate::metrics::argmax;
 use ndarray::{ArrayView2, Axis};
 use serde::Serialize;
 
@@ -58,6 +60,16 @@ pub fn fit(probabilities: ArrayView2<f32>, labels: &[usize]) -> Fitted {
     }
 }
 
+impl Fitted {
+    /// How the fit is recorded in a model's `metrics.calibration`.
+    pub fn to_metrics(&self) -> serde_json::Value {
+        serde_json::json!({
+            "method": "temperature scaling fitted on the validation windows (NLL); ECE over 15 bins",
+            "fitted": self,
+        })
+    }
+}
+
 /// Mean negative log-likelihood of the true classes.
 pub fn nll(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
     let total: f64 = probabilities
@@ -73,16 +85,9 @@ pub fn nll(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
 pub fn ece(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
     let mut bins = [(0usize, 0f64, 0f64); ECE_BINS];
     for (row, &y) in probabilities.axis_iter(Axis(0)).zip(labels) {
-        let (top, confidence) =
-            row.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (i, &p)| {
-                    if p > best.1 {
-                        (i, p)
-                    } else {
-                        best
-                    }
-                });
+        let row = row.as_slice().expect("probability rows are contiguous");
+        let top = argmax(row);
+        let confidence = row[top];
         let bin = ((confidence * ECE_BINS as f32) as usize).min(ECE_BINS - 1);
         bins[bin].0 += 1;
         bins[bin].1 += f64::from(confidence);

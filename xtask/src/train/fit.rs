@@ -93,6 +93,19 @@ pub struct EpochLog {
     pub seconds: f64,
 }
 
+impl EpochLog {
+    /// The validation figures of this (the kept) epoch, as recorded in a model's `metrics`.
+    pub fn validation_metrics(&self) -> serde_json::Value {
+        serde_json::json!({
+            "split": "validation (clip level, mean window probability)",
+            "valid_clip_accuracy": self.valid_clip_accuracy,
+            "valid_clip_macro_f1": self.valid_clip_macro_f1,
+            "valid_window_accuracy": self.valid_accuracy,
+            "valid_loss": self.valid_loss,
+        })
+    }
+}
+
 /// What survives an interruption, written after every epoch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct State {

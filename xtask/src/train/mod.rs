@@ -271,13 +271,7 @@ pub fn train(
             "wall_seconds": started.elapsed().as_secs_f64(),
             "history": fitted.history,
         }),
-        metrics: json!({
-            "split": "validation (clip level, mean window probability)",
-            "valid_clip_accuracy": best.valid_clip_accuracy,
-            "valid_clip_macro_f1": best.valid_clip_macro_f1,
-            "valid_window_accuracy": best.valid_accuracy,
-            "valid_loss": best.valid_loss,
-        }),
+        metrics: best.validation_metrics(),
         licence: format!(
             "Weights: trained by genrescope's xtask from the clips below; they inherit the most \
              restrictive of their licences (research and evaluation use unless every clip allows \
@@ -305,10 +299,7 @@ pub fn train(
         fitted.ece_after
     );
     metadata.calibration.temperature = fitted.temperature;
-    metadata.metrics["calibration"] = json!({
-        "method": "temperature scaling fitted on the validation windows (NLL); ECE over 15 bins",
-        "fitted": fitted,
-    });
+    metadata.metrics["calibration"] = fitted.to_metrics();
     std::fs::create_dir_all(&options.out)?;
     let path = options.out.join(format!("{name}.onnx"));
     write_model(&path, &onnx, &metadata)?;
