@@ -62,7 +62,7 @@ pub fn fit(probabilities: ArrayView2<f32>, labels: &[usize]) -> Fitted {
 
 impl Fitted {
     /// How the fit is recorded in a model's `metrics.calibration`.
-    pub fn to_metrics(&self) -> serde_json::Value {
+    pub fn to_metrics(self) -> serde_json::Value {
         serde_json::json!({
             "method": "temperature scaling fitted on the validation windows (NLL); ECE over 15 bins",
             "fitted": self,
