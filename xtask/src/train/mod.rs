@@ -419,8 +419,10 @@ mod tests {
             fitted["temperature"].as_f64().unwrap() as f32,
             metadata.calibration.temperature
         );
+        // The temperature minimises the NLL (T = 1 is in the search range); ECE may go either
+        // way on 4 windows, so it is not the invariant.
         assert!(
-            fitted["ece_after"].as_f64().unwrap() <= fitted["ece_before"].as_f64().unwrap() + 1e-6
+            fitted["nll_after"].as_f64().unwrap() <= fitted["nll_before"].as_f64().unwrap() + 1e-6
         );
         assert!(matches!(
             &metadata.input,
