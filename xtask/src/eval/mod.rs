@@ -41,12 +41,7 @@ pub struct Args {
 /// Where the ONNX Runtime library is looked for besides `ORT_DYLIB_PATH`.
 pub fn runtime_dirs() -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(".ort")];
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_owned))
-    {
-        dirs.push(exe_dir);
-    }
+    dirs.extend(genrescope::inference::runtime::default_dirs());
     dirs
 }
 
