@@ -92,8 +92,8 @@ struct Loaded {
 /// Turns the sample stream into model windows (`[1, frames, width]`).
 enum Feeder {
     Frames(FrameFeeder),
-    /// Descriptor models need the raw window.
-    Descriptors {
+    /// Descriptor and hybrid models cut each window from its own samples.
+    Samples {
         window: RollingWindow,
         cutter: WindowCutter,
     },
@@ -308,11 +308,11 @@ impl Feeder {
                 FeatureExtractor::new(features).map_err(|e| e.to_string())?,
                 *hop_frames,
             )),
-            ModelInput::Descriptors { .. } => {
+            ModelInput::Descriptors { .. } | ModelInput::Hybrid { .. } => {
                 let rate = input.sample_rate() as f32;
                 let len = (input.window_seconds() * rate).round() as usize;
                 let hop = (input.hop_seconds() * rate).round().max(1.0) as usize;
-                Feeder::Descriptors {
+                Feeder::Samples {
                     window: RollingWindow::new(len, hop),
                     cutter: WindowCutter::new(input).map_err(|e| e.to_string())?,
                 }
@@ -324,7 +324,7 @@ impl Feeder {
     fn push(&mut self, samples: &[f32], due: &mut Vec<Array3<f32>>) {
         match self {
             Feeder::Frames(frames) => frames.push(samples, due),
-            Feeder::Descriptors { window, cutter } => {
+            Feeder::Samples { window, cutter } => {
                 window.push(samples, |_, samples| due.push(cutter.windows(samples)));
             }
         }

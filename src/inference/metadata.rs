@@ -31,13 +31,24 @@ pub enum ModelInput {
         mean: Vec<f32>,
         std: Vec<f32>,
     },
+    /// `[batch, features.frames + 1, features.feature_width()]`, the hybrid family's input:
+    /// every `hop_seconds`, a window of [`FeatureConfig::window_seconds`] of audio gives the
+    /// first `features.frames` frame features computed from the window's own samples, then one
+    /// more row: the window's descriptor vector standardised by `mean`/`std`, zero-padded to
+    /// the row width.
+    Hybrid {
+        features: FeatureConfig,
+        hop_seconds: f32,
+        mean: Vec<f32>,
+        std: Vec<f32>,
+    },
 }
 
 impl ModelInput {
     /// Sample rate (Hz) the audio is resampled to before feature extraction.
     pub fn sample_rate(&self) -> u32 {
         match self {
-            Self::Frames { features, .. } => features.sample_rate,
+            Self::Frames { features, .. } | Self::Hybrid { features, .. } => features.sample_rate,
             Self::Descriptors { sample_rate, .. } => *sample_rate,
         }
     }
@@ -45,7 +56,9 @@ impl ModelInput {
     /// Length of one model window in seconds.
     pub fn window_seconds(&self) -> f32 {
         match self {
-            Self::Frames { features, .. } => features.window_seconds(),
+            Self::Frames { features, .. } | Self::Hybrid { features, .. } => {
+                features.window_seconds()
+            }
             Self::Descriptors { window_seconds, .. } => *window_seconds,
         }
     }
@@ -57,14 +70,18 @@ impl ModelInput {
                 features,
                 hop_frames,
             } => (*hop_frames * features.hop_length) as f32 / features.sample_rate as f32,
-            Self::Descriptors { hop_seconds, .. } => *hop_seconds,
+            Self::Descriptors { hop_seconds, .. } | Self::Hybrid { hop_seconds, .. } => {
+                *hop_seconds
+            }
         }
     }
 
-    /// The frame-feature extractor of a [`ModelInput::Frames`] input (`None` for descriptors).
+    /// The frame-feature extractor of a frame or hybrid input (`None` for descriptors).
     pub fn frame_extractor(&self) -> Result<Option<FeatureExtractor>, ConfigError> {
         match self {
-            Self::Frames { features, .. } => FeatureExtractor::new(features).map(Some),
+            Self::Frames { features, .. } | Self::Hybrid { features, .. } => {
+                FeatureExtractor::new(features).map(Some)
+            }
             Self::Descriptors { .. } => Ok(None),
         }
     }
@@ -74,6 +91,7 @@ impl ModelInput {
         match self {
             Self::Frames { features, .. } => vec![features.frames, features.feature_width()],
             Self::Descriptors { mean, .. } => vec![1, mean.len()],
+            Self::Hybrid { features, .. } => vec![features.frames + 1, features.feature_width()],
         }
     }
 }
@@ -214,19 +232,46 @@ impl ModelMetadata {
                 {
                     return fail("descriptor window or rate out of range".into());
                 }
-                if mean.len() != std.len()
-                    || mean.is_empty()
-                    || std.iter().any(|&s| !sane(s))
-                    || mean.iter().any(|m| !m.is_finite())
-                {
-                    return fail(
-                        "descriptor mean/std must be finite, positive and equally long".into(),
-                    );
+                check_standardisation(mean, std)?;
+            }
+            ModelInput::Hybrid {
+                features,
+                hop_seconds,
+                mean,
+                std,
+            } => {
+                features
+                    .validate()
+                    .map_err(|e| MetadataError(e.to_string()))?;
+                if !(hop_seconds.is_finite() && *hop_seconds > 0.0) {
+                    return fail(format!("hop_seconds {hop_seconds} must be positive"));
+                }
+                check_standardisation(mean, std)?;
+                if mean.len() > features.feature_width() {
+                    return fail(format!(
+                        "{} descriptor values do not fit a row of {} features",
+                        mean.len(),
+                        features.feature_width()
+                    ));
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Descriptor standardisation: equally long, finite means, positive finite deviations.
+fn check_standardisation(mean: &[f32], std: &[f32]) -> Result<(), MetadataError> {
+    if mean.len() != std.len()
+        || mean.is_empty()
+        || std.iter().any(|&s| !(s.is_finite() && s > 0.0))
+        || mean.iter().any(|m| !m.is_finite())
+    {
+        return Err(MetadataError(
+            "descriptor mean/std must be finite, positive and equally long".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -52,7 +52,16 @@ impl WindowCutter {
                 );
                 windows
             }
-            _ => unreachable!("frame inputs always have an extractor"),
+            (
+                ModelInput::Hybrid {
+                    hop_seconds,
+                    mean,
+                    std,
+                    ..
+                },
+                Some(extractor),
+            ) => hybrid_windows(extractor, samples, *hop_seconds, (mean, std)),
+            _ => unreachable!("frame and hybrid inputs always have an extractor"),
         }
     }
 }
@@ -75,6 +84,41 @@ pub fn frame_windows(
     for (i, start) in starts.into_iter().enumerate() {
         out.slice_mut(s![i, .., ..])
             .assign(&extractor.finish_window(frames.slice(s![start..start + len, ..])));
+    }
+    out
+}
+
+/// [`ModelInput::Hybrid`] windows: every `hop_seconds`, the frame features of a window's own
+/// samples (its first `frames` frames, through the window step) and a last row with the
+/// window's descriptor vector standardised by `mean`/`std`, zero-padded to the row width.
+pub fn hybrid_windows(
+    extractor: &FeatureExtractor,
+    samples: &[f32],
+    hop_seconds: f32,
+    (mean, std): (&[f32], &[f32]),
+) -> Array3<f32> {
+    let config = extractor.config();
+    let (frames, width) = (config.frames, config.feature_width());
+    let len = frames * config.hop_length;
+    let hop = ((hop_seconds * config.sample_rate as f32).round() as usize).max(1);
+    let starts: Vec<usize> = (0..=samples.len().saturating_sub(len))
+        .step_by(hop)
+        .filter(|start| start + len <= samples.len())
+        .collect();
+    let mut out = Array3::zeros((starts.len(), frames + 1, width));
+    for (i, start) in starts.into_iter().enumerate() {
+        let window = &samples[start..start + len];
+        let features = extractor.frames(window);
+        out.slice_mut(s![i, ..frames, ..])
+            .assign(&extractor.finish_window(features.slice(s![..frames, ..])));
+        let mut descriptors: Vec<f32> = clip_summary(window, config.sample_rate)
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        standardise(&mut descriptors, mean, std);
+        for (cell, value) in out.slice_mut(s![i, frames, ..]).iter_mut().zip(descriptors) {
+            *cell = value;
+        }
     }
     out
 }

@@ -7,6 +7,7 @@
 //! - `dataset`: classes, clip counts and the artist-disjoint validation split of a dataset;
 //! - `ort`: provisions the pinned ONNX Runtime library into `.ort/`;
 //! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
+//! - `augment-study`: measures each train-time augmentation on the same validation split;
 //! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
 //! - `musicnn`: the pre-trained musicnn taggers as ONNX models, and their parity check;
 //! - `demo`: writes the synthesised demo clip and runs the bundled `genrescope analyze` on it.
@@ -40,6 +41,7 @@ enum Command {
     Dataset(dataset_summary::Args),
     Train(train::Args),
     TrainAll(train::all::Args),
+    AugmentStudy(train::study::Args),
     Eval(eval::Args),
     Musicnn(musicnn::Args),
     /// Write the demo clip and analyse it with the bundled `genrescope analyze`.
@@ -59,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ort(args) => ort::run(args),
         Command::Train(args) => train::run(args),
         Command::TrainAll(args) => train::all::run(args),
+        Command::AugmentStudy(args) => train::study::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Musicnn(args) => musicnn::run(args),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use genrescope::decode::decode_mono_at;
 use genrescope::features::FeatureExtractor;
 use genrescope::inference::windows::descriptor_windows;
-use genrescope::inference::ModelInput;
+use genrescope::inference::{ModelInput, WindowCutter};
 use ndarray::Array2;
 
 use super::dataset::Clip;
@@ -18,7 +18,9 @@ use super::dataset::Clip;
 const SILENCE_PEAK: f32 = 1e-4;
 
 /// Features of one clip: frame-level features (`frames × n_mels`, before the window step) for
-/// [`ModelInput::Frames`], raw descriptor rows (`windows × 57`) for [`ModelInput::Descriptors`].
+/// [`ModelInput::Frames`], raw descriptor rows (`windows × 57`) for [`ModelInput::Descriptors`],
+/// the unstandardised windows stacked row-wise (`windows · (frames + 1) × width`) for
+/// [`ModelInput::Hybrid`].
 pub struct ClipFrames {
     /// Index of the clip in the list given to [`prepare`].
     pub clip: usize,
@@ -52,6 +54,11 @@ impl FeatureCache {
                 hop_seconds,
                 ..
             } => serde_json::to_vec(&(sample_rate, window_seconds, hop_seconds))?,
+            ModelInput::Hybrid {
+                features,
+                hop_seconds,
+                ..
+            } => serde_json::to_vec(&("hybrid", features, hop_seconds))?,
         };
         let dir = root.join(blake3::hash(&key).to_hex().as_str());
         std::fs::create_dir_all(&dir)
@@ -141,6 +148,15 @@ fn clip_features(
                 ) => {
                     descriptor_windows(&audio.samples, *sample_rate, *window_seconds, *hop_seconds)
                 }
+                (ModelInput::Hybrid { .. }, _) => {
+                    let windows = WindowCutter::new(input)
+                        .map_err(|e| e.to_string())?
+                        .windows(&audio.samples);
+                    let (n, rows, width) = windows.dim();
+                    windows
+                        .into_shape_with_order((n * rows, width))
+                        .expect("contiguous windows")
+                }
                 _ => unreachable!("frame inputs have an extractor"),
             };
             // A cache that cannot be written only costs time.
@@ -153,6 +169,7 @@ fn clip_features(
             features: config, ..
         } => (config.frames, features.nrows()),
         ModelInput::Descriptors { .. } => (1, features.nrows()),
+        ModelInput::Hybrid { .. } => (1, features.nrows()),
     };
     if have < needed {
         return Err(format!(

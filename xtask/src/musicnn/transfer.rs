@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::graph::{self, EMBEDDING};
 use super::weights::Weights;
-use crate::data::args::DataArgs;
+use crate::data::args::{DataArgs, Selected};
 use crate::eval::runtime_dirs;
 use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
@@ -34,6 +34,12 @@ use crate::train::models::{Family, Hyper, Net};
 pub struct Args {
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub options: Options,
+}
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct Options {
     /// Exported weights of the pre-trained network (`tools/musicnn/export_weights.py`).
     #[arg(long, default_value = "cache/musicnn/MSD_musicnn")]
     pub weights: PathBuf,
@@ -64,8 +70,27 @@ pub struct Args {
     pub checkpoints: PathBuf,
 }
 
+impl Default for Options {
+    /// The command line's defaults (so `train-all` trains exactly what `musicnn transfer` does).
+    fn default() -> Self {
+        use clap::{Args as _, FromArgMatches as _};
+        let command = Options::augment_args(clap::Command::new("defaults"));
+        Options::from_arg_matches(&command.get_matches_from(["defaults"]))
+            .expect("every option has a default")
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let selected = args.data.select()?;
+    transfer(&args.data, &selected, &args.options).map(|_| ())
+}
+
+/// Trains the head on `selected`'s split and writes `<out>/<name>.onnx`; returns its path.
+pub fn transfer(
+    data_args: &DataArgs,
+    selected: &Selected,
+    args: &Options,
+) -> anyhow::Result<PathBuf> {
     let weights = Weights::load(&args.weights)?;
     let features = FeatureConfig::preset("musicnn").expect("a built-in preset");
     let input = ModelInput::Frames {
@@ -178,6 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         valid,
         input: input.clone(),
         skipped: Vec::new(),
+        augmenter: None,
     };
     let hyper = Hyper {
         dense: args.dense.clone(),
@@ -185,7 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..Hyper::default_for(Family::DescriptorMlp)
     };
     let device = Device::flex().autodiff();
-    device.seed(args.data.seed);
+    device.seed(data_args.seed);
     let net = Net::new(
         Family::DescriptorMlp,
         &hyper,
@@ -201,9 +227,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         learning_rate: args.learning_rate,
         patience: args.patience,
         lr_patience: 2,
-        seed: args.data.seed,
+        seed: data_args.seed,
         class_weights: true,
         monitor: Monitor::MacroF1,
+        augment: Vec::new(),
     };
     let fitted = fit(
         net,
@@ -262,7 +289,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         training: json!({
             "method": "frozen pre-trained musicnn (MSD) up to its 200-value penultimate layer; new dense head trained on standardised embeddings",
             "pretrained": weights.dir.display().to_string(),
-            "data": args.data.source.display().to_string(),
+            "data": data_args.source.display().to_string(),
             "classes": classes,
             "split": selected.description,
             "train_clips": data.train.clips.len(),
@@ -304,5 +331,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         calibration.ece_before,
         calibration.ece_after
     );
-    Ok(())
+    Ok(path)
 }

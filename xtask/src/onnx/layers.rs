@@ -103,6 +103,31 @@ pub fn relu(g: &mut Graph, x: &str) -> String {
     g.node("Relu", &[x], vec![])
 }
 
+/// `min(max(x, low), high)` elementwise (ReLU6 is `clip(x, 0, 6)`).
+pub fn clip(g: &mut Graph, x: &str, low: f32, high: f32) -> String {
+    let low = g.float("clip_min", &[], &[low]);
+    let high = g.float("clip_max", &[], &[high]);
+    g.node("Clip", &[x, &low, &high], vec![])
+}
+
+/// `x[starts..ends]` along `axes` (ends past the size are clamped, as in ONNX).
+pub fn slice(g: &mut Graph, x: &str, axes: &[i64], starts: &[i64], ends: &[i64]) -> String {
+    let starts = g.int64s("starts", starts);
+    let ends = g.int64s("ends", ends);
+    let axes = g.int64s("axes", axes);
+    g.node("Slice", &[x, &starts, &ends, &axes], vec![])
+}
+
+/// Joins values along `axis`.
+pub fn concat(g: &mut Graph, values: &[&str], axis: i64) -> String {
+    g.node("Concat", values, vec![("axis", Attr::Int(axis))])
+}
+
+/// Elementwise sum of two values of the same shape.
+pub fn add(g: &mut Graph, a: &str, b: &str) -> String {
+    g.node("Add", &[a, b], vec![])
+}
+
 /// Reorders axes.
 pub fn transpose(g: &mut Graph, x: &str, perm: &[i64]) -> String {
     g.node("Transpose", &[x], vec![("perm", Attr::Ints(perm.to_vec()))])

@@ -10,6 +10,7 @@ use genrescope::inference::{GenreModel, ModelMetadata, Provider, Runtime, Window
 use ndarray::Array3;
 
 use super::models::Family;
+use crate::musicnn::transfer;
 use super::{train, TrainOptions};
 use crate::data::args::DataArgs;
 use crate::eval;
@@ -25,9 +26,15 @@ pub struct Args {
     /// `<out>/report/`.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    /// Skip the musicnn transfer model (`cargo xtask musicnn transfer` with its defaults on the
+    /// same split; needs the exported musicnn weights, see `tools/musicnn/`).
+    #[arg(long)]
+    pub no_transfer: bool,
     #[command(flatten)]
     pub options: TrainOptions,
 }
+
+const TRANSFER_RESEARCH: &str = "source 003 transferred ImageNet's MobileNetV2 (73–75.9 %, random split); musicnn (MSD) transfer is reported at 77.2 % on the artist-filtered GTZAN split";
 
 /// What the research sources reported for each family, and how they measured it.
 fn research(family: Family) -> &'static str {
@@ -36,6 +43,8 @@ fn research(family: Family) -> &'static str {
         Family::MfccLstm => "source 000: 75.89 % test accuracy (same leaky segment split)",
         Family::Crnn => "source 004: 0.76 accuracy (CNN 0.62, RNN 0.57; GTZAN, random 3:1:1 split, probably of segments)",
         Family::DescriptorMlp => "source 002: MLP alone ≈ 0.65 validation accuracy on features_30_sec.csv (GTZAN, random stratified 80/20 track split); hybrid with a mel-CNN: F1 0.80",
+        Family::Mobilenet => "source 003: ImageNet-pretrained MobileNetV2 on spectrogram images, 73 % (75.9 % on full 30-s clips; GTZAN, random split)",
+        Family::Hybrid => "source 002: mel-CNN + descriptor-MLP hybrid, F1 0.80 (GTZAN, random stratified 80/20 track split)",
     }
 }
 
@@ -87,6 +96,88 @@ fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
     Ok(times[times.len() / 2])
 }
 
+/// The report's table rows and per-model sections, one model at a time.
+struct Report<'a> {
+    rows: String,
+    sections: String,
+    runtime: &'a Runtime,
+    args: &'a Args,
+    test_list: &'a Path,
+    plots: &'a Path,
+}
+
+impl Report<'_> {
+    /// Evaluates `model` on the test clips, times it, and adds its row and section.
+    fn add(
+        &mut self,
+        name: &str,
+        model: &Path,
+        research: &str,
+        started: Instant,
+    ) -> anyhow::Result<()> {
+        let report_dir = self.args.reports.join(name);
+        eval::run(eval::Args {
+            model: model.to_owned(),
+            data: self.args.data.source.clone(),
+            list: Some(self.test_list.to_owned()),
+            report: Some(report_dir.clone()),
+            threads: None,
+        })?;
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report_dir.join("report.json"))?)?;
+        let metadata = ModelMetadata::load(&ModelMetadata::path_for(model))?;
+        let ms = inference_ms(self.runtime, model)?;
+        let feature_ms = features_ms(&metadata)?;
+        let size = std::fs::metadata(model)?.len() as f64 / 1e6;
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        let shape = metadata.input.shape();
+        let _ = writeln!(
+            self.rows,
+            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {:.2}: {:.3} → {:.3} | {:.3} | {research} |",
+            shape[0],
+            shape[1],
+            metadata.input.hop_seconds(),
+            metadata.training["parameters"],
+            f(&metadata.metrics["valid_clip_accuracy"]),
+            f(&metadata.metrics["valid_clip_macro_f1"]),
+            f(&report["accuracy"]),
+            f(&report["macro_f1"]),
+            report["scored"],
+            metadata.calibration.temperature,
+            f(&metadata.metrics["calibration"]["fitted"]["ece_before"]),
+            f(&metadata.metrics["calibration"]["fitted"]["ece_after"]),
+            f(&report["ece"]),
+        );
+        for png in ["confusion.png", "training.png"] {
+            let _ = std::fs::copy(report_dir.join(png), self.plots.join(format!("{name}-{png}")));
+        }
+        let eval_md = std::fs::read_to_string(report_dir.join("report.md"))?;
+        let body = eval_md
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("!["))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let history = metadata.training["history"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let training_seconds: f64 = history.iter().filter_map(|e| e["seconds"].as_f64()).sum();
+        let _ = writeln!(
+            self.sections,
+            "\n## {name}\n\nBest epoch {} of {} ({:.1} min of training epochs; this invocation \
+             took {:.1} min including feature extraction, evaluation and timing). \
+             Test-set evaluation by `cargo xtask eval`:\n{body}\n\n\
+             ![{name} confusion](report/{name}-confusion.png) ![{name} training](report/{name}-training.png)\n",
+            metadata.training["best_epoch"],
+            history.len(),
+            training_seconds / 60.0,
+            started.elapsed().as_secs_f64() / 60.0
+        );
+        Ok(())
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let families = if args.families.is_empty() {
@@ -112,73 +203,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = Runtime::find(&eval::runtime_dirs())?;
     let plots = args.options.out.join("report");
     std::fs::create_dir_all(&plots)?;
-    let mut rows = String::new();
-    let mut sections = String::new();
-    for family in families {
+    let mut report = Report {
+        rows: String::new(),
+        sections: String::new(),
+        runtime: &runtime,
+        args: &args,
+        test_list: &test_list,
+        plots: &plots,
+    };
+    for &family in &families {
         let family_started = Instant::now();
         let name = family.name();
         let model = train(&args.data, &selected, family, name, &args.options)?;
-        let report_dir = args.reports.join(name);
-        eval::run(eval::Args {
-            model: model.clone(),
-            data: args.data.source.clone(),
-            list: Some(test_list.clone()),
-            report: Some(report_dir.clone()),
-            threads: None,
-        })?;
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(report_dir.join("report.json"))?)?;
-        let metadata = ModelMetadata::load(&ModelMetadata::path_for(&model))?;
-        let ms = inference_ms(&runtime, &model)?;
-        let feature_ms = features_ms(&metadata)?;
-        let size = std::fs::metadata(&model)?.len() as f64 / 1e6;
-        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
-        let shape = metadata.input.shape();
-        let _ = writeln!(
-            rows,
-            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {:.2}: {:.3} → {:.3} | {:.3} | {} |",
-            shape[0],
-            shape[1],
-            metadata.input.hop_seconds(),
-            metadata.training["parameters"],
-            f(&metadata.metrics["valid_clip_accuracy"]),
-            f(&metadata.metrics["valid_clip_macro_f1"]),
-            f(&report["accuracy"]),
-            f(&report["macro_f1"]),
-            report["scored"],
-            metadata.calibration.temperature,
-            f(&metadata.metrics["calibration"]["fitted"]["ece_before"]),
-            f(&metadata.metrics["calibration"]["fitted"]["ece_after"]),
-            f(&report["ece"]),
-            research(family)
-        );
-        for png in ["confusion.png", "training.png"] {
-            let _ = std::fs::copy(report_dir.join(png), plots.join(format!("{name}-{png}")));
-        }
-        let eval_md = std::fs::read_to_string(report_dir.join("report.md"))?;
-        let body = eval_md
-            .lines()
-            .skip(1)
-            .filter(|l| !l.starts_with("!["))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let history = metadata.training["history"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let training_seconds: f64 = history.iter().filter_map(|e| e["seconds"].as_f64()).sum();
-        let _ = writeln!(
-            sections,
-            "\n## {name}\n\nBest epoch {} of {} ({:.1} min of training epochs; this invocation \
-             took {:.1} min including feature extraction, evaluation and timing). \
-             Test-set evaluation by `cargo xtask eval`:\n{body}\n\n\
-             ![{name} confusion](report/{name}-confusion.png) ![{name} training](report/{name}-training.png)\n",
-            metadata.training["best_epoch"],
-            history.len(),
-            training_seconds / 60.0,
-            family_started.elapsed().as_secs_f64() / 60.0
-        );
+        report.add(name, &model, research(family), family_started)?;
     }
+    if !args.no_transfer {
+        let started = Instant::now();
+        let options = transfer::Options {
+            out: args.options.out.clone(),
+            checkpoints: args.options.checkpoints.clone(),
+            ..Default::default()
+        };
+        let model = transfer::transfer(&args.data, &selected, &options)?;
+        report.add(&options.name, &model, TRANSFER_RESEARCH, started)?;
+    }
+    let Report { rows, sections, .. } = report;
     let mut doc = String::from("# Model report\n\n");
     let _ = writeln!(
         doc,

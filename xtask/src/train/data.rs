@@ -12,6 +12,7 @@ use genrescope::inference::ModelInput;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array3;
 
+use super::augment::{Augmentation, Augmenter, Source};
 use crate::data::dataset::Clip;
 use crate::data::prepare::{prepare, FeatureCache, Skipped};
 use crate::data::split::Split;
@@ -74,10 +75,13 @@ pub struct TrainingData {
     /// The model input with the training set's standardisation filled in.
     pub input: ModelInput,
     pub skipped: Vec<Skipped>,
+    /// Rebuilds the training windows every epoch when augmentations are on.
+    pub augmenter: Option<Augmenter>,
 }
 
 /// Decodes (or reads from the cache) every clip of the split, cuts windows and standardises
-/// them with statistics of the training windows.
+/// them with statistics of the (unaugmented) training windows. With `augment`, the training
+/// clips' frames are kept for [`Augmenter`].
 pub fn load(
     clips: &[Clip],
     labels: &[String],
@@ -85,6 +89,7 @@ pub fn load(
     input: &ModelInput,
     cache_root: &Path,
     multi_label: bool,
+    (augment, seed): (&[Augmentation], u64),
 ) -> anyhow::Result<TrainingData> {
     let cache = FeatureCache::new(cache_root, input)?;
     let bar = ProgressBar::new(clips.len() as u64).with_style(ProgressStyle::with_template(
@@ -107,6 +112,20 @@ pub fn load(
             },
             hop_frames: *hop_frames,
         },
+        ModelInput::Hybrid {
+            features,
+            hop_seconds,
+            mean,
+            ..
+        } => ModelInput::Hybrid {
+            features: genrescope::features::FeatureConfig {
+                normalization: Normalization::None,
+                ..features.clone()
+            },
+            hop_seconds: *hop_seconds,
+            mean: vec![0.0; mean.len()],
+            std: vec![1.0; mean.len()],
+        },
         other => other.clone(),
     };
     let extractor = raw_input.frame_extractor()?;
@@ -118,6 +137,10 @@ pub fn load(
             (ModelInput::Frames { hop_frames, .. }, Some(extractor)) => {
                 frame_windows(extractor, clip_features.view(), *hop_frames)
             }
+            (ModelInput::Hybrid { .. }, _) => clip_features
+                .clone()
+                .into_shape_with_order((clip_features.nrows() / frames, frames, width))
+                .expect("whole windows"),
             _ => clip_features.clone().insert_axis(ndarray::Axis(1)),
         })
     };
@@ -134,9 +157,62 @@ pub fn load(
     let mut train = cut(&split.train)?;
     let mut valid = cut(&split.valid)?;
     anyhow::ensure!(train.len() > 0, "no training windows");
+    if let ModelInput::Hybrid {
+        features: raw,
+        hop_seconds,
+        mean: descriptors,
+        ..
+    } = &raw_input
+    {
+        let statistics = hybrid_statistics(&train, descriptors.len());
+        standardise_hybrid(&mut train, &statistics);
+        standardise_hybrid(&mut valid, &statistics);
+        let ((mean, std), (d_mean, d_std)) = statistics;
+        let input = ModelInput::Hybrid {
+            features: genrescope::features::FeatureConfig {
+                normalization: Normalization::PerFeature { mean, std },
+                ..raw.clone()
+            },
+            hop_seconds: *hop_seconds,
+            mean: d_mean,
+            std: d_std,
+        };
+        anyhow::ensure!(augment.is_empty(), "augmentation is not available for hybrid inputs");
+        return Ok(TrainingData {
+            train,
+            valid,
+            input,
+            skipped,
+            augmenter: None,
+        });
+    }
     let (mean, std) = feature_statistics(&train);
     standardise(&mut train.x, &mean, &std);
     standardise(&mut valid.x, &mean, &std);
+    let augmenter = match (&raw_input, augment.is_empty()) {
+        (_, true) => None,
+        (ModelInput::Frames { features: raw, hop_frames }, false) => {
+            let mut kept = vec![None; clips.len()];
+            for &i in &split.train {
+                kept[i] = features[i].take();
+            }
+            Some(Augmenter::new(
+                augment,
+                raw,
+                *hop_frames,
+                (mean.clone(), std.clone()),
+                Source {
+                    frames: kept,
+                    clips: clips.to_vec(),
+                    labels: labels.to_vec(),
+                    train: split.train.clone(),
+                    multi_label,
+                },
+                seed,
+            )?)
+        }
+        _ => anyhow::bail!("augmentation works on frame features, not descriptor vectors"),
+    };
     let input = match raw_input {
         ModelInput::Frames {
             features,
@@ -160,12 +236,14 @@ pub fn load(
             mean,
             std,
         },
+        ModelInput::Hybrid { .. } => unreachable!("returned above"),
     };
     Ok(TrainingData {
         train,
         valid,
         input,
         skipped,
+        augmenter,
     })
 }
 
@@ -226,16 +304,60 @@ pub fn window_set(
 /// Per-feature mean and standard deviation over every frame of `set` (a deviation of 0
 /// becomes 1, so constant features pass unchanged).
 pub fn feature_statistics(set: &WindowSet) -> (Vec<f32>, Vec<f32>) {
-    let width = set.width;
-    let rows = set.x.len() / width;
+    column_statistics(set.x.chunks_exact(set.width), set.width)
+}
+
+/// Standardisation of hybrid windows: per-band statistics over the frame rows, and per-value
+/// statistics over the first `descriptors` values of each window's last row.
+type HybridStatistics = ((Vec<f32>, Vec<f32>), (Vec<f32>, Vec<f32>));
+
+fn hybrid_statistics(set: &WindowSet, descriptors: usize) -> HybridStatistics {
+    let rows = set.frames;
+    let frame_rows = set.x.chunks_exact(set.width).enumerate();
+    (
+        column_statistics(
+            frame_rows
+                .clone()
+                .filter(|(i, _)| i % rows != rows - 1)
+                .map(|(_, row)| row),
+            set.width,
+        ),
+        column_statistics(
+            frame_rows
+                .filter(|(i, _)| i % rows == rows - 1)
+                .map(|(_, row)| &row[..descriptors]),
+            descriptors,
+        ),
+    )
+}
+
+fn standardise_hybrid(set: &mut WindowSet, ((mean, std), (d_mean, d_std)): &HybridStatistics) {
+    let rows = set.frames;
+    for (i, row) in set.x.chunks_exact_mut(set.width).enumerate() {
+        if i % rows == rows - 1 {
+            standardise(&mut row[..d_mean.len()], d_mean, d_std);
+        } else {
+            standardise(row, mean, std);
+        }
+    }
+}
+
+/// Mean and standard deviation of each of the `width` columns of `rows`.
+fn column_statistics<'a>(
+    rows: impl Iterator<Item = &'a [f32]>,
+    width: usize,
+) -> (Vec<f32>, Vec<f32>) {
     let mut mean = vec![0.0f64; width];
     let mut sq = vec![0.0f64; width];
-    for row in set.x.chunks_exact(width) {
+    let mut count = 0usize;
+    for row in rows {
+        count += 1;
         for i in 0..width {
             mean[i] += row[i] as f64;
             sq[i] += (row[i] as f64).powi(2);
         }
     }
+    let rows = count.max(1);
     let mean: Vec<f32> = mean.iter().map(|m| (m / rows as f64) as f32).collect();
     let std: Vec<f32> = sq
         .iter()

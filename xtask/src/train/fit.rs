@@ -15,6 +15,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use super::augment::{self, Augmentation};
 use super::data::{TrainingData, WindowSet};
 use super::models::Net;
 use crate::metrics::{argmax, clip_probabilities, Confusion};
@@ -33,6 +34,9 @@ pub struct FitConfig {
     pub class_weights: bool,
     /// What early stopping, the learning-rate schedule and the kept epoch follow.
     pub monitor: Monitor,
+    /// Train-time augmentations (recorded; the data applies them).
+    #[serde(default)]
+    pub augment: Vec<Augmentation>,
 }
 
 /// The validation figure that decides the best epoch.
@@ -196,15 +200,22 @@ pub fn fit(
         ProgressStyle::with_template("epoch {pos}/{len} {bar:20} {msg}")?,
     ));
     epochs_bar.set_position(state.history.len() as u64);
-    let batches = data.train.len().div_ceil(config.batch_size);
 
     while !state.finished && state.history.len() < config.max_epochs {
         let epoch = state.history.len() + 1;
         let started = Instant::now();
-        // The order and dropout masks depend only on (seed, epoch): a resumed run repeats them.
+        // The order, augmentations and dropout masks depend only on (seed, epoch): a resumed
+        // run repeats them.
+        let augmented = match &data.augmenter {
+            Some(augmenter) => Some(augmenter.epoch_set(epoch)?),
+            None => None,
+        };
+        let train = augmented.as_ref().unwrap_or(&data.train);
+        let mixup = data.augmenter.as_ref().is_some_and(|a| a.mixup());
+        let batches = train.len().div_ceil(config.batch_size);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64) << 32);
         device.seed(config.seed.wrapping_mul(1000) + epoch as u64);
-        let mut order: Vec<usize> = (0..data.train.len()).collect();
+        let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rng);
 
         let bar = bars.add(ProgressBar::new(batches as u64).with_style(
@@ -212,7 +223,10 @@ pub fn fit(
         ));
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for chunk in order.chunks(config.batch_size) {
-            let (x, targets) = data.train.batch(chunk, device);
+            let (mut x, mut targets) = train.batch(chunk, device);
+            if mixup {
+                (x, targets) = augment::mixup(x, targets, &mut rng, device);
+            }
             let logits = net.forward(x);
             let predicted: Vec<i64> = logits
                 .clone()
@@ -224,7 +238,7 @@ pub fn fit(
             correct += predicted
                 .iter()
                 .zip(chunk)
-                .filter(|(&p, &i)| p as usize == data.train.y[i])
+                .filter(|(&p, &i)| p as usize == train.y[i])
                 .count();
             let loss = soft_cross_entropy(logits, targets, weights.as_ref());
             loss_sum += loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;

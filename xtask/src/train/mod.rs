@@ -2,10 +2,12 @@
 //! metadata JSON, loadable unchanged by the plugin, `analyze` and `eval`.
 
 pub mod all;
+pub mod augment;
 pub mod calibrate;
 pub mod data;
 pub mod fit;
 pub mod models;
+pub mod study;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -111,6 +113,13 @@ pub struct TrainOptions {
     pub dense: Option<Vec<usize>>,
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// Seed of the initial weights, batch order and dropout (default: `--seed`, which also
+    /// draws the split).
+    #[arg(long)]
+    pub init_seed: Option<u64>,
+    /// Train-time augmentations (frame-feature families), e.g. `gain,pitch,spec-augment`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub augment: Vec<augment::Augmentation>,
 }
 
 #[derive(clap::Args)]
@@ -141,6 +150,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The model input of a family before standardisation (filled in from the training data).
 fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInput> {
     Ok(match family.default_features() {
+        Some(preset) if family == Family::Hybrid => {
+            let features = load_config(options.features.as_deref().unwrap_or(preset))?;
+            ModelInput::Hybrid {
+                hop_seconds: options.hop.unwrap_or(features.window_seconds() / 2.0),
+                features,
+                mean: vec![0.0; SUMMARY_LEN],
+                std: vec![1.0; SUMMARY_LEN],
+            }
+        }
         Some(preset) => {
             let features = load_config(options.features.as_deref().unwrap_or(preset))?;
             let hop_frames = match options.hop {
@@ -175,6 +193,7 @@ pub fn train(
 ) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
     let classes = &selected.classes;
+    let seed = options.init_seed.unwrap_or(data_args.seed);
     let template = input_for(family, options)?;
     let data = data::load(
         &selected.data.clips,
@@ -183,6 +202,7 @@ pub fn train(
         &template,
         &options.cache,
         options.multi_label,
+        (&options.augment, seed),
     )?;
     for skip in &data.skipped {
         println!("skipped {}: {}", skip.path.display(), skip.reason);
@@ -211,7 +231,7 @@ pub fn train(
     }
     let plain = options.backend.device()?;
     let device = plain.clone().autodiff();
-    device.seed(data_args.seed);
+    device.seed(seed);
     let (frames, width) = (data.train.frames, data.train.width);
     let net = Net::new(family, &hyper, frames, width, classes.len(), &device)?;
     let parameters = net.num_params();
@@ -221,9 +241,10 @@ pub fn train(
         learning_rate: options.learning_rate,
         patience: options.patience,
         lr_patience: options.lr_patience,
-        seed: data_args.seed,
+        seed,
         class_weights: !options.no_class_weights,
         monitor: options.monitor,
+        augment: options.augment.clone(),
     };
     let fitted = fit(
         net,
@@ -404,6 +425,8 @@ mod tests {
             hidden: None,
             dense: Some(vec![8]),
             dropout: None,
+            init_seed: None,
+            augment: vec![],
         };
         let selected = data_args.select().unwrap();
         assert_eq!(

@@ -5,8 +5,10 @@
 mod blocks;
 mod cnn;
 mod crnn;
+mod hybrid;
 mod lstm;
 mod mlp;
+mod mobilenet;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -16,8 +18,10 @@ use crate::onnx::{layers, Graph};
 
 pub use cnn::MfccCnn;
 pub use crnn::Crnn;
+pub use hybrid::Hybrid;
 pub use lstm::MfccLstm;
 pub use mlp::DescriptorMlp;
+pub use mobilenet::MobileNet;
 
 /// A model family from the research sources (see `models/REPORT.md` for the sources).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -31,14 +35,21 @@ pub enum Family {
     Crnn,
     /// 3 dense layers and dropout on the 57-value GTZAN-table descriptor vector.
     DescriptorMlp,
+    /// MobileNetV2-style inverted-residual net on 128 log-mel bands × 130 frames, from scratch.
+    Mobilenet,
+    /// Log-mel CNN branch + MLP branch on the window's descriptor vector, concatenated into a
+    /// dense layer, dropout, softmax.
+    Hybrid,
 }
 
 impl Family {
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 6] = [
         Family::MfccCnn,
         Family::MfccLstm,
         Family::Crnn,
         Family::DescriptorMlp,
+        Family::Mobilenet,
+        Family::Hybrid,
     ];
 
     /// The kebab-case name used in file names and metadata.
@@ -48,6 +59,8 @@ impl Family {
             Family::MfccLstm => "mfcc-lstm",
             Family::Crnn => "crnn",
             Family::DescriptorMlp => "descriptor-mlp",
+            Family::Mobilenet => "mobilenet",
+            Family::Hybrid => "hybrid",
         }
     }
 
@@ -56,6 +69,7 @@ impl Family {
         match self {
             Family::MfccCnn | Family::MfccLstm => Some("mfcc13"),
             Family::Crnn => Some("crnn-mfcc"),
+            Family::Mobilenet | Family::Hybrid => Some("logmel128"),
             Family::DescriptorMlp => None,
         }
     }
@@ -106,6 +120,24 @@ impl Hyper {
                 dense: vec![256, 128, 64],
                 dropout: 0.3,
             },
+            // Stem, the six bottleneck stages, head conv: half of MobileNetV2's
+            // 32, 16, 24, 32, 64, 96, 160 and a quarter of its 1 280 head.
+            Family::Mobilenet => Self {
+                channels: vec![16, 8, 12, 16, 32, 48, 80, 320],
+                kernel: 3,
+                hidden: 0,
+                dense: vec![],
+                dropout: 0.2,
+            },
+            // CNN branch: four conv blocks (128×130 → 8×8) and a 128-unit layer; MLP branch:
+            // source 002's three dense layers (the last 64 wide).
+            Family::Hybrid => Self {
+                channels: vec![16, 32, 64, 64],
+                kernel: 3,
+                hidden: 128,
+                dense: vec![256, 128],
+                dropout: 0.3,
+            },
         }
     }
 }
@@ -119,6 +151,8 @@ pub enum Net {
     MfccLstm(MfccLstm),
     Crnn(Crnn),
     DescriptorMlp(DescriptorMlp),
+    Mobilenet(MobileNet),
+    Hybrid(Hybrid),
 }
 
 impl Net {
@@ -138,6 +172,10 @@ impl Net {
             Family::DescriptorMlp => {
                 Net::DescriptorMlp(DescriptorMlp::new(hyper, frames * width, classes, device)?)
             }
+            Family::Mobilenet => {
+                Net::Mobilenet(MobileNet::new(hyper, frames, width, classes, device)?)
+            }
+            Family::Hybrid => Net::Hybrid(Hybrid::new(hyper, frames, width, classes, device)?),
         })
     }
 
@@ -148,6 +186,8 @@ impl Net {
             Net::MfccLstm(m) => m.forward(x),
             Net::Crnn(m) => m.forward(x),
             Net::DescriptorMlp(m) => m.forward(x),
+            Net::Mobilenet(m) => m.forward(x),
+            Net::Hybrid(m) => m.forward(x),
         }
     }
 
@@ -158,6 +198,8 @@ impl Net {
             Net::MfccLstm(m) => m.export(g, input)?,
             Net::Crnn(m) => m.export(g, input)?,
             Net::DescriptorMlp(m) => m.export(g, input),
+            Net::Mobilenet(m) => m.export(g, input)?,
+            Net::Hybrid(m) => m.export(g, input)?,
         })
     }
 

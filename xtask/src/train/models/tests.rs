@@ -28,6 +28,17 @@ fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> Mode
             mean: vec![0.0; width],
             std: vec![1.0; width],
         },
+        Family::Hybrid => {
+            let mut features = FeatureConfig::preset("logmel128").unwrap();
+            features.n_mels = width;
+            features.frames = frames - 1;
+            ModelInput::Hybrid {
+                features,
+                hop_seconds: 1.0,
+                mean: vec![0.0; 57],
+                std: vec![1.0; 57],
+            }
+        }
         _ => {
             let mut features = match width {
                 13 => FeatureConfig::preset("mfcc13").unwrap(),
@@ -131,4 +142,14 @@ fn crnn_on_log_mel_matches_onnx_runtime() {
 #[test]
 fn descriptor_mlp_matches_onnx_runtime() {
     parity(Family::DescriptorMlp, 1, 57);
+}
+
+#[test]
+fn mobilenet_matches_onnx_runtime() {
+    parity(Family::Mobilenet, 64, 64);
+}
+
+#[test]
+fn hybrid_matches_onnx_runtime() {
+    parity(Family::Hybrid, 33, 64);
 }
