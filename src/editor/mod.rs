@@ -17,7 +17,7 @@ use crate::analysis::worker::Published;
 use crate::inference::catalog::{self, user_models_dir};
 use crate::inference::Provider;
 use crate::params::GenrescopeParams;
-use crate::stats::{Stats, StatsSnapshot};
+use crate::stats::Stats;
 
 /// Default editor size, in logical pixels.
 pub const DEFAULT_SIZE: (u32, u32) = (760, 520);
@@ -98,7 +98,7 @@ impl NiceEguiApp for EditorApp {
         let view = &snapshot.output;
 
         self.top_bar(ui);
-        self.banners(ui, view, &stats);
+        self.banners(ui, view);
         ui.separator();
 
         // Diagnostics at the bottom, the two columns above them.
@@ -210,17 +210,13 @@ impl EditorApp {
         }
     }
 
-    fn banners(&self, ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
+    /// Why analysis is off or degraded: no worker, or the model status (which also carries a
+    /// worker that stopped after a panic).
+    fn banners(&self, ui: &mut egui::Ui, view: &GenreView) {
         if let Some(err) = self.analysis_error.lock().ok().and_then(|e| e.clone()) {
             ui.colored_label(
                 WARNING,
                 format!("Analysis off: {err}. Audio passes through unchanged."),
-            );
-        }
-        if stats.worker_failed {
-            ui.colored_label(
-                WARNING,
-                "Analysis stopped after an internal error; audio is unaffected. Re-activate the plugin to restart it.",
             );
         }
         match &view.status {
