@@ -165,9 +165,11 @@ fn state_round_trips_byte_for_byte_and_restores_every_value() {
     assert_eq!(restored.save_state(), saved, "save → load → save changes nothing");
     assert_eq!(restored.param_value(smoothing), smoothing_value);
     assert_eq!(restored.param_value(analyze), 0.0);
-    // The editor opens at the saved size.
+    // nice-plug sizes the editor when the plugin is created, before any state: the host is
+    // told the default size, and the window asks for the saved one once it opens (see
+    // `audio_and_analysis_are_unaffected_by_the_editor`).
     let size = restored.editor_size();
-    assert_eq!((size.width, size.height), (1024, 700));
+    assert_eq!((size.width, size.height), (760, 520));
 
     // Loading while active (hosts recall presets during playback) takes effect live.
     let processor = restored.activate(48_000.0, 1024);
@@ -428,8 +430,9 @@ fn audio_and_analysis_are_unaffected_by_the_editor() {
     for editor in [false, true] {
         let mut plugin = load();
         if editor {
-            let size = plugin.editor_size();
-            assert_eq!((size.width, size.height), (760, 520), "the default size");
+            plugin
+                .edit_state(|state| state["fields"]["editor-size"] = "[900,640]".into())
+                .unwrap();
             match &display {
                 // SAFETY: the root window outlives the editor.
                 Some(display) => unsafe { plugin.open_editor(display.root_window()) },
@@ -442,6 +445,13 @@ fn audio_and_analysis_are_unaffected_by_the_editor() {
         let report = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.received == 8 * 48_000);
         plugin.deactivate(processor);
         if editor && display.is_some() {
+            // The open window took the size saved with the state.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while plugin.editor_size().width != 900 {
+                assert!(std::time::Instant::now() < deadline, "{:?}", plugin.editor_size());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert_eq!(plugin.editor_size().height, 640);
             plugin.destroy_editor();
         }
         assert_eq!(report.stats.dropped, 0, "{report:?}");
