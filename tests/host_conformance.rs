@@ -26,10 +26,8 @@ const WORKER_TIMEOUT: Duration = Duration::from_secs(120);
 fn log_file() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!(
-            "genrescope-conformance-{}.log",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("genrescope-conformance-{}.log", std::process::id()));
         // SAFETY (edition 2021: safe fn): set once, before any plugin is loaded.
         std::env::set_var("NICE_LOG", &path);
         path
@@ -87,10 +85,16 @@ fn parameters_read_back_what_flush_and_process_set() {
     }
     // nice-plug shows hosts every parameter normalised to 0..1; the plain value is in the
     // text and the state. Defaults: analysis on, 4 s of smoothing.
-    assert_eq!((params[0].min, params[0].max, params[0].default), (0.0, 1.0, 1.0));
+    assert_eq!(
+        (params[0].min, params[0].max, params[0].default),
+        (0.0, 1.0, 1.0)
+    );
     assert_eq!((params[1].min, params[1].max), (0.0, 1.0));
     let (analyze, smoothing) = (params[0].id, params[1].id);
-    assert_eq!(plugin.param_text_round_trip(smoothing, params[1].default).0, "4.0 s");
+    assert_eq!(
+        plugin.param_text_round_trip(smoothing, params[1].default).0,
+        "4.0 s"
+    );
 
     // Flush while inactive: get_value, the text conversion and the state all agree.
     plugin.flush_params(&[(smoothing, 0.8), (analyze, 0.0)]);
@@ -102,10 +106,20 @@ fn parameters_read_back_what_flush_and_process_set() {
     assert_eq!(parsed, Some(value), "{text:?}");
     let seconds: f64 = text.trim_end_matches(" s").parse().expect("seconds");
     let state = decode_state(&plugin.save_state());
-    assert_eq!(state["params"]["smoothing"]["f32"].as_f64().unwrap(), seconds);
-    assert_eq!(state["params"]["analyze"], serde_json::json!({ "bool": false }));
+    assert_eq!(
+        state["params"]["smoothing"]["f32"].as_f64().unwrap(),
+        seconds
+    );
+    assert_eq!(
+        state["params"]["analyze"],
+        serde_json::json!({ "bool": false })
+    );
     plugin.flush_params(&[(smoothing, value)]);
-    assert_eq!(plugin.param_value(smoothing), value, "setting the value read is a no-op");
+    assert_eq!(
+        plugin.param_value(smoothing),
+        value,
+        "setting the value read is a no-op"
+    );
 
     // A host outside the range gets the nearest valid value, never garbage.
     plugin.flush_params(&[(smoothing, 1e6)]);
@@ -139,7 +153,11 @@ fn parameters_read_back_what_flush_and_process_set() {
     let processor = runner.stop();
     assert_bit_exact(&input, &output, "parameter events");
     let report = plugin.report();
-    assert_eq!(report.stats.pushed, (input[0].len() - switch_at) as u64, "{report:?}");
+    assert_eq!(
+        report.stats.pushed,
+        (input[0].len() - switch_at) as u64,
+        "{report:?}"
+    );
     plugin.deactivate(processor);
     assert_eq!(plugin.param_value(analyze), 1.0);
     assert!((plugin.param_value(smoothing) - 0.5).abs() < 0.01);
@@ -148,7 +166,10 @@ fn parameters_read_back_what_flush_and_process_set() {
 #[test]
 fn state_round_trips_byte_for_byte_and_restores_every_value() {
     let mut source = load();
-    let (analyze, smoothing) = (param_id(&mut source, "Analyze"), param_id(&mut source, "Smoothing"));
+    let (analyze, smoothing) = (
+        param_id(&mut source, "Analyze"),
+        param_id(&mut source, "Smoothing"),
+    );
     source.flush_params(&[(smoothing, 0.9), (analyze, 0.0)]);
     let smoothing_value = source.param_value(smoothing);
     source
@@ -162,7 +183,11 @@ fn state_round_trips_byte_for_byte_and_restores_every_value() {
 
     let mut restored = load();
     restored.load_state(&saved).expect("load a saved state");
-    assert_eq!(restored.save_state(), saved, "save → load → save changes nothing");
+    assert_eq!(
+        restored.save_state(),
+        saved,
+        "save → load → save changes nothing"
+    );
     assert_eq!(restored.param_value(smoothing), smoothing_value);
     assert_eq!(restored.param_value(analyze), 0.0);
     // nice-plug sizes the editor when the plugin is created, before any state: the host is
@@ -173,7 +198,9 @@ fn state_round_trips_byte_for_byte_and_restores_every_value() {
 
     // Loading while active (hosts recall presets during playback) takes effect live.
     let processor = restored.activate(48_000.0, 1024);
-    restored.load_state(&source_state_with_analysis(&saved)).unwrap();
+    restored
+        .load_state(&source_state_with_analysis(&saved))
+        .unwrap();
     restored.main_thread_callback();
     let mut rng = SmallRng::seed_from_u64(6);
     let input = noise(&mut rng, 48_000.0, 4.0, 2);
@@ -186,7 +213,8 @@ fn state_round_trips_byte_for_byte_and_restores_every_value() {
     assert_eq!(report.stats.analysis_rate_hz, 22_050, "{report:?}");
     restored
         .edit_state(|state| {
-            state["fields"]["analysis-settings"] = serde_json::json!(r#"{"model":{"kind":"builtin"}}"#)
+            state["fields"]["analysis-settings"] =
+                serde_json::json!(r#"{"model":{"kind":"builtin"}}"#)
         })
         .unwrap();
     let report = restored.wait_for(WORKER_TIMEOUT, |r| r.stats.analysis_rate_hz == 16_000);
@@ -216,8 +244,14 @@ fn an_older_state_loads_with_defaults_for_what_it_lacks() {
         .load_state(&encode_state(&serde_json::to_vec(&old).unwrap()))
         .expect("an older state loads");
     let loaded = decode_state(&plugin.save_state());
-    assert_eq!(loaded["params"]["analyze"], serde_json::json!({ "bool": false }));
-    assert_eq!(loaded["params"]["smoothing"], defaults["params"]["smoothing"]);
+    assert_eq!(
+        loaded["params"]["analyze"],
+        serde_json::json!({ "bool": false })
+    );
+    assert_eq!(
+        loaded["params"]["smoothing"],
+        defaults["params"]["smoothing"]
+    );
     assert!(loaded["params"].get("gain").is_none(), "{loaded}");
     assert_eq!(loaded["fields"], defaults["fields"]);
     assert_eq!(loaded["version"], defaults["version"]);
@@ -286,8 +320,10 @@ fn activation_cycles_at_changing_rates_and_block_sizes_with_resets() {
         assert_worker_threads(1, &context);
         // Halfway through, the host resets the plugin (CLAP `reset()`, e.g. after a seek).
         let half = input[0].len() / 2;
-        let (first, second): (Vec<_>, Vec<_>) =
-            input.iter().map(|c| (c[..half].to_vec(), c[half..].to_vec())).unzip();
+        let (first, second): (Vec<_>, Vec<_>) = input
+            .iter()
+            .map(|c| (c[..half].to_vec(), c[half..].to_vec()))
+            .unzip();
         let sizes = random_block_sizes(&mut rng, 256, max_block as usize);
         let (mut processor, mut output) = process(processor, &first, &sizes);
         processor.reset();
@@ -366,7 +402,10 @@ fn transport_starts_begin_a_new_summary_and_jumps_do_not() {
     let before = play(&mut runner, false, 5.0, 1.0);
     let restarted = play(&mut runner, true, 5.0, 7.0);
     assert!(restarted.windows > before.windows, "{restarted:?}");
-    assert_eq!(restarted.summary_windows, restarted.windows - before.windows);
+    assert_eq!(
+        restarted.summary_windows,
+        restarted.windows - before.windows
+    );
     assert_eq!(restarted.stats.dropped, 0);
     plugin.deactivate(runner.stop());
 }
@@ -384,12 +423,9 @@ impl XDisplay {
         // SAFETY: libX11's documented C API with its declared signatures.
         unsafe {
             let library = libloading::Library::new("libX11.so.6").ok()?;
-            let open: libloading::Symbol<
-                unsafe extern "C" fn(*const std::ffi::c_char) -> *mut std::ffi::c_void,
-            > =
-                library.get(b"XOpenDisplay\0").ok()?;
+            type OpenFn = unsafe extern "C" fn(*const std::ffi::c_char) -> *mut std::ffi::c_void;
+            let open = *library.get::<OpenFn>(b"XOpenDisplay\0").ok()?;
             let display = open(std::ptr::null());
-            drop(open);
             (!display.is_null()).then_some(Self { library, display })
         }
     }
@@ -448,7 +484,11 @@ fn audio_and_analysis_are_unaffected_by_the_editor() {
             // The open window took the size saved with the state.
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
             while plugin.editor_size().width != 900 {
-                assert!(std::time::Instant::now() < deadline, "{:?}", plugin.editor_size());
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{:?}",
+                    plugin.editor_size()
+                );
                 std::thread::sleep(Duration::from_millis(20));
             }
             assert_eq!(plugin.editor_size().height, 640);

@@ -75,7 +75,10 @@ fn damaged_model_files_are_reported_and_a_good_model_recovers() {
         (
             "wrong-shape",
             edit_metadata(|json| json["input"]["features"]["frames"] = 100.into()),
-            &["model input is [-1, 130, 13]", "the metadata describes [batch, [100, 13]]"],
+            &[
+                "model input is [-1, 130, 13]",
+                "the metadata describes [batch, [100, 13]]",
+            ],
         ),
         (
             "wrong-label-count",
@@ -95,7 +98,10 @@ fn damaged_model_files_are_reported_and_a_good_model_recovers() {
     let mut rng = SmallRng::seed_from_u64(11);
     for (name, damage, expected) in faults {
         let path = damaged_model(&dir, name, damage);
-        choose_model(&mut plugin, serde_json::json!({ "kind": "file", "path": path }));
+        choose_model(
+            &mut plugin,
+            serde_json::json!({ "kind": "file", "path": path }),
+        );
         let input = noise(&mut rng, 2.0);
         let processor = plugin.activate(RATE, 4096);
         let (processor, output) = process(processor, &input, &[4096, 1, 313]);
@@ -108,7 +114,10 @@ fn damaged_model_files_are_reported_and_a_good_model_recovers() {
         println!("{name}: {message}");
         assert_eq!(report.model_state, 2, "{name}: {report:?}");
         assert_eq!(report.windows, 0, "{name}: {report:?}");
-        assert!(!report.stats.worker_failed && report.stats.dropped == 0, "{report:?}");
+        assert!(
+            !report.stats.worker_failed && report.stats.dropped == 0,
+            "{report:?}"
+        );
         for part in expected {
             assert!(message.contains(part), "{name}: {message:?} lacks {part:?}");
         }
@@ -147,7 +156,9 @@ fn a_worker_panic_leaves_the_audio_alone_shows_the_error_and_reactivation_recove
     let after_panic = noise(&mut rng, 12.0);
     let (processor, output) = process(processor, &after_panic, &blocks);
     assert_bit_exact(&after_panic, &output, "after the panic");
-    let failed = plugin.wait_for(WORKER_TIMEOUT, |r| r.stats.worker_failed && r.model_state == 2);
+    let failed = plugin.wait_for(WORKER_TIMEOUT, |r| {
+        r.stats.worker_failed && r.model_state == 2
+    });
     let message = failed.message();
     assert!(
         message.contains("internal error")
@@ -155,10 +166,20 @@ fn a_worker_panic_leaves_the_audio_alone_shows_the_error_and_reactivation_recove
             && message.contains("Re-activate"),
         "{message}"
     );
-    assert_eq!(failed.labels, 0, "the failed view shows no stale distribution");
+    assert_eq!(
+        failed.labels, 0,
+        "the failed view shows no stale distribution"
+    );
     let frames = 16 * 48_000;
-    assert_eq!(failed.stats.pushed + failed.stats.dropped, frames, "{failed:?}");
-    assert!(failed.stats.dropped > 0, "the full ring drops, counted: {failed:?}");
+    assert_eq!(
+        failed.stats.pushed + failed.stats.dropped,
+        frames,
+        "{failed:?}"
+    );
+    assert!(
+        failed.stats.dropped > 0,
+        "the full ring drops, counted: {failed:?}"
+    );
     plugin.deactivate(processor);
     assert_worker_threads(0, "the panicked worker is joined");
 
@@ -173,5 +194,8 @@ fn a_worker_panic_leaves_the_audio_alone_shows_the_error_and_reactivation_recove
     plugin.deactivate(processor);
     assert_eq!(recovered.model_state, 1, "{recovered:?}");
     assert!(recovered.message().is_empty(), "{}", recovered.message());
-    assert!(!recovered.stats.worker_failed && recovered.stats.dropped == 0, "{recovered:?}");
+    assert!(
+        !recovered.stats.worker_failed && recovered.stats.dropped == 0,
+        "{recovered:?}"
+    );
 }

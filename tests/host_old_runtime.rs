@@ -34,7 +34,10 @@ fn audio_passes_and_the_analysis_names_the_version_it_needs() {
         .arg(&source)
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
-    assert!(status.success(), "{cc} failed to build the fake ONNX Runtime");
+    assert!(
+        status.success(),
+        "{cc} failed to build the fake ONNX Runtime"
+    );
 
     let report = harness::run_with_unusable_runtime(&library);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use genrescope::inference::ModelMetadata;
 use harness::{
-    random_block_sizes, rss_bytes, thread_names, BlockRunner, PluginUnderTest,
-    Processor, Reporter, MAX_BLOCK,
+    random_block_sizes, rss_bytes, thread_names, BlockRunner, PluginUnderTest, Processor, Reporter,
+    MAX_BLOCK,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -143,7 +143,7 @@ fn sixty_four_instances_run_ten_minutes_without_loss_or_leak() {
     let mut rng = SmallRng::seed_from_u64(64);
     let source = source(&mut rng);
 
-    let analysing = |instance: usize| instance % ANALYSING_EVERY == 0;
+    let analysing = |instance: usize| instance.is_multiple_of(ANALYSING_EVERY);
     let mut plugins: Vec<PluginUnderTest> = (0..INSTANCES)
         .map(|instance| {
             let mut plugin = PluginUnderTest::load();
@@ -198,7 +198,10 @@ fn sixty_four_instances_run_ten_minutes_without_loss_or_leak() {
                             rss_warm.lock().unwrap().get_or_insert_with(rss_bytes);
                         }
                     }
-                    tracks.into_iter().map(|t| t.runner.stop()).collect::<Vec<_>>()
+                    tracks
+                        .into_iter()
+                        .map(|t| t.runner.stop())
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -221,7 +224,10 @@ fn sixty_four_instances_run_ten_minutes_without_loss_or_leak() {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        assert!(!report.stats.worker_failed && report.model_state == 1, "{report:?}");
+        assert!(
+            !report.stats.worker_failed && report.model_state == 1,
+            "{report:?}"
+        );
         assert_eq!(report.stats.dropped, 0, "{report:?}");
         if analysing(instance) {
             assert_eq!(report.stats.pushed, frames, "{report:?}");
@@ -237,7 +243,9 @@ fn sixty_four_instances_run_ten_minutes_without_loss_or_leak() {
     let (window_s, hop_s) = (input.window_seconds(), input.hop_seconds());
     let expected = ((SIMULATED_S - f64::from(window_s)) / f64::from(hop_s)).floor() as u64 + 1;
     assert!(
-        windows.iter().all(|w| (expected - 1..=expected).contains(w)),
+        windows
+            .iter()
+            .all(|w| (expected - 1..=expected).contains(w)),
         "{windows:?}, expected {expected}"
     );
     let rss_end = rss_bytes();
@@ -250,9 +258,15 @@ fn sixty_four_instances_run_ten_minutes_without_loss_or_leak() {
     let rss_dropped = rss_bytes();
     let threads_after = thread_names();
     // ONNX Runtime's process-wide threads start with the first model and stay.
-    let runtime_threads = threads_after.iter().filter(|t| *t == "genrescope-ort").count();
+    let runtime_threads = threads_after
+        .iter()
+        .filter(|t| *t == "genrescope-ort")
+        .count();
 
-    let rss_warm = rss_warm.into_inner().unwrap().expect("measured after the warm-up");
+    let rss_warm = rss_warm
+        .into_inner()
+        .unwrap()
+        .expect("measured after the warm-up");
     let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
     println!(
         "{INSTANCES} instances × {SIMULATED_S} s at {RATE} Hz: processed in {processed_s:.1} s, \
