@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
 use crate::analysis::AnalysisSettings;
@@ -25,6 +26,26 @@ pub struct GenrescopeParams {
     /// Editor window size in logical pixels (width, height); saved with the project.
     #[persist = "editor-size"]
     pub editor_size: Arc<RwLock<(u32, u32)>>,
+}
+
+impl GenrescopeParams {
+    /// Clamps the float parameter values of a state about to be loaded to their ranges: nice-plug
+    /// applies a state's plain values as they are, and a damaged or hand-edited state may hold
+    /// any number.
+    pub fn clamp_state(state: &mut PluginState) {
+        let params = Self::default();
+        let map = params.param_map();
+        for (id, value) in &mut state.params {
+            let Some((_, ptr, _)) = map.iter().find(|(param_id, ..)| param_id == id) else {
+                continue;
+            };
+            if let (ParamPtr::FloatParam(_), ParamValue::F32(plain)) = (ptr, value) {
+                // SAFETY: `ptr` points into `params`, which outlives this loop.
+                let (min, max) = unsafe { (ptr.preview_plain(0.0), ptr.preview_plain(1.0)) };
+                *plain = plain.clamp(min, max);
+            }
+        }
+    }
 }
 
 impl Default for GenrescopeParams {

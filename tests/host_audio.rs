@@ -6,24 +6,13 @@ mod harness;
 use std::time::Duration;
 
 use harness::{
-    assert_bit_exact, decode_state, encode_state, process, process_paced, PluginUnderTest,
+    assert_bit_exact, decode_state, encode_state, process, process_paced, random_block_sizes,
+    PluginUnderTest, MAX_BLOCK,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// Largest block the harness ever sends, in frames.
-const MAX_BLOCK: usize = 16_384;
 const WORKER_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Block sizes from 1 to [`MAX_BLOCK`], log-uniform so tiny and huge blocks are both common.
-fn random_block_sizes(rng: &mut SmallRng, count: usize) -> Vec<usize> {
-    (0..count)
-        .map(|_| {
-            let log = rng.random_range(0.0..(MAX_BLOCK as f64).ln());
-            (log.exp() as usize).clamp(1, MAX_BLOCK)
-        })
-        .collect()
-}
 
 /// `seconds` of a 0.5-amplitude 440 Hz sine with a little noise, identical in every channel.
 fn music_like(
@@ -64,7 +53,7 @@ fn run_and_check(
     let mut plugin = PluginUnderTest::load();
     plugin.select_channels(input.len() as u32);
     let processor = plugin.activate(sample_rate, MAX_BLOCK as u32);
-    let blocks = random_block_sizes(rng, 4096);
+    let blocks = random_block_sizes(rng, 4096, MAX_BLOCK);
     let (processor, output) = match host {
         Host::KeepsUp => {
             let pacer = plugin.pacer((2.0 * sample_rate) as u64);

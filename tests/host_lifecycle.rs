@@ -3,30 +3,7 @@
 
 mod harness;
 
-use harness::{process, thread_names, PluginUnderTest};
-
-use std::time::{Duration, Instant};
-
-fn worker_threads() -> usize {
-    thread_names()
-        .iter()
-        .filter(|name| name.as_str() == genrescope::analysis::worker::THREAD_NAME)
-        .count()
-}
-
-/// Waits until exactly `expected` worker threads exist. A new thread names itself only once it
-/// runs, so the count may lag the spawn by a moment.
-fn assert_worker_threads(expected: usize, context: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while worker_threads() != expected {
-        assert!(
-            Instant::now() < deadline,
-            "{context}: {} worker threads, expected {expected}",
-            worker_threads()
-        );
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
+use harness::{assert_worker_threads, process, thread_names, worker_threads, PluginUnderTest};
 
 #[test]
 fn a_thousand_activate_deactivate_cycles_leave_no_thread_behind() {

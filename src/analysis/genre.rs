@@ -249,6 +249,13 @@ impl AnalysisStep for GenreAnalyzer {
         changed.then(|| self.view.clone())
     }
 
+    fn failed(message: String) -> GenreView {
+        GenreView {
+            status: ModelStatus::Failed(message),
+            ..GenreView::default()
+        }
+    }
+
     fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
         let Some(loaded) = &mut self.loaded else {
             return;

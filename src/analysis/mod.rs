@@ -31,6 +31,10 @@ pub trait AnalysisStep: Send + 'static {
     /// Feeds mono samples at [`AnalysisStep::sample_rate`], all finite; calls `publish` for
     /// every result they complete.
     fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(Self::Output));
+
+    /// What the worker publishes after the step panicked (the step is then dropped):
+    /// `message` says why the analysis stopped.
+    fn failed(message: String) -> Self::Output;
 }
 
 /// One published result.

@@ -84,11 +84,23 @@ impl<S: AnalysisStep> Worker<S> {
             let stop = stop.clone();
             move || {
                 let mut inputs = inputs;
+                let mut hop = 0;
                 // A panicking step ends the analysis, never the host: the panic is logged by
-                // the framework's hook, flagged for the editor, and the publisher survives.
-                let run = catch_unwind(AssertUnwindSafe(|| run(&mut inputs, &stop)));
-                if run.is_err() {
+                // the framework's hook, flagged and published for the editor, and the publisher
+                // survives.
+                let run = catch_unwind(AssertUnwindSafe(|| run(&mut inputs, &stop, &mut hop)));
+                if let Err(panic) = &run {
                     inputs.stats.worker_failed.store(true, Ordering::Release);
+                    let message = format!(
+                        "the analysis stopped after an internal error ({}); audio is \
+                         unaffected. Re-activate the plugin to restart it",
+                        panic_message(panic.as_ref())
+                    );
+                    inputs.publisher.write(Snapshot {
+                        hop: hop + 1,
+                        output: S::failed(message),
+                    });
+                    (inputs.notify)();
                 }
                 Stopped {
                     publisher: inputs.publisher,
@@ -151,7 +163,17 @@ impl LoadMeter {
     }
 }
 
-fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool) {
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic")
+}
+
+/// The worker loop; `hop` counts the snapshots published so far.
+fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, hop: &mut u64) {
     let WorkerInputs {
         consumer,
         host_rate_hz,
@@ -161,10 +183,9 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool) {
         notify,
     } = inputs;
 
-    let mut hop = 0u64;
     let mut publish = |output: S::Output| {
-        hop += 1;
-        publisher.write(Snapshot { hop, output });
+        *hop += 1;
+        publisher.write(Snapshot { hop: *hop, output });
         notify();
     };
     let mut rate = 0;
@@ -203,6 +224,8 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool) {
         }
         chunk.commit_all();
 
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::panic_if_armed(stats);
         // A rate the resampler refuses (a model at an odd rate) analyses nothing but still
         // drains the ring.
         if let Some(resampler) = &mut resampler {
@@ -263,6 +286,10 @@ mod tests {
 
         fn poll(&mut self) -> Option<Levels> {
             None
+        }
+
+        fn failed(_message: String) -> Levels {
+            Levels::default()
         }
 
         fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(Levels)) {

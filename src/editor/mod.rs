@@ -17,7 +17,7 @@ use crate::analysis::worker::Published;
 use crate::inference::catalog::{self, user_models_dir};
 use crate::inference::Provider;
 use crate::params::GenrescopeParams;
-use crate::stats::{Stats, StatsSnapshot};
+use crate::stats::Stats;
 
 /// Default editor size, in logical pixels.
 pub const DEFAULT_SIZE: (u32, u32) = (760, 520);
@@ -29,17 +29,20 @@ const WARNING: Color32 = Color32::from_rgb(255, 140, 120);
 
 /// The editor state for the next window, at the size saved with the project.
 pub fn state(params: &GenrescopeParams) -> Arc<EguiEditorState> {
+    let (w, h) = saved_size(params);
+    EguiEditorState::from_size(nice_plug::editor::dpi::LogicalSize::new(w, h), 1.0)
+}
+
+/// The editor size saved with the project, in logical pixels, clamped to a usable size.
+fn saved_size(params: &GenrescopeParams) -> (f32, f32) {
     let (w, h) = params
         .editor_size
         .read()
         .map(|s| *s)
         .unwrap_or(DEFAULT_SIZE);
-    EguiEditorState::from_size(
-        nice_plug::editor::dpi::LogicalSize::new(
-            w.clamp(MIN_SIZE.0, 8192) as f32,
-            h.clamp(MIN_SIZE.1, 8192) as f32,
-        ),
-        1.0,
+    (
+        w.clamp(MIN_SIZE.0, 8192) as f32,
+        h.clamp(MIN_SIZE.1, 8192) as f32,
     )
 }
 
@@ -76,11 +79,15 @@ impl EditorApp {
 impl NiceEguiApp for EditorApp {
     fn build(
         &mut self,
-        _egui_ctx: egui::Context,
+        egui_ctx: egui::Context,
         nice_gui_ctx: nice_plug::context::gui::GuiContext,
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(nice_gui_ctx);
+        // nice-plug creates the editor state once, when the plugin is created, so a size loaded
+        // with a project later only reaches the window here: ask for it when the window opens.
+        let (w, h) = saved_size(&self.params);
+        egui_ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(w, h)));
         Ok(())
     }
 
@@ -98,7 +105,7 @@ impl NiceEguiApp for EditorApp {
         let view = &snapshot.output;
 
         self.top_bar(ui);
-        self.banners(ui, view, &stats);
+        self.banners(ui, view);
         ui.separator();
 
         // Diagnostics at the bottom, the two columns above them.
@@ -210,17 +217,13 @@ impl EditorApp {
         }
     }
 
-    fn banners(&self, ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
+    /// Why analysis is off or degraded: no worker, or the model status (which also carries a
+    /// worker that stopped after a panic).
+    fn banners(&self, ui: &mut egui::Ui, view: &GenreView) {
         if let Some(err) = self.analysis_error.lock().ok().and_then(|e| e.clone()) {
             ui.colored_label(
                 WARNING,
                 format!("Analysis off: {err}. Audio passes through unchanged."),
-            );
-        }
-        if stats.worker_failed {
-            ui.colored_label(
-                WARNING,
-                "Analysis stopped after an internal error; audio is unaffected. Re-activate the plugin to restart it.",
             );
         }
         match &view.status {

@@ -10,9 +10,16 @@ use std::ffi::CStr;
 use std::path::PathBuf;
 
 use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui,
+};
 use clack_extensions::latency::PluginLatency;
+use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::{EventFlags, EventHeader, Pckn};
 use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
 pub use genrescope::test_hooks::TestReport;
 
 const PLUGIN_ID: &CStr = c"io.github.genrescope";
@@ -25,12 +32,32 @@ impl SharedHandler<'_> for TestHostShared {
     fn request_callback(&self) {}
 }
 
+/// The host side of the GUI extension, which nice-plug needs to create an editor. The editor's
+/// window is the plugin's to size and show; this host accepts every request.
+impl HostGuiImpl for TestHostShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
+}
+
 pub struct TestHost;
 
 impl HostHandlers for TestHost {
     type Shared<'a> = TestHostShared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>();
+    }
 }
 
 pub type Processor = StoppedPluginAudioProcessor<TestHost>;
@@ -80,6 +107,7 @@ pub fn provide_onnx_runtime() {
 
 type LastInstanceFn = unsafe extern "C" fn() -> u32;
 type ReportFn = unsafe extern "C" fn(u32, *mut TestReport) -> bool;
+type PanicFn = unsafe extern "C" fn(u32) -> bool;
 
 /// Serialises instance creation in this process, so that the id read right after creating an
 /// instance is that instance's even when tests run in parallel.
@@ -91,6 +119,7 @@ struct Hooks {
     _library: libloading::Library,
     last_instance: LastInstanceFn,
     report: ReportFn,
+    panic_worker: PanicFn,
 }
 
 impl Hooks {
@@ -104,10 +133,14 @@ impl Hooks {
             let report = *library
                 .get::<ReportFn>(b"genrescope_test_report\0")
                 .expect("the plugin was built without the `test-hooks` feature");
+            let panic_worker = *library
+                .get::<PanicFn>(b"genrescope_test_panic_worker\0")
+                .expect("the plugin was built without the `test-hooks` feature");
             Self {
                 _library: library,
                 last_instance,
                 report,
+                panic_worker,
             }
         }
     }
@@ -128,6 +161,16 @@ impl Reporter {
         assert!(found, "plugin instance {} is gone", self.id);
         report
     }
+}
+
+/// What the host learns about one parameter.
+#[derive(Debug, Clone)]
+pub struct ParamDescription {
+    pub id: ClapId,
+    pub name: String,
+    pub min: f64,
+    pub max: f64,
+    pub default: f64,
 }
 
 /// One loaded plugin instance.
@@ -212,6 +255,119 @@ impl PluginUnderTest {
         self.instance.deactivate(processor);
     }
 
+    /// Runs the callbacks the plugin asked the host to run on the main thread (nice-plug posts
+    /// its GUI-thread tasks, e.g. after a state load, this way).
+    pub fn main_thread_callback(&mut self) {
+        self.instance.call_on_main_thread_callback();
+    }
+
+    /// Makes this instance's analysis worker panic once, the next time it analyses audio.
+    pub fn panic_worker_once(&self) {
+        // SAFETY: the hook comes from our own library and matches its declaration.
+        let armed = unsafe { (self._hooks.panic_worker)(self.reporter.id) };
+        assert!(armed, "plugin instance {} is gone", self.reporter.id);
+    }
+
+    /// Every parameter the plugin exposes, in index order.
+    pub fn params(&mut self) -> Vec<ParamDescription> {
+        let handle = self.instance.plugin_handle();
+        let params = handle
+            .get_extension::<PluginParams>()
+            .expect("params extension");
+        (0..params.count(&handle))
+            .map(|index| {
+                let mut buffer = ParamInfoBuffer::new();
+                let info = params
+                    .get_info(&handle, index, &mut buffer)
+                    .expect("parameter info");
+                ParamDescription {
+                    id: info.id,
+                    name: String::from_utf8_lossy(info.name).into_owned(),
+                    min: info.min_value,
+                    max: info.max_value,
+                    default: info.default_value,
+                }
+            })
+            .collect()
+    }
+
+    /// The parameter's current plain value, as the host reads it.
+    pub fn param_value(&mut self, id: ClapId) -> f64 {
+        let handle = self.instance.plugin_handle();
+        let params = handle
+            .get_extension::<PluginParams>()
+            .expect("params extension");
+        params.get_value(&handle, id).expect("known parameter")
+    }
+
+    /// The plugin's text for `value` of the parameter, and that text parsed back.
+    pub fn param_text_round_trip(&mut self, id: ClapId, value: f64) -> (String, Option<f64>) {
+        let handle = self.instance.plugin_handle();
+        let params = handle
+            .get_extension::<PluginParams>()
+            .expect("params extension");
+        let mut buffer = [0u8; 256];
+        let text = params
+            .value_to_text(&handle, id, value, &mut buffer)
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .expect("value to text");
+        let c_text = std::ffi::CString::new(text.clone()).unwrap();
+        (text, params.text_to_value(&handle, id, &c_text))
+    }
+
+    /// Sends parameter changes through `params.flush()` while the plugin is inactive.
+    pub fn flush_params(&mut self, changes: &[(ClapId, f64)]) {
+        let mut events = EventBuffer::new();
+        for &(id, value) in changes {
+            events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
+        }
+        let mut handle = self
+            .instance
+            .inactive_plugin_handle()
+            .expect("flush_params needs an inactive plugin");
+        let params = handle
+            .get_extension::<PluginParams>()
+            .expect("params extension");
+        params.flush(
+            &mut handle,
+            &InputEvents::from_buffer(&events),
+            &mut OutputEvents::void(),
+        );
+    }
+
+    /// The size the editor asks the host for, before the host creates it.
+    pub fn editor_size(&mut self) -> GuiSize {
+        let handle = self.instance.plugin_handle();
+        let gui = handle.get_extension::<PluginGui>().expect("gui extension");
+        gui.get_size(&handle).expect("editor size")
+    }
+
+    /// Creates the editor for an embedded X11 window and opens it inside `parent`, as a host
+    /// does. nice-plug opens the window on creation, so this needs an X display.
+    ///
+    /// # Safety
+    /// `parent` must stay a valid window until [`Self::destroy_editor()`].
+    pub unsafe fn open_editor(&mut self, parent: std::ffi::c_ulong) {
+        let handle = self.instance.plugin_handle();
+        let gui = handle.get_extension::<PluginGui>().expect("gui extension");
+        let x11 = GuiConfiguration {
+            api_type: GuiApiType::X11,
+            is_floating: false,
+        };
+        assert!(gui.is_api_supported(&handle, x11), "embedded X11 editor");
+        gui.create(&handle, x11).expect("create the editor");
+        let window = clack_extensions::gui::Window::from_x11_handle(parent);
+        // SAFETY: the caller keeps `parent` alive.
+        unsafe { gui.set_parent(&handle, window) }.expect("embed the editor");
+        gui.show(&handle).expect("show the editor");
+    }
+
+    pub fn destroy_editor(&mut self) {
+        let handle = self.instance.plugin_handle();
+        let gui = handle.get_extension::<PluginGui>().expect("gui extension");
+        gui.destroy(&handle);
+    }
+
     pub fn save_state(&mut self) -> Vec<u8> {
         let handle = self.instance.plugin_handle();
         let state = handle
@@ -248,6 +404,11 @@ impl PluginUnderTest {
         self.reporter.report()
     }
 
+    /// A handle that reads this instance's report from any thread.
+    pub fn reporter(&self) -> Reporter {
+        self.reporter
+    }
+
     /// A pacer for [`process_paced()`] that holds the host back while more than `max_backlog`
     /// samples wait in this instance's analysis ring: a host that outruns real time, but not
     /// the worker.
@@ -282,6 +443,19 @@ impl PluginUnderTest {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
+}
+
+/// Largest block the harness's hosts send, in frames.
+pub const MAX_BLOCK: usize = 16_384;
+
+/// `count` block sizes from 1 to `max`, log-uniform so tiny and huge blocks are both common.
+pub fn random_block_sizes(rng: &mut impl rand::Rng, count: usize, max: usize) -> Vec<usize> {
+    (0..count)
+        .map(|_| {
+            let log = rng.random_range(0.0..=(max as f64).ln());
+            (log.exp() as usize).clamp(1, max)
+        })
+        .collect()
 }
 
 /// Processes `input` (one `Vec` per channel) block by block on a separate audio thread, with
@@ -339,6 +513,10 @@ pub struct BlockRunner {
     inputs: AudioPorts,
     outputs: AudioPorts,
     steady_time: u64,
+    /// Events for the next block only.
+    events: EventBuffer,
+    /// The transport sent with every block (`None`: the host has no transport).
+    transport: Option<TransportEvent>,
 }
 
 impl BlockRunner {
@@ -348,10 +526,47 @@ impl BlockRunner {
             inputs: AudioPorts::with_capacity(channels, 1),
             outputs: AudioPorts::with_capacity(channels, 1),
             steady_time: 0,
+            events: EventBuffer::with_capacity(16),
+            transport: None,
         }
     }
 
-    /// Processes one block: one slice per channel, all of the same length. Allocates nothing.
+    /// Sends a parameter change at the start of the next block.
+    pub fn queue_param(&mut self, id: ClapId, value: f64) {
+        self.events
+            .push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
+    }
+
+    /// From the next block on, sends a transport that is `playing` (or stopped) at
+    /// `position_s` seconds (120 BPM, 4/4) with every block, until changed. The position is the
+    /// caller's to choose, so it may jump anywhere.
+    pub fn set_transport(&mut self, playing: bool, position_s: f64) {
+        let mut flags = TransportFlags::HAS_TEMPO
+            | TransportFlags::HAS_BEATS_TIMELINE
+            | TransportFlags::HAS_SECONDS_TIMELINE
+            | TransportFlags::HAS_TIME_SIGNATURE;
+        flags.set(TransportFlags::IS_PLAYING, playing);
+        let beats = position_s * 2.0;
+        self.transport = Some(TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags,
+            song_pos_beats: BeatTime::from_float(beats),
+            song_pos_seconds: SecondsTime::from_float(position_s),
+            tempo: 120.0,
+            tempo_inc: 0.0,
+            loop_start_beats: BeatTime::from_int(0),
+            loop_end_beats: BeatTime::from_int(0),
+            loop_start_seconds: SecondsTime::from_int(0),
+            loop_end_seconds: SecondsTime::from_int(0),
+            bar_start: BeatTime::from_float((beats / 4.0).floor() * 4.0),
+            bar_number: (beats / 4.0) as i32,
+            time_signature_numerator: 4,
+            time_signature_denominator: 4,
+        });
+    }
+
+    /// Processes one block: one slice per channel, all of the same length. The plugin's
+    /// process call allocates nothing on this side (queued events were allocated before).
     pub fn run<'a>(
         &'a mut self,
         input: impl Iterator<Item = &'a mut [f32]>,
@@ -370,12 +585,13 @@ impl BlockRunner {
             .process(
                 &input_buffers,
                 &mut output_buffers,
-                &InputEvents::empty(),
+                &InputEvents::from_buffer(&self.events),
                 &mut OutputEvents::void(),
                 Some(self.steady_time),
-                None,
+                self.transport.as_ref(),
             )
             .expect("process");
+        self.events.clear();
         self.steady_time += u64::from(frames);
     }
 
@@ -394,6 +610,44 @@ pub fn thread_names() -> Vec<String> {
         .collect()
 }
 
+/// Live analysis worker threads of this process (of every plugin instance in it).
+#[cfg(target_os = "linux")]
+pub fn worker_threads() -> usize {
+    thread_names()
+        .iter()
+        .filter(|name| name.as_str() == genrescope::analysis::worker::THREAD_NAME)
+        .count()
+}
+
+/// Waits until exactly `expected` worker threads exist. A new thread names itself only once it
+/// runs, and a joined one leaves `/proc` a moment after, so the count may lag.
+#[cfg(target_os = "linux")]
+pub fn assert_worker_threads(expected: usize, context: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while worker_threads() != expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{context}: {} worker threads, expected {expected}",
+            worker_threads()
+        );
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// Resident set size of this process in bytes, from `/proc/self/statm`.
+#[cfg(target_os = "linux")]
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("read /proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("statm: resident pages");
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * page as u64
+}
+
 /// Decodes a state blob as nice-plug writes it for CLAP: a little-endian `u64` length, then JSON.
 pub fn decode_state(bytes: &[u8]) -> serde_json::Value {
     let (length, json) = bytes.split_at(8);
@@ -409,6 +663,35 @@ pub fn encode_state(json: &[u8]) -> Vec<u8> {
     let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(json);
     bytes
+}
+
+/// Runs 4 s of stereo audio through a fresh instance whose ONNX Runtime is the file `library`
+/// (the test's own process must not have loaded ONNX Runtime yet: it is loaded once per process)
+/// and returns the report once the analysis has given up. Checks that the audio passed
+/// bit-exact and that nothing was dropped or crashed on the way.
+pub fn run_with_unusable_runtime(library: &std::path::Path) -> TestReport {
+    // SAFETY (edition 2021: safe fn): set before the first plugin loads, and the harness only
+    // points at `.ort/` when the variable is unset.
+    std::env::set_var("ORT_DYLIB_PATH", library);
+    let mut plugin = PluginUnderTest::load();
+    let input: Vec<Vec<f32>> = (0..2)
+        .map(|ch| {
+            (0..48_000 * 4)
+                .map(|i| 0.3 * ((i + ch) as f32 * 0.01).sin())
+                .collect()
+        })
+        .collect();
+    let processor = plugin.activate(48_000.0, 1024);
+    let (processor, output) = process(processor, &input, &[1024, 3, 700]);
+    assert_bit_exact(&input, &output, "no usable ONNX Runtime");
+    let report = plugin.wait_for(std::time::Duration::from_secs(60), |r| {
+        r.stats.received == 4 * 48_000 && r.model_state == 2
+    });
+    plugin.deactivate(processor);
+    assert_eq!(report.windows, 0, "{report:?}");
+    assert!(!report.stats.worker_failed, "{report:?}");
+    assert_eq!(report.stats.dropped, 0, "{report:?}");
+    report
 }
 
 /// Compares two signals bit for bit (so NaN payloads and signed zeros count too).

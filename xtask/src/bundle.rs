@@ -1,13 +1,19 @@
 //! `bundle`: nice-plug's bundler, with the standalone application built too and the ONNX
 //! Runtime library placed beside every plugin binary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Opts a `bundle` out of building the standalone application (and its ALSA/JACK headers).
 const NO_STANDALONE: &str = "--no-standalone";
 
-/// Where nice-plug's bundler writes the bundles.
-const BUNDLED: &str = "target/bundled";
+/// Where nice-plug's bundler writes the bundles: `bundled/` in Cargo's target folder, which
+/// `CARGO_TARGET_DIR` moves (the bundler asks Cargo, so it follows the variable too).
+fn bundled_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("bundled")
+}
 
 pub fn run(args: Vec<String>) -> anyhow::Result<()> {
     let bundling = args.first().is_some_and(|cmd| cmd.starts_with("bundle"));
@@ -17,7 +23,7 @@ pub fn run(args: Vec<String>) -> anyhow::Result<()> {
         // failed download is a warning, not a failed bundle.
         match crate::ort::provision(Path::new(".ort"), None) {
             Ok(library) => {
-                for copy in install_runtime(&library, Path::new(BUNDLED))? {
+                for copy in install_runtime(&library, &bundled_dir())? {
                     println!("ONNX Runtime {}: {}", crate::ort::VERSION, copy.display());
                 }
             }
