@@ -8,6 +8,7 @@
 //! - `ort`: provisions the pinned ONNX Runtime library into `.ort/`;
 //! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
 //! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
+//! - `embed`: PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings;
 //! - `musicnn`: the pre-trained musicnn taggers as ONNX models, and their parity check;
 //! - `demo`: writes the synthesised demo clip and runs the bundled `genrescope analyze` on it.
 
@@ -16,12 +17,14 @@ mod bundle;
 mod data;
 mod dataset_summary;
 mod demo;
+mod embed;
 mod eval;
 mod features;
 mod metrics;
 mod musicnn;
 mod onnx;
 mod ort;
+mod plot;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +44,8 @@ enum Command {
     Train(train::Args),
     TrainAll(train::all::Args),
     Eval(eval::Args),
+    /// PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings.
+    Embed(embed::Args),
     Musicnn(musicnn::Args),
     /// Write the demo clip and analyse it with the bundled `genrescope analyze`.
     Demo(demo::Args),
@@ -60,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::TrainAll(args) => train::all::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Musicnn(args) => musicnn::run(args),
         Command::Bundler(args) => bundle::run(args),
