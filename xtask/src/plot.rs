@@ -34,8 +34,12 @@ pub struct Cell {
     pub text: Option<String>,
 }
 
+/// Pixels per heatmap cell.
+const CELL: i32 = 44;
+
 /// An `n × n` heatmap, row `i` and column `i` both named `labels[i]`, first row on top;
-/// `cell(row, column)` gives each cell. The image grows with `n` (44 px per cell).
+/// `cell(row, column)` gives each cell. Drawn in pixels (plotters' segmented axes clip rotated
+/// labels): row labels on the left, column labels rotated below, `x_desc` (if any) under them.
 pub fn heatmap(
     title: &str,
     labels: &[String],
@@ -44,65 +48,100 @@ pub fn heatmap(
     path: &Path,
 ) -> anyhow::Result<()> {
     register_font();
-    let n = labels.len();
-    let side = 160 + 44 * n as u32;
-    let root = BitMapBackend::new(path, (side + 40, side)).into_drawing_area();
+    let n = labels.len() as i32;
+    let (left, top, bottom) = (150, 50, 150);
+    let (width, height) = (left + n * CELL + 30, top + n * CELL + bottom);
+    let root = BitMapBackend::new(path, (width.max(400) as u32, height as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 18))
-        .margin(10)
-        .x_label_area_size(120)
-        .y_label_area_size(130)
-        .build_cartesian_2d((0..n).into_segmented(), (0..n).into_segmented())
-        .map_err(err)?;
-    // Row i is drawn at y = n - 1 - i so the first label is the top row.
-    let x_label = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-        _ => String::new(),
+    let centred = |size| {
+        (FONT, size)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center))
     };
-    let y_label = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) if *i < n => labels[n - 1 - i].clone(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(n)
-        .y_labels(n)
-        .x_label_formatter(&x_label)
-        .y_label_formatter(&y_label)
-        .x_label_style(TextStyle::from((FONT, 12)).transform(FontTransform::Rotate90))
-        .y_label_style((FONT, 12))
-        .x_desc(x_desc)
-        .draw()
+    root.draw(&Text::new(title, (width / 2, top / 2), centred(18)))
         .map_err(err)?;
     for row in 0..n {
         for column in 0..n {
-            let Cell { color, text } = cell(row, column);
-            let y = n - 1 - row;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (SegmentValue::Exact(column), SegmentValue::Exact(y)),
-                        (SegmentValue::Exact(column + 1), SegmentValue::Exact(y + 1)),
-                    ],
-                    color.filled(),
-                )))
-                .map_err(err)?;
+            let Cell { color, text } = cell(row as usize, column as usize);
+            let (x, y) = (left + column * CELL, top + row * CELL);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + CELL, y + CELL)],
+                color.filled(),
+            ))
+            .map_err(err)?;
             if let Some(text) = text {
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        text,
-                        (SegmentValue::CenterOf(column), SegmentValue::CenterOf(y)),
-                        (FONT, 14)
-                            .into_font()
-                            .color(&BLACK)
-                            .pos(Pos::new(HPos::Center, VPos::Center)),
-                    )))
+                root.draw(&Text::new(text, (x + CELL / 2, y + CELL / 2), centred(14)))
                     .map_err(err)?;
             }
         }
     }
+    root.draw(&Rectangle::new(
+        [(left, top), (left + n * CELL, top + n * CELL)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(err)?;
+    for (i, label) in labels.iter().enumerate() {
+        let middle = i as i32 * CELL + CELL / 2;
+        let row_label = (FONT, 13)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        root.draw(&Text::new(
+            label.as_str(),
+            (left - 8, top + middle),
+            row_label,
+        ))
+        .map_err(err)?;
+        // Read top to bottom, starting just under the grid.
+        let column_label = TextStyle::from((FONT, 13))
+            .transform(FontTransform::Rotate90)
+            .color(&BLACK);
+        root.draw(&Text::new(
+            label.as_str(),
+            (left + middle + 7, top + n * CELL + 8),
+            column_label,
+        ))
+        .map_err(err)?;
+    }
+    if !x_desc.is_empty() {
+        root.draw(&Text::new(
+            x_desc,
+            (left + n * CELL / 2, height - 14),
+            centred(14),
+        ))
+        .map_err(err)?;
+    }
     root.present().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_png_grows_with_the_labels() {
+        let labels: Vec<String> = ["blues", "classical", "pop-rock(allmusic)"]
+            .map(String::from)
+            .to_vec();
+        let path =
+            std::env::temp_dir().join(format!("genrescope-heatmap-{}.png", std::process::id()));
+        heatmap(
+            "test: heatmap",
+            &labels,
+            "predicted",
+            |r, c| Cell {
+                color: RGBColor(255, 255 - 60 * r as u8, 255 - 60 * c as u8),
+                text: Some(format!("{:.2}", r as f64 - c as f64 * 0.5)),
+            },
+            &path,
+        )
+        .unwrap();
+        let png = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // PNG IHDR: width and height, big-endian, at bytes 16..24.
+        let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        assert_eq!((size(16), size(20)), (400, 50 + 3 * 44 + 150));
+    }
 }

@@ -190,7 +190,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &dir.join("tsne.png"),
     )?;
     plots::similarity(
-        &format!("{}: genre × genre mean cosine similarity", metadata.name),
+        &format!(
+            "{}: genre × genre mean cosine similarity (standardised embeddings)",
+            metadata.name
+        ),
         &labels,
         &matrix,
         &dir.join("similarity.png"),

@@ -123,7 +123,7 @@ pub fn similarity(
     plot::heatmap(
         title,
         labels,
-        "mean cosine similarity of standardised clip embeddings",
+        "",
         |a, b| {
             let v = matrix[a][b];
             let fade = |share: f64| (255.0 * (1.0 - 0.75 * share.clamp(0.0, 1.0))) as u8;
