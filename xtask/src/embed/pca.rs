@@ -62,7 +62,7 @@ pub fn pca(x: ArrayView2<f32>, components: usize) -> Pca {
         Array2::from_shape_vec((k, columns), vt.into_data().try_to_vec::<f32>().unwrap()).unwrap();
     let total: f64 = s.iter().map(|&v| (v as f64).powi(2)).sum();
     let mut coordinates = Array2::zeros((rows, components));
-    for c in 0..components {
+    for (c, &singular) in s.iter().enumerate().take(components) {
         let loading = vt.row(c);
         let largest = loading
             .iter()
@@ -70,7 +70,7 @@ pub fn pca(x: ArrayView2<f32>, components: usize) -> Pca {
         let sign = if largest < 0.0 { -1.0 } else { 1.0 };
         coordinates
             .column_mut(c)
-            .assign(&u.column(c).mapv(|v| sign * v * s[c]));
+            .assign(&u.column(c).mapv(|v| sign * v * singular));
     }
     Pca {
         coordinates,

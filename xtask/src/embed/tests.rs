@@ -117,7 +117,11 @@ fn a_named_layer_is_flattened_per_window_and_unknown_names_list_candidates() {
         .windows(windows.view())
         .unwrap();
     assert_eq!(e.nrows(), 2);
-    assert!(e.ncols() > HIDDEN && e.ncols() % 4 == 0, "{:?}", e.dim());
+    assert!(
+        e.ncols() > HIDDEN && e.ncols().is_multiple_of(4),
+        "{:?}",
+        e.dim()
+    );
 
     let error = with_embedding_output(&onnx, Some("no-such-value"))
         .err()
