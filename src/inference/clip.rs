@@ -1,9 +1,9 @@
 //! Offline analysis of a whole file: decode, cut every model window, run the model. `analyze`
-//! and `cargo xtask eval` both classify files here.
+//! and `cargo xtask eval` both classify files here; `cargo xtask embed` cuts its windows here.
 
 use std::path::Path;
 
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Array3, Axis};
 
 use super::model::GenreModel;
 use super::windows::WindowCutter;
@@ -33,12 +33,9 @@ impl ClipAnalysis {
     }
 }
 
-/// Decodes `path`, resamples it to the model's rate and classifies every window.
-pub fn analyze_file(
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
-    path: &Path,
-) -> Result<ClipAnalysis, String> {
+/// Decodes `path`, resamples it to the model's rate and cuts every window
+/// (`[windows, frames, width]`, at least one); also returns the audio's length in seconds.
+pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<(Array3<f32>, f64), String> {
     let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {
@@ -48,6 +45,16 @@ pub fn analyze_file(
             audio.seconds()
         ));
     }
+    Ok((windows, audio.seconds()))
+}
+
+/// Decodes `path`, resamples it to the model's rate and classifies every window.
+pub fn analyze_file(
+    model: &mut GenreModel,
+    cutter: &WindowCutter,
+    path: &Path,
+) -> Result<ClipAnalysis, String> {
+    let (windows, seconds) = file_windows(cutter, path)?;
     let windows = model
         .probabilities(windows.view())
         .map_err(|e| e.to_string())?;
@@ -55,6 +62,6 @@ pub fn analyze_file(
         windows,
         hop_seconds: cutter.input().hop_seconds(),
         window_seconds: cutter.input().window_seconds(),
-        seconds: audio.seconds(),
+        seconds,
     })
 }

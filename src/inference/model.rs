@@ -168,8 +168,10 @@ impl GenreModel {
     }
 }
 
-/// A session on `provider` (CPU when it is [`Provider::Cpu`]).
-fn session(runtime: &Runtime, onnx: &[u8], provider: Provider) -> Result<Session, String> {
+/// A single-threaded session on `provider` (CPU when it is [`Provider::Cpu`]), configured like
+/// every [`GenreModel`]'s; for graphs that are not genre models (`cargo xtask embed` runs a
+/// model with an extra output).
+pub fn session(runtime: &Runtime, onnx: &[u8], provider: Provider) -> Result<Session, String> {
     let builder = Session::builder(&runtime.environment)
         .map_err(|e| e.to_string())?
         .with_intra_threads(1)

@@ -9,6 +9,7 @@
 //! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
 //! - `augment-study`: measures each train-time augmentation on the same validation split;
 //! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
+//! - `embed`: PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings;
 //! - `musicnn`: the pre-trained musicnn taggers as ONNX models, and their parity check;
 //! - `demo`: writes the synthesised demo clip and runs the bundled `genrescope analyze` on it.
 
@@ -17,12 +18,14 @@ mod bundle;
 mod data;
 mod dataset_summary;
 mod demo;
+mod embed;
 mod eval;
 mod features;
 mod metrics;
 mod musicnn;
 mod onnx;
 mod ort;
+mod plot;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +46,8 @@ enum Command {
     TrainAll(train::all::Args),
     AugmentStudy(train::study::Args),
     Eval(eval::Args),
+    /// PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings.
+    Embed(embed::Args),
     Musicnn(musicnn::Args),
     /// Write the demo clip and analyse it with the bundled `genrescope analyze`.
     Demo(demo::Args),
@@ -63,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::TrainAll(args) => train::all::run(args),
         Command::AugmentStudy(args) => train::study::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Musicnn(args) => musicnn::run(args),
         Command::Bundler(args) => bundle::run(args),

@@ -3,20 +3,18 @@
 //! aggregates window probabilities per clip, and reports accuracy, macro-F1, per-class scores
 //! and the confusion matrix as text, JSON, Markdown and PNG.
 
+pub(crate) mod clips;
 mod plots;
 mod report;
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
 use genrescope::inference::{
     analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data::dataset::{Clip, Dataset};
-use crate::data::split::ListIndex;
 use crate::metrics::{argmax, Confusion};
+use clips::{map_clips, select_clips};
 use report::{ClipResult, Report};
 
 #[derive(clap::Args)]
@@ -50,26 +48,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let metadata = ModelMetadata::load(&ModelMetadata::path_for(&args.model))?;
     // Fail early, before decoding anything, when the model is unusable.
     GenreModel::load(&runtime, &args.model, Provider::Cpu)?;
-    let dataset = Dataset::load(&args.data)?;
-    let clips: Vec<Clip> = match &args.list {
-        Some(list) => {
-            let (found, missing) = ListIndex::new(&dataset.clips).read(list)?;
-            if !missing.is_empty() {
-                println!(
-                    "{} list entries have no clip (first: {})",
-                    missing.len(),
-                    missing[0]
-                );
-            }
-            found
-                .into_iter()
-                .map(|i| dataset.clips[i].clone())
-                .collect()
-        }
-        None => dataset.clips,
-    };
-    anyhow::ensure!(!clips.is_empty(), "no clips to evaluate");
-    let results = evaluate(&runtime, &args.model, &clips, args.threads)?;
+    let clips = select_clips(&args.data, args.list.as_deref())?;
+    let outcomes = map_clips(
+        &clips,
+        args.threads,
+        "eval",
+        || {
+            let model = GenreModel::load(&runtime, &args.model, Provider::Cpu)?;
+            let cutter = WindowCutter::new(&model.metadata.input)?;
+            Ok((model, cutter))
+        },
+        |(model, cutter), clip| analyze_file(model, cutter, &clip.path).map(|c| c.mean()),
+    )?;
+    let results: Vec<ClipResult> = clips
+        .into_iter()
+        .zip(outcomes)
+        .map(|(clip, outcome)| ClipResult {
+            path: clip.path,
+            labels: clip.labels,
+            outcome,
+        })
+        .collect();
     let report = Report::new(&metadata, &args, &results);
     report.print();
     let dir = args
@@ -79,54 +78,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     report.write(&dir, &metadata)?;
     println!("report written to {}", dir.display());
     Ok(())
-}
-
-/// Per-clip results in clip order, on `threads` workers.
-fn evaluate(
-    runtime: &Runtime,
-    model_path: &Path,
-    clips: &[Clip],
-    threads: Option<usize>,
-) -> anyhow::Result<Vec<ClipResult>> {
-    let threads = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, clips.len());
-    let bar = ProgressBar::new(clips.len() as u64).with_style(ProgressStyle::with_template(
-        "eval {bar:40} {pos}/{len} clips, ETA {eta}",
-    )?);
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let mut handles = Vec::new();
-        for worker in 0..threads {
-            let (results, bar) = (&results, &bar);
-            handles.push(scope.spawn(move || -> anyhow::Result<()> {
-                let mut model = GenreModel::load(runtime, model_path, Provider::Cpu)?;
-                let cutter = WindowCutter::new(&model.metadata.input)?;
-                for index in (worker..clips.len()).step_by(threads) {
-                    let outcome = analyze_file(&mut model, &cutter, &clips[index].path)
-                        .map(|clip| clip.mean());
-                    results.lock().unwrap().push((index, outcome));
-                    bar.inc(1);
-                }
-                Ok(())
-            }));
-        }
-        for handle in handles {
-            handle.join().expect("eval worker panicked")?;
-        }
-        Ok(())
-    })?;
-    bar.finish_and_clear();
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|(i, _)| *i);
-    Ok(results
-        .into_iter()
-        .map(|(i, outcome)| ClipResult {
-            path: clips[i].path.clone(),
-            labels: clips[i].labels.clone(),
-            outcome,
-        })
-        .collect())
 }
 
 /// Clip-level confusion over the model's labels for the clips whose primary label it knows.
