@@ -96,10 +96,49 @@ fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
     Ok(times[times.len() / 2])
 }
 
-/// The report's table rows and per-model sections, one model at a time.
+/// One model's part of `REPORT.md`, kept in `<out>/report/<name>.json` so that a run of some
+/// families updates their rows and keeps the others'.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    name: String,
+    row: String,
+    section: String,
+    /// The `cargo xtask train-all` invocation that wrote the entry, and its split.
+    command: String,
+    split: String,
+}
+
+impl Entry {
+    fn path(out: &Path, name: &str) -> PathBuf {
+        out.join("report").join(format!("{name}.json"))
+    }
+
+    /// Every stored entry, in family order, then the transfer model, then by name.
+    fn all(out: &Path) -> anyhow::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        for file in std::fs::read_dir(out.join("report"))? {
+            let path = file?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                if let Ok(entry) = serde_json::from_str::<Entry>(&std::fs::read_to_string(&path)?) {
+                    entries.push(entry);
+                }
+            }
+        }
+        let rank = |name: &str| {
+            Family::ALL
+                .iter()
+                .position(|f| f.name() == name)
+                .unwrap_or(Family::ALL.len())
+        };
+        entries.sort_by(|a, b| (rank(&a.name), &a.name).cmp(&(rank(&b.name), &b.name)));
+        Ok(entries)
+    }
+}
+
+/// Evaluates and describes each model of a run.
 struct Report<'a> {
-    rows: String,
-    sections: String,
+    command: String,
+    split: String,
     runtime: &'a Runtime,
     args: &'a Args,
     test_list: &'a Path,
@@ -131,8 +170,7 @@ impl Report<'_> {
         let size = std::fs::metadata(model)?.len() as f64 / 1e6;
         let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         let shape = metadata.input.shape();
-        let _ = writeln!(
-            self.rows,
+        let row = format!(
             "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {:.2}: {:.3} → {:.3} | {:.3} | {research} |",
             shape[0],
             shape[1],
@@ -163,17 +201,28 @@ impl Report<'_> {
             .cloned()
             .unwrap_or_default();
         let training_seconds: f64 = history.iter().filter_map(|e| e["seconds"].as_f64()).sum();
-        let _ = writeln!(
-            self.sections,
-            "\n## {name}\n\nBest epoch {} of {} ({:.1} min of training epochs; this invocation \
-             took {:.1} min including feature extraction, evaluation and timing). \
+        let section = format!(
+            "\n## {name}\n\nBy `{}`. Best epoch {} of {} ({:.1} min of training epochs; \
+             {:.1} min including feature extraction, evaluation and timing). \
              Test-set evaluation by `cargo xtask eval`:\n{body}\n\n\
              ![{name} confusion](report/{name}-confusion.png) ![{name} training](report/{name}-training.png)\n",
+            self.command,
             metadata.training["best_epoch"],
             history.len(),
             training_seconds / 60.0,
             started.elapsed().as_secs_f64() / 60.0
         );
+        let entry = Entry {
+            name: name.to_owned(),
+            row: row + "\n",
+            section,
+            command: self.command.clone(),
+            split: self.split.clone(),
+        };
+        std::fs::write(
+            Entry::path(&self.args.options.out, name),
+            serde_json::to_string_pretty(&entry)? + "\n",
+        )?;
         Ok(())
     }
 }
@@ -203,9 +252,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = Runtime::find(&eval::runtime_dirs())?;
     let plots = args.options.out.join("report");
     std::fs::create_dir_all(&plots)?;
+    let command = format!(
+        "cargo xtask train-all {}",
+        std::env::args().skip(2).collect::<Vec<_>>().join(" ")
+    );
     let mut report = Report {
-        rows: String::new(),
-        sections: String::new(),
+        command: command.clone(),
+        split: selected.description.clone(),
         runtime: &runtime,
         args: &args,
         test_list: &test_list,
@@ -227,17 +280,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let model = transfer::transfer(&args.data, &selected, &options)?;
         report.add(&options.name, &model, TRANSFER_RESEARCH, started)?;
     }
-    let Report { rows, sections, .. } = report;
+    let entries = Entry::all(&args.options.out)?;
     let mut doc = String::from("# Model report\n\n");
     let _ = writeln!(
         doc,
-        "Written by `cargo xtask train-all {}` on {} ({} CPU threads, backend {:?}); this invocation took {:.0} min (with `--resume`, finished runs are only re-exported and re-evaluated).\n",
-        std::env::args().skip(2).collect::<Vec<_>>().join(" "),
+        "Rebuilt by `{command}` on {} ({} CPU threads, backend {:?}; {:.0} min). Each model's \
+         row comes from the last `train-all` run that included it; its section names that \
+         command (with `--resume`, finished runs are only re-exported and re-evaluated).\n",
         args.data.source.display(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         args.options.backend,
         started.elapsed().as_secs_f64() / 60.0
     );
+    if let Some(other) = entries.iter().find(|e| e.split != selected.description) {
+        let _ = writeln!(
+            doc,
+            "**Warning:** {} was judged on another split ({}).\n",
+            other.name, other.split
+        );
+    }
     let _ = writeln!(
         doc,
         "Data: {} of {} clips in {} classes ({}). Split: {}. Train {} / validation {} / test {} clips; \
@@ -267,8 +328,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ECE is of the calibrated clip distributions (mean window probability), as `eval` \
             reports them.\n\n";
     doc += "| model | input (frames×values) | parameters | ONNX MB | CPU ms/window (features + model) | validation acc / macro-F1 | **test acc / macro-F1** | T: valid window ECE | test clip ECE | research sources report |\n|---|---|---|---|---|---|---|---|---|---|\n";
-    doc += &rows;
-    doc += &sections;
+    for entry in &entries {
+        doc += &entry.row;
+    }
+    for entry in &entries {
+        doc += &entry.section;
+    }
     std::fs::write(args.options.out.join("REPORT.md"), doc)?;
     println!(
         "wrote {} ({:.0} min)",
