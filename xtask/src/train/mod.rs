@@ -461,10 +461,55 @@ mod tests {
         let history = metadata.training["history"].as_array().unwrap();
         assert_eq!(history.len(), 3);
         assert_eq!(history[2]["epoch"], 3);
+        // An uninterrupted run with the same seed ends with the same weights: the batch order,
+        // dropout masks and augmentations depend only on (seed, epoch), and the optimizer state
+        // is in the checkpoint.
+        options.resume = false;
+        let straight = train(
+            &data_args,
+            &selected,
+            Family::MfccCnn,
+            "smoke-straight",
+            &options,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&straight).unwrap(),
+            std::fs::read(&path).unwrap(),
+            "resumed and uninterrupted runs differ"
+        );
+
+        // Every augmentation at once goes through a training epoch and is recorded.
+        options.epochs = 1;
+        options.augment = augment::Augmentation::ALL.to_vec();
+        let augmented = train(
+            &data_args,
+            &selected,
+            Family::MfccCnn,
+            "smoke-augment",
+            &options,
+        )
+        .unwrap();
+        let meta = ModelMetadata::load(&ModelMetadata::path_for(&augmented)).unwrap();
+        assert_eq!(
+            meta.training["fit"]["augment"].as_array().unwrap().len(),
+            augment::Augmentation::ALL.len()
+        );
+        options.augment.clear();
+
+        // The hybrid's two inputs (log-mel frames and the descriptor row) train and export.
+        options.channels = Some(vec![4, 4, 4, 4]);
+        options.hidden = Some(8);
+        let hybrid = train(&data_args, &selected, Family::Hybrid, "smoke-hybrid", &options).unwrap();
+        let mut hybrid = GenreModel::load(&runtime, &hybrid, Provider::Cpu).unwrap();
+        assert!(matches!(hybrid.metadata.input, ModelInput::Hybrid { .. }));
+        let cutter = WindowCutter::new(&hybrid.metadata.input).unwrap();
+        let clip: Vec<f32> = (0..22_050 * 4).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
+        let p = hybrid.probabilities(cutter.windows(&clip).view()).unwrap();
+        assert!(p.nrows() >= 1 && p.iter().all(|x| x.is_finite()));
+        options.hidden = None;
 
         // The descriptor family trains and exports too (descriptors per 3-s window).
-        options.resume = false;
-        options.epochs = 1;
         let mlp = train(
             &data_args,
             &selected,
