@@ -10,10 +10,10 @@ use genrescope::inference::{GenreModel, ModelMetadata, Provider, Runtime, Window
 use ndarray::Array3;
 
 use super::models::Family;
-use crate::musicnn::transfer;
 use super::{train, TrainOptions};
 use crate::data::args::DataArgs;
 use crate::eval;
+use crate::musicnn::transfer;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -187,7 +187,10 @@ impl Report<'_> {
             f(&report["ece"]),
         );
         for png in ["confusion.png", "training.png"] {
-            let _ = std::fs::copy(report_dir.join(png), self.plots.join(format!("{name}-{png}")));
+            let _ = std::fs::copy(
+                report_dir.join(png),
+                self.plots.join(format!("{name}-{png}")),
+            );
         }
         let eval_md = std::fs::read_to_string(report_dir.join("report.md"))?;
         let body = eval_md

@@ -286,10 +286,8 @@ pub fn mixup(
         .sample(rng);
     let mut perm: Vec<i64> = (0..n as i64).collect();
     rand::seq::SliceRandom::shuffle(perm.as_mut_slice(), rng);
-    let perm = Tensor::<1, burn::tensor::Int>::from_data(
-        burn::tensor::TensorData::new(perm, [n]),
-        device,
-    );
+    let perm =
+        Tensor::<1, burn::tensor::Int>::from_data(burn::tensor::TensorData::new(perm, [n]), device);
     let mixed_x = x.clone() * lambda + x.select(0, perm.clone()) * (1.0 - lambda);
     let mixed_t = targets.clone() * lambda + targets.select(0, perm) * (1.0 - lambda);
     (mixed_x, mixed_t)
@@ -329,7 +327,10 @@ mod tests {
         let peak = (0..128)
             .max_by(|&a, &b| up[[0, a]].total_cmp(&up[[0, b]]))
             .unwrap();
-        assert!((peak as f64 - band_of(4000.0)).abs() <= 1.0, "peak at band {peak}");
+        assert!(
+            (peak as f64 - band_of(4000.0)).abs() <= 1.0,
+            "peak at band {peak}"
+        );
         assert_eq!(pitch_shift(db.view(), &config, 0.0), db);
     }
 
@@ -364,7 +365,9 @@ mod tests {
         let x = Tensor::<3>::random([6, 3, 2], burn::tensor::Distribution::Default, &device);
         let t = Tensor::<2>::from_data(
             burn::tensor::TensorData::new(
-                vec![1.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+                vec![
+                    1.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0,
+                ],
                 [6, 2],
             ),
             &device,

@@ -177,7 +177,10 @@ pub fn load(
             mean: d_mean,
             std: d_std,
         };
-        anyhow::ensure!(augment.is_empty(), "augmentation is not available for hybrid inputs");
+        anyhow::ensure!(
+            augment.is_empty(),
+            "augmentation is not available for hybrid inputs"
+        );
         return Ok(TrainingData {
             train,
             valid,
@@ -191,7 +194,13 @@ pub fn load(
     standardise(&mut valid.x, &mean, &std);
     let augmenter = match (&raw_input, augment.is_empty()) {
         (_, true) => None,
-        (ModelInput::Frames { features: raw, hop_frames }, false) => {
+        (
+            ModelInput::Frames {
+                features: raw,
+                hop_frames,
+            },
+            false,
+        ) => {
             let mut kept = vec![None; clips.len()];
             for &i in &split.train {
                 kept[i] = features[i].take();

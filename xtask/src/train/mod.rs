@@ -152,6 +152,12 @@ fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInpu
     Ok(match family.default_features() {
         Some(preset) if family == Family::Hybrid => {
             let features = load_config(options.features.as_deref().unwrap_or(preset))?;
+            anyhow::ensure!(
+                features.feature_width() >= SUMMARY_LEN,
+                "the hybrid's descriptor row needs features at least {SUMMARY_LEN} wide \
+                 (e.g. --features logmel128), not {}",
+                features.feature_width()
+            );
             ModelInput::Hybrid {
                 hop_seconds: options.hop.unwrap_or(features.window_seconds() / 2.0),
                 features,
@@ -497,17 +503,37 @@ mod tests {
         );
         options.augment.clear();
 
-        // The hybrid's two inputs (log-mel frames and the descriptor row) train and export.
+        // The hybrid's two inputs (log-mel frames and the descriptor row) train and export;
+        // 13 MFCC are too narrow to hold the descriptor row, which is refused up front.
+        assert!(train(
+            &data_args,
+            &selected,
+            Family::Hybrid,
+            "smoke-hybrid",
+            &options
+        )
+        .is_err());
+        options.features = Some("logmel128".into());
         options.channels = Some(vec![4, 4, 4, 4]);
         options.hidden = Some(8);
-        let hybrid = train(&data_args, &selected, Family::Hybrid, "smoke-hybrid", &options).unwrap();
+        let hybrid = train(
+            &data_args,
+            &selected,
+            Family::Hybrid,
+            "smoke-hybrid",
+            &options,
+        )
+        .unwrap();
         let mut hybrid = GenreModel::load(&runtime, &hybrid, Provider::Cpu).unwrap();
         assert!(matches!(hybrid.metadata.input, ModelInput::Hybrid { .. }));
         let cutter = WindowCutter::new(&hybrid.metadata.input).unwrap();
-        let clip: Vec<f32> = (0..22_050 * 4).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
+        let clip: Vec<f32> = (0..22_050 * 4)
+            .map(|i| 0.3 * (i as f32 * 0.05).sin())
+            .collect();
         let p = hybrid.probabilities(cutter.windows(&clip).view()).unwrap();
         assert!(p.nrows() >= 1 && p.iter().all(|x| x.is_finite()));
         options.hidden = None;
+        options.features = Some("mfcc13".into());
 
         // The descriptor family trains and exports too (descriptors per 3-s window).
         let mlp = train(

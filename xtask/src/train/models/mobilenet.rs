@@ -15,8 +15,14 @@ use crate::onnx::{layers, Graph};
 
 /// `(expansion, repeats, stride)` of each bottleneck stage; `Hyper::channels` gives the stem's
 /// width, then each stage's output width, then the head convolution's width.
-pub const STAGES: [(usize, usize, usize); 6] =
-    [(1, 1, 1), (6, 2, 2), (6, 2, 2), (6, 2, 2), (6, 1, 1), (6, 1, 2)];
+pub const STAGES: [(usize, usize, usize); 6] = [
+    (1, 1, 1),
+    (6, 2, 2),
+    (6, 2, 2),
+    (6, 2, 2),
+    (6, 1, 1),
+    (6, 1, 2),
+];
 
 /// Convolution (no bias) → batch norm → optional ReLU6.
 #[derive(Module, Debug)]
