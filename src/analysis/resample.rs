@@ -91,25 +91,62 @@ impl StreamResampler {
     }
 }
 
-/// Resamples a whole clip from `input_rate` to `output_rate` Hz with the same resampler the
-/// plugin's worker uses: the result has `round(len · output_rate / input_rate)` samples aligned
-/// with the input (the tail is flushed with silence).
+/// Resamples a whole clip given in pieces, with the same resampler the plugin's worker uses:
+/// after [`ClipResampler::finish()`] the output has `round(len · output_rate / input_rate)`
+/// samples for `len` input samples, aligned with the input (the tail is flushed with silence).
+pub struct ClipResampler {
+    stream: StreamResampler,
+    input_rate: u32,
+    output_rate: u32,
+    /// Input samples pushed so far.
+    input_len: usize,
+    out: Vec<f32>,
+}
+
+impl ClipResampler {
+    pub fn new(input_rate: u32, output_rate: u32) -> Result<Self, ResamplerConstructionError> {
+        Ok(Self {
+            stream: StreamResampler::new(input_rate, output_rate)?,
+            input_rate,
+            output_rate,
+            input_len: 0,
+            out: Vec::new(),
+        })
+    }
+
+    /// Feeds the clip's next samples.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.input_len += samples.len();
+        let out = &mut self.out;
+        self.stream
+            .process(samples, |run| out.extend_from_slice(run));
+    }
+
+    /// The resampled clip.
+    pub fn finish(mut self) -> Vec<f32> {
+        let expected = (self.input_len as f64 * f64::from(self.output_rate)
+            / f64::from(self.input_rate))
+        .round() as usize;
+        let silence = vec![0.0; CHUNK_FRAMES];
+        let out = &mut self.out;
+        while out.len() < expected {
+            self.stream
+                .process(&silence, |run| out.extend_from_slice(run));
+        }
+        self.out.truncate(expected);
+        self.out
+    }
+}
+
+/// Resamples a whole clip from `input_rate` to `output_rate` Hz (see [`ClipResampler`]).
 pub fn resample_clip(
     samples: &[f32],
     input_rate: u32,
     output_rate: u32,
 ) -> Result<Vec<f32>, ResamplerConstructionError> {
-    let expected =
-        (samples.len() as f64 * f64::from(output_rate) / f64::from(input_rate)).round() as usize;
-    let mut resampler = StreamResampler::new(input_rate, output_rate)?;
-    let mut out = Vec::with_capacity(expected);
-    resampler.process(samples, |run| out.extend_from_slice(run));
-    let silence = vec![0.0; CHUNK_FRAMES];
-    while out.len() < expected {
-        resampler.process(&silence, |run| out.extend_from_slice(run));
-    }
-    out.truncate(expected);
-    Ok(out)
+    let mut resampler = ClipResampler::new(input_rate, output_rate)?;
+    resampler.push(samples);
+    Ok(resampler.finish())
 }
 
 #[cfg(test)]

@@ -12,18 +12,26 @@ use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use crate::analysis::resample::resample_clip;
+use crate::analysis::resample::{ClipResampler, MAX_RATE_HZ, MIN_RATE_HZ};
+
+/// Longest audio decoded, in seconds (2 hours: a DJ mix or a long album side). Decoded audio is
+/// held in memory at the output rate, about 5.3 MB per minute at 22 050 Hz (635 MB at this
+/// limit); longer files are an error rather than a surprise for the machine.
+pub const MAX_SECONDS: u32 = 2 * 60 * 60;
 
 /// A decoded file, downmixed to mono (the channel mean).
 #[derive(Debug, Clone)]
 pub struct MonoAudio {
+    /// Finite samples at `sample_rate`.
     pub samples: Vec<f32>,
     /// In Hz.
     pub sample_rate: u32,
+    /// The file's own rate in Hz (before any resampling).
+    pub file_rate: u32,
     /// Channels in the file before the downmix.
     pub channels: usize,
     /// Packets that failed to decode and were skipped (their audio is missing).
@@ -51,23 +59,56 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes the first audio track of `path` to mono. Corrupt packets inside an otherwise
-/// readable stream are skipped and counted; a file with no decodable audio is an error.
+/// Decodes the first audio track of `path` to mono at the file's own rate. Corrupt packets
+/// inside an otherwise readable stream are skipped and counted; a file with no decodable audio,
+/// non-finite samples, a rate outside 8–384 kHz or more than [`MAX_SECONDS`] of audio is an
+/// error.
 pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
-    let fail = |reason: String| DecodeError {
+    decode_path(path, None)
+}
+
+/// [`decode_mono()`], resampled to `sample_rate` Hz with the analysis resampler while
+/// decoding (only the resampled audio is held in memory).
+pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
+    decode_path(path, Some(sample_rate))
+}
+
+fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, DecodeError> {
+    let decode = || {
+        let file = File::open(path).map_err(|err| err.to_string())?;
+        let extension = path.extension().and_then(|e| e.to_str());
+        decode_source(Box::new(file), extension, sample_rate)
+    };
+    decode().map_err(|reason| DecodeError {
         path: path.to_owned(),
         reason,
-    };
-    let mut file = File::open(path).map_err(|err| fail(err.to_string()))?;
+    })
+}
+
+/// [`decode_mono()`] or, with `sample_rate`, [`decode_mono_at()`] on any byte source (a file,
+/// or bytes in memory: `std::io::Cursor`). `extension` (without the dot) is a format hint; the
+/// content decides. The error is the reason alone, without a path.
+pub fn decode_source(
+    mut source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+    sample_rate: Option<u32>,
+) -> Result<MonoAudio, String> {
     let mut magic = [0u8; 4];
-    let is_au = file.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
-    file.rewind().map_err(|err| fail(err.to_string()))?;
+    let is_au = source.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
+    source.rewind().map_err(|err| err.to_string())?;
     if is_au {
-        return decode_au(path).map_err(fail);
+        let mut bytes = Vec::new();
+        source
+            .read_to_end(&mut bytes)
+            .map_err(|err| err.to_string())?;
+        let audio = au::parse(&bytes)?;
+        let mut sink = MonoSink::new(0, None, sample_rate, MAX_SECONDS);
+        sink.push(&audio.samples, audio.sample_rate, audio.channels)?;
+        return sink.finish(0);
     }
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let stream = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
-    if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
+    if let Some(extension) = extension {
         hint.with_extension(extension);
     }
     let probed = symphonia::default::get_probe()
@@ -77,28 +118,30 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
             &FormatOptions::default(),
             &MetadataOptions::default(),
         )
-        .map_err(|err| fail(format!("unrecognised format ({err})")))?;
+        .map_err(|err| format!("unrecognised format ({err})"))?;
     let mut format = probed.format;
     let track = format
         .tracks()
         .iter()
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| fail("no audio track".into()))?;
+        .ok_or("no audio track")?;
     let track_id = track.id;
-    // Encoder delay and end padding (Ogg's last granule position, for one) are trimmed below,
-    // so the sample count matches libsndfile's and ffmpeg's.
+    // Encoder delay and end padding (Ogg's last granule position, for one) are trimmed, so the
+    // sample count matches libsndfile's and ffmpeg's.
     let params = &track.codec_params;
-    let delay = params.delay.unwrap_or(0) as usize;
     let exact_frames = params
         .n_frames
         .map(|n| (n as usize).saturating_sub(params.padding.unwrap_or(0) as usize));
+    let mut sink = MonoSink::new(
+        params.delay.unwrap_or(0) as usize,
+        exact_frames,
+        sample_rate,
+        MAX_SECONDS,
+    );
     let mut decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|err| fail(format!("unsupported codec ({err})")))?;
+        .map_err(|err| format!("unsupported codec ({err})"))?;
 
-    let mut samples = Vec::new();
-    let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
-    let mut channels = track.codec_params.channels.map_or(0, |c| c.count());
     let mut skipped_packets = 0;
     let mut interleaved: Option<SampleBuffer<f32>> = None;
     loop {
@@ -110,7 +153,7 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
                 break
             }
             Err(SymphoniaError::ResetRequired) => break,
-            Err(err) => return Err(fail(format!("read error ({err})"))),
+            Err(err) => return Err(format!("read error ({err})")),
         };
         if packet.track_id() != track_id {
             continue;
@@ -121,73 +164,129 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
                 skipped_packets += 1;
                 continue;
             }
-            Err(err) => return Err(fail(format!("decode error ({err})"))),
+            Err(err) => return Err(format!("decode error ({err})")),
         };
         let spec = *decoded.spec();
-        sample_rate = spec.rate;
-        channels = spec.channels.count();
+        let channels = spec.channels.count();
         let buffer = match &mut interleaved {
             Some(buffer) if buffer.capacity() >= decoded.capacity() * channels => buffer,
             slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
         };
         buffer.copy_interleaved_ref(decoded);
-        samples.extend(downmix(buffer.samples(), channels));
+        sink.push(buffer.samples(), spec.rate, channels)?;
     }
-
-    if let Some(frames) = exact_frames {
-        samples.truncate(frames);
-    }
-    samples.drain(..delay.min(samples.len()));
-    if samples.is_empty() || sample_rate == 0 {
-        return Err(fail("no decodable audio".into()));
-    }
-    Ok(MonoAudio {
-        samples,
-        sample_rate,
-        channels,
-        skipped_packets,
-    })
+    sink.finish(skipped_packets)
 }
 
-/// The channel mean of each frame of `interleaved` audio.
-fn downmix(interleaved: &[f32], channels: usize) -> impl Iterator<Item = f32> + '_ {
-    let scale = 1.0 / channels as f32;
-    interleaved
-        .chunks_exact(channels)
-        .map(move |frame| frame.iter().map(|x| x * scale).sum())
+/// Where decoded packets go: downmixed, trimmed to the stream's real frames, checked, and
+/// resampled into the output buffer as they arrive.
+struct MonoSink {
+    /// Frames still to drop at the start (encoder delay).
+    delay: usize,
+    /// Frames still to keep, when the stream says how many it has.
+    frames_left: Option<usize>,
+    /// Output rate in Hz; `None`: the file's rate.
+    output_rate: Option<u32>,
+    max_seconds: u32,
+    /// Set by the first packet: the file's rate, channel count and the resampler.
+    stream: Option<(u32, usize, ClipResampler)>,
+    /// Frames kept so far.
+    frames: usize,
+    mono: Vec<f32>,
 }
 
-fn decode_au(path: &Path) -> Result<MonoAudio, String> {
-    let bytes = std::fs::read(path).map_err(|err| err.to_string())?;
-    let audio = au::parse(&bytes)?;
-    if audio.samples.len() < audio.channels {
-        return Err("no decodable audio".into());
+impl MonoSink {
+    fn new(
+        delay: usize,
+        frames: Option<usize>,
+        output_rate: Option<u32>,
+        max_seconds: u32,
+    ) -> Self {
+        Self {
+            delay,
+            frames_left: frames.map(|n| n.saturating_sub(delay)),
+            output_rate,
+            max_seconds,
+            stream: None,
+            frames: 0,
+            mono: Vec::new(),
+        }
     }
-    Ok(MonoAudio {
-        samples: downmix(&audio.samples, audio.channels).collect(),
-        sample_rate: audio.sample_rate,
-        channels: audio.channels,
-        skipped_packets: 0,
-    })
-}
 
-/// [`decode_mono()`], then resampled to `sample_rate` Hz with the analysis resampler.
-pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
-    let mut audio = decode_mono(path)?;
-    if audio.sample_rate != sample_rate {
-        audio.samples =
-            resample_clip(&audio.samples, audio.sample_rate, sample_rate).map_err(|err| {
-                DecodeError {
-                    path: path.to_owned(),
-                    reason: format!(
-                        "cannot resample {} Hz to {sample_rate} Hz ({err})",
-                        audio.sample_rate
-                    ),
+    /// Takes interleaved samples of `channels` channels at `rate` Hz.
+    fn push(&mut self, interleaved: &[f32], rate: u32, channels: usize) -> Result<(), String> {
+        let (file_rate, file_channels, resampler) = match &mut self.stream {
+            Some(stream) => stream,
+            None => {
+                if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate) {
+                    return Err(format!(
+                        "sample rate {rate} Hz is outside the supported {}–{} kHz",
+                        MIN_RATE_HZ / 1000,
+                        MAX_RATE_HZ / 1000
+                    ));
                 }
-            })?;
-        audio.sample_rate = sample_rate;
+                if channels == 0 {
+                    return Err("the stream has no channels".into());
+                }
+                let resampler = ClipResampler::new(rate, self.output_rate.unwrap_or(rate))
+                    .map_err(|err| format!("cannot resample {rate} Hz ({err})"))?;
+                self.stream.insert((rate, channels, resampler))
+            }
+        };
+        if (*file_rate, *file_channels) != (rate, channels) {
+            return Err(format!(
+                "the stream changes from {file_channels} channels at {file_rate} Hz to \
+                 {channels} at {rate} Hz"
+            ));
+        }
+        let scale = 1.0 / channels as f32;
+        let frames = interleaved.chunks_exact(channels);
+        let skip = self.delay.min(frames.len());
+        self.delay -= skip;
+        let take = self.frames_left.map_or(usize::MAX, |left| left);
+        self.mono.clear();
+        self.mono.extend(
+            frames
+                .skip(skip)
+                .take(take)
+                .map(|frame| frame.iter().map(|x| x * scale).sum::<f32>()),
+        );
+        if let Some(left) = &mut self.frames_left {
+            *left -= self.mono.len();
+        }
+        if let Some(bad) = self.mono.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "sample {} is {} (only finite samples are audio)",
+                self.frames + bad,
+                self.mono[bad]
+            ));
+        }
+        self.frames += self.mono.len();
+        if self.frames > self.max_seconds as usize * rate as usize {
+            return Err(format!(
+                "longer than {} s, the longest audio decoded (split the file)",
+                self.max_seconds
+            ));
+        }
+        resampler.push(&self.mono);
+        Ok(())
     }
-    Ok(audio)
+
+    fn finish(self, skipped_packets: usize) -> Result<MonoAudio, String> {
+        let Some((file_rate, channels, resampler)) = self.stream else {
+            return Err("no decodable audio".into());
+        };
+        if self.frames == 0 {
+            return Err("no decodable audio".into());
+        }
+        Ok(MonoAudio {
+            samples: resampler.finish(),
+            sample_rate: self.output_rate.unwrap_or(file_rate),
+            file_rate,
+            channels,
+            skipped_packets,
+        })
+    }
 }
 
 #[cfg(test)]
