@@ -363,4 +363,64 @@ mod tests {
         assert!(decode_mono(&dir.join("missing.wav")).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    /// A float WAV in memory.
+    fn float_wav(rate: u32, samples: &[f32]) -> Box<dyn MediaSource> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        let mut writer = hound::WavWriter::new(&mut bytes, spec).unwrap();
+        for &sample in samples {
+            writer.write_sample(sample).unwrap();
+        }
+        writer.finalize().unwrap();
+        bytes.set_position(0);
+        Box::new(bytes)
+    }
+
+    #[test]
+    fn non_finite_samples_and_unsupported_rates_are_clear_errors() {
+        let err = decode_source(float_wav(22_050, &[0.5, f32::NAN, 0.25]), None, None).unwrap_err();
+        assert!(err.contains("sample 1 is NaN"), "{err}");
+        let err =
+            decode_source(float_wav(22_050, &[f32::INFINITY]), None, Some(16_000)).unwrap_err();
+        assert!(err.contains("sample 0 is inf"), "{err}");
+        for rate in [MIN_RATE_HZ - 1, MAX_RATE_HZ + 1] {
+            let err = decode_source(float_wav(rate, &[0.5; 64]), None, None).unwrap_err();
+            assert!(err.contains(&format!("sample rate {rate} Hz")), "{err}");
+        }
+        for rate in [MIN_RATE_HZ, MAX_RATE_HZ] {
+            let audio = decode_source(float_wav(rate, &[0.5; 64]), None, None).unwrap();
+            assert_eq!((audio.file_rate, audio.samples.len()), (rate, 64));
+        }
+    }
+
+    #[test]
+    fn audio_beyond_the_length_limit_is_an_error_not_a_memory_hog() {
+        let mut sink = MonoSink::new(0, None, Some(16_000), 1);
+        sink.push(&[0.1; 16_000], 8_000, 2).unwrap();
+        sink.push(&[0.1; 2], 8_000, 2).unwrap_err();
+        let err = MonoSink::new(0, None, None, 1)
+            .push(&[0.1; 8_002], 8_000, 1)
+            .unwrap_err();
+        assert!(err.contains("longer than 1 s"), "{err}");
+    }
+
+    #[test]
+    fn delay_and_padding_are_trimmed_across_packets() {
+        // 3 frames of delay, 10 frames in all: frames 3..10 are the audio.
+        let mut sink = MonoSink::new(3, Some(10), None, MAX_SECONDS);
+        let ramp: Vec<f32> = (0..16).map(|i| i as f32 / 100.0).collect();
+        sink.push(&ramp[..2], 8_000, 1).unwrap();
+        sink.push(&ramp[2..], 8_000, 1).unwrap();
+        assert_eq!(sink.finish(0).unwrap().samples, ramp[3..10].to_vec());
+        let mut sink = MonoSink::new(0, None, None, MAX_SECONDS);
+        sink.push(&[0.0; 4], 8_000, 1).unwrap();
+        let err = sink.push(&[0.0; 4], 16_000, 1).unwrap_err();
+        assert!(err.contains("changes from 1 channels at 8000 Hz"), "{err}");
+    }
 }
