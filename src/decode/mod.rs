@@ -23,6 +23,9 @@ use crate::analysis::resample::{ClipResampler, MAX_RATE_HZ, MIN_RATE_HZ};
 /// limit); longer files are an error rather than a surprise for the machine.
 pub const MAX_SECONDS: u32 = 2 * 60 * 60;
 
+/// Peak level below which audio counts as silent (about -80 dBFS).
+pub const SILENCE_PEAK: f32 = 1e-4;
+
 /// A decoded file, downmixed to mono (the channel mean).
 #[derive(Debug, Clone)]
 pub struct MonoAudio {
@@ -41,6 +44,16 @@ pub struct MonoAudio {
 impl MonoAudio {
     pub fn seconds(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+
+    /// An error naming the peak level when the audio is silent (peak below [`SILENCE_PEAK`]):
+    /// there is nothing to analyse or learn from.
+    pub fn audible(&self) -> Result<(), String> {
+        let peak = self.samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        if peak < SILENCE_PEAK {
+            return Err(format!("silent (peak {peak:e}, below -80 dBFS)"));
+        }
+        Ok(())
     }
 }
 

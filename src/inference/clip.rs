@@ -33,13 +33,15 @@ impl ClipAnalysis {
     }
 }
 
-/// Decodes `path`, resamples it to the model's rate and classifies every window.
+/// Decodes `path`, resamples it to the model's rate and classifies every window. Silent files
+/// are an error.
 pub fn analyze_file(
     model: &mut GenreModel,
     cutter: &WindowCutter,
     path: &Path,
 ) -> Result<ClipAnalysis, String> {
     let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
+    audio.audible()?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {
         return Err(format!(
