@@ -155,6 +155,10 @@ impl Plugin for Genrescope {
         self.params.clone()
     }
 
+    fn filter_state(state: &mut PluginState) {
+        params::clamp_saved_values(state);
+    }
+
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         create_egui_editor(
             editor::state(&self.params),

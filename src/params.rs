@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
 use crate::analysis::AnalysisSettings;
@@ -44,6 +45,50 @@ impl Default for GenrescopeParams {
             .with_step_size(0.1),
             settings: Arc::new(RwLock::new(AnalysisSettings::default())),
             editor_size: Arc::new(RwLock::new(editor::DEFAULT_SIZE)),
+        }
+    }
+}
+
+/// Clamps the float parameter values of a saved state to their parameters' ranges, for
+/// [`Plugin::filter_state`]: nice-plug restores saved plain values unchecked, and a damaged or
+/// hand-edited project could otherwise set, say, a negative or infinite smoothing time.
+pub fn clamp_saved_values(state: &mut PluginState) {
+    let params = GenrescopeParams::default();
+    for (id, ptr, _) in params.param_map() {
+        let (ParamPtr::FloatParam(_), Some(ParamValue::F32(value))) =
+            (ptr, state.params.get_mut(&id))
+        else {
+            continue;
+        };
+        // SAFETY: `ptr` points into `params`, which outlives this loop.
+        let (min, max) = unsafe { (ptr.preview_plain(0.0), ptr.preview_plain(1.0)) };
+        if !(min..=max).contains(value) {
+            nice_warn!("saved {id} = {value} is outside {min}..={max}; clamped");
+            *value = value.clamp(min, max);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_values_outside_their_range_are_clamped() {
+        // The plugin_state fuzz target's first finding: `{"smoothing": {"f32": -0.5}}`.
+        let mut state: PluginState = serde_json::from_str(
+            r#"{"params": {"smoothing": {"f32": -0.5}, "analyze": {"bool": false}}, "fields": {}}"#,
+        )
+        .unwrap();
+        clamp_saved_values(&mut state);
+        assert!(matches!(state.params["smoothing"], ParamValue::F32(v) if v == 0.0));
+        assert!(matches!(state.params["analyze"], ParamValue::Bool(false)));
+        for (saved, loaded) in [(f32::INFINITY, 30.0), (12.5, 12.5)] {
+            state
+                .params
+                .insert("smoothing".into(), ParamValue::F32(saved));
+            clamp_saved_values(&mut state);
+            assert!(matches!(state.params["smoothing"], ParamValue::F32(v) if v == loaded));
         }
     }
 }
