@@ -3,6 +3,8 @@
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler, ResamplerConstructionError};
 
+use crate::features::limit::clip;
+
 /// Input frames per resampler call. Larger chunks are cheaper per sample; this one keeps the
 /// resampler's delay well under the shortest analysis hop.
 const CHUNK_FRAMES: usize = 1024;
@@ -15,7 +17,9 @@ pub const MAX_RATE_HZ: u32 = 384_000;
 /// calling a sink with each resampled run. Allocates only in [`StreamResampler::new()`].
 ///
 /// The resampler's own start-up delay is trimmed, so output sample `k` lines up with input time
-/// `k / output_rate` seconds. Equal rates pass samples straight through.
+/// `k / output_rate` seconds. Input must be finite; it is clipped to
+/// ±[`SAMPLE_LIMIT`](crate::features::limit::SAMPLE_LIMIT) before resampling, so it never
+/// overflows the FFT. Equal rates pass samples straight through.
 pub struct StreamResampler {
     /// `None` when the rates are equal.
     fft: Option<Fft<f32>>,
@@ -65,7 +69,7 @@ impl StreamResampler {
         while !input.is_empty() {
             let needed = fft.input_frames_next() - self.pending.len();
             let taken = needed.min(input.len());
-            self.pending.extend_from_slice(&input[..taken]);
+            self.pending.extend(input[..taken].iter().map(|&x| clip(x)));
             input = &input[taken..];
             if self.pending.len() < fft.input_frames_next() {
                 break;

@@ -1,0 +1,36 @@
+//! The audio decoding path of `genrescope analyze` and the xtask (`decode_mono_at`): arbitrary
+//! bytes as a file, with each extension hint. Anything must give audio or an error.
+#![no_main]
+
+use std::io::Cursor;
+
+use genrescope::decode::decode_source;
+use libfuzzer_sys::fuzz_target;
+
+/// Rate the decoded audio is resampled to, as for the default model.
+const MODEL_RATE: u32 = 22_050;
+
+/// Extension hints the decoder may see; the first input byte picks one.
+const EXTENSIONS: &[Option<&str>] = &[
+    None,
+    Some("wav"),
+    Some("aiff"),
+    Some("flac"),
+    Some("ogg"),
+    Some("mp3"),
+    Some("au"),
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, bytes)) = data.split_first() else {
+        return;
+    };
+    let extension = EXTENSIONS[usize::from(pick) % EXTENSIONS.len()];
+    let source = Box::new(Cursor::new(bytes.to_vec()));
+    let Ok(audio) = decode_source(source, extension, Some(MODEL_RATE)) else {
+        return;
+    };
+    assert_eq!(audio.sample_rate, MODEL_RATE);
+    assert!(audio.channels > 0);
+    assert!(audio.samples.iter().all(|x| x.is_finite()), "non-finite sample");
+});
