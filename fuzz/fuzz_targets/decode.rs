@@ -1,5 +1,9 @@
 //! The audio decoding path of `genrescope analyze` and the xtask (`decode_mono_at`): arbitrary
 //! bytes as a file, with each extension hint. Anything must give audio or an error.
+//!
+//! The decoder turns panics inside symphonia into errors, so the init block puts back the
+//! default panic hook (libfuzzer-sys's aborts on any panic, caught or not); a panic that escapes
+//! `decode_source` still aborts the run through libfuzzer-sys's own `catch_unwind`.
 #![no_main]
 
 use std::io::Cursor;
@@ -21,7 +25,7 @@ const EXTENSIONS: &[Option<&str>] = &[
     Some("au"),
 ];
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: drop(std::panic::take_hook()), |data: &[u8]| {
     let Some((&pick, bytes)) = data.split_first() else {
         return;
     };
