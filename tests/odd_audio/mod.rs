@@ -129,6 +129,11 @@ pub fn write_odd_files(dir: &Path) -> Vec<OddFile> {
         writer.write_sample(x).unwrap();
     }
     writer.finalize().unwrap();
+    // A sample rate of 0 in the header (symphonia 0.5 panics on it; see `decode::guarded`).
+    wav("zero-rate.wav", 22_050, 1, (16, Int), SECONDS, Some(11));
+    let mut bytes = std::fs::read(dir.join("zero-rate.wav")).unwrap();
+    bytes[24..28].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(dir.join("zero-rate.wav"), bytes).unwrap();
     std::fs::write(
         dir.join("corrupt.wav"),
         b"RIFF\x10\x00\x00\x00WAVEjunk and more junk",
@@ -153,6 +158,7 @@ pub fn write_odd_files(dir: &Path) -> Vec<OddFile> {
         ("short-half-second.wav", Outcome::Skipped("too short")),
         ("header-only.wav", Outcome::Skipped("no decodable audio")),
         ("float-nan.wav", Outcome::Skipped("sample 1000 is NaN")),
+        ("zero-rate.wav", Outcome::Skipped("malformed file")),
         ("corrupt.wav", Outcome::Skipped("unrecognised format")),
         ("empty.flac", Outcome::Skipped("unrecognised format")),
     ]
