@@ -2,6 +2,7 @@
 //! MP3, ..., and our own reader for Sun `.au` (GTZAN's original files).
 
 mod au;
+mod flac_metadata;
 mod sink;
 
 use std::fmt;
@@ -109,7 +110,11 @@ pub fn decode_source(
     sample_rate: Option<u32>,
 ) -> Result<MonoAudio, String> {
     let mut magic = [0u8; 4];
-    let is_au = source.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
+    let has_magic = source.read_exact(&mut magic).is_ok();
+    if has_magic && &magic == flac_metadata::MAGIC {
+        flac_metadata::check(&mut source)?;
+    }
+    let is_au = has_magic && &magic == au::MAGIC;
     source.rewind().map_err(|err| err.to_string())?;
     if is_au {
         let mut bytes = Vec::new();
