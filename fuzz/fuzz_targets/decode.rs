@@ -1,5 +1,5 @@
 //! The audio decoding path of `genrescope analyze` and the xtask (`decode_mono_at`): arbitrary
-//! bytes as a file, with each extension hint. Anything must give audio or an error.
+//! bytes as a file. Anything must give audio or an error.
 //!
 //! The decoder turns panics inside symphonia into errors, so the init block puts back the
 //! default panic hook (libfuzzer-sys's aborts on any panic, caught or not); a panic that escapes
@@ -14,24 +14,9 @@ use libfuzzer_sys::fuzz_target;
 /// Rate the decoded audio is resampled to, as for the default model.
 const MODEL_RATE: u32 = 22_050;
 
-/// Extension hints the decoder may see; the first input byte picks one.
-const EXTENSIONS: &[Option<&str>] = &[
-    None,
-    Some("wav"),
-    Some("aiff"),
-    Some("flac"),
-    Some("ogg"),
-    Some("mp3"),
-    Some("au"),
-];
-
 fuzz_target!(init: drop(std::panic::take_hook()), |data: &[u8]| {
-    let Some((&pick, bytes)) = data.split_first() else {
-        return;
-    };
-    let extension = EXTENSIONS[usize::from(pick) % EXTENSIONS.len()];
-    let source = Box::new(Cursor::new(bytes.to_vec()));
-    let Ok(audio) = decode_source(source, extension, Some(MODEL_RATE)) else {
+    let source = Box::new(Cursor::new(data.to_vec()));
+    let Ok(audio) = decode_source(source, Some(MODEL_RATE)) else {
         return;
     };
     assert_eq!(audio.sample_rate, MODEL_RATE);

@@ -121,7 +121,10 @@ mod tests {
         picture.extend_from_slice(&0x8a8a_8a8au32.to_be_bytes());
         picture.extend_from_slice(&[0; 40]);
         let err = check(&mut block(PICTURE, &picture)).unwrap_err();
-        assert!(err.contains("2324335242-byte field in a 48-byte block"), "{err}");
+        assert!(
+            err.contains("2324335242-byte field in a 48-byte block"),
+            "{err}"
+        );
 
         // A Vorbis comment block whose second comment runs past the block.
         let mut comments = 1u32.to_le_bytes().to_vec();

@@ -7,7 +7,7 @@ mod sink;
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
@@ -15,9 +15,10 @@ use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::FormatReader;
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::Instantiate;
 
 use sink::MonoSink;
 
@@ -92,8 +93,7 @@ pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, Decode
 fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, DecodeError> {
     let decode = || {
         let file = File::open(path).map_err(|err| err.to_string())?;
-        let extension = path.extension().and_then(|e| e.to_str());
-        decode_source(Box::new(file), extension, sample_rate)
+        decode_source(Box::new(file), sample_rate)
     };
     decode().map_err(|reason| DecodeError {
         path: path.to_owned(),
@@ -102,19 +102,14 @@ fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, Decod
 }
 
 /// [`decode_mono()`] or, with `sample_rate`, [`decode_mono_at()`] on any byte source (a file,
-/// or bytes in memory: `std::io::Cursor`). `extension` (without the dot) is a format hint; the
-/// content decides. The error is the reason alone, without a path.
+/// or bytes in memory: `std::io::Cursor`). The content decides the format, never the file
+/// name. The error is the reason alone, without a path.
 pub fn decode_source(
     mut source: Box<dyn MediaSource>,
-    extension: Option<&str>,
     sample_rate: Option<u32>,
 ) -> Result<MonoAudio, String> {
     let mut magic = [0u8; 4];
-    let has_magic = source.read_exact(&mut magic).is_ok();
-    if has_magic && &magic == flac_metadata::MAGIC {
-        flac_metadata::check(&mut source)?;
-    }
-    let is_au = has_magic && &magic == au::MAGIC;
+    let is_au = source.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
     source.rewind().map_err(|err| err.to_string())?;
     if is_au {
         let mut bytes = Vec::new();
@@ -127,20 +122,7 @@ pub fn decode_source(
         return sink.finish(0);
     }
     let stream = MediaSourceStream::new(source, Default::default());
-    let mut hint = Hint::new();
-    if let Some(extension) = extension {
-        hint.with_extension(extension);
-    }
-    let probed = guarded(|| {
-        symphonia::default::get_probe().format(
-            &hint,
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-    })?
-    .map_err(|err| format!("unrecognised format ({err})"))?;
-    let mut format = probed.format;
+    let mut format = guarded(|| open_format(stream))??;
     let track = format
         .tracks()
         .iter()
@@ -207,6 +189,35 @@ pub fn decode_source(
         sink.push(samples, spec.rate, spec.channels.count())?;
     }
     sink.finish(skipped_packets)
+}
+
+/// symphonia's `Probe::format` (which finds the container by its marker wherever it starts,
+/// after tags or junk), with the FLAC metadata check ([`flac_metadata::check`]) before the FLAC
+/// reader allocates what the metadata claims.
+fn open_format(mut stream: MediaSourceStream) -> Result<Box<dyn FormatReader>, String> {
+    let unrecognised = |err| format!("unrecognised format ({err})");
+    let probe = symphonia::default::get_probe();
+    loop {
+        match probe.next(&mut stream).map_err(unrecognised)? {
+            Instantiate::Format(open) => {
+                let start = stream.stream_position().map_err(|err| err.to_string())?;
+                let mut magic = [0u8; 4];
+                if stream.read_exact(&mut magic).is_ok() && &magic == flac_metadata::MAGIC {
+                    flac_metadata::check(&mut stream)?;
+                }
+                stream
+                    .seek(SeekFrom::Start(start))
+                    .map_err(|err| err.to_string())?;
+                return open(stream, &FormatOptions::default()).map_err(unrecognised);
+            }
+            // Tags before the container (ID3v2): read past, not kept.
+            Instantiate::Metadata(reader) => {
+                reader(&MetadataOptions::default())
+                    .read_all(&mut stream)
+                    .map_err(unrecognised)?;
+            }
+        }
+    }
 }
 
 /// Runs symphonia code, turning a panic inside it into an error: symphonia 0.5 asserts on some
@@ -319,17 +330,16 @@ mod tests {
 
     #[test]
     fn non_finite_samples_and_unsupported_rates_are_clear_errors() {
-        let err = decode_source(float_wav(22_050, &[0.5, f32::NAN, 0.25]), None, None).unwrap_err();
+        let err = decode_source(float_wav(22_050, &[0.5, f32::NAN, 0.25]), None).unwrap_err();
         assert!(err.contains("sample 1 is NaN"), "{err}");
-        let err =
-            decode_source(float_wav(22_050, &[f32::INFINITY]), None, Some(16_000)).unwrap_err();
+        let err = decode_source(float_wav(22_050, &[f32::INFINITY]), Some(16_000)).unwrap_err();
         assert!(err.contains("sample 0 is inf"), "{err}");
         for rate in [MIN_RATE_HZ - 1, MAX_RATE_HZ + 1] {
-            let err = decode_source(float_wav(rate, &[0.5; 64]), None, None).unwrap_err();
+            let err = decode_source(float_wav(rate, &[0.5; 64]), None).unwrap_err();
             assert!(err.contains(&format!("sample rate {rate} Hz")), "{err}");
         }
         for rate in [MIN_RATE_HZ, MAX_RATE_HZ] {
-            let audio = decode_source(float_wav(rate, &[0.5; 64]), None, None).unwrap();
+            let audio = decode_source(float_wav(rate, &[0.5; 64]), None).unwrap();
             assert_eq!((audio.file_rate, audio.samples.len()), (rate, 64));
         }
     }
@@ -343,7 +353,19 @@ mod tests {
         wav.read_to_end(&mut bytes).unwrap();
         bytes[24..28].copy_from_slice(&0u32.to_le_bytes());
         let source = Box::new(std::io::Cursor::new(bytes));
-        let err = decode_source(source, Some("wav"), Some(22_050)).unwrap_err();
+        let err = decode_source(source, Some(22_050)).unwrap_err();
         assert!(err.contains("malformed file"), "{err}");
+    }
+
+    #[test]
+    fn a_flac_after_junk_bytes_is_checked_too() {
+        // The decode fuzz target's second FLAC finding: symphonia finds the `fLaC` marker after
+        // a junk byte, and the picture block behind it claimed 2.7 GB.
+        let mut bytes = vec![0xff];
+        bytes.extend_from_slice(b"fLaC");
+        bytes.extend_from_slice(&[0x06, 0x2e, 0x73, 0x6e, 0x00, 0x02, 0x00, 0x00, 0xa4, 0x53]);
+        bytes.extend_from_slice(&[0xd7, 0xd7, 0x00, 0x00, 0x00, 0x0a, 0x00, 0xe1, 0x00, 0x01]);
+        let err = decode_source(Box::new(std::io::Cursor::new(bytes)), None).unwrap_err();
+        assert!(err.contains("malformed FLAC metadata"), "{err}");
     }
 }
