@@ -156,7 +156,7 @@ impl Plugin for Genrescope {
     }
 
     fn filter_state(state: &mut PluginState) {
-        GenrescopeParams::clamp_state(state);
+        params::clamp_saved_values(state);
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {

@@ -28,26 +28,6 @@ pub struct GenrescopeParams {
     pub editor_size: Arc<RwLock<(u32, u32)>>,
 }
 
-impl GenrescopeParams {
-    /// Clamps the float parameter values of a state about to be loaded to their ranges: nice-plug
-    /// applies a state's plain values as they are, and a damaged or hand-edited state may hold
-    /// any number.
-    pub fn clamp_state(state: &mut PluginState) {
-        let params = Self::default();
-        let map = params.param_map();
-        for (id, value) in &mut state.params {
-            let Some((_, ptr, _)) = map.iter().find(|(param_id, ..)| param_id == id) else {
-                continue;
-            };
-            if let (ParamPtr::FloatParam(_), ParamValue::F32(plain)) = (ptr, value) {
-                // SAFETY: `ptr` points into `params`, which outlives this loop.
-                let (min, max) = unsafe { (ptr.preview_plain(0.0), ptr.preview_plain(1.0)) };
-                *plain = plain.clamp(min, max);
-            }
-        }
-    }
-}
-
 impl Default for GenrescopeParams {
     fn default() -> Self {
         Self {
@@ -65,6 +45,51 @@ impl Default for GenrescopeParams {
             .with_step_size(0.1),
             settings: Arc::new(RwLock::new(AnalysisSettings::default())),
             editor_size: Arc::new(RwLock::new(editor::DEFAULT_SIZE)),
+        }
+    }
+}
+
+/// Clamps the float parameter values of a saved state to their parameters' ranges, for
+/// [`Plugin::filter_state`]: nice-plug restores saved plain values unchecked, and a damaged or
+/// hand-edited project could otherwise set, say, a negative or infinite smoothing time.
+pub fn clamp_saved_values(state: &mut PluginState) {
+    let params = GenrescopeParams::default();
+    for (id, ptr, _) in params.param_map() {
+        let (ParamPtr::FloatParam(_), Some(ParamValue::F32(value))) =
+            (ptr, state.params.get_mut(&id))
+        else {
+            continue;
+        };
+        // SAFETY: `ptr` points into `params`, which outlives this loop.
+        let (min, max) = unsafe { (ptr.preview_plain(0.0), ptr.preview_plain(1.0)) };
+        if !(min..=max).contains(value) {
+            nice_warn!("saved {id} = {value} is outside {min}..={max}; clamped");
+            // NaN clamps to NaN; it becomes the lower bound.
+            *value = if value.is_nan() { min } else { value.clamp(min, max) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_values_outside_their_range_are_clamped() {
+        // The plugin_state fuzz target's first finding: `{"smoothing": {"f32": -0.5}}`.
+        let mut state: PluginState = serde_json::from_str(
+            r#"{"params": {"smoothing": {"f32": -0.5}, "analyze": {"bool": false}}, "fields": {}}"#,
+        )
+        .unwrap();
+        clamp_saved_values(&mut state);
+        assert!(matches!(state.params["smoothing"], ParamValue::F32(v) if v == 0.0));
+        assert!(matches!(state.params["analyze"], ParamValue::Bool(false)));
+        for (saved, loaded) in [(f32::INFINITY, 30.0), (f32::NAN, 0.0), (12.5, 12.5)] {
+            state
+                .params
+                .insert("smoothing".into(), ParamValue::F32(saved));
+            clamp_saved_values(&mut state);
+            assert!(matches!(state.params["smoothing"], ParamValue::F32(v) if v == loaded));
         }
     }
 }

@@ -2,6 +2,7 @@
 //! an unusable model.
 
 mod harness;
+mod odd_audio;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -115,4 +116,62 @@ fn an_unusable_model_is_one_clear_error() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn odd_files_are_analysed_in_full_or_reported_by_name() {
+    let dir = std::env::temp_dir().join(format!("genrescope-cli-odd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = odd_audio::write_odd_files(&dir);
+    // The small model: this test is about the files, and the 11-minute one is 440 windows.
+    let output = genrescope(&[
+        dir.as_os_str(),
+        "--json".as_ref(),
+        "--model".as_ref(),
+        "mfcc-cnn".as_ref(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "some files fail, none panics"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reports = json["files"].as_array().unwrap();
+    assert_eq!(reports.len(), files.len(), "{json}");
+    let input = genrescope::inference::ModelChoice::MfccCnn
+        .metadata()
+        .unwrap()
+        .input;
+    let (window, hop) = (input.window_seconds(), input.hop_seconds());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for file in &files {
+        let report = reports
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(file.name))
+            .unwrap_or_else(|| panic!("no report for {}", file.name));
+        match file.outcome {
+            odd_audio::Outcome::Analysed { seconds } => {
+                let tags = &report["tags"];
+                let decoded = tags["seconds"]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{report}"));
+                assert!((decoded - seconds).abs() < 1e-3, "{report}");
+                let windows = tags["windows"].as_u64().unwrap() as f64;
+                let expected = ((seconds - f64::from(window)) / f64::from(hop)).floor() + 1.0;
+                assert!((windows - expected).abs() <= 1.0, "{report}");
+            }
+            odd_audio::Outcome::Skipped(reason) => {
+                let error = report["error"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{report}"));
+                assert!(error.contains(reason), "{report}");
+                assert!(
+                    stderr.contains(&format!("{}: error", file.name)),
+                    "{stderr}"
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,6 +3,8 @@
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler, ResamplerConstructionError};
 
+use crate::features::limit::clip;
+
 /// Input frames per resampler call. Larger chunks are cheaper per sample; this one keeps the
 /// resampler's delay well under the shortest analysis hop.
 const CHUNK_FRAMES: usize = 1024;
@@ -15,7 +17,9 @@ pub const MAX_RATE_HZ: u32 = 384_000;
 /// calling a sink with each resampled run. Allocates only in [`StreamResampler::new()`].
 ///
 /// The resampler's own start-up delay is trimmed, so output sample `k` lines up with input time
-/// `k / output_rate` seconds. Equal rates pass samples straight through.
+/// `k / output_rate` seconds. Input must be finite; it is clipped to
+/// ±[`SAMPLE_LIMIT`](crate::features::limit::SAMPLE_LIMIT) before resampling, so it never
+/// overflows the FFT. Equal rates pass samples straight through.
 pub struct StreamResampler {
     /// `None` when the rates are equal.
     fft: Option<Fft<f32>>,
@@ -65,7 +69,7 @@ impl StreamResampler {
         while !input.is_empty() {
             let needed = fft.input_frames_next() - self.pending.len();
             let taken = needed.min(input.len());
-            self.pending.extend_from_slice(&input[..taken]);
+            self.pending.extend(input[..taken].iter().map(|&x| clip(x)));
             input = &input[taken..];
             if self.pending.len() < fft.input_frames_next() {
                 break;
@@ -91,25 +95,62 @@ impl StreamResampler {
     }
 }
 
-/// Resamples a whole clip from `input_rate` to `output_rate` Hz with the same resampler the
-/// plugin's worker uses: the result has `round(len · output_rate / input_rate)` samples aligned
-/// with the input (the tail is flushed with silence).
+/// Resamples a whole clip given in pieces, with the same resampler the plugin's worker uses:
+/// after [`ClipResampler::finish()`] the output has `round(len · output_rate / input_rate)`
+/// samples for `len` input samples, aligned with the input (the tail is flushed with silence).
+pub struct ClipResampler {
+    stream: StreamResampler,
+    input_rate: u32,
+    output_rate: u32,
+    /// Input samples pushed so far.
+    input_len: usize,
+    out: Vec<f32>,
+}
+
+impl ClipResampler {
+    pub fn new(input_rate: u32, output_rate: u32) -> Result<Self, ResamplerConstructionError> {
+        Ok(Self {
+            stream: StreamResampler::new(input_rate, output_rate)?,
+            input_rate,
+            output_rate,
+            input_len: 0,
+            out: Vec::new(),
+        })
+    }
+
+    /// Feeds the clip's next samples.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.input_len += samples.len();
+        let out = &mut self.out;
+        self.stream
+            .process(samples, |run| out.extend_from_slice(run));
+    }
+
+    /// The resampled clip.
+    pub fn finish(mut self) -> Vec<f32> {
+        let expected = (self.input_len as f64 * f64::from(self.output_rate)
+            / f64::from(self.input_rate))
+        .round() as usize;
+        let silence = vec![0.0; CHUNK_FRAMES];
+        let out = &mut self.out;
+        while out.len() < expected {
+            self.stream
+                .process(&silence, |run| out.extend_from_slice(run));
+        }
+        self.out.truncate(expected);
+        self.out
+    }
+}
+
+/// Resamples a whole clip from `input_rate` to `output_rate` Hz (see [`ClipResampler`]).
 pub fn resample_clip(
     samples: &[f32],
     input_rate: u32,
     output_rate: u32,
 ) -> Result<Vec<f32>, ResamplerConstructionError> {
-    let expected =
-        (samples.len() as f64 * f64::from(output_rate) / f64::from(input_rate)).round() as usize;
-    let mut resampler = StreamResampler::new(input_rate, output_rate)?;
-    let mut out = Vec::with_capacity(expected);
-    resampler.process(samples, |run| out.extend_from_slice(run));
-    let silence = vec![0.0; CHUNK_FRAMES];
-    while out.len() < expected {
-        resampler.process(&silence, |run| out.extend_from_slice(run));
-    }
-    out.truncate(expected);
-    Ok(out)
+    let mut resampler = ClipResampler::new(input_rate, output_rate)?;
+    resampler.push(samples);
+    Ok(resampler.finish())
 }
 
 #[cfg(test)]

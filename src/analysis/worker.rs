@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::resample::StreamResampler;
 use super::{AnalysisStep, Snapshot};
+use crate::features::limit::clip;
 use crate::stats::Stats;
 
 /// Name of every worker thread, as shown by debuggers and `/proc/<pid>/task/*/comm`.
@@ -20,10 +21,6 @@ const IDLE_POLL: Duration = Duration::from_millis(5);
 
 /// Samples taken out of the ring per iteration.
 const READ_CHUNK: usize = 4096;
-
-/// Largest magnitude the analysis accepts (+60 dBFS). Finite input beyond it is garbage, and
-/// left alone it overflows the resampler's FFT into NaN.
-pub const SAMPLE_LIMIT: f32 = 1000.0;
 
 /// Write side of the published analysis results; moved into each worker and handed back when
 /// it stops.
@@ -245,12 +242,12 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, hop: &m
 
 /// Makes one input sample safe for analysis: NaN and infinities become silence, subnormals
 /// become zero (they carry nothing audible and are slow in arithmetic), and magnitudes are
-/// clamped to [`SAMPLE_LIMIT`].
+/// clipped to [`SAMPLE_LIMIT`](crate::features::limit::SAMPLE_LIMIT).
 fn sanitize(sample: f32) -> f32 {
     if !sample.is_finite() || sample.is_subnormal() {
         0.0
     } else {
-        sample.clamp(-SAMPLE_LIMIT, SAMPLE_LIMIT)
+        clip(sample)
     }
 }
 
@@ -259,6 +256,7 @@ mod tests {
     use super::*;
     use crate::analysis::levels::{to_dbfs, Levels};
     use crate::analysis::window::RollingWindow;
+    use crate::features::limit::SAMPLE_LIMIT;
     use crate::tap;
     use std::sync::atomic::AtomicU32;
 

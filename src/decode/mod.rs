@@ -2,28 +2,43 @@
 //! MP3, ..., and our own reader for Sun `.au` (GTZAN's original files).
 
 mod au;
+mod flac_metadata;
+mod sink;
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::formats::FormatReader;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::Instantiate;
 
-use crate::analysis::resample::resample_clip;
+use sink::MonoSink;
+
+/// Longest audio decoded, in seconds (2 hours: a DJ mix or a long album side). Decoded audio is
+/// held in memory at the output rate, about 5.3 MB per minute at 22 050 Hz (635 MB at this
+/// limit); longer files are an error rather than a surprise for the machine.
+pub const MAX_SECONDS: u32 = 2 * 60 * 60;
+
+/// Peak level below which audio counts as silent (about -80 dBFS).
+pub const SILENCE_PEAK: f32 = 1e-4;
 
 /// A decoded file, downmixed to mono (the channel mean).
 #[derive(Debug, Clone)]
 pub struct MonoAudio {
+    /// Finite samples at `sample_rate`.
     pub samples: Vec<f32>,
     /// In Hz.
     pub sample_rate: u32,
+    /// The file's own rate in Hz (before any resampling).
+    pub file_rate: u32,
     /// Channels in the file before the downmix.
     pub channels: usize,
     /// Packets that failed to decode and were skipped (their audio is missing).
@@ -33,6 +48,16 @@ pub struct MonoAudio {
 impl MonoAudio {
     pub fn seconds(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+
+    /// An error naming the peak level when the audio is silent (peak below [`SILENCE_PEAK`]):
+    /// there is nothing to analyse or learn from.
+    pub fn audible(&self) -> Result<(), String> {
+        let peak = self.samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        if peak < SILENCE_PEAK {
+            return Err(format!("silent (peak {peak:e}, below -80 dBFS)"));
+        }
+        Ok(())
     }
 }
 
@@ -51,58 +76,80 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes the first audio track of `path` to mono. Corrupt packets inside an otherwise
-/// readable stream are skipped and counted; a file with no decodable audio is an error.
+/// Decodes the first audio track of `path` to mono at the file's own rate. Corrupt packets
+/// inside an otherwise readable stream are skipped and counted; a file with no decodable audio,
+/// non-finite samples, a rate outside 8–384 kHz or more than [`MAX_SECONDS`] of audio is an
+/// error.
 pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
-    let fail = |reason: String| DecodeError {
+    decode_path(path, None)
+}
+
+/// [`decode_mono()`], resampled to `sample_rate` Hz with the analysis resampler while
+/// decoding (only the resampled audio is held in memory).
+pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
+    decode_path(path, Some(sample_rate))
+}
+
+fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, DecodeError> {
+    let decode = || {
+        let file = File::open(path).map_err(|err| err.to_string())?;
+        decode_source(Box::new(file), sample_rate)
+    };
+    decode().map_err(|reason| DecodeError {
         path: path.to_owned(),
         reason,
-    };
-    let mut file = File::open(path).map_err(|err| fail(err.to_string()))?;
+    })
+}
+
+/// [`decode_mono()`] or, with `sample_rate`, [`decode_mono_at()`] on any byte source (a file,
+/// or bytes in memory: `std::io::Cursor`). The content decides the format, never the file
+/// name. The error is the reason alone, without a path.
+pub fn decode_source(
+    mut source: Box<dyn MediaSource>,
+    sample_rate: Option<u32>,
+) -> Result<MonoAudio, String> {
     let mut magic = [0u8; 4];
-    let is_au = file.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
-    file.rewind().map_err(|err| fail(err.to_string()))?;
+    let is_au = source.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
+    source.rewind().map_err(|err| err.to_string())?;
     if is_au {
-        return decode_au(path).map_err(fail);
+        let mut bytes = Vec::new();
+        source
+            .read_to_end(&mut bytes)
+            .map_err(|err| err.to_string())?;
+        let audio = au::parse(&bytes)?;
+        let mut sink = MonoSink::new(0, None, sample_rate, MAX_SECONDS);
+        sink.push(&audio.samples, audio.sample_rate, audio.channels)?;
+        return sink.finish(0);
     }
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(extension);
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(|err| fail(format!("unrecognised format ({err})")))?;
-    let mut format = probed.format;
+    let stream = MediaSourceStream::new(source, Default::default());
+    let mut format = guarded(|| open_format(stream))??;
     let track = format
         .tracks()
         .iter()
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| fail("no audio track".into()))?;
+        .ok_or("no audio track")?;
     let track_id = track.id;
-    // Encoder delay and end padding (Ogg's last granule position, for one) are trimmed below,
-    // so the sample count matches libsndfile's and ffmpeg's.
+    // Encoder delay and end padding (Ogg's last granule position, for one) are trimmed, so the
+    // sample count matches libsndfile's and ffmpeg's.
     let params = &track.codec_params;
-    let delay = params.delay.unwrap_or(0) as usize;
     let exact_frames = params
         .n_frames
         .map(|n| (n as usize).saturating_sub(params.padding.unwrap_or(0) as usize));
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&track.codec_params, &DecoderOptions::default())
-        .map_err(|err| fail(format!("unsupported codec ({err})")))?;
+    let mut sink = MonoSink::new(
+        params.delay.unwrap_or(0) as usize,
+        exact_frames,
+        sample_rate,
+        MAX_SECONDS,
+    );
+    let mut decoder = guarded(|| {
+        symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions::default())
+    })?
+    .map_err(|err| format!("unsupported codec ({err})"))?;
 
-    let mut samples = Vec::new();
-    let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
-    let mut channels = track.codec_params.channels.map_or(0, |c| c.count());
     let mut skipped_packets = 0;
     let mut interleaved: Option<SampleBuffer<f32>> = None;
     loop {
-        let packet = match format.next_packet() {
+        let packet = match guarded(|| format.next_packet())? {
             Ok(packet) => packet,
             Err(SymphoniaError::IoError(err))
                 if err.kind() == std::io::ErrorKind::UnexpectedEof =>
@@ -110,89 +157,87 @@ pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
                 break
             }
             Err(SymphoniaError::ResetRequired) => break,
-            Err(err) => return Err(fail(format!("read error ({err})"))),
+            Err(err) => return Err(format!("read error ({err})")),
         };
         if packet.track_id() != track_id {
             continue;
         }
-        let decoded = match decoder.decode(&packet) {
-            Ok(decoded) => decoded,
+        let decoded = guarded(|| {
+            let decoded = decoder.decode(&packet)?;
+            let spec = *decoded.spec();
+            let buffer = match &mut interleaved {
+                Some(buffer) if buffer.capacity() >= decoded.capacity() * spec.channels.count() => {
+                    buffer
+                }
+                slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
+            };
+            buffer.copy_interleaved_ref(decoded);
+            Ok::<_, SymphoniaError>(spec)
+        })?;
+        let spec = match decoded {
+            Ok(spec) => spec,
             Err(SymphoniaError::DecodeError(_)) => {
                 skipped_packets += 1;
                 continue;
             }
-            Err(err) => return Err(fail(format!("decode error ({err})"))),
+            Err(err) => return Err(format!("decode error ({err})")),
         };
-        let spec = *decoded.spec();
-        sample_rate = spec.rate;
-        channels = spec.channels.count();
-        let buffer = match &mut interleaved {
-            Some(buffer) if buffer.capacity() >= decoded.capacity() * channels => buffer,
-            slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
-        };
-        buffer.copy_interleaved_ref(decoded);
-        samples.extend(downmix(buffer.samples(), channels));
+        let samples = interleaved
+            .as_ref()
+            .expect("filled by the decode")
+            .samples();
+        sink.push(samples, spec.rate, spec.channels.count())?;
     }
-
-    if let Some(frames) = exact_frames {
-        samples.truncate(frames);
-    }
-    samples.drain(..delay.min(samples.len()));
-    if samples.is_empty() || sample_rate == 0 {
-        return Err(fail("no decodable audio".into()));
-    }
-    Ok(MonoAudio {
-        samples,
-        sample_rate,
-        channels,
-        skipped_packets,
-    })
+    sink.finish(skipped_packets)
 }
 
-/// The channel mean of each frame of `interleaved` audio.
-fn downmix(interleaved: &[f32], channels: usize) -> impl Iterator<Item = f32> + '_ {
-    let scale = 1.0 / channels as f32;
-    interleaved
-        .chunks_exact(channels)
-        .map(move |frame| frame.iter().map(|x| x * scale).sum())
-}
-
-fn decode_au(path: &Path) -> Result<MonoAudio, String> {
-    let bytes = std::fs::read(path).map_err(|err| err.to_string())?;
-    let audio = au::parse(&bytes)?;
-    if audio.samples.len() < audio.channels {
-        return Err("no decodable audio".into());
-    }
-    Ok(MonoAudio {
-        samples: downmix(&audio.samples, audio.channels).collect(),
-        sample_rate: audio.sample_rate,
-        channels: audio.channels,
-        skipped_packets: 0,
-    })
-}
-
-/// [`decode_mono()`], then resampled to `sample_rate` Hz with the analysis resampler.
-pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
-    let mut audio = decode_mono(path)?;
-    if audio.sample_rate != sample_rate {
-        audio.samples =
-            resample_clip(&audio.samples, audio.sample_rate, sample_rate).map_err(|err| {
-                DecodeError {
-                    path: path.to_owned(),
-                    reason: format!(
-                        "cannot resample {} Hz to {sample_rate} Hz ({err})",
-                        audio.sample_rate
-                    ),
+/// symphonia's `Probe::format` (which finds the container by its marker wherever it starts,
+/// after tags or junk), with the FLAC metadata check ([`flac_metadata::check`]) before the FLAC
+/// reader allocates what the metadata claims.
+fn open_format(mut stream: MediaSourceStream) -> Result<Box<dyn FormatReader>, String> {
+    let unrecognised = |err| format!("unrecognised format ({err})");
+    let probe = symphonia::default::get_probe();
+    loop {
+        match probe.next(&mut stream).map_err(unrecognised)? {
+            Instantiate::Format(open) => {
+                let start = stream.stream_position().map_err(|err| err.to_string())?;
+                let mut magic = [0u8; 4];
+                if stream.read_exact(&mut magic).is_ok() && &magic == flac_metadata::MAGIC {
+                    flac_metadata::check(&mut stream)?;
                 }
-            })?;
-        audio.sample_rate = sample_rate;
+                stream
+                    .seek(SeekFrom::Start(start))
+                    .map_err(|err| err.to_string())?;
+                return open(stream, &FormatOptions::default()).map_err(unrecognised);
+            }
+            // Tags before the container (ID3v2): read past, not kept.
+            Instantiate::Metadata(reader) => {
+                reader(&MetadataOptions::default())
+                    .read_all(&mut stream)
+                    .map_err(unrecognised)?;
+            }
+        }
     }
-    Ok(audio)
+}
+
+/// Runs symphonia code, turning a panic inside it into an error: symphonia 0.5 asserts on some
+/// malformed headers (a WAV with a sample rate of 0, for one), and one bad file must not take
+/// down a batch.
+fn guarded<T>(call: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("malformed file (the decoder failed: {message})")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
 
     fn write_wav(path: &Path, channels: u16, rate: u32, frames: &[Vec<i16>]) {
         let spec = hound::WavSpec {
@@ -263,5 +308,64 @@ mod tests {
         assert!(err.to_string().contains("noise.ogg"), "{err}");
         assert!(decode_mono(&dir.join("missing.wav")).is_err());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A float WAV in memory.
+    fn float_wav(rate: u32, samples: &[f32]) -> Box<dyn MediaSource> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        let mut writer = hound::WavWriter::new(&mut bytes, spec).unwrap();
+        for &sample in samples {
+            writer.write_sample(sample).unwrap();
+        }
+        writer.finalize().unwrap();
+        bytes.set_position(0);
+        Box::new(bytes)
+    }
+
+    #[test]
+    fn non_finite_samples_and_unsupported_rates_are_clear_errors() {
+        let err = decode_source(float_wav(22_050, &[0.5, f32::NAN, 0.25]), None).unwrap_err();
+        assert!(err.contains("sample 1 is NaN"), "{err}");
+        let err = decode_source(float_wav(22_050, &[f32::INFINITY]), Some(16_000)).unwrap_err();
+        assert!(err.contains("sample 0 is inf"), "{err}");
+        for rate in [MIN_RATE_HZ - 1, MAX_RATE_HZ + 1] {
+            let err = decode_source(float_wav(rate, &[0.5; 64]), None).unwrap_err();
+            assert!(err.contains(&format!("sample rate {rate} Hz")), "{err}");
+        }
+        for rate in [MIN_RATE_HZ, MAX_RATE_HZ] {
+            let audio = decode_source(float_wav(rate, &[0.5; 64]), None).unwrap();
+            assert_eq!((audio.file_rate, audio.samples.len()), (rate, 64));
+        }
+    }
+
+    #[test]
+    fn a_header_symphonia_panics_on_is_an_error() {
+        // The decode fuzz target's finding: a WAV with a sample rate of 0 made symphonia 0.5
+        // panic ("TimeBase cannot have 0 numerator or denominator").
+        let mut wav = float_wav(8_000, &[0.5; 16]);
+        let mut bytes = Vec::new();
+        wav.read_to_end(&mut bytes).unwrap();
+        bytes[24..28].copy_from_slice(&0u32.to_le_bytes());
+        let source = Box::new(std::io::Cursor::new(bytes));
+        let err = decode_source(source, Some(22_050)).unwrap_err();
+        assert!(err.contains("malformed file"), "{err}");
+    }
+
+    #[test]
+    fn a_flac_after_junk_bytes_is_checked_too() {
+        // The decode fuzz target's second FLAC finding: symphonia finds the `fLaC` marker after
+        // a junk byte, and the picture block behind it claimed 2.7 GB.
+        let mut bytes = vec![0xff];
+        bytes.extend_from_slice(b"fLaC");
+        bytes.extend_from_slice(&[0x06, 0x2e, 0x73, 0x6e, 0x00, 0x02, 0x00, 0x00, 0xa4, 0x53]);
+        bytes.extend_from_slice(&[0xd7, 0xd7, 0x00, 0x00, 0x00, 0x0a, 0x00, 0xe1, 0x00, 0x01]);
+        let err = decode_source(Box::new(std::io::Cursor::new(bytes)), None).unwrap_err();
+        assert!(err.contains("malformed FLAC metadata"), "{err}");
     }
 }

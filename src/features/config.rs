@@ -40,6 +40,13 @@ pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
     }
 }
 
+/// Largest normalization mean magnitude accepted. Features are dB-scale values well within
+/// ±1e4, so statistics beyond these bounds are corrupt, and within them standardised values
+/// stay finite.
+const NORMALIZATION_MEAN: f32 = 1e9;
+/// Accepted normalization standard deviations.
+const NORMALIZATION_STD: std::ops::RangeInclusive<f32> = 1e-9..=1e9;
+
 /// Complete description of a model input. Times are in samples at `sample_rate` (Hz),
 /// frequencies in Hz.
 ///
@@ -220,10 +227,15 @@ impl FeatureConfig {
             if mean.len() != width || std.len() != width {
                 return fail(format!("normalization needs {width} means and stds"));
             }
-            if std.iter().any(|s| !(s.is_finite() && *s > 0.0))
-                || mean.iter().any(|m| !m.is_finite())
+            if std.iter().any(|s| !NORMALIZATION_STD.contains(s))
+                || mean
+                    .iter()
+                    .any(|m| !(-NORMALIZATION_MEAN..=NORMALIZATION_MEAN).contains(m))
             {
-                return fail("normalization statistics must be finite with std > 0".into());
+                return fail(format!(
+                    "normalization needs |mean| <= {NORMALIZATION_MEAN:e} and std in \
+                     {NORMALIZATION_STD:?}"
+                ));
             }
         }
         Ok(())
@@ -301,6 +313,21 @@ mod tests {
                 normalization: Normalization::PerFeature {
                     mean: vec![0.0; 13],
                     std: vec![0.0; 13],
+                },
+                ..good.clone()
+            },
+            // Finite but absurd statistics standardise to infinity.
+            FeatureConfig {
+                normalization: Normalization::PerFeature {
+                    mean: vec![0.0; 13],
+                    std: vec![1e-30; 13],
+                },
+                ..good.clone()
+            },
+            FeatureConfig {
+                normalization: Normalization::PerFeature {
+                    mean: vec![3e38; 13],
+                    std: vec![1.0; 13],
                 },
                 ..good.clone()
             },

@@ -7,6 +7,7 @@
 
 use super::chroma::{chroma_stft, estimate_tuning, N_CHROMA};
 use super::hpss::hpss;
+use super::limit::clip;
 use super::stft::{Framer, PowerSpectrum};
 use super::tempo::tempo;
 use super::{FeatureConfig, FeatureExtractor};
@@ -48,7 +49,7 @@ pub fn frame_descriptors(samples: &[f32], sample_rate: u32) -> FrameDescriptors 
     let mut spectra = Vec::new();
 
     let mut on_frame = |frame: &[f32]| {
-        let energy: f64 = frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+        let energy: f64 = frame.iter().map(|&x| f64::from(clip(x)).powi(2)).sum();
         out.rms.push((energy / frame.len() as f64).sqrt() as f32);
 
         spectrum.compute(frame, &mut power);

@@ -9,6 +9,7 @@ pub mod dct;
 pub mod descriptors;
 pub mod extractor;
 pub mod hpss;
+pub mod limit;
 mod linalg;
 pub mod mel;
 pub mod stft;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
+use super::limit::clip;
+
 /// Computes `|rfft(window · frame)|²` for one frame of `n_fft` samples. Allocates only in
 /// [`PowerSpectrum::new()`].
 pub struct PowerSpectrum {
@@ -50,10 +52,11 @@ impl PowerSpectrum {
         }
     }
 
-    /// The complex spectrum `rfft(window · frame)` of `frame` (exactly `n_fft` samples).
+    /// The complex spectrum `rfft(window · frame)` of `frame` (exactly `n_fft` samples),
+    /// samples clipped to ±[`SAMPLE_LIMIT`](super::limit::SAMPLE_LIMIT) (so finite frames give finite spectra).
     pub fn spectrum(&mut self, frame: &[f32]) -> &[Complex<f32>] {
         for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
-            *dst = x * w;
+            *dst = clip(x) * w;
         }
         self.fft
             .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)

@@ -35,8 +35,10 @@ impl ClipAnalysis {
 
 /// Decodes `path`, resamples it to the model's rate and cuts every window
 /// (`[windows, frames, width]`, at least one); also returns the audio's length in seconds.
+/// Silent files are an error.
 pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<(Array3<f32>, f64), String> {
     let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
+    audio.audible()?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {
         return Err(format!(

@@ -14,9 +14,6 @@ use ndarray::Array2;
 
 use super::dataset::Clip;
 
-/// Peak level below which a clip counts as silent (about -80 dBFS).
-const SILENCE_PEAK: f32 = 1e-4;
-
 /// Features of one clip: frame-level features (`frames × n_mels`, before the window step) for
 /// [`ModelInput::Frames`], raw descriptor rows (`windows × 57`) for [`ModelInput::Descriptors`],
 /// the unstandardised windows stacked row-wise (`windows · (frames + 1) × width`) for
@@ -128,13 +125,7 @@ fn clip_features(
         Err(_) => {
             let audio =
                 decode_mono_at(&clip.path, input.sample_rate()).map_err(|err| err.reason)?;
-            if audio.samples.iter().any(|x| !x.is_finite()) {
-                return Err("contains NaN or infinite samples".into());
-            }
-            let peak = audio.samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-            if peak < SILENCE_PEAK {
-                return Err(format!("silent (peak {peak:e})"));
-            }
+            audio.audible()?;
             let features = match (input, extractor) {
                 (ModelInput::Frames { .. }, Some(extractor)) => extractor.frames(&audio.samples),
                 (
@@ -179,6 +170,11 @@ fn clip_features(
     }
     Ok(features)
 }
+
+/// The odd audio files every analysis path is tested with (shared with the CLI's tests).
+#[cfg(test)]
+#[path = "../../../tests/odd_audio/mod.rs"]
+mod odd_audio;
 
 #[cfg(test)]
 mod tests {
@@ -264,6 +260,70 @@ mod tests {
                 .0,
             5
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn odd_files_are_decoded_or_reported_by_name_and_skipped() {
+        use super::odd_audio::{write_odd_files, Outcome};
+        use genrescope::features::stft::frame_count;
+
+        let dir = std::env::temp_dir().join(format!("genrescope-odd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_odd_files(&dir);
+        let clips: Vec<Clip> = files
+            .iter()
+            .map(|file| Clip {
+                path: dir.join(file.name),
+                labels: vec!["x".into()],
+                group: file.name.into(),
+                licence: None,
+            })
+            .collect();
+        // A light MFCC configuration: the 11-minute file is 28 000 frames in a debug build.
+        let config = genrescope::features::FeatureConfig {
+            n_fft: 512,
+            win_length: 512,
+            n_mels: 40,
+            ..genrescope::features::FeatureConfig::preset("mfcc13").unwrap()
+        };
+        let input = ModelInput::Frames {
+            features: config.clone(),
+            hop_frames: 65,
+        };
+        let cache = FeatureCache::new(&dir.join("cache"), &input).unwrap();
+        let (prepared, skipped) = prepare(&clips, &input, &cache, |_| {}).unwrap();
+
+        assert_eq!(prepared.len() + skipped.len(), files.len());
+        for (index, file) in files.iter().enumerate() {
+            match file.outcome {
+                Outcome::Analysed { seconds } => {
+                    let clip = prepared.iter().find(|c| c.clip == index);
+                    let frames = &clip
+                        .unwrap_or_else(|| panic!("{} skipped", file.name))
+                        .frames;
+                    let samples = (seconds * f64::from(config.sample_rate)).round() as usize;
+                    assert_eq!(
+                        frames.dim(),
+                        (frame_count(samples, config.hop_length), config.n_mels),
+                        "{}",
+                        file.name
+                    );
+                    assert!(frames.iter().all(|x| x.is_finite()), "{}", file.name);
+                }
+                Outcome::Skipped(reason) => {
+                    let skip = skipped.iter().find(|s| s.path.ends_with(file.name));
+                    let skip = skip.unwrap_or_else(|| panic!("{} not skipped", file.name));
+                    assert!(
+                        skip.reason.contains(reason),
+                        "{}: {}",
+                        file.name,
+                        skip.reason
+                    );
+                }
+            }
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
