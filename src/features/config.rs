@@ -43,9 +43,9 @@ pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
 /// Largest normalization mean magnitude accepted. Features are dB-scale values well within
 /// ±1e4, so statistics beyond these bounds are corrupt, and within them standardised values
 /// stay finite.
-const NORMALIZATION_MEAN: f32 = 1e9;
+pub(crate) const NORMALIZATION_MEAN: f32 = 1e9;
 /// Accepted normalization standard deviations.
-const NORMALIZATION_STD: std::ops::RangeInclusive<f32> = 1e-9..=1e9;
+pub(crate) const NORMALIZATION_STD: std::ops::RangeInclusive<f32> = 1e-9..=1e9;
 
 /// Complete description of a model input. Times are in samples at `sample_rate` (Hz),
 /// frequencies in Hz.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::config::{NORMALIZATION_MEAN, NORMALIZATION_STD};
 use crate::features::{ConfigError, FeatureConfig, FeatureExtractor};
 
 /// Current version of the metadata format.
@@ -260,16 +261,20 @@ impl ModelMetadata {
     }
 }
 
-/// Descriptor standardisation: equally long, finite means, positive finite deviations.
+/// Descriptor standardisation: equally long, with the bounds frame normalisation has (so
+/// standardised values stay finite).
 fn check_standardisation(mean: &[f32], std: &[f32]) -> Result<(), MetadataError> {
     if mean.len() != std.len()
         || mean.is_empty()
-        || std.iter().any(|&s| !(s.is_finite() && s > 0.0))
-        || mean.iter().any(|m| !m.is_finite())
+        || std.iter().any(|s| !NORMALIZATION_STD.contains(s))
+        || mean
+            .iter()
+            .any(|m| !(-NORMALIZATION_MEAN..=NORMALIZATION_MEAN).contains(m))
     {
-        return Err(MetadataError(
-            "descriptor mean/std must be finite, positive and equally long".into(),
-        ));
+        return Err(MetadataError(format!(
+            "descriptor mean/std must be equally long, with |mean| <= {NORMALIZATION_MEAN:e} and \
+             std in {NORMALIZATION_STD:?}"
+        )));
     }
     Ok(())
 }
@@ -325,5 +330,38 @@ mod tests {
             .contains("format 99"));
         assert!(ModelMetadata::from_json("{not json").is_err());
         assert!(ModelMetadata::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn hybrid_inputs_need_a_row_wide_enough_and_sane_statistics() {
+        let hybrid = |features: FeatureConfig, mean: Vec<f32>| {
+            let std = vec![1.0; mean.len()];
+            ModelMetadata {
+                input: ModelInput::Hybrid {
+                    features,
+                    hop_seconds: 1.5,
+                    mean,
+                    std,
+                },
+                ..example()
+            }
+        };
+        let logmel = FeatureConfig::preset("logmel128").unwrap();
+        let good = hybrid(logmel.clone(), vec![0.0; 57]);
+        good.validate().unwrap();
+        assert_eq!(good.input.shape(), vec![131, 128]);
+        assert_eq!(good.input.hop_seconds(), 1.5);
+        let json = good.to_json();
+        assert!(json.contains("\"kind\": \"hybrid\""));
+        assert_eq!(ModelMetadata::from_json(&json).unwrap(), good);
+        let narrow = hybrid(FeatureConfig::preset("mfcc13").unwrap(), vec![0.0; 57]);
+        assert!(narrow.validate().unwrap_err().to_string().contains("do not fit"));
+        // Statistics that would standardise to infinity are refused.
+        assert!(hybrid(logmel.clone(), vec![3e38; 57]).validate().is_err());
+        let mut tiny = hybrid(logmel, vec![0.0; 57]);
+        if let ModelInput::Hybrid { std, .. } = &mut tiny.input {
+            std[3] = 1e-30;
+        }
+        assert!(tiny.validate().is_err());
     }
 }
