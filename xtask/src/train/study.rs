@@ -105,7 +105,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "history": metadata.training["history"],
             "minutes": minutes,
         }));
+        write_report(&args, &selected, &rows, &results, started)?;
     }
+    println!("{}", write_report(&args, &selected, &rows, &results, started)?);
+    Ok(())
+}
+
+/// Writes the study's tables with the runs finished so far (so an interrupted study keeps
+/// them); returns the markdown.
+fn write_report(
+    args: &Args,
+    selected: &crate::data::args::Selected,
+    rows: &str,
+    results: &[serde_json::Value],
+    started: Instant,
+) -> anyhow::Result<String> {
+    let family = args.family.name();
     std::fs::create_dir_all(&args.report)?;
     let mut doc = String::from("# Augmentation study\n\n");
     let _ = writeln!(
@@ -130,12 +145,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             0.2)). All but mixup act on the dB mel frames, so pitch, tempo and noise are \
             power-spectrum approximations of the audio operations.\n\n";
     doc += "| augmentation | valid clip accuracy | **valid clip macro-F1** | valid loss | best epoch / epochs run | minutes |\n|---|---|---|---|---|---|\n";
-    doc += &rows;
+    doc += rows;
     std::fs::write(args.report.join("augmentation.md"), &doc)?;
     std::fs::write(
         args.report.join("augmentation.json"),
-        serde_json::to_string_pretty(&results)? + "\n",
+        serde_json::to_string_pretty(results)? + "\n",
     )?;
-    println!("{doc}");
-    Ok(())
+    Ok(doc)
 }
