@@ -5,7 +5,6 @@
 //! one ONNX graph that reads musicnn's input patches.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use burn::module::Module;
 use burn::tensor::Device;
@@ -16,13 +15,14 @@ use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
     GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime, WindowCutter,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array3, ArrayView3, Axis};
 use serde_json::json;
 
 use super::graph::{self, EMBEDDING};
 use super::weights::Weights;
 use crate::data::args::{DataArgs, Selected};
+use crate::data::dataset::Clip;
+use crate::eval::clips::map_clips;
 use crate::eval::runtime_dirs;
 use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
@@ -125,56 +125,37 @@ pub fn transfer(
         .chain(&selected.split.valid)
         .copied()
         .collect();
-    let embeddings = Mutex::new(vec![None; clips.len()]);
-    let bar = ProgressBar::new(wanted.len() as u64).with_style(ProgressStyle::with_template(
-        "musicnn embeddings {bar:40} {pos}/{len} clips, ETA {eta}",
-    )?);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let handles: Vec<_> = (0..threads)
-            .map(|worker| {
-                let (runtime, embedder, embedder_onnx, wanted, embeddings, bar) = (
-                    &runtime,
-                    &embedder,
-                    &embedder_onnx,
-                    &wanted,
-                    &embeddings,
-                    &bar,
-                );
-                scope.spawn(move || -> anyhow::Result<()> {
-                    let mut model = GenreModel::from_memory(
-                        runtime,
-                        embedder_onnx,
-                        embedder.clone(),
-                        Provider::Cpu,
-                    )?;
-                    let cutter = WindowCutter::new(&embedder.input)?;
-                    for &index in wanted.iter().skip(worker).step_by(threads) {
-                        let path = &clips[index].path;
-                        match decode_mono_at(path, 16_000) {
-                            Ok(audio) => {
-                                let patches = cutter.windows(&audio.samples);
-                                if patches.dim().0 > 0 {
-                                    let e = model.probabilities(patches.view())?;
-                                    embeddings.lock().expect("no panics")[index] =
-                                        Some(e.insert_axis(Axis(1)));
-                                }
-                            }
-                            Err(e) => println!("skipped {}: {}", path.display(), e.reason),
-                        }
-                        bar.inc(1);
+    let wanted_clips: Vec<Clip> = wanted.iter().map(|&i| clips[i].clone()).collect();
+    let embedded = map_clips(
+        &wanted_clips,
+        None,
+        "musicnn embeddings",
+        || -> anyhow::Result<_> {
+            let model =
+                GenreModel::from_memory(&runtime, &embedder_onnx, embedder.clone(), Provider::Cpu)?;
+            Ok((model, WindowCutter::new(&embedder.input)?))
+        },
+        |(model, cutter), clip| -> anyhow::Result<Option<Array3<f32>>> {
+            match decode_mono_at(&clip.path, 16_000) {
+                Ok(audio) => {
+                    let patches = cutter.windows(&audio.samples);
+                    if patches.dim().0 == 0 {
+                        return Ok(None);
                     }
-                    Ok(())
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().expect("embedding worker panicked")?;
-        }
-        Ok(())
-    })?;
-    bar.finish_and_clear();
-    let embeddings: Vec<Option<Array3<f32>>> = embeddings.into_inner().expect("no panics");
+                    let e = model.probabilities(patches.view())?;
+                    Ok(Some(e.insert_axis(Axis(1))))
+                }
+                Err(e) => {
+                    println!("skipped {}: {}", clip.path.display(), e.reason);
+                    Ok(None)
+                }
+            }
+        },
+    )?;
+    let mut embeddings: Vec<Option<Array3<f32>>> = vec![None; clips.len()];
+    for (&index, embedding) in wanted.iter().zip(embedded) {
+        embeddings[index] = embedding?;
+    }
 
     // 2. The new head, trained on standardised embeddings.
     let classes = &selected.classes;

@@ -107,7 +107,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }));
         write_report(&args, &selected, &rows, &results, started)?;
     }
-    println!("{}", write_report(&args, &selected, &rows, &results, started)?);
+    println!(
+        "{}",
+        write_report(&args, &selected, &rows, &results, started)?
+    );
     Ok(())
 }
 
