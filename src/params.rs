@@ -65,7 +65,11 @@ pub fn clamp_saved_values(state: &mut PluginState) {
         if !(min..=max).contains(value) {
             nice_warn!("saved {id} = {value} is outside {min}..={max}; clamped");
             // NaN clamps to NaN; it becomes the lower bound.
-            *value = if value.is_nan() { min } else { value.clamp(min, max) };
+            *value = if value.is_nan() {
+                min
+            } else {
+                value.clamp(min, max)
+            };
         }
     }
 }

@@ -355,7 +355,11 @@ mod tests {
         assert!(json.contains("\"kind\": \"hybrid\""));
         assert_eq!(ModelMetadata::from_json(&json).unwrap(), good);
         let narrow = hybrid(FeatureConfig::preset("mfcc13").unwrap(), vec![0.0; 57]);
-        assert!(narrow.validate().unwrap_err().to_string().contains("do not fit"));
+        assert!(narrow
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("do not fit"));
         // Statistics that would standardise to infinity are refused.
         assert!(hybrid(logmel.clone(), vec![3e38; 57]).validate().is_err());
         let mut tiny = hybrid(logmel, vec![0.0; 57]);
