@@ -424,8 +424,13 @@ mod tests {
     }
 
     fn analyzer() -> GenreAnalyzer {
+        analyzer_with(ModelChoice::Builtin)
+    }
+
+    fn analyzer_with(choice: ModelChoice) -> GenreAnalyzer {
         test_runtime();
         let params = Arc::new(GenrescopeParams::default());
+        params.settings.write().unwrap().model = choice;
         let stats = Arc::new(Stats::default());
         let mut analyzer = GenreAnalyzer::new(params, stats);
         let view = analyzer.poll().expect("the first poll loads the model");
@@ -433,19 +438,17 @@ mod tests {
         analyzer
     }
 
-    #[test]
-    fn streaming_windows_equal_the_offline_analysis() {
+    /// Audio fed in odd pieces through the analyzer gives the windows and summary that
+    /// `analyze_file` gives for the whole clip.
+    fn assert_streaming_equals_offline(choice: ModelChoice, paths: &[&str]) {
         let runtime = test_runtime();
-        let mut model = ModelChoice::Builtin.load(&runtime, Provider::Cpu).unwrap();
+        let mut model = choice.load(&runtime, Provider::Cpu).unwrap();
         let cutter = WindowCutter::new(&model.metadata.input).unwrap();
-        for path in [
-            "gtzan/blues/blues.00000.ogg",
-            "gtzan/reggae/reggae.00002.ogg",
-        ] {
+        for &path in paths {
             let offline = analyze_file(&mut model, &cutter, &clip(path)).unwrap();
             let rate = model.metadata.input.sample_rate();
             let audio = decode_mono_at(&clip(path), rate).unwrap();
-            let mut analyzer = analyzer();
+            let mut analyzer = analyzer_with(choice.clone());
             let mut published = Vec::new();
             // Odd piece sizes: windows must not depend on how the audio arrives.
             for piece in audio.samples.chunks(1_234) {
@@ -472,6 +475,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn streaming_windows_equal_the_offline_analysis() {
+        assert_streaming_equals_offline(
+            ModelChoice::Builtin,
+            &[
+                "gtzan/blues/blues.00000.ogg",
+                "gtzan/reggae/reggae.00002.ogg",
+            ],
+        );
+    }
+
+    /// The hybrid input (frames plus a descriptor row, cut from each window's own samples).
+    #[test]
+    fn hybrid_streaming_windows_equal_the_offline_analysis() {
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hybrid.onnx");
+        assert_streaming_equals_offline(ModelChoice::File(model), &["gtzan/blues/blues.00000.ogg"]);
     }
 
     #[test]

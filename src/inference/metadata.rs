@@ -33,8 +33,8 @@ pub enum ModelInput {
         std: Vec<f32>,
     },
     /// `[batch, features.frames + 1, features.feature_width()]`, the hybrid family's input:
-    /// every `hop_seconds`, a window of [`FeatureConfig::window_seconds`] of audio gives the
-    /// first `features.frames` frame features computed from the window's own samples, then one
+    /// every `hop_seconds`, a window of `features.frames × features.hop_length` samples gives
+    /// the first `features.frames` frame features computed from the window's own samples, then one
     /// more row: the window's descriptor vector standardised by `mean`/`std`, zero-padded to
     /// the row width.
     Hybrid {
@@ -57,8 +57,10 @@ impl ModelInput {
     /// Length of one model window in seconds.
     pub fn window_seconds(&self) -> f32 {
         match self {
-            Self::Frames { features, .. } | Self::Hybrid { features, .. } => {
-                features.window_seconds()
+            Self::Frames { features, .. } => features.window_seconds(),
+            // `frames` whole hops of samples: the span the descriptors are computed over.
+            Self::Hybrid { features, .. } => {
+                (features.frames * features.hop_length) as f32 / features.sample_rate as f32
             }
             Self::Descriptors { window_seconds, .. } => *window_seconds,
         }
