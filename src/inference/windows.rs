@@ -76,10 +76,7 @@ pub fn frame_windows(
 ) -> Array3<f32> {
     let len = extractor.config().frames;
     let width = extractor.config().feature_width();
-    let starts: Vec<usize> = (0..=frames.nrows().saturating_sub(len))
-        .step_by(hop.max(1))
-        .filter(|start| start + len <= frames.nrows())
-        .collect();
+    let starts = window_starts(frames.nrows(), len, hop);
     let mut out = Array3::zeros((starts.len(), len, width));
     for (i, start) in starts.into_iter().enumerate() {
         out.slice_mut(s![i, .., ..])
@@ -100,21 +97,15 @@ pub fn hybrid_windows(
     let config = extractor.config();
     let (frames, width) = (config.frames, config.feature_width());
     let len = frames * config.hop_length;
-    let hop = ((hop_seconds * config.sample_rate as f32).round() as usize).max(1);
-    let starts: Vec<usize> = (0..=samples.len().saturating_sub(len))
-        .step_by(hop)
-        .filter(|start| start + len <= samples.len())
-        .collect();
+    let hop = (hop_seconds * config.sample_rate as f32).round() as usize;
+    let starts = window_starts(samples.len(), len, hop);
     let mut out = Array3::zeros((starts.len(), frames + 1, width));
     for (i, start) in starts.into_iter().enumerate() {
         let window = &samples[start..start + len];
         let features = extractor.frames(window);
         out.slice_mut(s![i, ..frames, ..])
             .assign(&extractor.finish_window(features.slice(s![..frames, ..])));
-        let mut descriptors: Vec<f32> = clip_summary(window, config.sample_rate)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
+        let mut descriptors = descriptor_vector(window, config.sample_rate);
         standardise(&mut descriptors, mean, std);
         for (cell, value) in out.slice_mut(s![i, frames, ..]).iter_mut().zip(descriptors) {
             *cell = value;
@@ -132,16 +123,26 @@ pub fn descriptor_windows(
     hop_seconds: f32,
 ) -> Array2<f32> {
     let len = (window_seconds * sample_rate as f32).round() as usize;
-    let hop = ((hop_seconds * sample_rate as f32).round() as usize).max(1);
-    let rows: Vec<Vec<f32>> = (0..=samples.len().saturating_sub(len))
-        .step_by(hop)
-        .filter(|start| start + len <= samples.len())
-        .map(|start| {
-            clip_summary(&samples[start..start + len], sample_rate)
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect()
-        })
+    let hop = (hop_seconds * sample_rate as f32).round() as usize;
+    let rows: Vec<Vec<f32>> = window_starts(samples.len(), len, hop)
+        .into_iter()
+        .map(|start| descriptor_vector(&samples[start..start + len], sample_rate))
         .collect();
     Array2::from_shape_vec((rows.len(), SUMMARY_LEN), rows.concat()).expect("equal rows")
+}
+
+/// Starts of every whole window of `len` items, `hop` (at least 1) apart, in `total` items.
+fn window_starts(total: usize, len: usize, hop: usize) -> Vec<usize> {
+    (0..=total.saturating_sub(len))
+        .step_by(hop.max(1))
+        .filter(|start| start + len <= total)
+        .collect()
+}
+
+/// The raw descriptor vector ([`SUMMARY_LEN`] values) of `samples` at `sample_rate` Hz.
+fn descriptor_vector(samples: &[f32], sample_rate: u32) -> Vec<f32> {
+    clip_summary(samples, sample_rate)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect()
 }

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use anyhow::Context;
 use genrescope::decode::decode_mono_at;
 use genrescope::features::FeatureExtractor;
-use genrescope::inference::windows::descriptor_windows;
-use genrescope::inference::{ModelInput, WindowCutter};
+use genrescope::inference::windows::{descriptor_windows, hybrid_windows};
+use genrescope::inference::ModelInput;
 use ndarray::Array2;
 
 use super::dataset::Clip;
@@ -139,16 +139,23 @@ fn clip_features(
                 ) => {
                     descriptor_windows(&audio.samples, *sample_rate, *window_seconds, *hop_seconds)
                 }
-                (ModelInput::Hybrid { .. }, _) => {
-                    let windows = WindowCutter::new(input)
-                        .map_err(|e| e.to_string())?
-                        .windows(&audio.samples);
+                (
+                    ModelInput::Hybrid {
+                        hop_seconds,
+                        mean,
+                        std,
+                        ..
+                    },
+                    Some(extractor),
+                ) => {
+                    let windows =
+                        hybrid_windows(extractor, &audio.samples, *hop_seconds, (mean, std));
                     let (n, rows, width) = windows.dim();
                     windows
                         .into_shape_with_order((n * rows, width))
                         .expect("contiguous windows")
                 }
-                _ => unreachable!("frame inputs have an extractor"),
+                _ => unreachable!("frame and hybrid inputs have an extractor"),
             };
             // A cache that cannot be written only costs time.
             let _ = ndarray_npy::write_npy(&entry, &features);

@@ -5,7 +5,7 @@
 
 use super::weights::{conv_kernel_to_onnx, Weights};
 use crate::onnx::graph::{Attr, Graph};
-use crate::onnx::layers::{relu, reshape, transpose, unsqueeze};
+use crate::onnx::layers::{add, concat, relu, reshape, transpose, unsqueeze};
 
 /// Frames per patch and mel bands.
 pub const FRAMES: usize = 187;
@@ -78,15 +78,16 @@ pub fn trunk(g: &mut Graph, w: &Weights, input: &str) -> anyhow::Result<String> 
             vec![("axes", Attr::Ints(vec![3])), ("keepdims", Attr::Int(0))],
         ));
     }
+    let front_parts: Vec<&str> = front_parts.iter().map(String::as_str).collect();
     let front = concat(g, &front_parts, 1); // [B, 561, T]
 
     // Mid-end: 1-D convolutions over time spanning all features, residual from the second on.
     let m1 = midend(g, w, "conv2d_5", "batch_normalization_6", 561, &front)?;
     let m2_conv = midend(g, w, "conv2d_6", "batch_normalization_7", 64, &m1)?;
-    let m2 = g.node("Add", &[&m2_conv, &m1], vec![]);
+    let m2 = add(g, &m2_conv, &m1);
     let m3_conv = midend(g, w, "conv2d_7", "batch_normalization_8", 64, &m2)?;
-    let m3 = g.node("Add", &[&m3_conv, &m2], vec![]);
-    let feats = concat(g, &[front, m1, m2, m3], 1); // [B, 753, T]
+    let m3 = add(g, &m3_conv, &m2);
+    let feats = concat(g, &[&front, &m1, &m2, &m3], 1); // [B, 753, T]
 
     // Back-end: max and mean over time, interleaved per feature: [max0, mean0, max1, ...].
     let pool = |g: &mut Graph, op: &str| {
@@ -98,7 +99,7 @@ pub fn trunk(g: &mut Graph, w: &Weights, input: &str) -> anyhow::Result<String> 
     };
     let max = pool(g, "ReduceMax");
     let mean = pool(g, "ReduceMean");
-    let pooled = concat(g, &[max, mean], 2); // [B, 753, 2]
+    let pooled = concat(g, &[&max, &mean], 2); // [B, 753, 2]
     let flat = reshape(g, &pooled, &[0, 1506]);
     let flat = bn(g, w, "batch_normalization_9", 1506, &flat)?;
     let hidden = dense(g, w, "dense", [1506, EMBEDDING], &flat)?;
@@ -185,9 +186,4 @@ fn dense(
         &w.get(&format!("{name}/bias"), &[outputs])?.values,
     );
     Ok(g.node("Gemm", &[x, &kernel, &bias], vec![]))
-}
-
-fn concat(g: &mut Graph, parts: &[String], axis: i64) -> String {
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    g.node("Concat", &parts, vec![("axis", Attr::Int(axis))])
 }

@@ -67,8 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         init_seed: args.data.seed,
     });
 
-    let mut rows = String::new();
-    let mut results = Vec::new();
+    let (mut rows, mut results, mut doc) = (String::new(), Vec::new(), String::new());
     for run in &runs {
         let mut options = args.options.clone();
         options.augment = run.augment.clone();
@@ -105,12 +104,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "history": metadata.training["history"],
             "minutes": minutes,
         }));
-        write_report(&args, &selected, &rows, &results, started)?;
+        doc = write_report(&args, &selected, &rows, &results, started)?;
     }
-    println!(
-        "{}",
-        write_report(&args, &selected, &rows, &results, started)?
-    );
+    println!("{doc}");
     Ok(())
 }
 
