@@ -6,11 +6,18 @@
 //!   `tools/musicnn/reference_taggrams.py`: on musicnn's own input patches (the network port)
 //!   and end to end from the audio through our feature code (the whole pipeline); `--fixture`
 //!   also stores the reference taggrams for the CI parity test;
-//! - `transfer`: a genre head trained on the frozen network's embeddings (`transfer.rs`).
+//! - `transfer`: a genre head trained on the frozen network's embeddings (`transfer.rs`);
+//! - `finetune`: that head, then the whole network fine-tuned with it (`finetune.rs`).
 
+pub mod finetune;
+pub mod genre;
 pub mod graph;
+pub mod net;
 pub mod transfer;
 pub mod weights;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +55,8 @@ enum Command {
     },
     /// Train a genre head on the frozen network's embeddings.
     Transfer(transfer::Args),
+    /// The frozen stage, then the whole network fine-tuned with its head at a lower rate.
+    Finetune(finetune::Args),
     /// Compare a model with the original musicnn's taggrams.
     Check {
         #[arg(long, default_value = "models/msd-musicnn.onnx")]
@@ -68,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Export { weights, name, out } => export(&weights, &name, &out),
         Command::Transfer(args) => transfer::run(args),
+        Command::Finetune(args) => finetune::run(args),
         Command::Check {
             model,
             reference,

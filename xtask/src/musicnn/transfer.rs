@@ -2,7 +2,8 @@
 //! clip goes through the pre-trained network once (ONNX Runtime) to its 200-value penultimate
 //! embedding; a new dense head is trained on those embeddings with the usual training loop;
 //! the exported model is the frozen network, the embedding standardisation and the new head in
-//! one ONNX graph that reads musicnn's input patches.
+//! one ONNX graph that reads musicnn's input patches. [`frozen`] is also the first stage of
+//! `finetune`.
 
 use std::path::PathBuf;
 
@@ -18,22 +19,25 @@ use genrescope::inference::{
 use ndarray::{Array3, ArrayView3, Axis};
 use serde_json::json;
 
+use super::genre::{self, MusicnnGenre};
 use super::graph::{self, EMBEDDING};
+use super::net::Trunk;
 use super::weights::Weights;
 use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Clip;
 use crate::eval::clips::map_clips;
 use crate::eval::runtime_dirs;
-use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
 use crate::train::data::{feature_statistics, window_set, TrainingData};
-use crate::train::fit::{fit, FitConfig, Monitor};
+use crate::train::fit::{fit, EpochLog, FitConfig, Monitor};
 use crate::train::models::{Family, Hyper, Net};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub data: DataArgs,
+    #[arg(long, default_value = "musicnn-transfer")]
+    pub name: String,
     #[command(flatten)]
     pub options: Options,
 }
@@ -43,8 +47,6 @@ pub struct Options {
     /// Exported weights of the pre-trained network (`tools/musicnn/export_weights.py`).
     #[arg(long, default_value = "cache/musicnn/MSD_musicnn")]
     pub weights: PathBuf,
-    #[arg(long, default_value = "musicnn-transfer")]
-    pub name: String,
     #[arg(long, default_value = "models")]
     pub out: PathBuf,
     /// Frames between training patches (half-overlapping by default: twice the examples).
@@ -80,42 +82,150 @@ impl Default for Options {
     }
 }
 
+/// Metadata of the embedding model (`graph::embedding_model`) cutting patches `hop_frames`
+/// apart; its "probabilities" are the raw embeddings.
+pub fn embedder_metadata(hop_frames: usize) -> ModelMetadata {
+    ModelMetadata {
+        format: FORMAT_VERSION,
+        name: "musicnn-embeddings".into(),
+        family: "musicnn".into(),
+        labels: (0..EMBEDDING).map(|i| format!("e{i}")).collect(),
+        input: ModelInput::Frames {
+            features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
+            hop_frames,
+        },
+        output: OutputKind::Sigmoid, // raw values: no calibration applied
+        calibration: Default::default(),
+        training: json!({}),
+        metrics: json!({}),
+        licence: "internal".into(),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let selected = args.data.select()?;
-    transfer(&args.data, &selected, &args.options).map(|_| ())
+    transfer(&args.data, &selected, &args.name, &args.options).map(|_| ())
+}
+
+/// What the frozen stage leaves: the trained head, the embedding statistics it was trained
+/// with, its history, and (when asked for) every clip's input patches.
+pub struct Frozen {
+    pub weights: Weights,
+    /// The best epoch's head, on the training device.
+    pub head: Net,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub hyper: Hyper,
+    pub config: FitConfig,
+    pub history: Vec<EpochLog>,
+    pub best_epoch: usize,
+    /// Standardised embeddings of the training and validation patches.
+    pub data: TrainingData,
+    /// Per clip (train and validation clips only): patches at the training and run hops.
+    pub patches: Vec<Option<ClipPatches>>,
+}
+
+/// One clip's input patches `[n, 187, 96]`.
+#[derive(Clone)]
+pub struct ClipPatches {
+    /// `hop_frames` apart (training).
+    pub train: Array3<f32>,
+    /// `run_hop_frames` apart (as the exported model runs).
+    pub run: Array3<f32>,
 }
 
 /// Trains the head on `selected`'s split and writes `<out>/<name>.onnx`; returns its path.
 pub fn transfer(
     data_args: &DataArgs,
     selected: &Selected,
+    name: &str,
     args: &Options,
 ) -> anyhow::Result<PathBuf> {
-    let weights = Weights::load(&args.weights)?;
-    let features = FeatureConfig::preset("musicnn").expect("a built-in preset");
-    let input = ModelInput::Frames {
-        features: features.clone(),
-        hop_frames: args.hop_frames,
-    };
-    let run_input = ModelInput::Frames {
-        features,
-        hop_frames: args.run_hop_frames,
-    };
+    let frozen = frozen(data_args, selected, name, args, false)?;
+    let classes = &selected.classes;
     let runtime = Runtime::find(&runtime_dirs())?;
+    let head = frozen.head.valid();
 
-    // 1. Embeddings of every training and validation patch through the frozen network.
-    let embedder = ModelMetadata {
-        format: FORMAT_VERSION,
-        name: "musicnn-embeddings".into(),
-        family: "musicnn".into(),
-        labels: (0..EMBEDDING).map(|i| format!("e{i}")).collect(),
-        input: input.clone(),
-        output: OutputKind::Sigmoid, // raw values: no calibration applied
-        calibration: Default::default(),
-        training: json!({}),
-        metrics: json!({}),
-        licence: "internal".into(),
+    // Calibration on the validation patches, through the head alone.
+    let head_onnx = head.to_onnx(1, EMBEDDING, classes.len(), "head")?;
+    let mut head_metadata = embedder_metadata(args.hop_frames);
+    head_metadata.labels = classes.clone();
+    head_metadata.input = ModelInput::Descriptors {
+        sample_rate: 16_000,
+        window_seconds: 3.0,
+        hop_seconds: 3.0,
+        mean: vec![0.0; EMBEDDING],
+        std: vec![1.0; EMBEDDING],
     };
+    head_metadata.output = OutputKind::Softmax;
+    let mut head_model =
+        GenreModel::from_memory(&runtime, &head_onnx, head_metadata, Provider::Cpu)?;
+    let valid = &frozen.data.valid;
+    let windows = ArrayView3::from_shape((valid.len(), 1, EMBEDDING), &valid.x)?;
+    let calibration = calibrate::fit(head_model.probabilities(windows)?.view(), &valid.y);
+
+    // One graph: frozen network → standardisation → head → softmax.
+    let model = MusicnnGenre {
+        trunk: Trunk::new(&frozen.weights, &Device::flex())?
+            .standardise_output(&frozen.mean, &frozen.std),
+        head,
+    };
+    let onnx = model.to_onnx(
+        classes.len(),
+        "musicnn (MSD, frozen) with a genrescope genre head",
+    )?;
+    let best = &frozen.history[frozen.best_epoch - 1];
+    let metadata = genre::metadata(
+        name,
+        "musicnn-transfer",
+        classes,
+        args.run_hop_frames,
+        calibration.temperature,
+        {
+            let mut training = frozen.describe(data_args, selected, args);
+            training["method"] = json!("frozen pre-trained musicnn (MSD) up to its 200-value penultimate layer; new dense head trained on standardised embeddings");
+            training
+        },
+        {
+            let mut metrics = best.validation_metrics();
+            metrics["calibration"] = calibration.to_metrics();
+            metrics
+        },
+    );
+    metadata
+        .validate()
+        .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;
+    std::fs::create_dir_all(&args.out)?;
+    let path = args.out.join(format!("{name}.onnx"));
+    crate::train::write_model(&path, &onnx, &metadata)?;
+    println!(
+        "wrote {} (best epoch {}: valid clip acc {:.3}, macro-F1 {:.3}; T {:.2}, ECE {:.3} → {:.3})",
+        path.display(),
+        frozen.best_epoch,
+        best.valid_clip_accuracy,
+        best.valid_clip_macro_f1,
+        calibration.temperature,
+        calibration.ece_before,
+        calibration.ece_after
+    );
+    Ok(path)
+}
+
+/// The frozen stage: every training and validation patch through the pre-trained network
+/// (ONNX Runtime) to its embedding, then a new head trained on the standardised embeddings.
+/// With `keep_patches`, the input patches stay in memory for fine-tuning. Checkpoints go to
+/// `<checkpoints>/<name>`.
+pub fn frozen(
+    data_args: &DataArgs,
+    selected: &Selected,
+    name: &str,
+    args: &Options,
+    keep_patches: bool,
+) -> anyhow::Result<Frozen> {
+    let weights = Weights::load(&args.weights)?;
+    let runtime = Runtime::find(&runtime_dirs())?;
+    let embedder = embedder_metadata(args.hop_frames);
+    let run_input = embedder_metadata(args.run_hop_frames).input;
     let embedder_onnx = graph::embedding_model(&weights)?;
     let clips = &selected.data.clips;
     let wanted: Vec<usize> = selected
@@ -126,6 +236,7 @@ pub fn transfer(
         .copied()
         .collect();
     let wanted_clips: Vec<Clip> = wanted.iter().map(|&i| clips[i].clone()).collect();
+    type Embedded = (Array3<f32>, Option<ClipPatches>);
     let embedded = map_clips(
         &wanted_clips,
         None,
@@ -133,17 +244,25 @@ pub fn transfer(
         || -> anyhow::Result<_> {
             let model =
                 GenreModel::from_memory(&runtime, &embedder_onnx, embedder.clone(), Provider::Cpu)?;
-            Ok((model, WindowCutter::new(&embedder.input)?))
+            let cutters = (
+                WindowCutter::new(&embedder.input)?,
+                WindowCutter::new(&run_input)?,
+            );
+            Ok((model, cutters))
         },
-        |(model, cutter), clip| -> anyhow::Result<Option<Array3<f32>>> {
+        |(model, (cutter, run_cutter)), clip| -> anyhow::Result<Option<Embedded>> {
             match decode_mono_at(&clip.path, 16_000) {
                 Ok(audio) => {
                     let patches = cutter.windows(&audio.samples);
                     if patches.dim().0 == 0 {
                         return Ok(None);
                     }
-                    let e = model.probabilities(patches.view())?;
-                    Ok(Some(e.insert_axis(Axis(1))))
+                    let e = model.probabilities(patches.view())?.insert_axis(Axis(1));
+                    let kept = keep_patches.then(|| ClipPatches {
+                        run: run_cutter.windows(&audio.samples),
+                        train: patches,
+                    });
+                    Ok(Some((e, kept)))
                 }
                 Err(e) => {
                     println!("skipped {}: {}", clip.path.display(), e.reason);
@@ -153,11 +272,15 @@ pub fn transfer(
         },
     )?;
     let mut embeddings: Vec<Option<Array3<f32>>> = vec![None; clips.len()];
-    for (&index, embedding) in wanted.iter().zip(embedded) {
-        embeddings[index] = embedding?;
+    let mut patches: Vec<Option<ClipPatches>> = vec![None; clips.len()];
+    for (&index, result) in wanted.iter().zip(embedded) {
+        if let Some((e, kept)) = result? {
+            embeddings[index] = Some(e);
+            patches[index] = kept;
+        }
     }
 
-    // 2. The new head, trained on standardised embeddings.
+    // The new head, trained on standardised embeddings.
     let classes = &selected.classes;
     let cut = |indices: &[usize]| {
         window_set(clips, classes, indices, (1, EMBEDDING), false, |i| {
@@ -170,8 +293,7 @@ pub fn transfer(
     standardise(&mut train.x, &mean, &std);
     standardise(&mut valid.x, &mean, &std);
     println!(
-        "{}: {} classes, train {} clips / {} patches, valid {} clips / {} patches ({})",
-        args.name,
+        "{name}: {} classes, train {} clips / {} patches, valid {} clips / {} patches ({})",
         classes.len(),
         train.clips.len(),
         train.len(),
@@ -182,7 +304,7 @@ pub fn transfer(
     let data = TrainingData {
         train,
         valid,
-        input: input.clone(),
+        input: embedder.input.clone(),
         skipped: Vec::new(),
         augmenter: None,
     };
@@ -201,7 +323,6 @@ pub fn transfer(
         classes.len(),
         &device,
     )?;
-    let head_parameters = net.num_params();
     let config = FitConfig {
         max_epochs: args.epochs,
         batch_size: 32,
@@ -212,6 +333,7 @@ pub fn transfer(
         class_weights: true,
         monitor: Monitor::MacroF1,
         augment: Vec::new(),
+        windows_per_clip: None,
     };
     let fitted = fit(
         net,
@@ -219,98 +341,47 @@ pub fn transfer(
         classes.len(),
         &config,
         &device,
-        &args.checkpoints.join(&args.name),
+        &args.checkpoints.join(name),
         false,
     )?;
-    let head = fitted.net.valid();
-    let best = &fitted.history[fitted.best_epoch - 1];
+    Ok(Frozen {
+        weights,
+        head: fitted.net,
+        mean,
+        std,
+        hyper,
+        config,
+        history: fitted.history,
+        best_epoch: fitted.best_epoch,
+        data,
+        patches,
+    })
+}
 
-    // 3. Calibration on the validation patches, through the head alone.
-    let head_onnx = head.to_onnx(1, EMBEDDING, classes.len(), "head")?;
-    let mut head_metadata = embedder.clone();
-    head_metadata.labels = classes.clone();
-    head_metadata.input = ModelInput::Descriptors {
-        sample_rate: 16_000,
-        window_seconds: 3.0,
-        hop_seconds: 3.0,
-        mean: vec![0.0; EMBEDDING],
-        std: vec![1.0; EMBEDDING],
-    };
-    head_metadata.output = OutputKind::Softmax;
-    let mut head_model =
-        GenreModel::from_memory(&runtime, &head_onnx, head_metadata, Provider::Cpu)?;
-    let windows = ArrayView3::from_shape((data.valid.len(), 1, EMBEDDING), &data.valid.x)?;
-    let calibration = calibrate::fit(head_model.probabilities(windows)?.view(), &data.valid.y);
-
-    // 4. One graph: frozen network → standardisation → head → softmax.
-    let mut g = Graph::new();
-    let embedding = graph::trunk(&mut g, &weights, "input")?;
-    let mean_value = g.float("embedding_mean", &[EMBEDDING], &mean);
-    let std_value = g.float("embedding_std", &[EMBEDDING], &std);
-    let centred = g.node("Sub", &[&embedding, &mean_value], vec![]);
-    let scaled = g.node("Div", &[&centred, &std_value], vec![]);
-    let logits = head.export_logits(&mut g, &scaled)?;
-    let probabilities = layers::softmax(&mut g, &logits);
-    let onnx = graph::finish(
-        g,
-        &probabilities,
-        classes.len(),
-        "musicnn (MSD, frozen) with a genrescope genre head",
-    );
-    let metadata = ModelMetadata {
-        format: FORMAT_VERSION,
-        name: args.name.clone(),
-        family: "musicnn-transfer".into(),
-        labels: classes.clone(),
-        input: run_input,
-        output: OutputKind::Softmax,
-        calibration: genrescope::inference::Calibration {
-            temperature: calibration.temperature,
-        },
-        training: json!({
-            "method": "frozen pre-trained musicnn (MSD) up to its 200-value penultimate layer; new dense head trained on standardised embeddings",
-            "pretrained": weights.dir.display().to_string(),
+impl Frozen {
+    /// The frozen stage's record for a model's `training` metadata.
+    pub fn describe(
+        &self,
+        data_args: &DataArgs,
+        selected: &Selected,
+        args: &Options,
+    ) -> serde_json::Value {
+        json!({
+            "pretrained": self.weights.dir.display().to_string(),
             "data": data_args.source.display().to_string(),
-            "classes": classes,
+            "classes": selected.classes,
             "split": selected.description,
-            "train_clips": data.train.clips.len(),
-            "train_windows": data.train.len(),
+            "train_clips": self.data.train.clips.len(),
+            "train_windows": self.data.train.len(),
             "train_hop_frames": args.hop_frames,
-            "valid_clips": data.valid.clips.len(),
-            "valid_windows": data.valid.len(),
-            "fit": config,
-            "hyper": hyper,
-            "parameters": weights.parameters() + head_parameters,
-            "head_parameters": head_parameters,
-            "best_epoch": fitted.best_epoch,
-            "history": fitted.history,
-        }),
-        metrics: {
-            let mut metrics = best.validation_metrics();
-            metrics["calibration"] = calibration.to_metrics();
-            metrics
-        },
-        licence: "Network: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \
-                  see models/LICENCE-musicnn.md), trained by its author on the Million Song \
-                  Dataset. Head: trained by genrescope's xtask on ../shared/music clips, which \
-                  are for research and evaluation use."
-            .into(),
-    };
-    metadata
-        .validate()
-        .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;
-    std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join(format!("{}.onnx", args.name));
-    crate::train::write_model(&path, &onnx, &metadata)?;
-    println!(
-        "wrote {} (best epoch {}: valid clip acc {:.3}, macro-F1 {:.3}; T {:.2}, ECE {:.3} → {:.3})",
-        path.display(),
-        fitted.best_epoch,
-        best.valid_clip_accuracy,
-        best.valid_clip_macro_f1,
-        calibration.temperature,
-        calibration.ece_before,
-        calibration.ece_after
-    );
-    Ok(path)
+            "valid_clips": self.data.valid.clips.len(),
+            "valid_windows": self.data.valid.len(),
+            "fit": self.config,
+            "hyper": self.hyper,
+            "parameters": self.weights.parameters() + self.head.num_params(),
+            "head_parameters": self.head.num_params(),
+            "best_epoch": self.best_epoch,
+            "history": self.history,
+        })
+    }
 }

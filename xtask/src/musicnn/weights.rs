@@ -66,6 +66,15 @@ impl Weights {
         })
     }
 
+    /// Weights held in memory (tests build synthetic ones).
+    #[cfg(test)]
+    pub fn from_variables(variables: HashMap<String, Variable>) -> Self {
+        Self {
+            dir: PathBuf::from("<memory>"),
+            variables,
+        }
+    }
+
     /// The variable `name`, checked to have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> anyhow::Result<&Variable> {
         let variable = self

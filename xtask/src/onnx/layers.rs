@@ -2,9 +2,9 @@
 //! name of its output; the tensor layouts are those of the burn forward passes they mirror.
 
 use anyhow::bail;
-use burn::nn::conv::Conv2d;
+use burn::nn::conv::{Conv1d, Conv2d};
 use burn::nn::pool::MaxPool2d;
-use burn::nn::{BatchNorm, Linear, Lstm, PaddingConfig2d};
+use burn::nn::{BatchNorm, Linear, Lstm, PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::Tensor;
 
 use super::graph::{Attr, Graph};
@@ -66,6 +66,32 @@ pub fn conv2d(g: &mut Graph, layer: &Conv2d, x: &str) -> anyhow::Result<String> 
             ("dilations", Attr::Ints(to_i64(layer.dilation))),
             ("group", Attr::Int(layer.groups as i64)),
             ("pads", Attr::Ints(pads(&layer.padding)?)),
+        ],
+    ))
+}
+
+/// 1-D convolution on `[batch, channels, length]`.
+pub fn conv1d(g: &mut Graph, layer: &Conv1d, x: &str) -> anyhow::Result<String> {
+    let w = float(g, "conv_w", layer.weight.val());
+    let mut inputs = vec![x.to_owned(), w];
+    if let Some(bias) = &layer.bias {
+        inputs.push(float(g, "conv_b", bias.val()));
+    }
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let pads = match layer.padding {
+        PaddingConfig1d::Valid => vec![0, 0],
+        PaddingConfig1d::Explicit(left, right) => vec![left as i64, right as i64],
+        PaddingConfig1d::Same => bail!("`Same` padding cannot be exported; use explicit padding"),
+    };
+    Ok(g.node(
+        "Conv",
+        &inputs,
+        vec![
+            ("kernel_shape", Attr::Ints(vec![layer.kernel_size as i64])),
+            ("strides", Attr::Ints(vec![layer.stride as i64])),
+            ("dilations", Attr::Ints(vec![layer.dilation as i64])),
+            ("group", Attr::Int(layer.groups as i64)),
+            ("pads", Attr::Ints(pads)),
         ],
     ))
 }

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::Context;
+
 use genrescope::inference::{GenreModel, ModelMetadata, Provider, Runtime, WindowCutter};
 use ndarray::Array3;
 
@@ -13,7 +15,7 @@ use super::models::Family;
 use super::{train, TrainOptions};
 use crate::data::args::DataArgs;
 use crate::eval;
-use crate::musicnn::transfer;
+use crate::musicnn::{finetune, transfer};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,6 +32,10 @@ pub struct Args {
     /// same split; needs the exported musicnn weights, see `tools/musicnn/`).
     #[arg(long)]
     pub no_transfer: bool,
+    /// Also fine-tune musicnn as a whole (`cargo xtask musicnn finetune` with its defaults; about
+    /// an hour on two CPU cores). With `--resume`, a finished fine-tuning is re-exported only.
+    #[arg(long)]
+    pub finetune: bool,
     #[command(flatten)]
     pub options: TrainOptions,
 }
@@ -96,8 +102,8 @@ fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
     Ok(times[times.len() / 2])
 }
 
-/// One model's part of `REPORT.md`, kept in `<out>/report/<name>.json` so that a run of some
-/// families updates their rows and keeps the others'.
+/// One model's part of `REPORT.md`, kept in `<out>/report/entries/<name>.json` so that a run of
+/// some families updates their rows and keeps the others'.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Entry {
     name: String,
@@ -109,19 +115,24 @@ struct Entry {
 }
 
 impl Entry {
-    fn path(out: &Path, name: &str) -> PathBuf {
-        out.join("report").join(format!("{name}.json"))
+    fn dir(out: &Path) -> PathBuf {
+        out.join("report").join("entries")
     }
 
-    /// Every stored entry, in family order, then the transfer model, then by name.
+    fn path(out: &Path, name: &str) -> PathBuf {
+        Self::dir(out).join(format!("{name}.json"))
+    }
+
+    /// Every stored entry, in family order, then the musicnn models, then by name. A file there
+    /// that is not an entry is an error, not a silently missing row.
     fn all(out: &Path) -> anyhow::Result<Vec<Entry>> {
         let mut entries = Vec::new();
-        for file in std::fs::read_dir(out.join("report"))? {
+        for file in std::fs::read_dir(Self::dir(out))? {
             let path = file?.path();
             if path.extension().is_some_and(|e| e == "json") {
-                if let Ok(entry) = serde_json::from_str::<Entry>(&std::fs::read_to_string(&path)?) {
-                    entries.push(entry);
-                }
+                let entry = serde_json::from_str::<Entry>(&std::fs::read_to_string(&path)?)
+                    .with_context(|| format!("{}: not a report entry", path.display()))?;
+                entries.push(entry);
             }
         }
         let rank = |name: &str| {
@@ -254,7 +265,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let runtime = Runtime::find(&eval::runtime_dirs())?;
     let plots = args.options.out.join("report");
-    std::fs::create_dir_all(&plots)?;
+    std::fs::create_dir_all(Entry::dir(&args.options.out))?;
     let command = format!(
         "cargo xtask train-all {}",
         std::env::args().skip(2).collect::<Vec<_>>().join(" ")
@@ -273,15 +284,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let model = train(&args.data, &selected, family, name, &args.options)?;
         report.add(name, &model, research(family), family_started)?;
     }
+    let musicnn = transfer::Options {
+        out: args.options.out.clone(),
+        checkpoints: args.options.checkpoints.clone(),
+        ..Default::default()
+    };
     if !args.no_transfer {
         let started = Instant::now();
-        let options = transfer::Options {
-            out: args.options.out.clone(),
-            checkpoints: args.options.checkpoints.clone(),
+        let name = "musicnn-transfer";
+        let model = transfer::transfer(&args.data, &selected, name, &musicnn)?;
+        report.add(name, &model, TRANSFER_RESEARCH, started)?;
+    }
+    if args.finetune {
+        let started = Instant::now();
+        let name = "musicnn-finetune";
+        let tune = finetune::Tune {
+            resume: args.options.resume,
             ..Default::default()
         };
-        let model = transfer::transfer(&args.data, &selected, &options)?;
-        report.add(&options.name, &model, TRANSFER_RESEARCH, started)?;
+        let model = finetune::finetune(&args.data, &selected, name, &musicnn, &tune)?;
+        report.add(name, &model, TRANSFER_RESEARCH, started)?;
     }
     let entries = Entry::all(&args.options.out)?;
     let mut doc = String::from("# Model report\n\n");

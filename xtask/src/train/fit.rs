@@ -11,7 +11,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,10 @@ pub struct FitConfig {
     /// Train-time augmentations (recorded; the data applies them).
     #[serde(default)]
     pub augment: Vec<Augmentation>,
+    /// Train each epoch on at most this many windows per clip, drawn anew every epoch from
+    /// (seed, epoch); `None`: every window.
+    #[serde(default)]
+    pub windows_per_clip: Option<usize>,
 }
 
 /// The validation figure that decides the best epoch.
@@ -124,9 +128,20 @@ struct State {
     finished: bool,
 }
 
+/// A model [`fit`] trains: logits `[batch, classes]` of windows `[batch, frames, width]`.
+pub trait Classifier: Module {
+    fn logits(&self, x: Tensor<3>) -> Tensor<2>;
+}
+
+impl Classifier for Net {
+    fn logits(&self, x: Tensor<3>) -> Tensor<2> {
+        self.forward(x)
+    }
+}
+
 /// The result of a run: the best model (see [`Monitor`]) and the history.
-pub struct Fitted {
-    pub net: Net,
+pub struct Fitted<M> {
+    pub net: M,
     pub history: Vec<EpochLog>,
     pub best_epoch: usize,
 }
@@ -150,15 +165,15 @@ impl Paths {
 }
 
 /// Trains `net` (initialised on `device`, an autodiff device) and returns its best epoch. With `resume`, continues from the checkpoint in `dir`.
-pub fn fit(
-    mut net: Net,
+pub fn fit<M: Classifier>(
+    mut net: M,
     data: &TrainingData,
     classes: usize,
     config: &FitConfig,
     device: &Device,
     dir: &Path,
     resume: bool,
-) -> anyhow::Result<Fitted> {
+) -> anyhow::Result<Fitted<M>> {
     std::fs::create_dir_all(dir)?;
     let paths = Paths::new(dir);
     let mut optimizer = AdamConfig::new().init();
@@ -215,7 +230,7 @@ pub fn fit(
         let batches = train.len().div_ceil(config.batch_size);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64) << 32);
         device.seed(config.seed.wrapping_mul(1000) + epoch as u64);
-        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut order = epoch_windows(train, config.windows_per_clip, &mut rng);
         order.shuffle(&mut rng);
 
         let bar = bars.add(ProgressBar::new(batches as u64).with_style(
@@ -227,7 +242,7 @@ pub fn fit(
             if mixup {
                 (x, targets) = augment::mixup(x, targets, &mut rng, device);
             }
-            let logits = net.forward(x);
+            let logits = net.logits(x);
             let predicted: Vec<i64> = logits
                 .clone()
                 .argmax(1)
@@ -318,6 +333,30 @@ pub fn fit(
     })
 }
 
+/// The windows of `set` one epoch trains on: all, or `per_clip` of each clip's drawn with `rng`.
+fn epoch_windows(
+    set: &WindowSet,
+    per_clip: Option<usize>,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> Vec<usize> {
+    let Some(per_clip) = per_clip else {
+        return (0..set.len()).collect();
+    };
+    let mut by_clip = vec![Vec::new(); set.clips.len()];
+    for (window, &clip) in set.clip_of.iter().enumerate() {
+        by_clip[clip].push(window);
+    }
+    by_clip
+        .into_iter()
+        .flat_map(|windows| {
+            windows
+                .choose_multiple(rng, per_clip)
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Validation figures of one pass.
 pub struct Validation {
     pub loss: f64,
@@ -327,8 +366,8 @@ pub struct Validation {
 }
 
 /// Inference-mode pass over `set`: loss and accuracy per window and per clip.
-pub fn evaluate(
-    net: &Net,
+pub fn evaluate<M: Classifier>(
+    net: &M,
     set: &WindowSet,
     classes: usize,
     device: &Device,
@@ -341,7 +380,7 @@ pub fn evaluate(
     for chunk in indices.chunks(batch_size) {
         let (x, targets) = set.batch(chunk, device);
         let (x, targets) = (x.without_autodiff(), targets.without_autodiff());
-        let logits = net.forward(x);
+        let logits = net.logits(x);
         loss_sum += soft_cross_entropy(logits.clone(), targets, None).into_scalar::<f32>() as f64
             * chunk.len() as f64;
         let p: Vec<f32> = softmax(logits, 1)
@@ -369,6 +408,41 @@ mod tests {
     use super::*;
     use burn::nn::loss::CrossEntropyLossConfig;
     use burn::tensor::Int;
+
+    #[test]
+    fn epochs_draw_the_asked_windows_per_clip_anew() {
+        // Three clips with 5, 1 and 3 windows.
+        let clip_of = vec![0, 0, 0, 0, 0, 1, 2, 2, 2];
+        let set = WindowSet {
+            x: vec![0.0; clip_of.len()],
+            frames: 1,
+            width: 1,
+            y: vec![0; clip_of.len()],
+            targets: vec![1.0; clip_of.len()],
+            classes: 1,
+            clip_of: clip_of.clone(),
+            clips: vec![10, 11, 12],
+            clip_labels: vec![0; 3],
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(
+            epoch_windows(&set, None, &mut rng),
+            (0..9).collect::<Vec<_>>()
+        );
+        let mut draws = Vec::new();
+        for _ in 0..20 {
+            let mut picked = epoch_windows(&set, Some(2), &mut rng);
+            picked.sort();
+            let per_clip = |c: usize| picked.iter().filter(|&&w| clip_of[w] == c).count();
+            assert_eq!((per_clip(0), per_clip(1), per_clip(2)), (2, 1, 2));
+            picked.dedup();
+            assert_eq!(picked.len(), 5, "a window drawn twice");
+            draws.push(picked);
+        }
+        draws.sort();
+        draws.dedup();
+        assert!(draws.len() > 5, "the draws do not change between epochs");
+    }
 
     #[test]
     fn soft_cross_entropy_with_one_hot_targets_is_burns_weighted_cross_entropy() {

@@ -251,6 +251,7 @@ pub fn train(
         class_weights: !options.no_class_weights,
         monitor: options.monitor,
         augment: options.augment.clone(),
+        windows_per_clip: None,
     };
     let fitted = fit(
         net,

@@ -1,0 +1,73 @@
+//! musicnn with a genre head: the model both transfer stages train and export. The trunk's last
+//! batch norm also standardises the embedding (`Trunk::standardise_output`), so the head reads
+//! exactly what it was trained on in the frozen stage.
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use genrescope::features::FeatureConfig;
+use genrescope::inference::metadata::FORMAT_VERSION;
+use genrescope::inference::{Calibration, ModelInput, ModelMetadata, OutputKind};
+
+use super::graph;
+use super::net::Trunk;
+use crate::onnx::{layers, Graph};
+use crate::train::fit::Classifier;
+use crate::train::models::Net;
+
+#[derive(Module, Debug)]
+pub struct MusicnnGenre {
+    pub trunk: Trunk,
+    /// A dense head on the `[batch, 1, 200]` standardised embedding.
+    pub head: Net,
+}
+
+impl Classifier for MusicnnGenre {
+    fn logits(&self, x: Tensor<3>) -> Tensor<2> {
+        self.head
+            .forward(self.trunk.forward(x).unsqueeze_dim::<3>(1))
+    }
+}
+
+impl MusicnnGenre {
+    /// The inference pass plus a softmax: input `[batch, 187, 96]` patches, output
+    /// `[batch, classes]` probabilities.
+    pub fn to_onnx(&self, classes: usize, doc: &str) -> anyhow::Result<Vec<u8>> {
+        let mut g = Graph::new();
+        let embedding = self.trunk.export(&mut g, "input")?;
+        let logits = self.head.export_logits(&mut g, &embedding)?;
+        let probabilities = layers::softmax(&mut g, &logits);
+        Ok(graph::finish(g, &probabilities, classes, doc))
+    }
+}
+
+/// Metadata of a musicnn genre model that runs on patches `run_hop_frames` apart.
+pub fn metadata(
+    name: &str,
+    family: &str,
+    classes: &[String],
+    run_hop_frames: usize,
+    temperature: f32,
+    training: serde_json::Value,
+    metrics: serde_json::Value,
+) -> ModelMetadata {
+    ModelMetadata {
+        format: FORMAT_VERSION,
+        name: name.to_owned(),
+        family: family.to_owned(),
+        labels: classes.to_vec(),
+        input: ModelInput::Frames {
+            features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
+            hop_frames: run_hop_frames,
+        },
+        output: OutputKind::Softmax,
+        calibration: Calibration { temperature },
+        training,
+        metrics,
+        licence: "Network: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \
+                  see models/LICENCE-musicnn.md), trained by its author on the Million Song \
+                  Dataset. Head (and, when fine-tuned, the network's updated weights): trained \
+                  by genrescope's xtask on ../shared/music clips, which are for research and \
+                  evaluation use."
+            .into(),
+    }
+}
