@@ -367,3 +367,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_come_back_in_family_order_and_a_malformed_one_is_an_error() {
+        let out = std::env::temp_dir().join(format!("genrescope-entries-{}", std::process::id()));
+        std::fs::create_dir_all(Entry::dir(&out)).unwrap();
+        for name in ["musicnn-transfer", "crnn", "mfcc-cnn"] {
+            let entry = Entry {
+                name: name.into(),
+                row: format!("| {name} |\n"),
+                section: String::new(),
+                command: "cargo xtask train-all".into(),
+                split: "seed 1".into(),
+            };
+            std::fs::write(
+                Entry::path(&out, name),
+                serde_json::to_string(&entry).unwrap(),
+            )
+            .unwrap();
+        }
+        let names: Vec<String> = Entry::all(&out)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["mfcc-cnn", "crnn", "musicnn-transfer"]);
+
+        std::fs::write(Entry::path(&out, "broken"), "{\"name\": \"broken\"").unwrap();
+        let error = format!("{:#}", Entry::all(&out).err().expect("a malformed entry"));
+        assert!(error.contains("broken.json: not a report entry"), "{error}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
