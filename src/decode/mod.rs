@@ -3,6 +3,7 @@
 
 mod au;
 mod flac_metadata;
+mod ogg_comments;
 mod sink;
 
 use std::fmt;
@@ -192,8 +193,9 @@ pub fn decode_source(
 }
 
 /// symphonia's `Probe::format` (which finds the container by its marker wherever it starts,
-/// after tags or junk), with the FLAC metadata check ([`flac_metadata::check`]) before the FLAC
-/// reader allocates what the metadata claims.
+/// after tags or junk), with the FLAC metadata and Ogg comment checks
+/// ([`flac_metadata::check`], [`ogg_comments::check`]) before the readers allocate what the
+/// headers claim.
 fn open_format(mut stream: MediaSourceStream) -> Result<Box<dyn FormatReader>, String> {
     let unrecognised = |err| format!("unrecognised format ({err})");
     let probe = symphonia::default::get_probe();
@@ -202,8 +204,15 @@ fn open_format(mut stream: MediaSourceStream) -> Result<Box<dyn FormatReader>, S
             Instantiate::Format(open) => {
                 let start = stream.stream_position().map_err(|err| err.to_string())?;
                 let mut magic = [0u8; 4];
-                if stream.read_exact(&mut magic).is_ok() && &magic == flac_metadata::MAGIC {
-                    flac_metadata::check(&mut stream)?;
+                if stream.read_exact(&mut magic).is_ok() {
+                    if &magic == flac_metadata::MAGIC {
+                        flac_metadata::check(&mut stream)?;
+                    } else if &magic == ogg_comments::MAGIC {
+                        stream
+                            .seek(SeekFrom::Start(start))
+                            .map_err(|err| err.to_string())?;
+                        ogg_comments::check(&mut stream)?;
+                    }
                 }
                 stream
                     .seek(SeekFrom::Start(start))
