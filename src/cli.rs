@@ -64,8 +64,15 @@ struct FileReport {
     tags: Option<Tags>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeline: Option<Vec<TimelineEntry>>,
+    /// Packets the decoder could not read; their audio is missing from the analysis.
+    #[serde(skip_serializing_if = "is_zero")]
+    skipped_packets: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -209,6 +216,7 @@ fn report(
                 file,
                 tags: Some(tags),
                 timeline,
+                skipped_packets: clip.skipped_packets,
                 error: None,
             }
         }
@@ -216,6 +224,7 @@ fn report(
             file,
             tags: None,
             timeline: None,
+            skipped_packets: 0,
             error: Some(error),
         },
     }
@@ -257,8 +266,13 @@ fn print(output: &Output, args: &AnalyzeArgs) {
             match (&file.tags, &file.error) {
                 (Some(tags), _) => {
                     let top = tags.top().expect("every model has labels");
+                    let skipped = match file.skipped_packets {
+                        0 => String::new(),
+                        1 => " · 1 unreadable packet skipped".to_owned(),
+                        n => format!(" · {n} unreadable packets skipped"),
+                    };
                     println!(
-                        "{}: {} ({:.0}%) · {} · {} windows, {:.1} s",
+                        "{}: {} ({:.0}%) · {} · {} windows, {:.1} s{skipped}",
                         file.file,
                         top.label,
                         top.probability * 100.0,
@@ -324,5 +338,30 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
         {
             found.push(path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn skipped_packets_reach_the_report_and_only_when_there_are_some() {
+        let labels = vec!["jazz".to_owned(), "rock".to_owned()];
+        let clip = |skipped_packets| ClipAnalysis {
+            windows: Array2::from_shape_vec((2, 2), vec![0.7, 0.3, 0.5, 0.5]).unwrap(),
+            hop_seconds: 3.0,
+            window_seconds: 3.0,
+            seconds: 6.0,
+            skipped_packets,
+        };
+        let damaged = report("a.ogg".into(), Ok(clip(2)), "m", &labels, false);
+        assert_eq!(damaged.skipped_packets, 2);
+        let json = serde_json::to_value(&damaged).unwrap();
+        assert_eq!(json["skipped_packets"], 2);
+        let clean =
+            serde_json::to_value(report("b.ogg".into(), Ok(clip(0)), "m", &labels, false)).unwrap();
+        assert!(clean.get("skipped_packets").is_none(), "{clean}");
     }
 }

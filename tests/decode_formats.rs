@@ -76,3 +76,36 @@ fn any_container_becomes_features_at_the_model_rate() {
         assert!(features.iter().all(|v| v.is_finite()), "{name}");
     }
 }
+
+#[test]
+fn a_corrupt_mp3_frame_is_skipped_and_counted() {
+    let mut bytes = std::fs::read(fixture("sine440_stereo_44100.mp3")).unwrap();
+    // MPEG-1 Layer III frame lengths at 44.1 kHz: 144 000 · kbit/s / 44 100 + padding.
+    const KBPS: [usize; 16] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0,
+    ];
+    let mut frame = 0;
+    for _ in 0..2 {
+        assert_eq!(bytes[frame], 0xff, "frame sync");
+        let header = bytes[frame + 2];
+        frame += 144_000 * KBPS[usize::from(header >> 4)] / 44_100 + usize::from(header >> 1 & 1);
+    }
+    // The third frame (the first is the Xing header), side information after the 4-byte
+    // header: its first granule's part2_3_length (bits 20..32) says 0 bits while its
+    // scalefac_compress (bits 49..53) asks for 74 bits of scale factors.
+    assert_eq!(bytes[frame..frame + 2], [0xff, 0xfb]);
+    let side = frame + 4;
+    bytes[side + 2] &= 0xf0;
+    bytes[side + 3] = 0;
+    bytes[side + 6] |= 0x78;
+    let path = std::env::temp_dir().join(format!("genrescope-frame-{}.mp3", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let clean = decode_mono(&fixture("sine440_stereo_44100.mp3")).unwrap();
+    let audio = decode_mono(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(clean.skipped_packets, 0);
+    assert_eq!(audio.skipped_packets, 1);
+    // At most one frame (1 152 samples) is missing; the rest decodes.
+    assert!(audio.samples.len() < clean.samples.len());
+    assert!(audio.samples.len() + 1152 >= clean.samples.len());
+}

@@ -20,6 +20,8 @@ pub struct ClipAnalysis {
     pub window_seconds: f32,
     /// Length of the decoded audio in seconds.
     pub seconds: f64,
+    /// Packets the decoder could not read and skipped (their audio is missing).
+    pub skipped_packets: usize,
 }
 
 impl ClipAnalysis {
@@ -33,10 +35,19 @@ impl ClipAnalysis {
     }
 }
 
-/// Decodes `path`, resamples it to the model's rate and cuts every window
-/// (`[windows, frames, width]`, at least one); also returns the audio's length in seconds.
-/// Silent files are an error.
-pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<(Array3<f32>, f64), String> {
+/// Every model window of one file.
+pub struct FileWindows {
+    /// `[windows, frames, width]`, at least one.
+    pub windows: Array3<f32>,
+    /// Length of the decoded audio in seconds.
+    pub seconds: f64,
+    /// Packets the decoder could not read and skipped.
+    pub skipped_packets: usize,
+}
+
+/// Decodes `path`, resamples it to the model's rate and cuts every window. Silent files are an
+/// error.
+pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, String> {
     let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
     audio.audible()?;
     let windows = cutter.windows(&audio.samples);
@@ -47,7 +58,11 @@ pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<(Array3<f32>, 
             audio.seconds()
         ));
     }
-    Ok((windows, audio.seconds()))
+    Ok(FileWindows {
+        windows,
+        seconds: audio.seconds(),
+        skipped_packets: audio.skipped_packets,
+    })
 }
 
 /// Decodes `path`, resamples it to the model's rate and classifies every window.
@@ -56,14 +71,15 @@ pub fn analyze_file(
     cutter: &WindowCutter,
     path: &Path,
 ) -> Result<ClipAnalysis, String> {
-    let (windows, seconds) = file_windows(cutter, path)?;
+    let cut = file_windows(cutter, path)?;
     let windows = model
-        .probabilities(windows.view())
+        .probabilities(cut.windows.view())
         .map_err(|e| e.to_string())?;
     Ok(ClipAnalysis {
         windows,
         hop_seconds: cutter.input().hop_seconds(),
         window_seconds: cutter.input().window_seconds(),
-        seconds,
+        seconds: cut.seconds,
+        skipped_packets: cut.skipped_packets,
     })
 }

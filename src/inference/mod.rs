@@ -12,7 +12,7 @@ pub mod runtime;
 pub mod windows;
 
 pub use catalog::ModelChoice;
-pub use clip::{analyze_file, file_windows, ClipAnalysis};
+pub use clip::{analyze_file, file_windows, ClipAnalysis, FileWindows};
 pub use metadata::{Calibration, MetadataError, ModelInput, ModelMetadata, OutputKind};
 pub use model::{GenreModel, ModelError};
 pub use provider::Provider;
