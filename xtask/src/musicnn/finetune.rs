@@ -42,7 +42,7 @@ pub struct Tune {
     #[arg(long, default_value_t = 6)]
     pub tune_epochs: usize,
     /// Adam's rate for the whole network (the frozen stage's head used `--learning-rate`).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-5)]
     pub tune_learning_rate: f64,
     /// Training patches per clip and epoch, drawn from all of the clip's patches.
     #[arg(long, default_value_t = 2)]

@@ -7,12 +7,13 @@
 //! Every batch norm keeps musicnn's moving statistics (its `training` flag is off): fine-tuning
 //! trains their scale and shift but never replaces statistics gathered over the Million Song
 //! Dataset with those of a few patches (torchvision's `FrozenBatchNorm2d` does the same).
+//! musicnn's two back-end dropouts are left out: the genre head has its own, and without them
+//! the network computes in training exactly what the head was fitted on in the frozen stage.
 
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig1d,
-    PaddingConfig2d,
+    BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig1d, PaddingConfig2d,
 };
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -31,8 +32,6 @@ const BN_EPSILON: f64 = 0.001;
 /// Mid-end filters and kernel length (frames).
 const MID_FILTERS: usize = 64;
 const MID_KERNEL: usize = 7;
-/// Back-end dropout during training (musicnn's own rate; identity at inference).
-const DROPOUT: f64 = 0.5;
 
 /// Front-end branches: (conv, its batch norm, kernel [time, freq], filters, time padding
 /// [before, after]). Frequency is never padded ('valid', or 'same' for width-1 kernels).
@@ -218,7 +217,6 @@ pub struct Trunk {
     front: Vec<Branch>,
     mid: Vec<MidLayer>,
     pool_norm: BatchNorm,
-    dropout: Dropout,
     dense: Linear,
     norm: BatchNorm,
 }
@@ -245,7 +243,6 @@ impl Trunk {
             front,
             mid,
             pool_norm: norm(w, "batch_normalization_9", pooled, device)?,
-            dropout: DropoutConfig::new(DROPOUT).init(),
             dense: dense(w, "dense", [pooled, EMBEDDING], device)?,
             norm: norm(w, "batch_normalization_10", EMBEDDING, device)?,
         })
@@ -293,7 +290,7 @@ impl Trunk {
         // Max and mean over time, interleaved per feature: [max0, mean0, max1, ...].
         let pooled = Tensor::cat(vec![feats.clone().max_dim(2), feats.mean_dim(2)], 2)
             .reshape([batch, 2 * features]);
-        let pooled = self.dropout.forward(self.pool_norm.forward(pooled));
+        let pooled = self.pool_norm.forward(pooled);
         self.norm.forward(relu(self.dense.forward(pooled)))
     }
 
