@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 
 use burn::module::Module;
-use burn::tensor::Device;
 use genrescope::inference::{GenreModel, Provider, Runtime};
 use ndarray::ArrayView3;
 use serde_json::json;
@@ -20,9 +19,9 @@ use super::net::Trunk;
 use super::transfer::{self, ClipPatches};
 use crate::data::args::{DataArgs, Selected};
 use crate::eval::runtime_dirs;
-use crate::train::calibrate;
 use crate::train::data::{window_set, TrainingData};
 use crate::train::fit::{evaluate, fit, FitConfig, Monitor};
+use crate::train::{calibrate, Backend};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,6 +53,9 @@ pub struct Tune {
     /// Continue the second stage from its checkpoint (the frozen stage is retrained).
     #[arg(long)]
     pub resume: bool,
+    /// Where the second stage trains (the frozen stage's embeddings run on ONNX Runtime's CPU).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: Backend,
 }
 
 impl Default for Tune {
@@ -105,7 +107,7 @@ pub fn finetune(
         data.valid.len(),
     );
 
-    let device = Device::flex().autodiff();
+    let device = tune.backend.device()?.autodiff();
     device.seed(data_args.seed);
     let model = MusicnnGenre {
         trunk: Trunk::new(&frozen.weights, &device)?.standardise_output(&frozen.mean, &frozen.std),
@@ -188,6 +190,7 @@ pub fn finetune(
             "valid_clips": data.valid.clips.len(),
             "valid_windows": data.valid.len(),
             "fit": config,
+            "backend": format!("{:?}", tune.backend).to_lowercase(),
             "parameters": parameters,
             "before_fine_tuning": before,
             "best_epoch": fitted.best_epoch,

@@ -300,6 +300,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let name = "musicnn-finetune";
         let tune = finetune::Tune {
             resume: args.options.resume,
+            backend: args.options.backend,
             ..Default::default()
         };
         let model = finetune::finetune(&args.data, &selected, name, &musicnn, &tune)?;

@@ -37,7 +37,7 @@ pub enum Backend {
 
 impl Backend {
     /// The plain (inference) device; training uses its `autodiff()` variant.
-    fn device(self) -> anyhow::Result<Device> {
+    pub fn device(self) -> anyhow::Result<Device> {
         match self {
             Backend::Cpu => Ok(Device::flex()),
             #[cfg(feature = "cuda")]
