@@ -3,7 +3,7 @@
 //! `tests/fixtures/musicnn/` by `cargo xtask musicnn check --fixture`), end to end: our
 //! decoding, resampling, features and ONNX Runtime on the same clips.
 //!
-//! On musicnn's own input patches the network matches to 4.5e-7 (`cargo xtask musicnn check`);
+//! On musicnn's own input patches the network matches to 1.1e-6 (`cargo xtask musicnn check`);
 //! end to end the difference is dominated by resampling (rubato here, soxr in librosa) and
 //! musicnn's float16 rounding of the mel power (not reproduced; ~5e-5 on its own), measured
 //! at most 5.6e-3 on these clips.
