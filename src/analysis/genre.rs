@@ -417,6 +417,32 @@ mod tests {
         Runtime::find(&[dir]).expect("ONNX Runtime for tests: run `cargo xtask ort`")
     }
 
+    #[test]
+    fn many_windows_run_in_bounded_batches_with_the_same_result() {
+        use crate::inference::model::RUN_WINDOWS;
+        let mut model = ModelChoice::MfccCnn
+            .load(&test_runtime(), crate::inference::Provider::Cpu)
+            .unwrap();
+        let shape = model.metadata.input.shape();
+        let (frames, width) = (shape[0], shape[1]);
+        let n = 2 * RUN_WINDOWS + 3;
+        let windows = ndarray::Array3::from_shape_fn((n, frames, width), |(w, f, b)| {
+            ((w * 7 + f * 3 + b) % 11) as f32 / 5.0 - 1.0
+        });
+        let all = model.probabilities(windows.view()).unwrap();
+        assert_eq!(all.dim(), (n, model.metadata.labels.len()));
+        for w in [0, RUN_WINDOWS - 1, RUN_WINDOWS, n - 1] {
+            let one = model
+                .probabilities(windows.slice(ndarray::s![w..w + 1, .., ..]))
+                .unwrap();
+            for (a, b) in all.row(w).iter().zip(one.row(0)) {
+                assert!((a - b).abs() < 1e-6, "window {w}: {a} vs {b}");
+            }
+        }
+        // Windows differ, so do their outputs: the rows are not one window repeated.
+        assert!(all.row(0) != all.row(n - 1));
+    }
+
     fn clip(path: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/music")

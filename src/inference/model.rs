@@ -148,25 +148,41 @@ impl GenreModel {
     }
 
     /// Calibrated probabilities `[windows, labels]` of a batch of windows
-    /// (`[windows, frames, width]`, see [`super::WindowCutter`]).
+    /// (`[windows, frames, width]`, see [`super::WindowCutter`]). The model runs on at most
+    /// [`RUN_WINDOWS`] windows at a time, so memory does not grow with the batch.
     pub fn probabilities(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, ModelError> {
-        let input = TensorRef::from_array_view(windows).map_err(err("input"))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(err("inference failed"))?;
-        let probabilities = outputs[0]
-            .try_extract_array::<f32>()
-            .map_err(err("output"))?
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| ModelError(format!("output: {e}")))?
-            .to_owned();
+        let mut parts = Vec::new();
+        for chunk in windows.axis_chunks_iter(Axis(0), RUN_WINDOWS) {
+            let input = TensorRef::from_array_view(chunk).map_err(err("input"))?;
+            let outputs = self
+                .session
+                .run(ort::inputs![input])
+                .map_err(err("inference failed"))?;
+            parts.push(
+                outputs[0]
+                    .try_extract_array::<f32>()
+                    .map_err(err("output"))?
+                    .into_dimensionality::<ndarray::Ix2>()
+                    .map_err(|e| ModelError(format!("output: {e}")))?
+                    .to_owned(),
+            );
+        }
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        let probabilities = match views.len() {
+            0 => Array2::zeros((0, self.metadata.labels.len())),
+            _ => ndarray::concatenate(Axis(0), &views)
+                .map_err(|e| ModelError(format!("output: {e}")))?,
+        };
         Ok(match self.metadata.output {
             OutputKind::Softmax => calibrate(probabilities, self.metadata.calibration.temperature),
             OutputKind::Sigmoid => probabilities,
         })
     }
 }
+
+/// Windows per model run: musicnn needs ~30 MB of activations per window, so a 10-minute file
+/// in one run took 6.8 GB.
+pub const RUN_WINDOWS: usize = 16;
 
 /// A single-threaded session on `provider` (CPU when it is [`Provider::Cpu`]), configured like
 /// every [`GenreModel`]'s; for graphs that are not genre models (`cargo xtask embed` runs a
