@@ -33,14 +33,40 @@ const BN_EPSILON: f64 = 0.001;
 const MID_FILTERS: usize = 64;
 const MID_KERNEL: usize = 7;
 
-/// Front-end branches: (conv, its batch norm, kernel [time, freq], filters, time padding
-/// [before, after]). Frequency is never padded ('valid', or 'same' for width-1 kernels).
-const FRONT: [(&str, &str, [usize; 2], usize, [usize; 2]); 5] = [
-    ("conv2d", "batch_normalization_1", [7, 38], 204, [3, 3]),
-    ("conv2d_1", "batch_normalization_2", [7, 67], 204, [3, 3]),
-    ("conv2d_2", "batch_normalization_3", [128, 1], 51, [63, 64]),
-    ("conv2d_3", "batch_normalization_4", [64, 1], 51, [31, 32]),
-    ("conv2d_4", "batch_normalization_5", [32, 1], 51, [15, 16]),
+/// One front-end branch: TensorFlow names of its conv and batch norm, kernel `[time, freq]`,
+/// filters, and zero time padding `[before, after]` (frequency is never padded: 'valid', or
+/// 'same' for width-1 kernels).
+struct FrontSpec {
+    conv: &'static str,
+    norm: &'static str,
+    kernel: [usize; 2],
+    filters: usize,
+    pad: [usize; 2],
+}
+
+const fn front(
+    conv: &'static str,
+    norm: &'static str,
+    kernel: [usize; 2],
+    filters: usize,
+    pad: [usize; 2],
+) -> FrontSpec {
+    FrontSpec {
+        conv,
+        norm,
+        kernel,
+        filters,
+        pad,
+    }
+}
+
+/// Timbral (7×38, 7×67) and temporal (128, 64, 32 frames) branches.
+const FRONT: [FrontSpec; 5] = [
+    front("conv2d", "batch_normalization_1", [7, 38], 204, [3, 3]),
+    front("conv2d_1", "batch_normalization_2", [7, 67], 204, [3, 3]),
+    front("conv2d_2", "batch_normalization_3", [128, 1], 51, [63, 64]),
+    front("conv2d_3", "batch_normalization_4", [64, 1], 51, [31, 32]),
+    front("conv2d_4", "batch_normalization_5", [32, 1], 51, [15, 16]),
 ];
 /// Mid-end layers: (conv, its batch norm).
 const MID: [(&str, &str); 3] = [
@@ -107,17 +133,14 @@ struct Branch {
 }
 
 impl Branch {
-    fn new(
-        w: &Weights,
-        (conv_name, bn_name, [kh, kw], filters, [before, after]): (
-            &str,
-            &str,
-            [usize; 2],
-            usize,
-            [usize; 2],
-        ),
-        device: &Device,
-    ) -> anyhow::Result<Self> {
+    fn new(w: &Weights, spec: &FrontSpec, device: &Device) -> anyhow::Result<Self> {
+        let FrontSpec {
+            conv: conv_name,
+            norm: bn_name,
+            kernel: [kh, kw],
+            filters,
+            pad: [before, after],
+        } = *spec;
         let kernel = w.get(&format!("{conv_name}/kernel"), &[kh, kw, 1, filters])?;
         let (dims, values) = conv_kernel_to_onnx(kernel);
         let mut conv = Conv2dConfig::new([1, filters], [kh, kw])
@@ -225,10 +248,10 @@ impl Trunk {
     /// The network with the weights exported by `tools/musicnn/export_weights.py`.
     pub fn new(w: &Weights, device: &Device) -> anyhow::Result<Self> {
         let front = FRONT
-            .into_iter()
+            .iter()
             .map(|spec| Branch::new(w, spec, device))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let front_width: usize = FRONT.iter().map(|b| b.3).sum();
+        let front_width: usize = FRONT.iter().map(|b| b.filters).sum();
         let mid = MID
             .into_iter()
             .enumerate()
@@ -340,19 +363,23 @@ pub fn variable_shapes() -> Vec<(String, Vec<usize>)> {
         }
     };
     norm("batch_normalization", 1);
-    for (_, bn, _, filters, _) in FRONT {
-        norm(bn, filters);
+    for spec in &FRONT {
+        norm(spec.norm, spec.filters);
     }
     for (_, bn) in MID {
         norm(bn, MID_FILTERS);
     }
-    let front_width: usize = FRONT.iter().map(|b| b.3).sum();
+    let front_width: usize = FRONT.iter().map(|b| b.filters).sum();
     let pooled = 2 * (front_width + MID.len() * MID_FILTERS);
     norm("batch_normalization_9", pooled);
     norm("batch_normalization_10", EMBEDDING);
-    for (conv, _, [kh, kw], filters, _) in FRONT {
-        shapes.push((format!("{conv}/kernel"), vec![kh, kw, 1, filters]));
-        shapes.push((format!("{conv}/bias"), vec![filters]));
+    for spec in &FRONT {
+        let [kh, kw] = spec.kernel;
+        shapes.push((
+            format!("{}/kernel", spec.conv),
+            vec![kh, kw, 1, spec.filters],
+        ));
+        shapes.push((format!("{}/bias", spec.conv), vec![spec.filters]));
     }
     for (i, (conv, _)) in MID.into_iter().enumerate() {
         let width = if i == 0 { front_width } else { MID_FILTERS };

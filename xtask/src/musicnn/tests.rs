@@ -122,7 +122,7 @@ fn fine_tuned_model_matches_its_onnx_export() {
         dense: vec![16],
         ..Hyper::default_for(Family::DescriptorMlp)
     };
-    let mut model = MusicnnGenre {
+    let model = MusicnnGenre {
         trunk: Trunk::new(&weights, &device).unwrap(),
         head: Net::new(
             Family::DescriptorMlp,
