@@ -163,8 +163,6 @@ pub fn finetune(
         "musicnn-finetune",
         classes,
         options.run_hop_frames,
-        1.0,
-        json!({}),
         json!({}),
     );
     let mut ort = GenreModel::from_memory(&runtime, &onnx, uncalibrated, Provider::Cpu)?;
@@ -178,7 +176,6 @@ pub fn finetune(
         "musicnn-finetune",
         classes,
         options.run_hop_frames,
-        calibration.temperature,
         json!({
             "method": "pre-trained musicnn (MSD): a dense head trained on the frozen network's standardised embeddings, then the whole network and head fine-tuned together at a lower rate (batch-norm statistics kept)",
             "frozen_stage": frozen.describe(data_args, selected, options),
@@ -196,27 +193,13 @@ pub fn finetune(
             "best_epoch": fitted.best_epoch,
             "history": fitted.history,
         }),
-        {
-            let mut metrics = best.validation_metrics();
-            metrics["calibration"] = calibration.to_metrics();
-            metrics
-        },
     );
-    metadata
-        .validate()
-        .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;
-    std::fs::create_dir_all(&options.out)?;
-    let path = options.out.join(format!("{name}.onnx"));
-    crate::train::write_model(&path, &onnx, &metadata)?;
-    println!(
-        "wrote {} (best epoch {}: valid clip acc {:.3}, macro-F1 {:.3}; T {:.2}, ECE {:.3} → {:.3})",
-        path.display(),
+    genre::write(
+        &options.out,
+        &onnx,
+        metadata,
         fitted.best_epoch,
-        best.valid_clip_accuracy,
-        best.valid_clip_macro_f1,
-        calibration.temperature,
-        calibration.ece_before,
-        calibration.ece_after
-    );
-    Ok(path)
+        best,
+        &calibration,
+    )
 }

@@ -2,6 +2,8 @@
 //! batch norm also standardises the embedding (`Trunk::standardise_output`), so the head reads
 //! exactly what it was trained on in the frozen stage.
 
+use std::path::{Path, PathBuf};
+
 use burn::module::Module;
 use burn::tensor::Tensor;
 use genrescope::features::FeatureConfig;
@@ -11,7 +13,8 @@ use genrescope::inference::{Calibration, ModelInput, ModelMetadata, OutputKind};
 use super::graph;
 use super::net::Trunk;
 use crate::onnx::{layers, Graph};
-use crate::train::fit::Classifier;
+use crate::train::calibrate;
+use crate::train::fit::{Classifier, EpochLog};
 use crate::train::models::Net;
 
 #[derive(Module, Debug)]
@@ -40,15 +43,14 @@ impl MusicnnGenre {
     }
 }
 
-/// Metadata of a musicnn genre model that runs on patches `run_hop_frames` apart.
+/// Metadata of a musicnn genre model that runs on patches `run_hop_frames` apart, before
+/// calibration ([`write`] adds it and the validation figures).
 pub fn metadata(
     name: &str,
     family: &str,
     classes: &[String],
     run_hop_frames: usize,
-    temperature: f32,
     training: serde_json::Value,
-    metrics: serde_json::Value,
 ) -> ModelMetadata {
     ModelMetadata {
         format: FORMAT_VERSION,
@@ -60,9 +62,9 @@ pub fn metadata(
             hop_frames: run_hop_frames,
         },
         output: OutputKind::Softmax,
-        calibration: Calibration { temperature },
+        calibration: Calibration::default(),
         training,
-        metrics,
+        metrics: serde_json::json!({}),
         licence: "Network: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \
                   see models/LICENCE-musicnn.md), trained by its author on the Million Song \
                   Dataset. Head (and, when fine-tuned, the network's updated weights): trained \
@@ -70,4 +72,35 @@ pub fn metadata(
                   evaluation use."
             .into(),
     }
+}
+
+/// Adds the calibration and the kept epoch's validation figures to `metadata`, validates it,
+/// and writes `<out>/<name>.onnx` and `.json`; returns the model's path.
+pub fn write(
+    out: &Path,
+    onnx: &[u8],
+    mut metadata: ModelMetadata,
+    best_epoch: usize,
+    best: &EpochLog,
+    calibration: &calibrate::Fitted,
+) -> anyhow::Result<PathBuf> {
+    metadata.calibration.temperature = calibration.temperature;
+    metadata.metrics = best.validation_metrics();
+    metadata.metrics["calibration"] = calibration.to_metrics();
+    metadata
+        .validate()
+        .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;
+    std::fs::create_dir_all(out)?;
+    let path = out.join(format!("{}.onnx", metadata.name));
+    crate::train::write_model(&path, onnx, &metadata)?;
+    println!(
+        "wrote {} (best epoch {best_epoch}: valid clip acc {:.3}, macro-F1 {:.3}; T {:.2}, ECE {:.3} → {:.3})",
+        path.display(),
+        best.valid_clip_accuracy,
+        best.valid_clip_macro_f1,
+        calibration.temperature,
+        calibration.ece_before,
+        calibration.ece_after
+    );
+    Ok(path)
 }

@@ -176,15 +176,7 @@ fn fine_tuned_model_matches_its_onnx_export() {
         .unwrap();
     let onnx = model.to_onnx(classes, "parity").unwrap();
     let labels: Vec<String> = (0..classes).map(|c| format!("c{c}")).collect();
-    let metadata = genre::metadata(
-        "parity",
-        "musicnn-finetune",
-        &labels,
-        FRAMES,
-        1.0,
-        json!({}),
-        json!({}),
-    );
+    let metadata = genre::metadata("parity", "musicnn-finetune", &labels, FRAMES, json!({}));
     let mut ort = GenreModel::from_memory(&test_runtime(), &onnx, metadata, Provider::Cpu).unwrap();
     let patches = Array3::from_shape_vec((batch, FRAMES, MELS), input).unwrap();
     let actual = ort.probabilities(patches.view()).unwrap();

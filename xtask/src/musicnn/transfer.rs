@@ -175,40 +175,23 @@ pub fn transfer(
         "musicnn (MSD, frozen) with a genrescope genre head",
     )?;
     let best = &frozen.history[frozen.best_epoch - 1];
+    let mut training = frozen.describe(data_args, selected, args);
+    training["method"] = json!("frozen pre-trained musicnn (MSD) up to its 200-value penultimate layer; new dense head trained on standardised embeddings");
     let metadata = genre::metadata(
         name,
         "musicnn-transfer",
         classes,
         args.run_hop_frames,
-        calibration.temperature,
-        {
-            let mut training = frozen.describe(data_args, selected, args);
-            training["method"] = json!("frozen pre-trained musicnn (MSD) up to its 200-value penultimate layer; new dense head trained on standardised embeddings");
-            training
-        },
-        {
-            let mut metrics = best.validation_metrics();
-            metrics["calibration"] = calibration.to_metrics();
-            metrics
-        },
+        training,
     );
-    metadata
-        .validate()
-        .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;
-    std::fs::create_dir_all(&args.out)?;
-    let path = args.out.join(format!("{name}.onnx"));
-    crate::train::write_model(&path, &onnx, &metadata)?;
-    println!(
-        "wrote {} (best epoch {}: valid clip acc {:.3}, macro-F1 {:.3}; T {:.2}, ECE {:.3} → {:.3})",
-        path.display(),
+    genre::write(
+        &args.out,
+        &onnx,
+        metadata,
         frozen.best_epoch,
-        best.valid_clip_accuracy,
-        best.valid_clip_macro_f1,
-        calibration.temperature,
-        calibration.ece_before,
-        calibration.ece_after
-    );
-    Ok(path)
+        best,
+        &calibration,
+    )
 }
 
 /// The frozen stage: every training and validation patch through the pre-trained network
