@@ -224,33 +224,32 @@ mod tests {
         );
     }
 
+    /// An identification page, then `comment` split after 255 bytes over two pages: the first
+    /// page's only lacing value is 255, so the packet goes on.
+    fn split_over_pages(identification: &[u8], comment: &[u8]) -> Vec<u8> {
+        let (first, rest) = comment.split_at(255);
+        let mut file = page(1, true, &[identification]);
+        let mut continued = page(1, false, &[]);
+        continued[26] = 1;
+        continued.push(255);
+        continued.extend_from_slice(first);
+        file.extend(continued);
+        file.extend(page(1, false, &[rest]));
+        file
+    }
+
     #[test]
     fn a_comment_packet_split_over_pages_is_reassembled() {
         // 300 bytes of comment: the packet continues from one page to the next.
         let text = vec![b'x'; 300];
         let packet = comments(&[(300, &text)]);
-        let (first, rest) = packet.split_at(255);
-        let mut file = page(1, true, &[b"OpusHead-identification"]);
-        // A page whose only lacing value is 255: the packet goes on.
-        let mut continued = page(1, false, &[]);
-        continued[26] = 1;
-        continued.push(255);
-        continued.extend_from_slice(first);
-        file.extend(continued);
-        file.extend(page(1, false, &[rest]));
-        assert_eq!(check(&mut Cursor::new(file.clone())), Ok(()));
+        let file = split_over_pages(b"OpusHead-identification", &packet);
+        assert_eq!(check(&mut Cursor::new(file)), Ok(()));
 
         // The same with a lying length is caught across the page boundary.
-        let mut bad = comments(&[(300, &text)]);
+        let mut bad = packet;
         bad[16..20].copy_from_slice(&302u32.to_le_bytes());
-        let (first, rest) = bad.split_at(255);
-        let mut file = page(1, true, &[b"\x01vorbis-identification"]);
-        let mut continued = page(1, false, &[]);
-        continued[26] = 1;
-        continued.push(255);
-        continued.extend_from_slice(first);
-        file.extend(continued);
-        file.extend(page(1, false, &[rest]));
+        let file = split_over_pages(b"\x01vorbis-identification", &bad);
         assert!(check(&mut Cursor::new(file)).is_err());
     }
 
