@@ -176,23 +176,16 @@ pub fn finetune(
         "musicnn-finetune",
         classes,
         options.run_hop_frames,
-        json!({
+        data.record(data_args, selected, json!({
             "method": "pre-trained musicnn (MSD): a dense head trained on the frozen network's standardised embeddings, then the whole network and head fine-tuned together at a lower rate (batch-norm statistics kept)",
             "frozen_stage": frozen.describe(data_args, selected, options),
-            "data": data_args.source.display().to_string(),
-            "classes": classes,
-            "split": selected.description,
-            "train_clips": data.train.clips.len(),
-            "train_windows": data.train.len(),
-            "valid_clips": data.valid.clips.len(),
-            "valid_windows": data.valid.len(),
             "fit": config,
             "backend": format!("{:?}", tune.backend).to_lowercase(),
             "parameters": parameters,
             "before_fine_tuning": before,
             "best_epoch": fitted.best_epoch,
             "history": fitted.history,
-        }),
+        })),
     );
     genre::write(
         &options.out,

@@ -349,22 +349,19 @@ impl Frozen {
         selected: &Selected,
         args: &Options,
     ) -> serde_json::Value {
-        json!({
-            "pretrained": self.weights.dir.display().to_string(),
-            "data": data_args.source.display().to_string(),
-            "classes": selected.classes,
-            "split": selected.description,
-            "train_clips": self.data.train.clips.len(),
-            "train_windows": self.data.train.len(),
-            "train_hop_frames": args.hop_frames,
-            "valid_clips": self.data.valid.clips.len(),
-            "valid_windows": self.data.valid.len(),
-            "fit": self.config,
-            "hyper": self.hyper,
-            "parameters": self.weights.parameters() + self.head.num_params(),
-            "head_parameters": self.head.num_params(),
-            "best_epoch": self.best_epoch,
-            "history": self.history,
-        })
+        self.data.record(
+            data_args,
+            selected,
+            json!({
+                "pretrained": self.weights.dir.display().to_string(),
+                "train_hop_frames": args.hop_frames,
+                "fit": self.config,
+                "hyper": self.hyper,
+                "parameters": self.weights.parameters() + self.head.num_params(),
+                "head_parameters": self.head.num_params(),
+                "best_epoch": self.best_epoch,
+                "history": self.history,
+            }),
+        )
     }
 }

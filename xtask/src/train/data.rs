@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array3;
 
 use super::augment::{Augmentation, Augmenter, Source};
+use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Clip;
 use crate::data::prepare::{prepare, FeatureCache, Skipped};
 use crate::data::split::Split;
@@ -77,6 +78,31 @@ pub struct TrainingData {
     pub skipped: Vec<Skipped>,
     /// Rebuilds the training windows every epoch when augmentations are on.
     pub augmenter: Option<Augmenter>,
+}
+
+impl TrainingData {
+    /// What a model's `training` metadata says about its data (source, classes, split, clip and
+    /// window counts), with `extra`'s fields added.
+    pub fn record(
+        &self,
+        data_args: &DataArgs,
+        selected: &Selected,
+        extra: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut record = serde_json::json!({
+            "data": data_args.source.display().to_string(),
+            "classes": selected.classes,
+            "split": selected.description,
+            "train_clips": self.train.clips.len(),
+            "train_windows": self.train.len(),
+            "valid_clips": self.valid.clips.len(),
+            "valid_windows": self.valid.len(),
+        });
+        if let (Some(fields), serde_json::Value::Object(extra)) = (record.as_object_mut(), extra) {
+            fields.extend(extra);
+        }
+        record
+    }
 }
 
 /// Decodes (or reads from the cache) every clip of the split, cuts windows and standardises

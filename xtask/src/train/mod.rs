@@ -281,14 +281,7 @@ pub fn train(
         input: data.input.clone(),
         output: Default::default(),
         calibration: Default::default(),
-        training: json!({
-            "data": data_args.source.display().to_string(),
-            "classes": classes,
-            "split": selected.description,
-            "train_clips": data.train.clips.len(),
-            "train_windows": data.train.len(),
-            "valid_clips": data.valid.clips.len(),
-            "valid_windows": data.valid.len(),
+        training: data.record(data_args, selected, json!({
             "skipped_clips": data.skipped.len(),
             "targets": if options.multi_label { "all known labels of a clip, evenly" } else { "primary label" },
             "fit": config,
@@ -298,7 +291,7 @@ pub fn train(
             "best_epoch": fitted.best_epoch,
             "wall_seconds": started.elapsed().as_secs_f64(),
             "history": fitted.history,
-        }),
+        })),
         metrics: best.validation_metrics(),
         licence: format!(
             "Weights: trained by genrescope's xtask from the clips below; they inherit the most \
