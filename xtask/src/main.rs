@@ -74,3 +74,11 @@ fn main() -> anyhow::Result<()> {
         Command::Bundler(args) => bundle::run(args),
     }
 }
+
+/// The values a command line without arguments gives an options struct (every option must have
+/// a default), so code that builds the options gets exactly the command's defaults.
+fn clap_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults"));
+    T::from_arg_matches(&command.get_matches_from(["defaults"]))
+        .expect("every option has a default")
+}

@@ -61,10 +61,7 @@ pub struct Tune {
 impl Default for Tune {
     /// The command line's defaults.
     fn default() -> Self {
-        use clap::{Args as _, FromArgMatches as _};
-        let command = Tune::augment_args(clap::Command::new("defaults"));
-        Tune::from_arg_matches(&command.get_matches_from(["defaults"]))
-            .expect("every option has a default")
+        crate::clap_defaults()
     }
 }
 

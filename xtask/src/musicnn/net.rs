@@ -275,20 +275,8 @@ impl Trunk {
     /// the trunk returns standardised embeddings (exact: the norm is affine at inference).
     pub fn standardise_output(mut self, mean: &[f32], std: &[f32]) -> Self {
         let device = self.norm.gamma.device();
-        let gamma = self
-            .norm
-            .gamma
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32");
-        let beta = self
-            .norm
-            .beta
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32");
+        let values = |p: &Param<Tensor<1>>| p.val().into_data().try_to_vec::<f32>().expect("f32");
+        let (gamma, beta) = (values(&self.norm.gamma), values(&self.norm.beta));
         let scaled: Vec<f32> = gamma.iter().zip(std).map(|(g, s)| g / s).collect();
         let shifted: Vec<f32> = beta
             .iter()

@@ -75,10 +75,7 @@ pub struct Options {
 impl Default for Options {
     /// The command line's defaults (so `train-all` trains exactly what `musicnn transfer` does).
     fn default() -> Self {
-        use clap::{Args as _, FromArgMatches as _};
-        let command = Options::augment_args(clap::Command::new("defaults"));
-        Options::from_arg_matches(&command.get_matches_from(["defaults"]))
-            .expect("every option has a default")
+        crate::clap_defaults()
     }
 }
 

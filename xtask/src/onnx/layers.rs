@@ -48,13 +48,28 @@ pub fn linear(g: &mut Graph, layer: &Linear, x: &str) -> String {
     g.node("Gemm", &inputs, vec![])
 }
 
+/// A `Conv` node's inputs: `x`, the weight and the bias if there is one.
+fn conv_inputs<const D: usize>(
+    g: &mut Graph,
+    x: &str,
+    weight: Tensor<D>,
+    bias: Option<Tensor<1>>,
+) -> Vec<String> {
+    let mut inputs = vec![x.to_owned(), float(g, "conv_w", weight)];
+    if let Some(bias) = bias {
+        inputs.push(float(g, "conv_b", bias));
+    }
+    inputs
+}
+
 /// 2-D convolution on `[batch, channels, height, width]`.
 pub fn conv2d(g: &mut Graph, layer: &Conv2d, x: &str) -> anyhow::Result<String> {
-    let w = float(g, "conv_w", layer.weight.val());
-    let mut inputs = vec![x.to_owned(), w];
-    if let Some(bias) = &layer.bias {
-        inputs.push(float(g, "conv_b", bias.val()));
-    }
+    let inputs = conv_inputs(
+        g,
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+    );
     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let to_i64 = |v: [usize; 2]| v.iter().map(|&x| x as i64).collect::<Vec<_>>();
     Ok(g.node(
@@ -72,11 +87,12 @@ pub fn conv2d(g: &mut Graph, layer: &Conv2d, x: &str) -> anyhow::Result<String> 
 
 /// 1-D convolution on `[batch, channels, length]`.
 pub fn conv1d(g: &mut Graph, layer: &Conv1d, x: &str) -> anyhow::Result<String> {
-    let w = float(g, "conv_w", layer.weight.val());
-    let mut inputs = vec![x.to_owned(), w];
-    if let Some(bias) = &layer.bias {
-        inputs.push(float(g, "conv_b", bias.val()));
-    }
+    let inputs = conv_inputs(
+        g,
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+    );
     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let pads = match layer.padding {
         PaddingConfig1d::Valid => vec![0, 0],
