@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decode;
 pub mod editor;
 pub mod features;
+pub mod genres;
 pub mod inference;
 pub mod params;
 pub mod stats;
