@@ -191,7 +191,7 @@ fn report(
                 clip.seconds,
                 clip.windows.nrows() as u64,
                 labels,
-                &clip.mean(),
+                &clip.summary,
             );
             let window_s = clip.window_seconds;
             let timeline = timeline.then(|| {

@@ -184,7 +184,11 @@ impl Vocabulary {
         let name = |id: &str| self.genre(id).map_or(id, |g| g.name.as_str()).to_owned();
         match self.meaning(label) {
             Some(Meaning::Genre(id)) => name(id),
-            Some(Meaning::OneOf(ids)) => ids.iter().map(|id| name(id)).collect::<Vec<_>>().join(" or "),
+            Some(Meaning::OneOf(ids)) => ids
+                .iter()
+                .map(|id| name(id))
+                .collect::<Vec<_>>()
+                .join(" or "),
             Some(Meaning::NotAGenre(_)) | None => label.to_owned(),
         }
     }
@@ -240,7 +244,15 @@ mod tests {
     fn the_builtin_vocabulary_keeps_gtzan_expressible() {
         let v = Vocabulary::builtin();
         for label in [
-            "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae",
+            "blues",
+            "classical",
+            "country",
+            "disco",
+            "hiphop",
+            "jazz",
+            "metal",
+            "pop",
+            "reggae",
             "rock",
         ] {
             assert!(
@@ -260,15 +272,23 @@ mod tests {
     fn umbrella_and_multi_labels_become_candidate_sets() {
         let v = Vocabulary::builtin();
         let single = v.clip_genres(["hiphop"]).unwrap();
-        assert_eq!((single.genres, single.kind), (vec!["hip-hop".into()], LabelKind::Single));
+        assert_eq!(
+            (single.genres, single.kind),
+            (vec!["hip-hop".into()], LabelKind::Single)
+        );
         let partial = v.clip_genres(["pop-rock(allmusic)"]).unwrap();
         assert_eq!(partial.genres, ["pop", "rock"]);
         assert_eq!(partial.kind, LabelKind::Partial);
-        let multi = v.clip_genres(["electronic", "international", "holiday"]).unwrap();
+        let multi = v
+            .clip_genres(["electronic", "international", "holiday"])
+            .unwrap();
         assert_eq!(multi.genres, ["electronic", "world"]);
         assert_eq!(multi.kind, LabelKind::Multi);
         // A genre plus a non-genre is a single-genre clip; only non-genres leave no genre.
-        assert_eq!(v.clip_genres(["country", "religious"]).unwrap().kind, LabelKind::Single);
+        assert_eq!(
+            v.clip_genres(["country", "religious"]).unwrap().kind,
+            LabelKind::Single
+        );
         assert!(v.clip_genres(["holiday"]).unwrap().genres.is_empty());
         let unknown = v.clip_genres(["rock", "zydeco-punk"]).unwrap_err();
         assert!(unknown.0.contains("zydeco-punk"), "{unknown}");
@@ -287,8 +307,12 @@ mod tests {
         let v = Vocabulary::builtin();
         for line in lines {
             let fields: Vec<&str> = line.split('\t').collect();
-            let labels = fields[all].split(';').chain([fields[genre]]).filter(|l| !l.is_empty());
-            v.clip_genres(labels).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let labels = fields[all]
+                .split(';')
+                .chain([fields[genre]])
+                .filter(|l| !l.is_empty());
+            v.clip_genres(labels)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
         }
     }
 
@@ -299,7 +323,10 @@ mod tests {
         let unknown = format!("{genre}[labels]\n\"x\" = \"jazz\"\n");
         assert!(Vocabulary::parse(&unknown).unwrap_err().0.contains("jazz"));
         let lonely = format!("{genre}[labels]\n\"x\" = [\"rock\"]\n");
-        assert!(Vocabulary::parse(&lonely).unwrap_err().0.contains("two genres"));
+        assert!(Vocabulary::parse(&lonely)
+            .unwrap_err()
+            .0
+            .contains("two genres"));
         let twice = format!("{genre}[labels]\n\"ROCK\" = \"rock\"\n");
         assert!(Vocabulary::parse(&twice).unwrap_err().0.contains("twice"));
         assert!(Vocabulary::parse("version = 1\n").is_err());

@@ -12,6 +12,7 @@ use super::rolling::Rolling;
 use super::window::RollingWindow;
 use super::{AnalysisSettings, AnalysisStep};
 use crate::features::{FeatureExtractor, FrameStream};
+use crate::inference::decision::Decision;
 use crate::inference::runtime::default_dirs;
 use crate::inference::{GenreModel, ModelInput, OutputKind, Provider, Runtime, WindowCutter};
 use crate::params::GenrescopeParams;
@@ -46,8 +47,15 @@ pub struct GenreView {
     pub status: ModelStatus,
     /// The model's labels, in output order.
     pub labels: Arc<[String]>,
-    /// Calibrated probabilities of the latest window (empty before the first).
+    /// The model's tags (a pooled model's style and mood tags; empty for others).
+    pub tag_labels: Arc<[String]>,
+    /// Calibrated probabilities after the latest non-silent window (empty before the first): a
+    /// pooled model's answer for the context ending with it.
     pub latest: Vec<f32>,
+    /// Mean tag probabilities of the same context, in `tag_labels` order.
+    pub tags: Vec<f32>,
+    /// Mean tag probabilities of the track summary's windows.
+    pub summary_tags: Vec<f32>,
     /// Whether the latest window was silence.
     pub silent: bool,
     pub rolling: Rolling,
@@ -84,6 +92,8 @@ pub struct GenreAnalyzer {
 struct Loaded {
     model: GenreModel,
     feeder: Feeder,
+    /// The live context and the track since the last reset.
+    decision: Decision,
     /// Model window and hop, in samples at the model rate.
     window_len: u64,
     hop_s: f32,
@@ -121,6 +131,8 @@ impl GenreAnalyzer {
         self.resets_seen = 0; // the activation reset the counters in `Stats`
         self.level = (0.0, 0, 0.0);
         if let Some(loaded) = &mut self.loaded {
+            // The audio before the pause is not the context of the audio after it.
+            loaded.decision.reset_context();
             match Feeder::new(&loaded.model.metadata.input) {
                 Ok(feeder) => loaded.feeder = feeder,
                 Err(message) => {
@@ -152,6 +164,13 @@ impl GenreAnalyzer {
         match loaded {
             Ok((loaded, status)) => {
                 self.view.labels = loaded.model.metadata.labels.clone().into();
+                self.view.tag_labels = loaded
+                    .model
+                    .metadata
+                    .context
+                    .as_ref()
+                    .map_or_else(Vec::new, |c| c.tags.clone())
+                    .into();
                 self.view.status = status;
                 self.loaded = Some(loaded);
             }
@@ -163,22 +182,39 @@ impl GenreAnalyzer {
         }
     }
 
-    /// Classifies one window and updates the view.
+    /// Classifies one window and updates the view. Silent windows are not classified: they
+    /// leave the context, the answer and the summary as they were.
     fn classify(&mut self, window: Array3<f32>) -> Result<(), String> {
         let loaded = self.loaded.as_mut().expect("only called with a model");
         let start = Instant::now();
-        let probabilities = loaded
+        let output = loaded
             .model
-            .probabilities(window.view())
+            .outputs(window.view())
             .map_err(|e| e.to_string())?;
-        let (sum_sq, count, peak) = std::mem::replace(&mut self.level, (0.0, 0, 0.0));
         let silent = self
             .last_loud
             .is_none_or(|loud| self.position.saturating_sub(loud) >= loaded.window_len);
         let view = &mut self.view;
+        if !silent {
+            let row = output.row(0).to_vec();
+            let answer = loaded
+                .decision
+                .push(&mut loaded.model, &row)
+                .map_err(|e| e.to_string())?;
+            let track = loaded
+                .decision
+                .track(&mut loaded.model)
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            view.latest = answer.probabilities;
+            view.tags = answer.tags;
+            view.summary_tags = track.tags;
+            view.rolling
+                .set_summary(track.probabilities, loaded.decision.track_windows());
+        }
         view.inference_ms = start.elapsed().as_secs_f32() * 1e3;
-        view.latest = probabilities.row(0).to_vec();
         view.silent = silent;
+        let (sum_sq, count, peak) = std::mem::replace(&mut self.level, (0.0, 0, 0.0));
         view.level = Levels {
             rms_dbfs: to_dbfs((sum_sq / count.max(1) as f64).sqrt() as f32),
             peak_dbfs: to_dbfs(peak),
@@ -234,6 +270,10 @@ impl AnalysisStep for GenreAnalyzer {
         if resets != self.resets_seen {
             self.resets_seen = resets;
             self.view.rolling.reset_summary();
+            self.view.summary_tags.clear();
+            if let Some(loaded) = &mut self.loaded {
+                loaded.decision.reset();
+            }
             changed = true;
         }
         let settings = match self.params.settings.read() {
@@ -296,6 +336,7 @@ impl Loaded {
             Self {
                 model,
                 feeder,
+                decision: Decision::default(),
                 window_len,
                 hop_s: input.hop_seconds(),
             },
@@ -492,7 +533,7 @@ mod tests {
             }
             let last = published.last().unwrap();
             let summary = last.rolling.summary();
-            let offline_mean = offline.mean();
+            let offline_mean = offline.summary.clone();
             assert_eq!(ranked(&summary)[0], ranked(&offline_mean)[0], "{path}");
             for (a, b) in summary.iter().zip(&offline_mean) {
                 assert!(

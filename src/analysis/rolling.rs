@@ -1,5 +1,6 @@
 //! What the editor shows over time, built from one probability vector per model window: the
-//! exponentially smoothed distribution, the history of the last minutes, and the track summary.
+//! exponentially smoothed distribution, the history of the last minutes, and the track summary
+//! (computed by [`crate::inference::decision::Decision`], kept here with the rest).
 
 use std::collections::VecDeque;
 
@@ -22,8 +23,8 @@ pub struct Rolling {
     pub smoothed: Vec<f32>,
     /// Oldest first, at most [`HISTORY_SECONDS`] long.
     pub history: VecDeque<HistoryEntry>,
-    /// Sum of the window distributions since the summary was reset.
-    summary_sum: Vec<f64>,
+    /// The track's distribution since the summary was reset (empty before its first window).
+    summary: Vec<f32>,
     /// Non-silent windows in the summary.
     pub summary_windows: u64,
 }
@@ -50,11 +51,6 @@ impl Rolling {
             for (s, &p) in self.smoothed.iter_mut().zip(probabilities) {
                 *s += alpha * (p - *s);
             }
-            self.summary_sum.resize(probabilities.len(), 0.0);
-            for (s, &p) in self.summary_sum.iter_mut().zip(probabilities) {
-                *s += f64::from(p);
-            }
-            self.summary_windows += 1;
         }
         self.history.push_back(HistoryEntry {
             time_s,
@@ -71,14 +67,19 @@ impl Rolling {
 
     /// Starts a new track summary (history and smoothing go on).
     pub fn reset_summary(&mut self) {
-        self.summary_sum.clear();
+        self.summary.clear();
         self.summary_windows = 0;
     }
 
-    /// The track summary: the mean window distribution since the last reset (empty if none).
+    /// The track's distribution over `windows` non-silent windows since the last reset.
+    pub fn set_summary(&mut self, probabilities: Vec<f32>, windows: u64) {
+        self.summary = probabilities;
+        self.summary_windows = windows;
+    }
+
+    /// The track summary (empty if no window since the last reset).
     pub fn summary(&self) -> Vec<f32> {
-        let n = self.summary_windows.max(1) as f64;
-        self.summary_sum.iter().map(|&s| (s / n) as f32).collect()
+        self.summary.clone()
     }
 }
 
@@ -111,20 +112,22 @@ mod tests {
     }
 
     #[test]
-    fn summary_is_the_mean_of_non_silent_windows_since_reset() {
+    fn silent_windows_are_gaps_in_the_history_and_resets_clear_the_summary() {
         let mut rolling = Rolling::default();
-        rolling.push(1.0, &[0.9, 0.1], false, 1.0, 5.0);
+        rolling.push(1.0, &[0.9, 0.1], false, 1.0, 0.0);
+        rolling.set_summary(vec![0.9, 0.1], 1);
         rolling.reset_summary();
         assert!(rolling.summary().is_empty());
-        rolling.push(2.0, &[0.2, 0.8], false, 1.0, 5.0);
-        rolling.push(3.0, &[0.5, 0.5], true, 1.0, 5.0);
-        rolling.push(4.0, &[0.4, 0.6], false, 1.0, 5.0);
-        assert_eq!(rolling.summary_windows, 2);
-        let summary = rolling.summary();
-        assert!((summary[0] - 0.3).abs() < 1e-6 && (summary[1] - 0.7).abs() < 1e-6);
-        assert_eq!(rolling.history.len(), 4);
-        assert_eq!(rolling.history[2].probabilities, None, "silence is a gap");
-        assert_eq!(ranked(&summary), vec![1, 0]);
+        assert_eq!(rolling.summary_windows, 0);
+        rolling.push(2.0, &[0.5, 0.5], true, 1.0, 0.0);
+        assert_eq!(
+            rolling.smoothed,
+            vec![0.9, 0.1],
+            "silence does not move the view"
+        );
+        assert_eq!(rolling.history.len(), 2);
+        assert_eq!(rolling.history[1].probabilities, None, "silence is a gap");
+        assert_eq!(ranked(&[0.3, 0.7]), vec![1, 0]);
     }
 
     #[test]

@@ -3,17 +3,27 @@
 
 use std::path::Path;
 
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array2, Array3};
+
+use super::decision::Decision;
 
 use super::model::GenreModel;
 use super::windows::WindowCutter;
 use crate::decode::decode_mono_at;
 
-/// Window probabilities of one file.
+/// What a model says about one file, window by window and as a whole.
 #[derive(Debug, Clone)]
 pub struct ClipAnalysis {
-    /// `[windows, labels]`; window `i` starts at `i × hop_seconds`.
+    /// `[windows, labels]`: the answer after each window, as the plugin shows it live (a
+    /// pooled model's answer reads the context ending with the window); window `i` starts at
+    /// `i × hop_seconds`.
     pub windows: Array2<f32>,
+    /// The file's distribution, what the plugin's track summary shows: the mean window answer,
+    /// or a pooled model's head over every window.
+    pub summary: Vec<f32>,
+    /// Mean tag probabilities over the file, in the order of the model's
+    /// [`super::context::PooledContext::tags`] (empty without tags).
+    pub tags: Vec<f32>,
     /// Seconds between window starts.
     pub hop_seconds: f32,
     /// Length of one window in seconds.
@@ -22,17 +32,6 @@ pub struct ClipAnalysis {
     pub seconds: f64,
     /// Packets the decoder could not read and skipped (their audio is missing).
     pub skipped_packets: usize,
-}
-
-impl ClipAnalysis {
-    /// The clip's distribution: the mean of its window probabilities (the same aggregate the
-    /// plugin's track summary keeps).
-    pub fn mean(&self) -> Vec<f32> {
-        self.windows
-            .mean_axis(Axis(0))
-            .expect("at least one window")
-            .to_vec()
-    }
 }
 
 /// Every model window of one file.
@@ -65,18 +64,34 @@ pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, S
     })
 }
 
-/// Decodes `path`, resamples it to the model's rate and classifies every window.
+/// Decodes `path`, resamples it to the model's rate and classifies every window through a
+/// [`Decision`], as the plugin does live.
 pub fn analyze_file(
     model: &mut GenreModel,
     cutter: &WindowCutter,
     path: &Path,
 ) -> Result<ClipAnalysis, String> {
     let cut = file_windows(cutter, path)?;
-    let windows = model
-        .probabilities(cut.windows.view())
+    let outputs = model
+        .outputs(cut.windows.view())
+        .map_err(|e| e.to_string())?;
+    let mut decision = Decision::default();
+    let mut answers = Vec::with_capacity(outputs.nrows() * model.metadata.labels.len());
+    for row in outputs.rows() {
+        let row = row.to_vec();
+        let answer = decision.push(model, &row).map_err(|e| e.to_string())?;
+        answers.extend(answer.probabilities);
+    }
+    let track = decision
+        .track(model)
+        .map_err(|e| e.to_string())?
+        .expect("at least one window");
+    let windows = Array2::from_shape_vec((outputs.nrows(), model.metadata.labels.len()), answers)
         .map_err(|e| e.to_string())?;
     Ok(ClipAnalysis {
         windows,
+        summary: track.probabilities,
+        tags: track.tags,
         hop_seconds: cutter.input().hop_seconds(),
         window_seconds: cutter.input().window_seconds(),
         seconds: cut.seconds,

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::context::PooledContext;
 use crate::features::config::{NORMALIZATION_MEAN, NORMALIZATION_STD};
 use crate::features::{ConfigError, FeatureConfig, FeatureExtractor};
 
@@ -140,6 +141,12 @@ pub struct ModelMetadata {
     /// Only applied to [`OutputKind::Softmax`] outputs.
     #[serde(default)]
     pub calibration: Calibration,
+    /// A pooled model: the graph turns each window into an embedding (and tags), and the genre
+    /// comes from a head over pooled statistics of many windows (see [`PooledContext`]);
+    /// `labels`, `output` and `calibration` describe the head. `None`: the graph classifies
+    /// each window itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<PooledContext>,
     /// Training data, split, seed and hyper-parameters, free-form but machine-written.
     #[serde(default)]
     pub training: serde_json::Value,
@@ -207,6 +214,12 @@ impl ModelMetadata {
         let t = self.calibration.temperature;
         if !(t.is_finite() && t > 0.0) {
             return fail(format!("calibration temperature {t} must be positive"));
+        }
+        if let Some(context) = &self.context {
+            context.validate().map_err(MetadataError)?;
+            if self.output != OutputKind::Softmax {
+                return fail("a pooled model's head must output a softmax".into());
+            }
         }
         match &self.input {
             ModelInput::Frames {
@@ -297,6 +310,7 @@ mod tests {
             },
             output: Default::default(),
             calibration: Calibration::default(),
+            context: None,
             training: serde_json::Value::Null,
             metrics: serde_json::Value::Null,
             licence: "CC0".into(),

@@ -5,6 +5,8 @@
 
 pub mod catalog;
 pub mod clip;
+pub mod context;
+pub mod decision;
 pub mod metadata;
 pub mod model;
 pub mod provider;

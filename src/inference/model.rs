@@ -28,7 +28,11 @@ fn err(context: &str) -> impl Fn(ort::Error) -> ModelError + '_ {
 }
 
 pub struct GenreModel {
+    /// The window graph: `[windows, frames, width]` → one row per window.
     session: Session,
+    /// A pooled model's head (`metadata.context`): pooled statistics → probabilities. Tiny, so
+    /// it always runs on the CPU.
+    head: Option<Session>,
     pub metadata: ModelMetadata,
     /// The execution provider the session runs on (CPU after a fallback).
     pub provider: Provider,
@@ -37,7 +41,8 @@ pub struct GenreModel {
 }
 
 impl GenreModel {
-    /// Loads `model.onnx` and the `model.json` beside it.
+    /// Loads `model.onnx` and the `model.json` beside it (and a pooled model's head, also
+    /// beside it).
     pub fn load(runtime: &Runtime, path: &Path, provider: Provider) -> Result<Self, ModelError> {
         if !path.is_file() {
             return Err(ModelError(format!(
@@ -47,27 +52,57 @@ impl GenreModel {
         }
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(path))
             .map_err(|e| ModelError(e.to_string()))?;
-        let bytes = std::fs::read(path)
-            .map_err(|e| ModelError(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_memory(runtime, &bytes, metadata, provider)
+        let read = |path: &Path| {
+            std::fs::read(path)
+                .map_err(|e| ModelError(format!("cannot read {}: {e}", path.display())))
+        };
+        let bytes = read(path)?;
+        let head = match &metadata.context {
+            Some(context) => Some(read(&path.with_file_name(&context.head))?),
+            None => None,
+        };
+        Self::with_head(runtime, &bytes, head.as_deref(), metadata, provider)
             .map_err(|e| ModelError(format!("{}: {e}", path.display())))
     }
 
-    /// A model from ONNX bytes and its metadata, on `provider` or else the CPU, warmed up by one
-    /// inference so that the first real window is not slowed by lazy initialisation.
-    ///
-    /// Sessions run single-threaded (the analysis worker and `analyze` parallelise over files
-    /// themselves, and one intra-op thread keeps a plugin from competing with the host's audio
-    /// threads). ONNX Runtime's CPU memory arena stays on (its default): after the warm-up,
-    /// inference reuses the arena's blocks instead of calling the system allocator; memory
-    /// patterns are on because a model's input shape never changes within a session.
+    /// [`Self::with_head`] for a model that classifies each window itself.
     pub fn from_memory(
         runtime: &Runtime,
         onnx: &[u8],
         metadata: ModelMetadata,
         provider: Provider,
     ) -> Result<Self, ModelError> {
+        Self::with_head(runtime, onnx, None, metadata, provider)
+    }
+
+    /// A model from ONNX bytes (the window graph, and the head of a pooled model) and its
+    /// metadata, on `provider` or else the CPU, warmed up by one inference so that the first
+    /// real window is not slowed by lazy initialisation.
+    ///
+    /// Sessions run single-threaded (the analysis worker and `analyze` parallelise over files
+    /// themselves, and one intra-op thread keeps a plugin from competing with the host's audio
+    /// threads). ONNX Runtime's CPU memory arena stays on (its default): after the warm-up,
+    /// inference reuses the arena's blocks instead of calling the system allocator; memory
+    /// patterns are on because a model's input shape never changes within a session.
+    pub fn with_head(
+        runtime: &Runtime,
+        onnx: &[u8],
+        head: Option<&[u8]>,
+        metadata: ModelMetadata,
+        provider: Provider,
+    ) -> Result<Self, ModelError> {
         metadata.validate().map_err(|e| ModelError(e.to_string()))?;
+        let head = match (&metadata.context, head) {
+            (Some(_), Some(bytes)) => Some(
+                session(runtime, bytes, Provider::Cpu)
+                    .map_err(|e| ModelError(format!("head: not a usable ONNX model: {e}")))?,
+            ),
+            (None, None) => None,
+            (Some(context), None) => {
+                return Err(ModelError(format!("the head {} is missing", context.head)))
+            }
+            (None, Some(_)) => return Err(ModelError("a head without a pooled context".into())),
+        };
         let mut failures = Vec::new();
         let mut chosen = None;
         for candidate in provider.candidates(onnx.len()) {
@@ -94,6 +129,7 @@ impl GenreModel {
         let notice = (!failures.is_empty()).then(|| format!("{}; using CPU", failures.join("; ")));
         let mut model = Self {
             session,
+            head,
             metadata,
             provider,
             notice,
@@ -102,7 +138,10 @@ impl GenreModel {
         let mut shape = vec![1];
         shape.extend(model.metadata.input.shape());
         let zeros = ndarray::Array3::zeros((shape[0], shape[1], shape[2]));
-        model.probabilities(zeros.view())?;
+        model.outputs(zeros.view())?;
+        if let Some(context) = &model.metadata.context {
+            model.head(&vec![0.0; context.head_width()])?;
+        }
         Ok(model)
     }
 
@@ -138,19 +177,62 @@ impl GenreModel {
             )));
         }
         let output = dims(&outputs[0]);
-        if output.len() != 2 || output[1] != self.metadata.labels.len() as i64 {
+        let labels = self.metadata.labels.len() as i64;
+        let Some(context) = &self.metadata.context else {
+            if output.len() != 2 || output[1] != labels {
+                return Err(ModelError(format!(
+                    "model output is {output:?}, the metadata has {labels} labels"
+                )));
+            }
+            return Ok(());
+        };
+        if output.len() != 2 || output[1] != context.window_width() as i64 {
             return Err(ModelError(format!(
-                "model output is {output:?}, the metadata has {} labels",
-                self.metadata.labels.len()
+                "model output is {output:?}, the context describes {} embedding values and {} tags",
+                context.embedding,
+                context.tags.len()
+            )));
+        }
+        let head = self.head.as_ref().expect("checked when loaded");
+        let (head_in, head_out) = (head.inputs(), head.outputs());
+        let expected = [context.head_width() as i64, labels];
+        let found = match (head_in, head_out) {
+            ([input], [output]) => [dims(input), dims(output)],
+            _ => [vec![], vec![]],
+        };
+        if found
+            .iter()
+            .zip(expected)
+            .any(|(d, want)| d.len() != 2 || d[1] != want)
+        {
+            return Err(ModelError(format!(
+                "head is {:?} → {:?}, the metadata describes [1, {}] → [1, {labels}]",
+                found[0], found[1], expected[0]
             )));
         }
         Ok(())
     }
 
     /// Calibrated probabilities `[windows, labels]` of a batch of windows
-    /// (`[windows, frames, width]`, see [`super::WindowCutter`]). The model runs on at most
-    /// [`RUN_WINDOWS`] windows at a time, so memory does not grow with the batch.
+    /// (`[windows, frames, width]`, see [`super::WindowCutter`]) of a model that classifies
+    /// each window; a pooled model classifies contexts ([`super::decision::Decision`]).
     pub fn probabilities(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, ModelError> {
+        if self.metadata.context.is_some() {
+            return Err(ModelError(
+                "a pooled model classifies contexts of windows, not single windows".into(),
+            ));
+        }
+        let outputs = self.outputs(windows)?;
+        Ok(match self.metadata.output {
+            OutputKind::Softmax => calibrate(outputs, self.metadata.calibration.temperature),
+            OutputKind::Sigmoid => outputs,
+        })
+    }
+
+    /// The window graph's raw outputs, one row per window: probabilities before calibration,
+    /// or a pooled model's embedding and tags. The graph runs on at most [`RUN_WINDOWS`]
+    /// windows at a time, so memory does not grow with the batch.
+    pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, ModelError> {
         let mut parts = Vec::new();
         for chunk in windows.axis_chunks_iter(Axis(0), RUN_WINDOWS) {
             let input = TensorRef::from_array_view(chunk).map_err(err("input"))?;
@@ -168,15 +250,38 @@ impl GenreModel {
             );
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        let probabilities = match views.len() {
-            0 => Array2::zeros((0, self.metadata.labels.len())),
-            _ => ndarray::concatenate(Axis(0), &views)
-                .map_err(|e| ModelError(format!("output: {e}")))?,
+        let width = match &self.metadata.context {
+            Some(context) => context.window_width(),
+            None => self.metadata.labels.len(),
         };
-        Ok(match self.metadata.output {
-            OutputKind::Softmax => calibrate(probabilities, self.metadata.calibration.temperature),
-            OutputKind::Sigmoid => probabilities,
-        })
+        match views.len() {
+            0 => Ok(Array2::zeros((0, width))),
+            _ => ndarray::concatenate(Axis(0), &views)
+                .map_err(|e| ModelError(format!("output: {e}"))),
+        }
+    }
+
+    /// A pooled model's calibrated probabilities for pooled statistics (`[head_width]`, see
+    /// [`super::context::Accumulator::pooled`]).
+    pub fn head(&mut self, pooled: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let head = self
+            .head
+            .as_mut()
+            .ok_or_else(|| ModelError("not a pooled model".into()))?;
+        let input =
+            TensorRef::from_array_view(([1, pooled.len()], pooled)).map_err(err("head input"))?;
+        let outputs = head.run(ort::inputs![input]).map_err(err("head failed"))?;
+        let probabilities = outputs[0]
+            .try_extract_array::<f32>()
+            .map_err(err("head output"))?
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| ModelError(format!("head output: {e}")))?
+            .to_owned();
+        Ok(
+            calibrate(probabilities, self.metadata.calibration.temperature)
+                .row(0)
+                .to_vec(),
+        )
     }
 }
 
@@ -203,17 +308,25 @@ pub fn session(runtime: &Runtime, onnx: &[u8], provider: Provider) -> Result<Ses
 /// Temperature scaling of softmax outputs: `softmax(log(p) / T)` equals `softmax(z / T)` for
 /// the logits `z` behind `p`.
 pub fn calibrate(mut probabilities: Array2<f32>, temperature: f32) -> Array2<f32> {
-    if temperature == 1.0 {
-        return probabilities;
-    }
     for mut row in probabilities.axis_iter_mut(Axis(0)) {
-        row.mapv_inplace(|p| p.max(f32::MIN_POSITIVE).ln() / temperature);
-        let max = row.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-        row.mapv_inplace(|x| (x - max).exp());
-        let sum = row.sum();
-        row /= sum;
+        row.as_slice_mut()
+            .map(|row| calibrate_row(row, temperature))
+            .expect("rows of an owned array are contiguous");
     }
     probabilities
+}
+
+/// [`calibrate`] of one distribution, in place.
+pub fn calibrate_row(row: &mut [f32], temperature: f32) {
+    if temperature == 1.0 {
+        return;
+    }
+    row.iter_mut()
+        .for_each(|p| *p = p.max(f32::MIN_POSITIVE).ln() / temperature);
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    row.iter_mut().for_each(|x| *x = (*x - max).exp());
+    let sum: f32 = row.iter().sum();
+    row.iter_mut().for_each(|x| *x /= sum);
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@
 //! - `train`, `train-all`: trains the model families and exports them to ONNX in `models/`;
 //! - `augment-study`: measures each train-time augmentation on the same validation split;
 //! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
+//! - `genre-v2`: the pooled-context genre model, chosen by artist-grouped cross-validation;
 //! - `embed`: PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings;
 //! - `musicnn`: the pre-trained musicnn taggers as ONNX models, and their parity check;
 //! - `demo`: writes the synthesised demo clip and runs the bundled `genrescope analyze` on it.
 
 mod bench_features;
 mod bundle;
+mod context;
 mod data;
 mod dataset_summary;
 mod demo;
@@ -46,6 +48,9 @@ enum Command {
     TrainAll(train::all::Args),
     AugmentStudy(train::study::Args),
     Eval(eval::Args),
+    /// The pooled-context genre model: corpus through the genre vocabulary, candidates
+    /// cross-validated on artist-grouped folds, the best one exported.
+    GenreV2(context::Args),
     /// PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings.
     Embed(embed::Args),
     Musicnn(musicnn::Args),
@@ -68,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         Command::TrainAll(args) => train::all::run(args),
         Command::AugmentStudy(args) => train::study::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::GenreV2(args) => context::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Musicnn(args) => musicnn::run(args),

@@ -4,7 +4,7 @@
 //! and the confusion matrix as text, JSON, Markdown and PNG.
 
 pub(crate) mod clips;
-mod plots;
+pub mod plots;
 mod report;
 
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let cutter = WindowCutter::new(&model.metadata.input)?;
             Ok((model, cutter))
         },
-        |(model, cutter), clip| analyze_file(model, cutter, &clip.path).map(|c| c.mean()),
+        |(model, cutter), clip| analyze_file(model, cutter, &clip.path).map(|c| c.summary),
     )?;
     let results: Vec<ClipResult> = clips
         .into_iter()
@@ -80,11 +80,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The model label a dataset label stands for: the same label, or one that means the same
+/// genre in the genre vocabulary (`hiphop` is a `hip-hop` model's label).
+pub fn model_label(labels: &[String], label: &str) -> Option<usize> {
+    let vocabulary = genrescope::genres::Vocabulary::builtin();
+    labels.iter().position(|l| l == label).or_else(|| {
+        let meaning = vocabulary.meaning(label)?;
+        labels
+            .iter()
+            .position(|l| vocabulary.meaning(l) == Some(meaning))
+    })
+}
+
 /// Clip-level confusion over the model's labels for the clips whose primary label it knows.
 pub fn confusion(labels: &[String], results: &[ClipResult]) -> Confusion {
     let (mut truth, mut predicted) = (Vec::new(), Vec::new());
     for r in results {
-        if let (Ok(p), Some(t)) = (&r.outcome, labels.iter().position(|l| l == &r.labels[0])) {
+        if let (Ok(p), Some(t)) = (&r.outcome, model_label(labels, &r.labels[0])) {
             truth.push(t);
             predicted.push(argmax(p));
         }

@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use genrescope::genres::{LabelKind, Meaning, Vocabulary};
 use genrescope::inference::ModelMetadata;
 use serde::Serialize;
 
-use super::{confusion, plots, Args};
+use super::{confusion, model_label, plots, Args};
 use crate::metrics::{argmax, ClassScores, Confusion};
 
 /// What happened to one clip.
@@ -40,6 +41,10 @@ pub struct Report {
     any_label_accuracy: f64,
     /// Expected calibration error of the scored clips' distributions (15 bins).
     ece: f64,
+    /// Every clip by how its labels constrain it (genre vocabulary): single-genre, umbrella
+    /// (partial) and multi-genre labels, each scored by whether the top genre is one of the
+    /// clip's.
+    by_kind: Vec<KindScore>,
     per_class: Vec<ClassScores>,
     confusion: Confusion,
     /// Clips whose primary label the model does not know, by label.
@@ -47,6 +52,51 @@ pub struct Report {
     /// Clips that could not be classified, and why.
     failed: Vec<(String, String)>,
     predictions: Vec<Prediction>,
+}
+
+/// Clips of one [`LabelKind`] whose top genre is one of theirs.
+#[derive(Serialize)]
+struct KindScore {
+    kind: LabelKind,
+    clips: usize,
+    top_in_set: f64,
+}
+
+/// The genre ids a model label stands for (an umbrella label stands for several).
+fn genre_ids(vocabulary: &Vocabulary, label: &str) -> Vec<String> {
+    match vocabulary.meaning(label) {
+        Some(Meaning::Genre(id)) => vec![id.clone()],
+        Some(Meaning::OneOf(ids)) => ids.clone(),
+        Some(Meaning::NotAGenre(_)) | None => vec![label.to_owned()],
+    }
+}
+
+fn by_kind(labels: &[String], results: &[ClipResult]) -> Vec<KindScore> {
+    let vocabulary = Vocabulary::builtin();
+    let mut counts: std::collections::BTreeMap<LabelKind, (usize, usize)> = Default::default();
+    for r in results {
+        let (Ok(p), Ok(genres)) = (
+            &r.outcome,
+            vocabulary.clip_genres(r.labels.iter().map(String::as_str)),
+        ) else {
+            continue;
+        };
+        if genres.genres.is_empty() {
+            continue;
+        }
+        let top = genre_ids(vocabulary, &labels[argmax(p)]);
+        let entry = counts.entry(genres.kind).or_default();
+        entry.0 += usize::from(top.iter().any(|g| genres.genres.contains(g)));
+        entry.1 += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(kind, (hits, clips))| KindScore {
+            kind,
+            clips,
+            top_in_set: hits as f64 / clips.max(1) as f64,
+        })
+        .collect()
 }
 
 impl Report {
@@ -63,7 +113,7 @@ impl Report {
                 Err(why) => failed.push((r.path.display().to_string(), why.clone())),
                 Ok(p) => {
                     let top = argmax(p);
-                    if let Some(truth) = labels.iter().position(|l| l == &r.labels[0]) {
+                    if let Some(truth) = model_label(labels, &r.labels[0]) {
                         any_hits += r.labels.contains(&labels[top]) as usize;
                         scored_rows.extend_from_slice(p);
                         scored_truth.push(truth);
@@ -91,6 +141,7 @@ impl Report {
             any_label_accuracy: any_hits as f64 / scored.max(1) as f64,
             ece: ndarray::ArrayView2::from_shape((scored_truth.len(), labels.len()), &scored_rows)
                 .map_or(0.0, |p| crate::train::calibrate::ece(p, &scored_truth)),
+            by_kind: by_kind(labels, results),
             per_class: confusion.per_class(),
             confusion,
             unknown_labels: unknown.into_iter().collect(),
@@ -118,6 +169,13 @@ impl Report {
             "accuracy {:.3}  macro-F1 {:.3}  any-label accuracy {:.3}  ECE {:.3}",
             self.accuracy, self.macro_f1, self.any_label_accuracy, self.ece
         );
+        for k in &self.by_kind {
+            let _ = writeln!(
+                s,
+                "{:?} clips: {}, top genre one of theirs {:.3}",
+                k.kind, k.clips, k.top_in_set
+            );
+        }
         for (label, n) in &self.unknown_labels {
             let _ = writeln!(
                 s,

@@ -63,6 +63,7 @@ pub fn metadata(
         },
         output: OutputKind::Softmax,
         calibration: Calibration::default(),
+        context: None,
         training,
         metrics: serde_json::json!({}),
         licence: "Network: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \

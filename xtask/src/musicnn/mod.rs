@@ -115,6 +115,7 @@ fn export(dir: &Path, name: &str, out: &Path) -> anyhow::Result<()> {
         },
         output: OutputKind::Sigmoid,
         calibration: Default::default(),
+        context: None,
         training: json!({
             "source": "pre-trained weights of the PyPI package musicnn 0.1.0 (Jordi Pons, https://github.com/jordipons/musicnn), converted with tools/musicnn/export_weights.py and built into ONNX by `cargo xtask musicnn export`",
             "checkpoint": source,

@@ -308,6 +308,11 @@ impl Trunk {
     /// Appends the inference pass to `g`, reading `input` (`[B, 187, 96]`); returns the
     /// embedding's value (`[B, 200]`).
     pub fn export(&self, g: &mut Graph, input: &str) -> anyhow::Result<String> {
+        Ok(self.export_values(g, input)?.embedding)
+    }
+
+    /// [`Self::export`], also naming the back-end's pooled features.
+    pub fn export_values(&self, g: &mut Graph, input: &str) -> anyhow::Result<TrunkValues> {
         let x = layers::unsqueeze(g, input, &[1]);
         let x = layers::batch_norm(g, &self.input_norm, &x);
         let parts = self
@@ -337,9 +342,24 @@ impl Trunk {
         let flat = layers::batch_norm(g, &self.pool_norm, &flat);
         let hidden = layers::linear(g, &self.dense, &flat);
         let hidden = layers::relu(g, &hidden);
-        Ok(layers::batch_norm(g, &self.norm, &hidden))
+        Ok(TrunkValues {
+            embedding: layers::batch_norm(g, &self.norm, &hidden),
+            pooled: flat,
+        })
     }
 }
+
+/// Values of an exported trunk.
+pub struct TrunkValues {
+    /// `[B, 1506]`: max and mean over time of every front- and mid-end feature, batch-normed:
+    /// what enters the first dense layer.
+    pub pooled: String,
+    /// `[B, 200]`: the penultimate embedding.
+    pub embedding: String,
+}
+
+/// Width of [`TrunkValues::pooled`].
+pub const POOLED: usize = 2 * (204 + 204 + 51 + 51 + 51 + 3 * MID_FILTERS);
 
 /// Every variable [`Trunk::new`] reads, with its TensorFlow shape (for synthetic test weights).
 #[cfg(test)]

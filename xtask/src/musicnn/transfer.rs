@@ -93,6 +93,7 @@ pub fn embedder_metadata(hop_frames: usize) -> ModelMetadata {
         },
         output: OutputKind::Sigmoid, // raw values: no calibration applied
         calibration: Default::default(),
+        context: None,
         training: json!({}),
         metrics: json!({}),
         licence: "internal".into(),

@@ -281,6 +281,7 @@ pub fn train(
         input: data.input.clone(),
         output: Default::default(),
         calibration: Default::default(),
+        context: None,
         training: data.record(data_args, selected, json!({
             "skipped_clips": data.skipped.len(),
             "targets": if options.multi_label { "all known labels of a clip, evenly" } else { "primary label" },

@@ -2,7 +2,7 @@
 //! forward pass. Every model takes `[batch, frames, width]` (descriptor vectors are one frame)
 //! and returns logits `[batch, classes]`; the exported graph appends a softmax.
 
-mod blocks;
+pub mod blocks;
 mod cnn;
 mod crnn;
 mod hybrid;

@@ -60,6 +60,7 @@ fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> Mode
         input,
         output: Default::default(),
         calibration: Default::default(),
+        context: None,
         training: Default::default(),
         metrics: Default::default(),
         licence: "test".into(),

@@ -1,0 +1,209 @@
+//! Decisions from pooled context: a pooled model's window graph turns every window into an
+//! embedding (plus tag probabilities); the genre comes from a small head that reads pooled
+//! statistics (mean, max, standard deviation) of the embeddings of many windows, the last
+//! [`PooledContext::windows`] live and the whole file offline, instead of averaging the answers
+//! of single windows.
+
+use serde::{Deserialize, Serialize};
+
+/// A statistic over the windows of a context, per embedding value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    Mean,
+    Max,
+    /// Population standard deviation (0 for a single window).
+    Std,
+}
+
+impl Pool {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Mean => "mean",
+            Pool::Max => "max",
+            Pool::Std => "std",
+        }
+    }
+}
+
+/// The `context` section of a pooled model's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PooledContext {
+    /// The head graph, a file beside the model: `[1, embedding × pools]` pooled statistics in
+    /// `pools` order → `[1, labels]` probabilities.
+    pub head: String,
+    /// The first `embedding` values of each window's output are the embedding that is pooled.
+    pub embedding: usize,
+    pub pools: Vec<Pool>,
+    /// Windows in the live context (the last `windows`; fewer until that many have passed).
+    pub windows: usize,
+    /// Names of the values after the embedding: tag probabilities, shown beside the genre as
+    /// their mean over the context.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl PooledContext {
+    /// Values per window output: the embedding, then the tags.
+    pub fn window_width(&self) -> usize {
+        self.embedding + self.tags.len()
+    }
+
+    /// Values the head reads.
+    pub fn head_width(&self) -> usize {
+        self.embedding * self.pools.len()
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let mut pools = self.pools.clone();
+        pools.sort_by_key(|p| p.name());
+        pools.dedup();
+        if self.embedding == 0 || self.pools.is_empty() || pools.len() != self.pools.len() {
+            return Err("a pooled context needs an embedding and distinct pools".into());
+        }
+        if !(1..=10_000).contains(&self.windows) {
+            return Err(format!("context of {} windows", self.windows));
+        }
+        let head = std::path::Path::new(&self.head);
+        if self.head.is_empty() || head.components().count() != 1 {
+            return Err(format!(
+                "head `{}` must be a file name beside the model",
+                self.head
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Running sums over window rows, enough for every [`Pool`]: the context of a live window, a
+/// whole file and the track summary all pool through this one type. Sums are in f64, so a
+/// track of hours pools as exactly as a clip.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accumulator {
+    windows: u64,
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+    max: Vec<f32>,
+}
+
+impl Accumulator {
+    /// Adds one window's values (every row must have the same length).
+    pub fn push(&mut self, row: &[f32]) {
+        if self.windows == 0 {
+            self.sum = vec![0.0; row.len()];
+            self.sum_sq = vec![0.0; row.len()];
+            self.max = vec![f32::NEG_INFINITY; row.len()];
+        }
+        debug_assert_eq!(row.len(), self.sum.len());
+        for (((s, q), m), &x) in self
+            .sum
+            .iter_mut()
+            .zip(&mut self.sum_sq)
+            .zip(&mut self.max)
+            .zip(row)
+        {
+            *s += f64::from(x);
+            *q += f64::from(x) * f64::from(x);
+            *m = m.max(x);
+        }
+        self.windows += 1;
+    }
+
+    /// An accumulator over these rows.
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a [f32]>) -> Self {
+        let mut acc = Self::default();
+        for row in rows {
+            acc.push(row);
+        }
+        acc
+    }
+
+    pub fn windows(&self) -> u64 {
+        self.windows
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// The mean of the first `width` values (all values if `width` is larger).
+    pub fn mean(&self, range: std::ops::Range<usize>) -> Vec<f32> {
+        let n = self.windows.max(1) as f64;
+        self.sum
+            .get(range)
+            .unwrap_or_default()
+            .iter()
+            .map(|&s| (s / n) as f32)
+            .collect()
+    }
+
+    /// The pools of values `0..width`, concatenated in `pools` order (`width × pools.len()`
+    /// values; empty before the first window).
+    pub fn pooled(&self, width: usize, pools: &[Pool]) -> Vec<f32> {
+        if self.windows == 0 {
+            return Vec::new();
+        }
+        let n = self.windows as f64;
+        let mut out = Vec::with_capacity(width * pools.len());
+        for pool in pools {
+            match pool {
+                Pool::Mean => out.extend(self.sum[..width].iter().map(|&s| (s / n) as f32)),
+                Pool::Max => out.extend_from_slice(&self.max[..width]),
+                Pool::Std => {
+                    out.extend(self.sum[..width].iter().zip(&self.sum_sq).map(|(&s, &q)| {
+                        let mean = s / n;
+                        (q / n - mean * mean).max(0.0).sqrt() as f32
+                    }))
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_are_the_statistics_of_the_rows() {
+        let rows: [&[f32]; 3] = [&[1.0, -2.0, 9.0], &[3.0, -2.0, 0.0], &[5.0, -2.0, 3.0]];
+        let acc = Accumulator::of(rows);
+        assert_eq!(acc.windows(), 3);
+        let pooled = acc.pooled(2, &[Pool::Mean, Pool::Max, Pool::Std]);
+        let std0 = (8.0f32 / 3.0).sqrt();
+        let expected = [3.0, -2.0, 5.0, -2.0, std0, 0.0];
+        for (a, b) in pooled.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-6, "{pooled:?}");
+        }
+        assert_eq!(pooled.len(), expected.len());
+        assert_eq!(acc.mean(2..3), vec![4.0]);
+        // One window: the mean is the window, its spread 0.
+        let one = Accumulator::of([rows[0]]).pooled(3, &[Pool::Std, Pool::Mean]);
+        assert_eq!(one, vec![0.0, 0.0, 0.0, 1.0, -2.0, 9.0]);
+        assert!(Accumulator::default().pooled(3, &[Pool::Mean]).is_empty());
+    }
+
+    #[test]
+    fn a_context_needs_distinct_pools_and_a_head_beside_the_model() {
+        let good = PooledContext {
+            head: "m.head.onnx".into(),
+            embedding: 4,
+            pools: vec![Pool::Mean, Pool::Std],
+            windows: 10,
+            tags: vec!["a".into()],
+        };
+        good.validate().unwrap();
+        assert_eq!((good.window_width(), good.head_width()), (5, 8));
+        let bad = |f: fn(&mut PooledContext)| {
+            let mut c = good.clone();
+            f(&mut c);
+            c.validate().is_err()
+        };
+        assert!(bad(|c| c.pools = vec![Pool::Mean, Pool::Mean]));
+        assert!(bad(|c| c.pools.clear()));
+        assert!(bad(|c| c.windows = 0));
+        assert!(bad(|c| c.head = "../x.onnx".into()));
+        assert!(bad(|c| c.embedding = 0));
+    }
+}

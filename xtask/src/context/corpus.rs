@@ -1,0 +1,175 @@
+//! The labelled corpus as a pooled model learns it: every clip's labels turned into a set of
+//! candidate genres through the genre vocabulary, the genres with enough clips to be measured,
+//! and artist-grouped cross-validation folds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use genrescope::genres::{LabelKind, Vocabulary};
+
+use crate::data::dataset::{Clip, Dataset};
+use crate::data::split::group_folds;
+
+/// How many clips a genre needs to be in the built-in model.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Thresholds {
+    /// Clips labelled with that genre alone.
+    pub single: usize,
+    /// Clips that may be that genre (single, umbrella or multi-genre labels).
+    pub any: usize,
+}
+
+/// One clip with the genres it may be.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub clip: Clip,
+    /// Candidate class indices, sorted, at least one.
+    pub genres: Vec<usize>,
+    pub kind: LabelKind,
+    /// The dataset it comes from (the first folder of its path).
+    pub source: String,
+}
+
+/// The clips, classes and folds every candidate is judged on.
+pub struct Corpus {
+    pub clips: Vec<Labelled>,
+    /// Genre ids, in output order.
+    pub classes: Vec<String>,
+    /// The fold of each clip.
+    pub folds: Vec<usize>,
+    pub k: usize,
+    /// Per genre of the vocabulary: (single-genre clips, clips in all), before selection.
+    pub counts: BTreeMap<String, (usize, usize)>,
+    /// Clips left out: no genre label, or only genres that did not make the threshold.
+    pub dropped: usize,
+    pub thresholds: Thresholds,
+}
+
+impl Corpus {
+    /// Loads a labels table or folder tree, keeps the genres that pass `thresholds`, and
+    /// assigns `k` artist-grouped folds (stratified by each clip's first candidate genre).
+    pub fn load(
+        source: &Path,
+        vocabulary: &Vocabulary,
+        thresholds: Thresholds,
+        k: usize,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        let dataset = Dataset::load(source)?;
+        let root = if source.is_dir() {
+            source
+        } else {
+            source.parent().unwrap_or(Path::new("."))
+        };
+        let mut mapped = Vec::new();
+        let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for clip in dataset.clips {
+            let genres = vocabulary
+                .clip_genres(clip.labels.iter().map(String::as_str))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", clip.path.display()))?;
+            for genre in &genres.genres {
+                let entry = counts.entry(genre.clone()).or_default();
+                entry.1 += 1;
+                if genres.kind == LabelKind::Single {
+                    entry.0 += 1;
+                }
+            }
+            mapped.push((clip, genres));
+        }
+        let classes: Vec<String> = counts
+            .iter()
+            .filter(|(_, &(single, any))| single >= thresholds.single && any >= thresholds.any)
+            .map(|(id, _)| id.clone())
+            .collect();
+        anyhow::ensure!(
+            classes.len() >= 2,
+            "fewer than two genres have {} single-genre and {} clips in all",
+            thresholds.single,
+            thresholds.any
+        );
+        let mut clips = Vec::new();
+        let mut dropped = 0;
+        for (mut clip, genres) in mapped {
+            let indices: Vec<usize> = genres
+                .genres
+                .iter()
+                .filter_map(|g| classes.iter().position(|c| c == g))
+                .collect();
+            if indices.is_empty() {
+                dropped += 1;
+                continue;
+            }
+            let source = clip
+                .path
+                .strip_prefix(root)
+                .ok()
+                .and_then(|p| p.components().next())
+                .map_or_else(String::new, |c| {
+                    c.as_os_str().to_string_lossy().into_owned()
+                });
+            // Stratify folds by the first candidate.
+            clip.labels = indices.iter().map(|&i| classes[i].clone()).collect();
+            clips.push(Labelled {
+                clip,
+                genres: indices,
+                kind: genres.kind,
+                source,
+            });
+        }
+        let plain: Vec<Clip> = clips.iter().map(|c| c.clip.clone()).collect();
+        let folds = group_folds(&plain, k, seed);
+        Ok(Self {
+            clips,
+            classes,
+            folds,
+            k,
+            counts,
+            dropped,
+            thresholds,
+        })
+    }
+
+    /// Indices of the clips in `fold` (`in_fold`) or in every other fold.
+    pub fn fold(&self, fold: usize, in_fold: bool) -> Vec<usize> {
+        (0..self.clips.len())
+            .filter(|&i| (self.folds[i] == fold) == in_fold)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_corpus_keeps_measurable_genres_and_never_splits_an_artist() {
+        let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/music/labels.tsv");
+        let thresholds = Thresholds {
+            single: 10,
+            any: 20,
+        };
+        let corpus = Corpus::load(&table, Vocabulary::builtin(), thresholds, 5, 1).unwrap();
+        assert!(corpus.classes.contains(&"hip-hop".to_owned()));
+        assert!(!corpus.classes.iter().any(|c| c.contains("allmusic")));
+        assert!(
+            !corpus.classes.contains(&"metal".to_owned()),
+            "7 clips are too few"
+        );
+        for (id, &(single, any)) in &corpus.counts {
+            let kept = corpus.classes.contains(id);
+            assert_eq!(kept, single >= 10 && any >= 20, "{id}");
+        }
+        let mut fold_of_group: BTreeMap<&str, usize> = BTreeMap::new();
+        for (clip, &fold) in corpus.clips.iter().zip(&corpus.folds) {
+            let seen = *fold_of_group.entry(&clip.clip.group).or_insert(fold);
+            assert_eq!(seen, fold, "{} is on two sides", clip.clip.group);
+        }
+        let partial = corpus
+            .clips
+            .iter()
+            .filter(|c| c.kind == LabelKind::Partial)
+            .count();
+        assert!(partial > 50, "AllMusic's Pop/Rock clips are partial labels");
+        assert!(corpus.clips.iter().any(|c| c.source == "mer4q"));
+    }
+}

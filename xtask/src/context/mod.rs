@@ -1,0 +1,272 @@
+//! `cargo xtask genre-v2`: the pooled-context genre model, chosen by cross-validation.
+//!
+//! 1. The corpus: every clip's labels mapped through `models/genres.toml` to candidate genres;
+//!    the genres with enough clips to be measured; 5 artist-grouped folds (`corpus.rs`).
+//! 2. Every window of every clip through the pre-trained musicnn networks once, every layer the
+//!    heads may read kept per clip in `cache/` (`windows.rs`).
+//! 3. Every candidate (network, layer, pools, classifier; today's per-window head among them)
+//!    cross-validated on the same folds, weight decay chosen inside each training part
+//!    (`cv.rs`, `head.rs`); the table goes to `models/report/genre-v2.{md,json}`.
+//! 4. The best candidate within the CPU budget trained on every clip, its temperature fitted on
+//!    out-of-fold answers, and exported: the window graph (networks → layer + tags) and the head
+//!    (`export.rs`).
+
+mod corpus;
+mod cv;
+mod export;
+mod head;
+mod report;
+mod windows;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use genrescope::genres::Vocabulary;
+use genrescope::inference::context::Pool;
+
+use corpus::{Corpus, Thresholds};
+use cv::{Candidate, Settings};
+use head::Classifier;
+use windows::{Layer, Network};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A labels table (`../shared/music/labels.tsv`'s format) or a `<root>/<label>/<file>` tree.
+    #[arg(default_value = "../shared/music/labels.tsv")]
+    data: PathBuf,
+    /// The genre vocabulary the labels are mapped through.
+    #[arg(long, default_value = "models/genres.toml")]
+    vocabulary: PathBuf,
+    /// Folders written by `tools/musicnn/export_weights.py` (`MSD_musicnn`, `MTT_musicnn`).
+    #[arg(long, default_value = "cache/musicnn")]
+    weights: PathBuf,
+    /// Networks to measure (every one must have its weights).
+    #[arg(long, value_delimiter = ',', default_value = "msd,mtt")]
+    networks: Vec<Network>,
+    /// The shipped model may run at most this many networks (each musicnn costs ~1.1 % of a
+    /// core live at a 3-s hop; the budget is 2 %).
+    #[arg(long, default_value_t = 1)]
+    max_networks: usize,
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A genre is in the model with at least this many single-genre clips...
+    #[arg(long, default_value_t = 10)]
+    min_single: usize,
+    /// ...and this many clips in all.
+    #[arg(long, default_value_t = 20)]
+    min_clips: usize,
+    /// Weight decays tried inside each training part.
+    #[arg(long, value_delimiter = ',', default_value = "1e-3,1e-2,1e-1")]
+    grid: Vec<f64>,
+    /// Folds of the training part that validate each weight decay.
+    #[arg(long, default_value_t = 2)]
+    inner_folds: usize,
+    /// Random sub-contexts per training clip (besides the whole clip).
+    #[arg(long, default_value_t = 3)]
+    contexts: usize,
+    /// Full-batch Adam steps per head.
+    #[arg(long, default_value_t = 150)]
+    steps: usize,
+    #[arg(long, default_value_t = 1e-2)]
+    learning_rate: f64,
+    /// Windows in the live context of the exported model (10 × 2.99 s ≈ 30 s).
+    #[arg(long, default_value_t = 10)]
+    live_windows: usize,
+    /// Measure only today's head and the first few candidates (a quick check).
+    #[arg(long)]
+    quick: bool,
+    /// Cross-validate only; export nothing.
+    #[arg(long)]
+    no_export: bool,
+    #[arg(long, default_value = "genre-v2")]
+    name: String,
+    #[arg(long, default_value = "models")]
+    out: PathBuf,
+    #[arg(long, default_value = "cache/context")]
+    cache: PathBuf,
+    /// Worker threads for the networks (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Every candidate measured, in order: today's head, then layers and pools on MSD, a small
+/// MLP, then MTT alone and both networks with the pooled layer that wins on MSD.
+fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
+    let on = |networks: Vec<Network>, layer, pools: &[Pool], classifier| Candidate {
+        networks,
+        layer,
+        pools: pools.to_vec(),
+        classifier,
+    };
+    let msd = || vec![Network::Msd];
+    let mut list = vec![
+        Candidate::today(),
+        on(
+            msd(),
+            Layer::Penultimate,
+            &[Pool::Mean],
+            Classifier::Logistic,
+        ),
+        on(
+            msd(),
+            Layer::Penultimate,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ),
+        on(msd(), Layer::PreDense, &[Pool::Mean], Classifier::Logistic),
+        on(
+            msd(),
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Max],
+            Classifier::Logistic,
+        ),
+        on(
+            msd(),
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ),
+        on(
+            msd(),
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Max, Pool::Std],
+            Classifier::Logistic,
+        ),
+        on(
+            msd(),
+            Layer::Tags,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ),
+        on(
+            msd(),
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Mlp(256),
+        ),
+    ];
+    if networks.contains(&Network::Mtt) {
+        list.push(on(
+            vec![Network::Mtt],
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ));
+        list.push(on(
+            vec![Network::Msd, Network::Mtt],
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ));
+        list.push(on(
+            vec![Network::Mtt],
+            Layer::Penultimate,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ));
+    }
+    if quick {
+        list.truncate(3);
+    }
+    list.retain(|c| c.networks.iter().all(|n| networks.contains(n)));
+    list
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let vocabulary = Vocabulary::load(&args.vocabulary)?;
+    let thresholds = Thresholds {
+        single: args.min_single,
+        any: args.min_clips,
+    };
+    let corpus = Corpus::load(&args.data, &vocabulary, thresholds, args.folds, args.seed)?;
+    println!(
+        "{} clips in {} genres ({} left out: no genre, or only genres below the thresholds), {} folds",
+        corpus.clips.len(),
+        corpus.classes.len(),
+        corpus.dropped,
+        corpus.k
+    );
+    let mut probes = BTreeMap::new();
+    for &network in &args.networks {
+        let rows = windows::probe_rows(
+            network,
+            &args.weights,
+            &corpus.clips,
+            &args.cache,
+            args.threads,
+        )?;
+        probes.insert(network, rows);
+    }
+    let settings = Settings {
+        grid: args.grid.clone(),
+        inner_folds: args.inner_folds,
+        contexts: args.contexts,
+        steps: args.steps,
+        learning_rate: args.learning_rate,
+        dropout: 0.5,
+        seed: args.seed,
+    };
+    let mut results = Vec::new();
+    for candidate in candidates(&args.networks, args.quick) {
+        println!("{}", candidate.name());
+        let result = cv::cross_validate(&candidate, &probes, &corpus, &settings);
+        let (acc, acc_sd) = result.stat(|s| s.accuracy);
+        let (f1, f1_sd) = result.stat(|s| s.macro_f1);
+        println!(
+            "  → acc {acc:.3} ± {acc_sd:.3}, macro-F1 {f1:.3} ± {f1_sd:.3} ({:.0} s)",
+            result.seconds
+        );
+        results.push(result);
+        report::write_cv(&args.out, &corpus, &vocabulary, &settings, &results, None)?;
+    }
+    let chosen = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.spec.networks.len() <= args.max_networks)
+        .max_by(|a, b| {
+            a.1.stat(|s| s.macro_f1)
+                .0
+                .total_cmp(&b.1.stat(|s| s.macro_f1).0)
+        })
+        .map(|(i, _)| i)
+        .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
+    let calibration = export::calibration(&corpus, &results[chosen]);
+    report::write_cv(
+        &args.out,
+        &corpus,
+        &vocabulary,
+        &settings,
+        &results,
+        Some((chosen, &calibration)),
+    )?;
+    if args.no_export {
+        return Ok(());
+    }
+    let result = &results[chosen];
+    let weight_decay = result.usual_weight_decay();
+    println!(
+        "training {} on every clip (weight decay {weight_decay:e})",
+        result.candidate
+    );
+    let head = cv::fit_all(&result.spec, &probes, &corpus, &settings, weight_decay);
+    let path = export::write(
+        &args,
+        &corpus,
+        &vocabulary,
+        &settings,
+        &results,
+        chosen,
+        &head,
+        weight_decay,
+        &calibration,
+    )?;
+    println!(
+        "wrote {} in {:.1} min",
+        path.display(),
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}

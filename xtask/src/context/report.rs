@@ -1,0 +1,194 @@
+//! `models/report/genre-v2.md` and `.json`: the cross-validation table of every candidate, and
+//! for the chosen one its figures per source and per genre, the confusion matrix and the
+//! calibration. `REPORT.md` includes the Markdown at its top.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use genrescope::genres::{LabelKind, Vocabulary};
+use serde_json::json;
+
+use super::corpus::Corpus;
+use super::cv::{self, Settings};
+use super::export::Fitted;
+use crate::eval::plots;
+use crate::metrics::Confusion;
+
+/// File stem of the report in `<out>/report/`.
+pub const STEM: &str = "genre-v2";
+
+/// A result's figures as mean ± std over folds.
+pub fn summary(result: &cv::Result) -> serde_json::Value {
+    let stat = |f: &dyn Fn(&cv::Scores) -> f64| {
+        let (mean, std) = result.stat(f);
+        json!({ "mean": mean, "std": std })
+    };
+    let (first_acc, first_sd) = cv::mean_std(
+        &result
+            .first_window
+            .iter()
+            .map(|s| s.accuracy)
+            .collect::<Vec<_>>(),
+    );
+    json!({
+        "candidate": result.candidate,
+        "single_accuracy": stat(&|s| s.accuracy),
+        "single_macro_f1": stat(&|s| s.macro_f1),
+        "partial_top_in_set": stat(&|s| s.partial_in_set),
+        "multi_top_in_set": stat(&|s| s.multi_in_set),
+        "all_top_in_set": stat(&|s| s.all_in_set),
+        "first_window_single_accuracy": { "mean": first_acc, "std": first_sd },
+        "weight_decays": result.weight_decays,
+        "sources": result.sources,
+        "seconds": result.seconds,
+    })
+}
+
+fn pm(result: &cv::Result, figure: impl Fn(&cv::Scores) -> f64) -> String {
+    let (mean, std) = result.stat(figure);
+    format!("{mean:.3} ± {std:.3}")
+}
+
+/// Rewrites the report with every result so far; `chosen` adds the chosen candidate's details.
+pub fn write_cv(
+    out: &Path,
+    corpus: &Corpus,
+    vocabulary: &Vocabulary,
+    settings: &Settings,
+    results: &[cv::Result],
+    chosen: Option<(usize, &Fitted)>,
+) -> anyhow::Result<()> {
+    let dir = out.join("report");
+    std::fs::create_dir_all(&dir)?;
+    let name = |id: &str| vocabulary.display_name(id);
+    let mut md = String::new();
+    let kinds = |kind| corpus.clips.iter().filter(|c| c.kind == kind).count();
+    writeln!(
+        md,
+        "## Genre model v2: pooled context, chosen by cross-validation\n"
+    )?;
+    writeln!(
+        md,
+        "By `cargo xtask genre-v2` ({} threads). Corpus: {} clips of `../shared/music` in {} genres ({}): {} single-genre, {} umbrella-labelled (partial: one of a set, e.g. AllMusic's Pop/Rock), {} multi-genre; {} clips left out (no genre label, or only genres below the thresholds). A genre is in the model with at least {} single-genre clips and {} clips in all (`models/genres.toml`).\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        corpus.clips.len(),
+        corpus.classes.len(),
+        corpus.classes.iter().map(|c| name(c)).collect::<Vec<_>>().join(", "),
+        kinds(LabelKind::Single),
+        kinds(LabelKind::Partial),
+        kinds(LabelKind::Multi),
+        corpus.dropped,
+        corpus.thresholds.single,
+        corpus.thresholds.any,
+    )?;
+    writeln!(
+        md,
+        "Protocol: {}-fold cross-validation on the whole corpus, artists never on two sides (clips without a known artist are their own group), the same folds for every candidate. Each head's weight decay is chosen from {:?} on {} of the training part's own folds (criterion: single-genre macro-F1 and top-in-set over all clips, equally weighted), then the head is trained on the whole training part and scored once on the held-out fold. Training rows: each clip's whole-clip pool plus {} random sub-contexts (1 window to the whole clip); {} full-batch Adam steps at {}. Scores are of whole clips: single-genre clips by accuracy and macro-F1; umbrella and multi-genre clips by whether the top genre is one of theirs. *First window*: single-genre accuracy from the first 3-s window alone (the first live answer). Mean ± standard deviation over the folds.\n",
+        corpus.k,
+        settings.grid,
+        settings.inner_folds,
+        settings.contexts,
+        settings.steps,
+        settings.learning_rate
+    )?;
+    writeln!(md, "| candidate (networks, layer, pools, classifier) | single acc | single macro-F1 | partial top-in-set | multi top-in-set | first window acc | s |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|")?;
+    for (i, r) in results.iter().enumerate() {
+        let first = cv::mean_std(
+            &r.first_window
+                .iter()
+                .map(|s| s.accuracy)
+                .collect::<Vec<_>>(),
+        );
+        let mark = if chosen.is_some_and(|(c, _)| c == i) {
+            "**"
+        } else {
+            ""
+        };
+        writeln!(
+            md,
+            "| {mark}{}{mark}{} | {} | {} | {} | {} | {:.3} ± {:.3} | {:.0} |",
+            r.candidate,
+            if i == 0 { " (today's head)" } else { "" },
+            pm(r, |s| s.accuracy),
+            pm(r, |s| s.macro_f1),
+            pm(r, |s| s.partial_in_set),
+            pm(r, |s| s.multi_in_set),
+            first.0,
+            first.1,
+            r.seconds
+        )?;
+    }
+    if let Some((c, calibration)) = chosen {
+        write_chosen(&mut md, &dir, &name, &results[c], calibration)?;
+    }
+    std::fs::write(dir.join(format!("{STEM}.md")), &md)?;
+    let doc = json!({
+        "settings": settings,
+        "classes": corpus.classes,
+        "results": results.iter().map(summary).collect::<Vec<_>>(),
+        "chosen": chosen.map(|(c, f)| json!({ "candidate": results[c].candidate, "calibration": f })),
+    });
+    std::fs::write(
+        dir.join(format!("{STEM}.json")),
+        serde_json::to_string_pretty(&doc)? + "\n",
+    )?;
+    Ok(())
+}
+
+fn write_chosen(
+    md: &mut String,
+    dir: &Path,
+    name: &dyn Fn(&str) -> String,
+    result: &cv::Result,
+    calibration: &Fitted,
+) -> anyhow::Result<()> {
+    writeln!(md, "\n### Chosen: {}\n", result.candidate)?;
+    writeln!(
+        md,
+        "Calibration: temperature {:.2} fitted on the out-of-fold answers of single-genre clips; ECE {:.3} before, {:.3} ± {:.3} after (each fold calibrated by a temperature fitted on the other folds).\n",
+        calibration.temperature, calibration.ece_before, calibration.ece_after, calibration.ece_after_std
+    )?;
+    writeln!(
+        md,
+        "Per source (out-of-fold, top genre one of the clip's):\n"
+    )?;
+    writeln!(md, "| source | clips | top-in-set |\n|---|---|---|")?;
+    for (source, (hits, n)) in &result.sources {
+        writeln!(
+            md,
+            "| {source} | {n} | {:.3} |",
+            *hits as f64 / (*n).max(1) as f64
+        )?;
+    }
+    let named = Confusion {
+        labels: result.confusion.labels.iter().map(|l| name(l)).collect(),
+        matrix: result.confusion.matrix.clone(),
+    };
+    writeln!(md, "\nPer genre (single-genre clips, all folds):\n")?;
+    writeln!(
+        md,
+        "| genre | clips | precision | recall | F1 |\n|---|---|---|---|---|"
+    )?;
+    for s in named.per_class() {
+        writeln!(
+            md,
+            "| {} | {} | {:.3} | {:.3} | {:.3} |",
+            s.label, s.support, s.precision, s.recall, s.f1
+        )?;
+    }
+    let png = dir.join(format!("{STEM}-confusion.png"));
+    plots::confusion(&named, &result.candidate, &png)?;
+    writeln!(md, "\n![confusion]({STEM}-confusion.png)\n")?;
+    writeln!(
+        md,
+        "Confusion (rows: truth, columns: predicted, single-genre clips):\n"
+    )?;
+    writeln!(md, "| | {} |", named.labels.join(" | "))?;
+    writeln!(md, "|---|{}", "---|".repeat(named.labels.len()))?;
+    for (label, row) in named.labels.iter().zip(&named.matrix) {
+        let cells: Vec<String> = row.iter().map(usize::to_string).collect();
+        writeln!(md, "| {label} | {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}
