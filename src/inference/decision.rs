@@ -97,3 +97,84 @@ fn answer(
         tags: windows.mean(context.embedding..context.window_width()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inference::{ModelChoice, Provider, Runtime};
+
+    /// Window outputs shaped like the built-in model's, distinct per window.
+    fn rows(n: usize, width: usize) -> Vec<Vec<f32>> {
+        (0..n)
+            .map(|i| {
+                (0..width)
+                    .map(|j| ((i * 31 + j * 7) % 17) as f32 / 17.0)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_live_context_grows_to_its_length_then_slides_and_the_track_pools_everything() {
+        let ort = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort");
+        let runtime = Runtime::find(&[ort]).expect("ONNX Runtime: run `cargo xtask ort`");
+        let mut model = ModelChoice::Builtin.load(&runtime, Provider::Cpu).unwrap();
+        let context = model
+            .metadata
+            .context
+            .clone()
+            .expect("the built-in model is pooled");
+        let rows = rows(context.windows + 3, context.window_width());
+        let pooled = |rows: &[Vec<f32>]| {
+            Accumulator::of(rows.iter().map(Vec::as_slice))
+                .pooled(context.embedding, &context.pools)
+        };
+        let mut decision = Decision::default();
+        for (i, row) in rows.iter().enumerate() {
+            let answer = decision.push(&mut model, row).unwrap();
+            let window = &rows[(i + 1).saturating_sub(context.windows)..=i];
+            assert_eq!(
+                answer.probabilities,
+                model.head(&pooled(window)).unwrap(),
+                "window {i}"
+            );
+            let tags = Accumulator::of(window.iter().map(Vec::as_slice))
+                .mean(context.embedding..context.window_width());
+            assert_eq!(answer.tags, tags);
+            assert!((answer.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        }
+        let track = decision.track(&mut model).unwrap().unwrap();
+        assert_eq!(track.probabilities, model.head(&pooled(&rows)).unwrap());
+        assert_eq!(decision.track_windows(), rows.len() as u64);
+        decision.reset();
+        assert!(decision.track(&mut model).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_per_window_model_answers_each_window_and_averages_the_track() {
+        let ort = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort");
+        let runtime = Runtime::find(&[ort]).expect("ONNX Runtime: run `cargo xtask ort`");
+        let mut model = ModelChoice::MfccCnn.load(&runtime, Provider::Cpu).unwrap();
+        let labels = model.metadata.labels.len();
+        let mut decision = Decision::default();
+        let softmax = |i: usize| -> Vec<f32> {
+            let raw: Vec<f32> = (0..labels).map(|j| ((i + j) % 3 + 1) as f32).collect();
+            let sum: f32 = raw.iter().sum();
+            raw.iter().map(|x| x / sum).collect()
+        };
+        let mut answers = Vec::new();
+        for i in 0..4 {
+            let answer = decision.push(&mut model, &softmax(i)).unwrap();
+            let mut expected = softmax(i);
+            calibrate_row(&mut expected, model.metadata.calibration.temperature);
+            assert_eq!(answer.probabilities, expected);
+            assert!(answer.tags.is_empty());
+            answers.push(expected);
+        }
+        let track = decision.track(&mut model).unwrap().unwrap();
+        for (j, p) in track.probabilities.iter().enumerate() {
+            let mean = answers.iter().map(|a| a[j]).sum::<f32>() / 4.0;
+            assert!((p - mean).abs() < 1e-6);
+        }
+    }
+}

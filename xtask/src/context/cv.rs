@@ -68,7 +68,10 @@ impl Candidate {
                     .collect();
                 let n = parts.iter().map(|p| p.nrows()).min().unwrap_or(0);
                 let parts: Vec<_> = parts.iter().map(|p| p.slice(s![..n, ..])).collect();
-                ndarray::concatenate(ndarray::Axis(1), &parts).expect("same window count")
+                ndarray::concatenate(ndarray::Axis(1), &parts)
+                    .expect("same window count")
+                    .as_standard_layout()
+                    .into_owned()
             })
             .collect()
     }
@@ -90,7 +93,7 @@ pub struct Settings {
     pub seed: u64,
 }
 
-/// Pooled statistics of `windows` rows `range`.
+/// Pooled statistics of `windows` rows `range` (`windows` in standard layout).
 pub fn pooled(windows: &Array2<f32>, range: std::ops::Range<usize>, pools: &[Pool]) -> Vec<f32> {
     let rows = windows.slice(s![range, ..]);
     let acc = Accumulator::of(
@@ -389,7 +392,8 @@ pub fn cross_validate(
             result.out_of_fold[c] = p;
         }
         println!(
-            "  fold {}: acc {:.3} macro-F1 {:.3} partial {:.3} multi {:.3} (weight decay {weight_decay:e})",
+            "  {} fold {}: acc {:.3} macro-F1 {:.3} partial {:.3} multi {:.3} (weight decay {weight_decay:e})",
+            result.candidate,
             fold + 1,
             scores.accuracy,
             scores.macro_f1,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use genrescope::genres::{LabelKind, Vocabulary};
-use genrescope::inference::context::PooledContext;
+use genrescope::inference::context::{Pool, PooledContext};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
     Calibration, GenreModel, ModelMetadata, OutputKind, Provider, Runtime,
@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::corpus::Corpus;
 use super::cv::{self, Settings};
-use super::head::Head;
+use super::head::{self, Head};
 use super::windows::{self, Layer, Network};
 use super::Args;
 use crate::eval::runtime_dirs;
@@ -78,11 +78,12 @@ pub fn calibration(corpus: &Corpus, result: &cv::Result) -> Fitted {
 }
 
 /// The window graph: `[B, 187, 96]` → `[B, embedding + 50]`: the chosen layer of every network,
-/// side by side, then the first network's tag probabilities. Returns the graph, the embedding
-/// width and the tag names.
+/// side by side (or, with a per-window head, that head's answer for the window), then the first
+/// network's tag probabilities. Returns the graph, the embedding width and the tag names.
 fn window_graph(
     networks: &[Network],
     layer: Layer,
+    per_window: Option<&Head>,
     weights_root: &Path,
 ) -> anyhow::Result<(Vec<u8>, usize, Vec<String>)> {
     let mut g = Graph::new();
@@ -104,7 +105,13 @@ fn window_graph(
         }
     }
     let (tag_values, names) = tags.ok_or_else(|| anyhow::anyhow!("no network"))?;
-    let embedding = layer.range().len() * networks.len();
+    let mut embedding = layer.range().len() * networks.len();
+    if let Some(head) = per_window {
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let values = layers::concat(&mut g, &refs, 1);
+        parts = vec![head.export(&mut g, &values)];
+        embedding = head.classes();
+    }
     parts.push(tag_values);
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let row = layers::concat(&mut g, &parts, 1);
@@ -135,9 +142,23 @@ pub fn write(
 ) -> anyhow::Result<PathBuf> {
     let result = &results[chosen];
     let spec = &result.spec;
-    let (window_onnx, embedding, tags) = window_graph(&spec.networks, spec.layer, &args.weights)?;
+    let per_window = spec.pools.is_empty();
+    let (window_onnx, embedding, tags) = window_graph(
+        &spec.networks,
+        spec.layer,
+        per_window.then_some(head),
+        &args.weights,
+    )?;
     let head_file = format!("{}.head.onnx", args.name);
-    let head_onnx = head.to_onnx(corpus.classes.len(), "genrescope pooled genre model: head");
+    let doc = "genrescope pooled genre model: head";
+    let (head_onnx, pools) = if per_window {
+        (
+            head::mean_answer_onnx(corpus.classes.len(), doc),
+            vec![Pool::Mean],
+        )
+    } else {
+        (head.to_onnx(corpus.classes.len(), doc), spec.pools.clone())
+    };
     let networks: Vec<&str> = spec.networks.iter().map(|n| n.name()).collect();
     let cv_table: Vec<serde_json::Value> = results.iter().map(super::report::summary).collect();
     let metadata = ModelMetadata {
@@ -153,7 +174,7 @@ pub fn write(
         context: Some(PooledContext {
             head: head_file.clone(),
             embedding,
-            pools: spec.pools.clone(),
+            pools,
             windows: args.live_windows,
             tags,
         }),
@@ -165,13 +186,22 @@ pub fn write(
             "clips": corpus.clips.len(),
             "left_out": corpus.dropped,
             "folds": { "k": corpus.k, "seed": args.seed, "grouping": "artist (clips without one: each its own group)" },
-            "method": format!(
-                "frozen pre-trained musicnn ({}); {} of its {} layer over the context's windows; {} head on standardised pooled statistics, partial-label loss, weight decay {weight_decay:e} (chosen inside the training folds)",
-                networks.join(" + "),
-                spec.pools.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
-                spec.layer.name(),
-                spec.classifier.name()
-            ),
+            "method": if per_window {
+                format!(
+                    "frozen pre-trained musicnn ({}); a {} head on its standardised {} layer answers each window (partial-label loss, weight decay {weight_decay:e} chosen inside the training folds); the context's answer is the mean of its windows' answers",
+                    networks.join(" + "),
+                    spec.classifier.name(),
+                    spec.layer.name()
+                )
+            } else {
+                format!(
+                    "frozen pre-trained musicnn ({}); {} of its {} layer over the context's windows; {} head on standardised pooled statistics, partial-label loss, weight decay {weight_decay:e} (chosen inside the training folds)",
+                    networks.join(" + "),
+                    spec.pools.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+                    spec.layer.name(),
+                    spec.classifier.name()
+                )
+            },
             "settings": settings,
             "chosen": result.candidate,
             "cross_validation": cv_table,

@@ -52,6 +52,7 @@ pub struct Head {
     mean: Vec<f32>,
     std: Vec<f32>,
     net: DenseHead,
+    classes: usize,
 }
 
 /// Per-feature mean and standard deviation of `x`'s rows; a constant feature gets 1.
@@ -144,10 +145,15 @@ pub fn train(
         mean,
         std,
         net: net.valid(),
+        classes,
     }
 }
 
 impl Head {
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
     /// Probabilities `[rows, classes]`.
     pub fn predict(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let device = Device::flex();
@@ -162,17 +168,23 @@ impl Head {
         Array2::from_shape_vec((n, classes), values).expect("shape")
     }
 
+    /// Appends the head to `g`, reading `x` (`[batch, features]`); returns its probabilities.
+    pub fn export(&self, g: &mut Graph, x: &str) -> String {
+        let width = self.mean.len();
+        let mean = g.float("mean", &[width], &self.mean);
+        let std = g.float("std", &[width], &self.std);
+        let centred = g.node("Sub", &[x, &mean], vec![]);
+        let x = g.node("Div", &[&centred, &std], vec![]);
+        let logits = self.net.export(g, &x);
+        layers::softmax(g, &logits)
+    }
+
     /// The head as ONNX: input `[batch, features]` pooled statistics, output `[batch, classes]`
     /// probabilities.
     pub fn to_onnx(&self, classes: usize, doc: &str) -> Vec<u8> {
         let width = self.mean.len();
         let mut g = Graph::new();
-        let mean = g.float("mean", &[width], &self.mean);
-        let std = g.float("std", &[width], &self.std);
-        let centred = g.node("Sub", &["input", &mean], vec![]);
-        let x = g.node("Div", &[&centred, &std], vec![]);
-        let logits = self.net.export(&mut g, &x);
-        let probabilities = layers::softmax(&mut g, &logits);
+        let probabilities = self.export(&mut g, "input");
         g.finish(
             ("input", &[None, Some(width)]),
             (&probabilities, &[None, Some(classes)]),
@@ -180,6 +192,22 @@ impl Head {
             doc,
         )
     }
+}
+
+/// The head of a model whose windows already answer: the pooled statistic is the mean window
+/// distribution, and `softmax(log p̄)` returns it as it is (renormalised), so the model's
+/// calibration applies to it like to any head's output.
+pub fn mean_answer_onnx(classes: usize, doc: &str) -> Vec<u8> {
+    let mut g = Graph::new();
+    let floored = layers::clip(&mut g, "input", 1e-12, 1.0);
+    let log = g.node("Log", &[&floored], vec![]);
+    let probabilities = layers::softmax(&mut g, &log);
+    g.finish(
+        ("input", &[None, Some(classes)]),
+        (&probabilities, &[None, Some(classes)]),
+        "probabilities",
+        doc,
+    )
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, default_value_t = 20)]
     min_clips: usize,
     /// Weight decays tried inside each training part.
-    #[arg(long, value_delimiter = ',', default_value = "1e-3,1e-2,1e-1")]
+    #[arg(long, value_delimiter = ',', default_value = "1e-4,1e-3,1e-2")]
     grid: Vec<f64>,
     /// Folds of the training part that validate each weight decay.
     #[arg(long, default_value_t = 2)]
@@ -67,7 +67,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     contexts: usize,
     /// Full-batch Adam steps per head.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 300)]
     steps: usize,
     #[arg(long, default_value_t = 1e-2)]
     learning_rate: f64,
@@ -77,6 +77,9 @@ pub struct Args {
     /// Measure only today's head and the first few candidates (a quick check).
     #[arg(long)]
     quick: bool,
+    /// Only the candidates whose name contains one of these (e.g. `pre-dense mean+std`).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Cross-validate only; export nothing.
     #[arg(long)]
     no_export: bool,
@@ -91,8 +94,9 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-/// Every candidate measured, in order: today's head, then layers and pools on MSD, a small
-/// MLP, then MTT alone and both networks with the pooled layer that wins on MSD.
+/// Every candidate measured, in order: today's head (a per-window MLP on MSD's penultimate
+/// layer, window answers averaged), per-window and pooled heads on MSD's layers, then MTT alone
+/// and both networks side by side.
 fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
     let on = |networks: Vec<Network>, layer, pools: &[Pool], classifier| Candidate {
         networks,
@@ -103,6 +107,7 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
     let msd = || vec![Network::Msd];
     let mut list = vec![
         Candidate::today(),
+        on(msd(), Layer::Penultimate, &[], Classifier::Logistic),
         on(
             msd(),
             Layer::Penultimate,
@@ -114,6 +119,12 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
             Layer::Penultimate,
             &[Pool::Mean, Pool::Std],
             Classifier::Logistic,
+        ),
+        on(
+            msd(),
+            Layer::Penultimate,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Mlp(128),
         ),
         on(msd(), Layer::PreDense, &[Pool::Mean], Classifier::Logistic),
         on(
@@ -140,38 +151,86 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
             &[Pool::Mean, Pool::Std],
             Classifier::Logistic,
         ),
-        on(
-            msd(),
-            Layer::PreDense,
-            &[Pool::Mean, Pool::Std],
-            Classifier::Mlp(256),
-        ),
+        on(msd(), Layer::Tags, &[], Classifier::Mlp(128)),
     ];
     if networks.contains(&Network::Mtt) {
-        list.push(on(
-            vec![Network::Mtt],
-            Layer::PreDense,
-            &[Pool::Mean, Pool::Std],
-            Classifier::Logistic,
-        ));
-        list.push(on(
-            vec![Network::Msd, Network::Mtt],
-            Layer::PreDense,
-            &[Pool::Mean, Pool::Std],
-            Classifier::Logistic,
-        ));
-        list.push(on(
-            vec![Network::Mtt],
-            Layer::Penultimate,
-            &[Pool::Mean, Pool::Std],
-            Classifier::Logistic,
-        ));
+        let mtt = || vec![Network::Mtt];
+        let both = || vec![Network::Msd, Network::Mtt];
+        list.extend([
+            on(mtt(), Layer::Penultimate, &[], Classifier::Mlp(128)),
+            on(
+                mtt(),
+                Layer::PreDense,
+                &[Pool::Mean, Pool::Std],
+                Classifier::Logistic,
+            ),
+            on(both(), Layer::Penultimate, &[], Classifier::Mlp(128)),
+            on(
+                both(),
+                Layer::PreDense,
+                &[Pool::Mean, Pool::Std],
+                Classifier::Logistic,
+            ),
+        ]);
     }
     if quick {
         list.truncate(3);
     }
     list.retain(|c| c.networks.iter().all(|n| networks.contains(n)));
     list
+}
+
+/// Cross-validates every candidate, `threads` at a time (the heads train on one core each);
+/// `progress` sees the finished results, in list order, after each one.
+fn cross_validate_all(
+    list: &[Candidate],
+    probes: &BTreeMap<Network, Vec<ndarray::Array2<f32>>>,
+    corpus: &Corpus,
+    settings: &Settings,
+    threads: Option<usize>,
+    progress: impl Fn(&[cv::Result]) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<Vec<cv::Result>> {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, list.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<cv::Result>>> =
+        std::sync::Mutex::new(vec![None; list.len()]);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(candidate) = list.get(i) else {
+                            return Ok(());
+                        };
+                        let result = cv::cross_validate(candidate, probes, corpus, settings);
+                        let (acc, acc_sd) = result.stat(|s| s.accuracy);
+                        let (f1, f1_sd) = result.stat(|s| s.macro_f1);
+                        println!(
+                            "{} → acc {acc:.3} ± {acc_sd:.3}, macro-F1 {f1:.3} ± {f1_sd:.3} ({:.0} s)",
+                            result.candidate, result.seconds
+                        );
+                        let mut all = results.lock().expect("no worker panicked");
+                        all[i] = Some(result);
+                        let done: Vec<cv::Result> = all.iter().flatten().cloned().collect();
+                        progress(&done)?;
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("worker panicked")?;
+        }
+        Ok(())
+    })?;
+    Ok(results
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -209,19 +268,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         dropout: 0.5,
         seed: args.seed,
     };
-    let mut results = Vec::new();
-    for candidate in candidates(&args.networks, args.quick) {
-        println!("{}", candidate.name());
-        let result = cv::cross_validate(&candidate, &probes, &corpus, &settings);
-        let (acc, acc_sd) = result.stat(|s| s.accuracy);
-        let (f1, f1_sd) = result.stat(|s| s.macro_f1);
-        println!(
-            "  → acc {acc:.3} ± {acc_sd:.3}, macro-F1 {f1:.3} ± {f1_sd:.3} ({:.0} s)",
-            result.seconds
-        );
-        results.push(result);
-        report::write_cv(&args.out, &corpus, &vocabulary, &settings, &results, None)?;
-    }
+    let wanted = |c: &Candidate| {
+        args.only.is_empty() || args.only.iter().any(|o| c.name().contains(o.as_str()))
+    };
+    let list: Vec<Candidate> = candidates(&args.networks, args.quick)
+        .into_iter()
+        .filter(wanted)
+        .collect();
+    let results = cross_validate_all(&list, &probes, &corpus, &settings, args.threads, |done| {
+        report::write_cv(&args.out, &corpus, &vocabulary, &settings, done, None)
+    })?;
     let chosen = results
         .iter()
         .enumerate()
