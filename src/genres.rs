@@ -52,6 +52,17 @@ pub struct ClipGenres {
     pub kind: LabelKind,
 }
 
+/// One model label as people and programs read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelName {
+    /// The label as the model stores it.
+    pub label: String,
+    /// The stable id (see [`Vocabulary::id`]).
+    pub id: String,
+    /// What a person reads (see [`Vocabulary::display_name`]).
+    pub name: String,
+}
+
 /// Why a vocabulary cannot be used, or a label is not in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VocabularyError(pub String);
@@ -184,9 +195,70 @@ impl Vocabulary {
         let name = |id: &str| self.genre(id).map_or(id, |g| g.name.as_str()).to_owned();
         match self.meaning(label) {
             Some(Meaning::Genre(id)) => name(id),
-            Some(Meaning::OneOf(ids)) => ids.iter().map(|id| name(id)).collect::<Vec<_>>().join(" or "),
+            Some(Meaning::OneOf(ids)) => ids
+                .iter()
+                .map(|id| name(id))
+                .collect::<Vec<_>>()
+                .join(" or "),
             Some(Meaning::NotAGenre(_)) | None => label.to_owned(),
         }
+    }
+
+    /// The stable id of a model label: the genre's id; the candidates' ids joined by `|` for an
+    /// umbrella label (`pop|rock`); else the label as it is (tags such as `80s`).
+    pub fn id(&self, label: &str) -> String {
+        match self.meaning(label) {
+            Some(Meaning::Genre(id)) => id.clone(),
+            Some(Meaning::OneOf(ids)) => ids.join("|"),
+            Some(Meaning::NotAGenre(_)) | None => label.to_owned(),
+        }
+    }
+
+    /// How every label of one model reads ([`Vocabulary::display_name`] and [`Vocabulary::id`]),
+    /// in the model's order, with no two labels reading the same: when several labels mean one
+    /// genre (a tagger's `rnb` and `soul`), the one that is the genre's id or name (else the
+    /// first) gets the genre's name and id, and the others are shown as they are.
+    pub fn model_labels(&self, labels: &[String]) -> Vec<LabelName> {
+        let names: Vec<LabelName> = labels
+            .iter()
+            .map(|label| LabelName {
+                label: label.clone(),
+                id: self.id(label),
+                name: self.display_name(label),
+            })
+            .collect();
+        let direct = |label: &str| {
+            self.genres.iter().any(|g| {
+                g.id.eq_ignore_ascii_case(label.trim())
+                    || g.name.to_lowercase() == label.trim().to_lowercase()
+            })
+        };
+        // Which label keeps each shared name: a direct one, else the first.
+        let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, n) in names.iter().enumerate() {
+            let key = n.name.to_lowercase();
+            match owner.get(&key) {
+                Some(&j) if direct(&names[j].label) || !direct(&n.label) => {}
+                _ => {
+                    owner.insert(key, i);
+                }
+            }
+        }
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if owner[&n.name.to_lowercase()] == i {
+                    n
+                } else {
+                    LabelName {
+                        id: n.label.clone(),
+                        name: n.label.clone(),
+                        label: n.label,
+                    }
+                }
+            })
+            .collect()
     }
 
     /// The genres a clip with these labels may be. Labels that are not genres add nothing; a
@@ -240,7 +312,15 @@ mod tests {
     fn the_builtin_vocabulary_keeps_gtzan_expressible() {
         let v = Vocabulary::builtin();
         for label in [
-            "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae",
+            "blues",
+            "classical",
+            "country",
+            "disco",
+            "hiphop",
+            "jazz",
+            "metal",
+            "pop",
+            "reggae",
             "rock",
         ] {
             assert!(
@@ -257,18 +337,75 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_stable_and_model_labels_never_read_the_same() {
+        let v = Vocabulary::builtin();
+        assert_eq!(v.id("hiphop"), "hip-hop");
+        assert_eq!(v.id("Hip-Hop"), "hip-hop");
+        assert_eq!(v.id("R&B / Soul"), "rnb");
+        assert_eq!(v.id("pop-rock(allmusic)"), "pop|rock");
+        assert_eq!(v.id("80s"), "80s");
+        assert_eq!(v.id("instrumental"), "instrumental");
+
+        let labels = ["hiphop", "pop-rock(allmusic)", "international", "rnb"].map(String::from);
+        let names = v.model_labels(&labels);
+        let read = |n: &[LabelName]| {
+            n.iter()
+                .map(|n| (n.name.clone(), n.id.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read(&names),
+            [
+                ("Hip-Hop", "hip-hop"),
+                ("Pop or Rock", "pop|rock"),
+                ("World", "world"),
+                ("R&B / Soul", "rnb"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        assert_eq!(names[0].label, "hiphop");
+
+        // A tagger with both `soul` and `rnb`: `rnb` (the genre's id) gets the name wherever it
+        // stands; `soul` reads as it is. Tags outside the vocabulary stay as they are.
+        let tags = ["soul", "rock", "80s", "rnb", "Hip-Hop"].map(String::from);
+        assert_eq!(
+            read(&v.model_labels(&tags)),
+            [
+                ("soul", "soul"),
+                ("Rock", "rock"),
+                ("80s", "80s"),
+                ("R&B / Soul", "rnb"),
+                ("Hip-Hop", "hip-hop"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        // Two mapped labels of one genre: the first keeps the name.
+        let two = ["rap", "hiphop"].map(String::from);
+        let names: Vec<String> = v.model_labels(&two).into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["Hip-Hop", "hiphop"]);
+    }
+
+    #[test]
     fn umbrella_and_multi_labels_become_candidate_sets() {
         let v = Vocabulary::builtin();
         let single = v.clip_genres(["hiphop"]).unwrap();
-        assert_eq!((single.genres, single.kind), (vec!["hip-hop".into()], LabelKind::Single));
+        assert_eq!(
+            (single.genres, single.kind),
+            (vec!["hip-hop".into()], LabelKind::Single)
+        );
         let partial = v.clip_genres(["pop-rock(allmusic)"]).unwrap();
         assert_eq!(partial.genres, ["pop", "rock"]);
         assert_eq!(partial.kind, LabelKind::Partial);
-        let multi = v.clip_genres(["electronic", "international", "holiday"]).unwrap();
+        let multi = v
+            .clip_genres(["electronic", "international", "holiday"])
+            .unwrap();
         assert_eq!(multi.genres, ["electronic", "world"]);
         assert_eq!(multi.kind, LabelKind::Multi);
         // A genre plus a non-genre is a single-genre clip; only non-genres leave no genre.
-        assert_eq!(v.clip_genres(["country", "religious"]).unwrap().kind, LabelKind::Single);
+        assert_eq!(
+            v.clip_genres(["country", "religious"]).unwrap().kind,
+            LabelKind::Single
+        );
         assert!(v.clip_genres(["holiday"]).unwrap().genres.is_empty());
         let unknown = v.clip_genres(["rock", "zydeco-punk"]).unwrap_err();
         assert!(unknown.0.contains("zydeco-punk"), "{unknown}");
@@ -287,8 +424,12 @@ mod tests {
         let v = Vocabulary::builtin();
         for line in lines {
             let fields: Vec<&str> = line.split('\t').collect();
-            let labels = fields[all].split(';').chain([fields[genre]]).filter(|l| !l.is_empty());
-            v.clip_genres(labels).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let labels = fields[all]
+                .split(';')
+                .chain([fields[genre]])
+                .filter(|l| !l.is_empty());
+            v.clip_genres(labels)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
         }
     }
 
@@ -299,7 +440,10 @@ mod tests {
         let unknown = format!("{genre}[labels]\n\"x\" = \"jazz\"\n");
         assert!(Vocabulary::parse(&unknown).unwrap_err().0.contains("jazz"));
         let lonely = format!("{genre}[labels]\n\"x\" = [\"rock\"]\n");
-        assert!(Vocabulary::parse(&lonely).unwrap_err().0.contains("two genres"));
+        assert!(Vocabulary::parse(&lonely)
+            .unwrap_err()
+            .0
+            .contains("two genres"));
         let twice = format!("{genre}[labels]\n\"ROCK\" = \"rock\"\n");
         assert!(Vocabulary::parse(&twice).unwrap_err().0.contains("twice"));
         assert!(Vocabulary::parse("version = 1\n").is_err());
