@@ -261,6 +261,14 @@ impl Vocabulary {
             .collect()
     }
 
+    /// Just the names of [`Vocabulary::model_labels`]: how a model's labels read, in its order.
+    pub fn names(&self, labels: &[String]) -> Vec<String> {
+        self.model_labels(labels)
+            .into_iter()
+            .map(|n| n.name)
+            .collect()
+    }
+
     /// The genres a clip with these labels may be. Labels that are not genres add nothing; a
     /// label the vocabulary does not know is an error naming it.
     pub fn clip_genres<'a>(
@@ -380,9 +388,10 @@ mod tests {
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
         );
         // Two mapped labels of one genre: the first keeps the name.
-        let two = ["rap", "hiphop"].map(String::from);
-        let names: Vec<String> = v.model_labels(&two).into_iter().map(|n| n.name).collect();
-        assert_eq!(names, ["Hip-Hop", "hiphop"]);
+        assert_eq!(
+            v.names(&["rap", "hiphop"].map(String::from)),
+            ["Hip-Hop", "hiphop"]
+        );
     }
 
     #[test]

@@ -33,11 +33,7 @@ impl Names {
 /// The names of a model's labels, in its order, no two alike
 /// ([`Vocabulary::model_labels`]).
 pub fn display_names(labels: &[String]) -> Vec<String> {
-    Vocabulary::builtin()
-        .model_labels(labels)
-        .into_iter()
-        .map(|n| n.name)
-        .collect()
+    Vocabulary::builtin().names(labels)
 }
 
 /// The track summary's lines: `1. Hip-Hop  71%` for the `n` most likely genres.
