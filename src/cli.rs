@@ -8,6 +8,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::genres::Vocabulary;
 use crate::inference::runtime::default_dirs;
 use crate::inference::{analyze_file, ClipAnalysis, ModelChoice, Provider, Runtime, WindowCutter};
 use crate::tags::{csv_field, Tags};
@@ -52,7 +53,11 @@ fn parse_provider(text: &str) -> Result<Provider, String> {
 struct TimelineEntry {
     start_s: f32,
     end_s: f32,
+    /// The most likely label as the model stores it (as earlier versions wrote it).
     top: String,
+    /// Its name, as people read it, and its stable id.
+    top_genre: String,
+    top_id: String,
     probabilities: Vec<f32>,
 }
 
@@ -78,8 +83,25 @@ fn is_zero(n: &usize) -> bool {
 #[derive(Debug, Serialize)]
 struct Output<'a> {
     model: String,
+    /// The model's labels, in the order of a timeline's probabilities.
     labels: &'a [String],
+    /// Their names (what people read) and stable ids, in the same order.
+    names: Vec<String>,
+    ids: Vec<String>,
     files: Vec<FileReport>,
+}
+
+impl<'a> Output<'a> {
+    fn new(model: String, labels: &'a [String], files: Vec<FileReport>) -> Self {
+        let named = Vocabulary::builtin().model_labels(labels);
+        Self {
+            model,
+            labels,
+            names: named.iter().map(|n| n.name.clone()).collect(),
+            ids: named.into_iter().map(|n| n.id).collect(),
+            files,
+        }
+    }
 }
 
 /// Runs `analyze` on already-split arguments (after the `analyze` word). Returns the process
@@ -167,12 +189,16 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
         })
         .collect();
     let all_ok = reports.iter().all(|r| r.error.is_none());
-    let output = Output {
-        model: model_name,
-        labels: &labels,
-        files: reports,
-    };
-    print(&output, args);
+    let output = Output::new(model_name, &labels, reports);
+    print!("{}", render(&output, args));
+    if args.json || args.csv {
+        // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
+        for file in &output.files {
+            if let Some(error) = &file.error {
+                eprintln!("{}: error: {error}", file.file);
+            }
+        }
+    }
     Ok(all_ok)
 }
 
@@ -194,6 +220,7 @@ fn report(
                 &clip.summary,
             );
             let window_s = clip.window_seconds;
+            let names = Vocabulary::builtin().model_labels(labels);
             let timeline = timeline.then(|| {
                 clip.windows
                     .rows()
@@ -207,6 +234,8 @@ fn report(
                             start_s,
                             end_s: start_s + window_s,
                             top: labels[top].clone(),
+                            top_genre: names[top].name.clone(),
+                            top_id: names[top].id.clone(),
                             probabilities,
                         }
                     })
@@ -230,15 +259,16 @@ fn report(
     }
 }
 
-fn print(output: &Output, args: &AnalyzeArgs) {
+/// What `analyze` prints on stdout: JSON, CSV (a row per genre, or with `--timeline` a row
+/// per window and a column per genre) or text, with genre names where people read them.
+fn render(output: &Output, args: &AnalyzeArgs) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(output).expect("reports serialise")
-        );
+        out = serde_json::to_string_pretty(output).expect("reports serialise") + "\n";
     } else if args.csv && args.timeline {
-        let header: Vec<String> = output.labels.iter().map(|l| csv_field(l)).collect();
-        println!("source,start_s,end_s,top,{}", header.join(","));
+        let header: Vec<String> = output.names.iter().map(|l| csv_field(l)).collect();
+        let _ = writeln!(out, "source,start_s,end_s,top,top_id,{}", header.join(","));
         for file in &output.files {
             for entry in file.timeline.iter().flatten() {
                 let values: Vec<String> = entry
@@ -246,20 +276,22 @@ fn print(output: &Output, args: &AnalyzeArgs) {
                     .iter()
                     .map(|p| format!("{p:.6}"))
                     .collect();
-                println!(
-                    "{},{:.3},{:.3},{},{}",
+                let _ = writeln!(
+                    out,
+                    "{},{:.3},{:.3},{},{},{}",
                     csv_field(&file.file),
                     entry.start_s,
                     entry.end_s,
-                    csv_field(&entry.top),
+                    csv_field(&entry.top_genre),
+                    csv_field(&entry.top_id),
                     values.join(",")
                 );
             }
         }
     } else if args.csv {
-        println!("{}", Tags::CSV_HEADER);
+        let _ = writeln!(out, "{}", Tags::CSV_HEADER);
         for tags in output.files.iter().filter_map(|f| f.tags.as_ref()) {
-            print!("{}", tags.csv_rows());
+            out += &tags.csv_rows();
         }
     } else {
         for file in &output.files {
@@ -271,10 +303,11 @@ fn print(output: &Output, args: &AnalyzeArgs) {
                         1 => " · 1 unreadable packet skipped".to_owned(),
                         n => format!(" · {n} unreadable packets skipped"),
                     };
-                    println!(
+                    let _ = writeln!(
+                        out,
                         "{}: {} ({:.0}%) · {} · {} windows, {:.1} s{skipped}",
                         file.file,
-                        top.label,
+                        top.genre,
                         top.probability * 100.0,
                         tags.summary_line(3),
                         tags.windows,
@@ -282,29 +315,24 @@ fn print(output: &Output, args: &AnalyzeArgs) {
                     );
                     for entry in file.timeline.iter().flatten() {
                         let best = entry.probabilities.iter().fold(0.0f32, |m, &p| m.max(p));
-                        println!(
+                        let _ = writeln!(
+                            out,
                             "  {:>7.1}–{:<7.1} {} ({:.0}%)",
                             entry.start_s,
                             entry.end_s,
-                            entry.top,
+                            entry.top_genre,
                             best * 100.0
                         );
                     }
                 }
-                (None, Some(error)) => println!("{}: error: {error}", file.file),
+                (None, Some(error)) => {
+                    let _ = writeln!(out, "{}: error: {error}", file.file);
+                }
                 (None, None) => unreachable!("a report has tags or an error"),
             }
         }
     }
-    if !(args.json || args.csv) {
-        return;
-    }
-    // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
-    for file in &output.files {
-        if let Some(error) = &file.error {
-            eprintln!("{}: error: {error}", file.file);
-        }
-    }
+    out
 }
 
 /// Files named directly (a missing one is reported by the decoder like any unreadable file),
@@ -363,5 +391,99 @@ mod tests {
         let clean =
             serde_json::to_value(report("b.ogg".into(), Ok(clip(0)), "m", &labels, false)).unwrap();
         assert!(clean.get("skipped_packets").is_none(), "{clean}");
+    }
+
+    /// `analyze` output for one good file of a model with dataset labels, and one bad file.
+    fn rendered(flags: &[&str]) -> String {
+        let labels: Vec<String> = ["hiphop", "rnb", "pop-rock(allmusic)"]
+            .map(String::from)
+            .to_vec();
+        let clip = ClipAnalysis {
+            windows: Array2::from_shape_vec((2, 3), vec![0.7, 0.2, 0.1, 0.1, 0.3, 0.6]).unwrap(),
+            hop_seconds: 3.0,
+            window_seconds: 3.0,
+            seconds: 6.0,
+            skipped_packets: 0,
+        };
+        let files = vec![
+            report("a.ogg".into(), Ok(clip), "m", &labels, true),
+            report(
+                "b.wav".into(),
+                Err("cannot decode".into()),
+                "m",
+                &labels,
+                true,
+            ),
+        ];
+        let args = AnalyzeArgs::try_parse_from(["genrescope analyze", "a.ogg"].iter().chain(flags))
+            .unwrap();
+        render(&Output::new("m".into(), &labels, files), &args)
+    }
+
+    #[test]
+    fn text_shows_genre_names_only() {
+        let text = rendered(&["--timeline"]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "a.ogg: Hip-Hop (40%) · Hip-Hop 40%, Pop or Rock 35%, R&B / Soul 25% · 2 windows, 6.0 s"
+        );
+        assert_eq!(lines[1], "      0.0–3.0     Hip-Hop (70%)");
+        assert_eq!(lines[2], "      3.0–6.0     Pop or Rock (60%)");
+        assert_eq!(lines[3], "b.wav: error: cannot decode");
+        for artefact in ["hiphop", "rnb", "allmusic"] {
+            assert!(!text.contains(artefact), "{artefact} in {text}");
+        }
+    }
+
+    #[test]
+    fn json_carries_names_and_ids_beside_the_model_labels() {
+        let json: serde_json::Value =
+            serde_json::from_str(&rendered(&["--json", "--timeline"])).unwrap();
+        assert_eq!(json["labels"][0], "hiphop");
+        assert_eq!(
+            json["names"],
+            serde_json::json!(["Hip-Hop", "R&B / Soul", "Pop or Rock"])
+        );
+        assert_eq!(
+            json["ids"],
+            serde_json::json!(["hip-hop", "rnb", "pop|rock"])
+        );
+        let tags = &json["files"][0]["tags"];
+        let top = &tags["genres"][0];
+        assert_eq!(top["genre"], "Hip-Hop");
+        assert_eq!(top["id"], "hip-hop");
+        assert_eq!(top["label"], "hiphop");
+        assert!((top["probability"].as_f64().unwrap() - 0.4).abs() < 1e-6);
+        let window = &json["files"][0]["timeline"][1];
+        assert_eq!(window["top"], "pop-rock(allmusic)");
+        assert_eq!(window["top_genre"], "Pop or Rock");
+        assert_eq!(window["top_id"], "pop|rock");
+        assert_eq!(json["files"][1]["error"], "cannot decode");
+    }
+
+    #[test]
+    fn csv_has_a_name_column_and_an_id_column() {
+        let csv = rendered(&["--csv"]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "source,model,rank,genre,probability,id",
+                "a.ogg,m,1,Hip-Hop,0.400000,hip-hop",
+                "a.ogg,m,2,Pop or Rock,0.350000,pop|rock",
+                "a.ogg,m,3,R&B / Soul,0.250000,rnb",
+            ]
+        );
+        let timeline = rendered(&["--csv", "--timeline"]);
+        let lines: Vec<&str> = timeline.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "source,start_s,end_s,top,top_id,Hip-Hop,R&B / Soul,Pop or Rock",
+                "a.ogg,0.000,3.000,Hip-Hop,hip-hop,0.700000,0.200000,0.100000",
+                "a.ogg,3.000,6.000,Pop or Rock,pop|rock,0.100000,0.300000,0.600000",
+            ]
+        );
     }
 }

@@ -52,6 +52,17 @@ pub struct ClipGenres {
     pub kind: LabelKind,
 }
 
+/// One model label as people and programs read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelName {
+    /// The label as the model stores it.
+    pub label: String,
+    /// The stable id (see [`Vocabulary::id`]).
+    pub id: String,
+    /// What a person reads (see [`Vocabulary::display_name`]).
+    pub name: String,
+}
+
 /// Why a vocabulary cannot be used, or a label is not in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VocabularyError(pub String);
@@ -193,6 +204,71 @@ impl Vocabulary {
         }
     }
 
+    /// The stable id of a model label: the genre's id; the candidates' ids joined by `|` for an
+    /// umbrella label (`pop|rock`); else the label as it is (tags such as `80s`).
+    pub fn id(&self, label: &str) -> String {
+        match self.meaning(label) {
+            Some(Meaning::Genre(id)) => id.clone(),
+            Some(Meaning::OneOf(ids)) => ids.join("|"),
+            Some(Meaning::NotAGenre(_)) | None => label.to_owned(),
+        }
+    }
+
+    /// How every label of one model reads ([`Vocabulary::display_name`] and [`Vocabulary::id`]),
+    /// in the model's order, with no two labels reading the same: when several labels mean one
+    /// genre (a tagger's `rnb` and `soul`), the one that is the genre's id or name (else the
+    /// first) gets the genre's name and id, and the others are shown as they are.
+    pub fn model_labels(&self, labels: &[String]) -> Vec<LabelName> {
+        let names: Vec<LabelName> = labels
+            .iter()
+            .map(|label| LabelName {
+                label: label.clone(),
+                id: self.id(label),
+                name: self.display_name(label),
+            })
+            .collect();
+        let direct = |label: &str| {
+            self.genres.iter().any(|g| {
+                g.id.eq_ignore_ascii_case(label.trim())
+                    || g.name.to_lowercase() == label.trim().to_lowercase()
+            })
+        };
+        // Which label keeps each shared name: a direct one, else the first.
+        let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, n) in names.iter().enumerate() {
+            let key = n.name.to_lowercase();
+            match owner.get(&key) {
+                Some(&j) if direct(&names[j].label) || !direct(&n.label) => {}
+                _ => {
+                    owner.insert(key, i);
+                }
+            }
+        }
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if owner[&n.name.to_lowercase()] == i {
+                    n
+                } else {
+                    LabelName {
+                        id: n.label.clone(),
+                        name: n.label.clone(),
+                        label: n.label,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Just the names of [`Vocabulary::model_labels`]: how a model's labels read, in its order.
+    pub fn names(&self, labels: &[String]) -> Vec<String> {
+        self.model_labels(labels)
+            .into_iter()
+            .map(|n| n.name)
+            .collect()
+    }
+
     /// The genres a clip with these labels may be. Labels that are not genres add nothing; a
     /// label the vocabulary does not know is an error naming it.
     pub fn clip_genres<'a>(
@@ -266,6 +342,56 @@ mod tests {
         assert_eq!(v.display_name("international"), "World");
         // Tags and unknown labels are shown as they are.
         assert_eq!(v.display_name("80s"), "80s");
+    }
+
+    #[test]
+    fn ids_are_stable_and_model_labels_never_read_the_same() {
+        let v = Vocabulary::builtin();
+        assert_eq!(v.id("hiphop"), "hip-hop");
+        assert_eq!(v.id("Hip-Hop"), "hip-hop");
+        assert_eq!(v.id("R&B / Soul"), "rnb");
+        assert_eq!(v.id("pop-rock(allmusic)"), "pop|rock");
+        assert_eq!(v.id("80s"), "80s");
+        assert_eq!(v.id("instrumental"), "instrumental");
+
+        let labels = ["hiphop", "pop-rock(allmusic)", "international", "rnb"].map(String::from);
+        let names = v.model_labels(&labels);
+        let read = |n: &[LabelName]| {
+            n.iter()
+                .map(|n| (n.name.clone(), n.id.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read(&names),
+            [
+                ("Hip-Hop", "hip-hop"),
+                ("Pop or Rock", "pop|rock"),
+                ("World", "world"),
+                ("R&B / Soul", "rnb"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        assert_eq!(names[0].label, "hiphop");
+
+        // A tagger with both `soul` and `rnb`: `rnb` (the genre's id) gets the name wherever it
+        // stands; `soul` reads as it is. Tags outside the vocabulary stay as they are.
+        let tags = ["soul", "rock", "80s", "rnb", "Hip-Hop"].map(String::from);
+        assert_eq!(
+            read(&v.model_labels(&tags)),
+            [
+                ("soul", "soul"),
+                ("Rock", "rock"),
+                ("80s", "80s"),
+                ("R&B / Soul", "rnb"),
+                ("Hip-Hop", "hip-hop"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        // Two mapped labels of one genre: the first keeps the name.
+        assert_eq!(
+            v.names(&["rap", "hiphop"].map(String::from)),
+            ["Hip-Hop", "hiphop"]
+        );
     }
 
     #[test]

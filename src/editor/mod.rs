@@ -2,6 +2,7 @@
 //! the model and provider pickers, smoothing, and diagnostics.
 
 mod export;
+mod names;
 mod views;
 
 use std::sync::atomic::Ordering;
@@ -56,6 +57,8 @@ pub struct EditorApp {
     pub gui_context: Option<nice_plug::context::gui::GuiContext>,
     /// Result of the last tag export, shown under the summary.
     pub export_message: Option<String>,
+    /// The current model's genre names.
+    names: names::Names,
 }
 
 impl EditorApp {
@@ -72,6 +75,7 @@ impl EditorApp {
             analysis_error,
             gui_context: None,
             export_message: None,
+            names: names::Names::default(),
         }
     }
 }
@@ -103,6 +107,7 @@ impl NiceEguiApp for EditorApp {
         };
         let snapshot = reader.read();
         let view = &snapshot.output;
+        let names = self.names.of(&view.labels);
 
         self.top_bar(ui);
         self.banners(ui, view);
@@ -117,7 +122,7 @@ impl NiceEguiApp for EditorApp {
             let width = ui.available_width();
             ui.allocate_ui_with_layout(egui::vec2(width * 0.42, body_height), top_down, |ui| {
                 ui.set_min_size(egui::vec2(width * 0.42, body_height));
-                views::current(ui, view);
+                views::current(ui, view, &names);
             });
             // A plain separator would claim the whole remaining height of the window.
             ui.add_sized([6.0, body_height], egui::Separator::default().vertical());
@@ -125,9 +130,9 @@ impl NiceEguiApp for EditorApp {
             ui.allocate_ui_with_layout(size, top_down, |ui| {
                 ui.set_min_size(size);
                 let history_height = (body_height * 0.55).max(80.0);
-                views::history(ui, view, history_height);
+                views::history(ui, view, &names, history_height);
                 ui.separator();
-                self.summary(ui, view);
+                self.summary(ui, view, &names);
             });
         });
         ui.separator();
@@ -177,7 +182,15 @@ impl EditorApp {
                 let dir = user_models_dir();
                 for choice in catalog::list(dir.as_deref()) {
                     let name = choice.name();
-                    if ui.selectable_label(choice == current, name).clicked() {
+                    let item = ui.selectable_label(choice == current, name);
+                    // What the model names, by genre name; read only while hovered.
+                    let item = item.on_hover_ui(|ui| {
+                        ui.label(match choice.metadata() {
+                            Ok(metadata) => names::model_details(&metadata),
+                            Err(e) => e.to_string(),
+                        });
+                    });
+                    if item.clicked() {
                         chosen = Some(choice);
                     }
                 }
@@ -240,7 +253,7 @@ impl EditorApp {
         }
     }
 
-    fn summary(&mut self, ui: &mut egui::Ui, view: &GenreView) {
+    fn summary(&mut self, ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Track summary").strong());
             if ui
@@ -258,13 +271,13 @@ impl EditorApp {
                     .clicked()
                 {
                     if let Some(tags) = &tags {
-                        ui.ctx().copy_text(tags.summary_line(3));
+                        ui.ctx().copy_text(export::clipboard_text(tags));
                         self.export_message = Some(export::write_files(tags));
                     }
                 }
             });
         });
-        views::summary(ui, view);
+        views::summary(ui, view, names);
         if let Some(message) = &self.export_message {
             ui.label(RichText::new(message).small());
         }

@@ -11,8 +11,9 @@ use crate::stats::StatsSnapshot;
 const BAR: Color32 = Color32::from_rgb(40, 150, 230);
 const TOP: Color32 = Color32::from_rgb(255, 210, 60);
 
-/// The top genre in large high-contrast type, then every genre as a sorted bar.
-pub fn current(ui: &mut egui::Ui, view: &GenreView) {
+/// The top genre in large high-contrast type, then every genre as a sorted bar. `names[i]` is
+/// how `view.labels[i]` reads ([`super::names`]).
+pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     let distribution = &view.rolling.smoothed;
     if distribution.is_empty() {
         let text = match &view.status {
@@ -27,12 +28,7 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
     }
     let order = ranked(distribution);
     let top = order[0];
-    ui.label(
-        RichText::new(&view.labels[top])
-            .size(44.0)
-            .strong()
-            .color(TOP),
-    );
+    ui.label(RichText::new(&names[top]).size(44.0).strong().color(TOP));
     let tags = matches!(
         view.status,
         ModelStatus::Ready {
@@ -77,7 +73,7 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
         painter.text(
             rect.left_center() + egui::vec2(4.0, 0.0),
             Align2::LEFT_CENTER,
-            &view.labels[i],
+            &names[i],
             font.clone(),
             text_color,
         );
@@ -93,8 +89,8 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView) {
 }
 
 /// Heatmap of the smoothed distribution over the last minutes: one row per genre, time running
-/// left to right, brighter = more likely; silent stretches stay dark.
-pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
+/// left to right, brighter = more likely; silent stretches stay dark. Rows are named by `names`.
+pub fn history(ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
     ui.label(RichText::new("History").strong());
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), height), Sense::hover());
@@ -104,7 +100,7 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
     let (Some(first), Some(last)) = (history.front(), history.back()) else {
         return;
     };
-    let labels = view.labels.len().max(1);
+    let labels = names.len().max(1);
     let label_width = 90.0f32.min(rect.width() * 0.3);
     let axis_height = 14.0;
     let plot = Rect::from_min_max(
@@ -142,7 +138,7 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
     let font = FontId::proportional(row_height.clamp(7.0, 12.0));
     // Labels every `step` rows where rows are thinner than the text (50-tag models).
     let step = (8.0 / row_height).ceil().max(1.0) as usize;
-    for (row, label) in view.labels.iter().enumerate().step_by(step) {
+    for (row, label) in names.iter().enumerate().step_by(step) {
         painter.text(
             egui::pos2(
                 rect.left() + 2.0,
@@ -189,7 +185,7 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, height: f32) {
     }
     if let Some(pos) = response.hover_pos().filter(|p| plot.contains(*p)) {
         let row = ((pos.y - plot.top()) / row_height) as usize;
-        if let Some(label) = view.labels.get(row) {
+        if let Some(label) = names.get(row) {
             response.on_hover_text(label.as_str());
         }
     }
@@ -209,23 +205,18 @@ fn heat(p: f32) -> Color32 {
 }
 
 /// Top-3 genres of the track summary.
-pub fn summary(ui: &mut egui::Ui, view: &GenreView) {
+pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     let windows = view.rolling.summary_windows;
     if windows == 0 {
         ui.label("No audio analysed since the last reset.");
         return;
     }
     let summary = view.rolling.summary();
-    for (rank, &i) in ranked(&summary).iter().take(3).enumerate() {
-        ui.label(
-            RichText::new(format!(
-                "{}. {}  {:.0}%",
-                rank + 1,
-                view.labels[i],
-                summary[i] * 100.0
-            ))
-            .size(if rank == 0 { 20.0 } else { 16.0 }),
-        );
+    for (rank, line) in super::names::summary_lines(names, &summary, 3)
+        .into_iter()
+        .enumerate()
+    {
+        ui.label(RichText::new(line).size(if rank == 0 { 20.0 } else { 16.0 }));
     }
     if let ModelStatus::Ready { hop_s, .. } = view.status {
         let seconds = windows as f32 * hop_s;

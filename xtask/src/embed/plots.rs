@@ -6,6 +6,8 @@ use std::path::Path;
 use ndarray::ArrayView2;
 use plotters::prelude::*;
 
+use genrescope::genres::Vocabulary;
+
 use crate::plot::{self, err, register_font, Cell, FONT};
 
 /// Distinct genre colours (Tableau 10 without its grey, then 9 more); they repeat past 18
@@ -33,8 +35,8 @@ const PALETTE: [RGBColor; 18] = [
 const OTHER: RGBColor = RGBColor(190, 190, 190);
 
 /// A 2-D map: `points[i]` (first two columns) drawn in the colour of genre `group[i]`
-/// (`None`: "other", grey, underneath). `legend` names each genre with its clip count, and
-/// `other` counts the grey dots.
+/// (`None`: "other", grey, underneath). `legend` names each genre (a dataset label, shown by
+/// its genre name) with its clip count, and `other` counts the grey dots.
 pub fn map(
     title: &str,
     (x_desc, y_desc): (&str, &str),
@@ -90,10 +92,13 @@ pub fn map(
             });
         chart.draw_series(dots).map_err(err)?;
     }
+    let labels: Vec<String> = legend.iter().map(|(label, _)| label.clone()).collect();
+    let names = Vocabulary::builtin().names(&labels);
     let entries = legend
         .iter()
+        .zip(&names)
         .enumerate()
-        .map(|(g, (name, n))| (format!("{name} ({n})"), color(Some(g))))
+        .map(|(g, ((_, n), name))| (format!("{name} ({n})"), color(Some(g))))
         .chain((other > 0).then(|| (format!("other ({other})"), OTHER)));
     for (row, (text, c)) in entries.enumerate() {
         let y = 60 + 24 * row as i32;
@@ -107,7 +112,7 @@ pub fn map(
 }
 
 /// Heatmap of the genre similarity matrix, values in the cells, blue below 0 and red above,
-/// full colour at the largest |value|.
+/// full colour at the largest |value|; `labels` (dataset labels) are shown by genre name.
 pub fn similarity(
     title: &str,
     labels: &[String],
@@ -122,7 +127,7 @@ pub fn similarity(
         .max(1e-9);
     plot::heatmap(
         title,
-        labels,
+        &Vocabulary::builtin().names(labels),
         "",
         |a, b| {
             let v = matrix[a][b];

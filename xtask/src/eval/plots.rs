@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use genrescope::genres::Vocabulary;
 use genrescope::inference::ModelMetadata;
 use plotters::prelude::*;
 
@@ -9,11 +10,18 @@ use crate::metrics::Confusion;
 use crate::plot::{self, err, register_font, Cell, FONT};
 use crate::train::fit::EpochLog;
 
-/// Heatmap of the row-normalised confusion matrix with the counts written in the cells.
+/// What the confusion plot's rows and columns read: genre names ([`Vocabulary::names`]),
+/// never dataset labels such as `pop-rock(allmusic)` or ids.
+fn axis_names(confusion: &Confusion) -> Vec<String> {
+    Vocabulary::builtin().names(&confusion.labels)
+}
+
+/// Heatmap of the row-normalised confusion matrix with the counts written in the cells; rows
+/// and columns are named by genre name.
 pub fn confusion(confusion: &Confusion, title: &str, path: &Path) -> anyhow::Result<()> {
     plot::heatmap(
         &format!("{title}: confusion (rows: truth)"),
-        &confusion.labels,
+        &axis_names(confusion),
         "predicted",
         |t, p| {
             let row = &confusion.matrix[t];
@@ -118,4 +126,27 @@ pub fn training_curves(metadata: &ModelMetadata, path: &Path) -> anyhow::Result<
     )?;
     root.present().map_err(err)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_confusion_plot_names_its_axes_by_genre_name() {
+        let labels = ["hiphop", "international", "pop-rock(allmusic)", "rnb"].map(String::from);
+        let confusion = Confusion::new(&labels, &[0, 1, 2, 3], &[0, 1, 3, 3]);
+        assert_eq!(
+            axis_names(&confusion),
+            ["Hip-Hop", "World", "Pop or Rock", "R&B / Soul"]
+        );
+        let path = std::env::temp_dir().join(format!(
+            "genrescope-confusion-names-{}.png",
+            std::process::id()
+        ));
+        super::confusion(&confusion, "m", &path).unwrap();
+        let png = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
 }

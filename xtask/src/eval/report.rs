@@ -10,6 +10,11 @@ use serde::Serialize;
 use super::{confusion, model_label, plots, Args};
 use crate::metrics::{argmax, ClassScores, Confusion};
 
+/// A Markdown table cell: `|` would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 /// What happened to one clip.
 pub struct ClipResult {
     pub path: PathBuf,
@@ -179,7 +184,8 @@ impl Report {
         for (label, n) in &self.unknown_labels {
             let _ = writeln!(
                 s,
-                "not scored: {n} clips labelled '{label}', a label the model does not know"
+                "not scored: {n} clips labelled '{}', a label the model does not know",
+                Vocabulary::builtin().display_name(label)
             );
         }
         for (path, why) in &self.failed {
@@ -194,10 +200,14 @@ impl Report {
             "{:<24} {:>9} {:>7} {:>6} {:>8}",
             "class", "precision", "recall", "F1", "support"
         );
-        for c in &self.per_class {
+        for (c, name) in self
+            .per_class
+            .iter()
+            .zip(Vocabulary::builtin().names(&self.confusion.labels))
+        {
             println!(
                 "{:<24} {:>9.3} {:>7.3} {:>6.3} {:>8}",
-                c.label, c.precision, c.recall, c.f1, c.support
+                name, c.precision, c.recall, c.f1, c.support
             );
         }
         println!("confusion (rows: truth, columns: predicted, order as above):");
@@ -209,7 +219,15 @@ impl Report {
         }
     }
 
+    /// `report.md`: the summary, the per-class table and the confusion matrix, with genre
+    /// names (`train-all` puts its body into `models/REPORT.md`).
     fn markdown(&self) -> String {
+        // Genre names, never dataset labels such as `pop-rock(allmusic)` or ids.
+        let names: Vec<String> = Vocabulary::builtin()
+            .names(&self.confusion.labels)
+            .iter()
+            .map(|n| cell(n))
+            .collect();
         let mut s = String::from("# Evaluation\n\n");
         s += &self
             .summary()
@@ -217,21 +235,21 @@ impl Report {
             .map(|l| format!("{l}  \n"))
             .collect::<String>();
         s += "\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
-        for c in &self.per_class {
+        for (c, name) in self.per_class.iter().zip(&names) {
             let _ = writeln!(
                 s,
                 "| {} | {:.3} | {:.3} | {:.3} | {} |",
-                c.label, c.precision, c.recall, c.f1, c.support
+                name, c.precision, c.recall, c.f1, c.support
             );
         }
         s += "\nConfusion matrix (rows: truth, columns: predicted):\n\n| |";
-        for l in &self.confusion.labels {
+        for l in &names {
             let _ = write!(s, " {l} |");
         }
         s += "\n|---|";
-        s += &"---|".repeat(self.confusion.labels.len());
+        s += &"---|".repeat(names.len());
         s += "\n";
-        for (l, row) in self.confusion.labels.iter().zip(&self.confusion.matrix) {
+        for (l, row) in names.iter().zip(&self.confusion.matrix) {
             let _ = write!(s, "| **{l}** |");
             for n in row {
                 let _ = write!(s, " {n} |");
@@ -257,5 +275,60 @@ impl Report {
         }
         std::fs::write(dir.join("report.md"), md)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        let labels: Vec<String> = ["hiphop", "pop-rock(allmusic)", "rnb"]
+            .map(String::from)
+            .to_vec();
+        let confusion = Confusion::new(&labels, &[0, 0, 1, 2], &[0, 1, 1, 0]);
+        Report {
+            model: "m.onnx".into(),
+            data: "music".into(),
+            list: None,
+            clips: 5,
+            scored: 4,
+            accuracy: confusion.accuracy(),
+            macro_f1: confusion.macro_f1(),
+            any_label_accuracy: 0.5,
+            ece: 0.1,
+            per_class: confusion.per_class(),
+            confusion,
+            unknown_labels: vec![("international".into(), 1)],
+            failed: Vec::new(),
+            predictions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_markdown_names_genres_in_the_tables_and_the_confusion_matrix() {
+        let md = report().markdown();
+        assert!(
+            md.contains("| Hip-Hop | 0.500 | 0.500 | 0.500 | 2 |"),
+            "{md}"
+        );
+        assert!(md.contains("| R&B / Soul | 0.000 |"), "{md}");
+        assert!(
+            md.contains("| | Hip-Hop | Pop or Rock | R&B / Soul |\n|---|---|---|---|\n"),
+            "{md}"
+        );
+        assert!(md.contains("| **Pop or Rock** | 0 | 1 | 0 |"), "{md}");
+        assert!(md.contains("not scored: 1 clips labelled 'World'"), "{md}");
+        for artefact in ["hiphop", "allmusic", "rnb", "international"] {
+            assert!(!md.contains(artefact), "{artefact} in {md}");
+        }
+        // report.json keeps the model's labels for programs.
+        let json = serde_json::to_value(report()).unwrap();
+        assert_eq!(json["confusion"]["labels"][0], "hiphop");
+    }
+
+    #[test]
+    fn a_name_with_a_bar_does_not_split_a_markdown_cell() {
+        assert_eq!(cell("Pop | Rock"), "Pop \\| Rock");
     }
 }

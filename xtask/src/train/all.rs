@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use genrescope::genres::Vocabulary;
 use genrescope::inference::{GenreModel, ModelMetadata, Provider, Runtime, WindowCutter};
 use ndarray::Array3;
 
@@ -241,6 +242,11 @@ impl Report<'_> {
     }
 }
 
+/// The classes of a run as REPORT.md names them: genre names, never dataset labels or ids.
+fn class_names(classes: &[String]) -> String {
+    Vocabulary::builtin().names(classes).join(", ")
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let families = if args.families.is_empty() {
@@ -334,7 +340,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         selected.data.clips.len(),
         selected.all,
         selected.classes.len(),
-        selected.classes.join(", "),
+        class_names(&selected.classes),
         selected.description,
         selected.split.train.len(),
         selected.split.valid.len(),
@@ -372,6 +378,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_md_names_the_classes_by_genre_name() {
+        let classes = [
+            "blues",
+            "hiphop",
+            "international",
+            "pop-rock(allmusic)",
+            "rnb",
+        ]
+        .map(String::from);
+        assert_eq!(
+            class_names(&classes),
+            "Blues, Hip-Hop, World, Pop or Rock, R&B / Soul"
+        );
+    }
 
     #[test]
     fn entries_come_back_in_family_order_and_a_malformed_one_is_an_error() {
