@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::genres::Vocabulary;
+use crate::inference::decision::top_tags;
 use crate::inference::runtime::default_dirs;
 use crate::inference::{analyze_file, ClipAnalysis, ModelChoice, Provider, Runtime, WindowCutter};
 use crate::tags::{csv_field, Tags};
@@ -61,12 +62,26 @@ struct TimelineEntry {
     probabilities: Vec<f32>,
 }
 
+/// A style or mood tag of the whole file (a pooled model's tags, e.g. musicnn's `dance`).
+#[derive(Debug, Serialize)]
+struct Style {
+    tag: String,
+    /// Mean tag probability over the file's windows.
+    probability: f32,
+}
+
+/// Style tags shown beside the genre.
+const STYLES: usize = 5;
+
 /// What one file gave.
 #[derive(Debug, Serialize)]
 struct FileReport {
     file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     tags: Option<Tags>,
+    /// The most likely style tags, most likely first (models with tags only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    styles: Vec<Style>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeline: Option<Vec<TimelineEntry>>,
     /// Packets the decoder could not read; their audio is missing from the analysis.
@@ -136,6 +151,11 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
         eprintln!("note: {notice}");
     }
     let labels = probe.metadata.labels.clone();
+    let style_labels = probe
+        .metadata
+        .context
+        .as_ref()
+        .map_or_else(Vec::new, |c| c.tags.clone());
     let model_name = probe.metadata.name.clone();
     drop(probe);
 
@@ -185,7 +205,14 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
         .into_iter()
         .map(|(index, outcome)| {
             let file = files[index].display().to_string();
-            report(file, outcome, &model_name, &labels, args.timeline)
+            report(
+                file,
+                outcome,
+                &model_name,
+                &labels,
+                &style_labels,
+                args.timeline,
+            )
         })
         .collect();
     let all_ok = reports.iter().all(|r| r.error.is_none());
@@ -207,6 +234,7 @@ fn report(
     outcome: Result<ClipAnalysis, String>,
     model: &str,
     labels: &[String],
+    style_labels: &[String],
     timeline: bool,
 ) -> FileReport {
     match outcome {
@@ -241,9 +269,17 @@ fn report(
                     })
                     .collect()
             });
+            let styles = top_tags(style_labels, &clip.tags, STYLES)
+                .into_iter()
+                .map(|(tag, probability)| Style {
+                    tag: tag.to_owned(),
+                    probability,
+                })
+                .collect();
             FileReport {
                 file,
                 tags: Some(tags),
+                styles,
                 timeline,
                 skipped_packets: clip.skipped_packets,
                 error: None,
@@ -252,6 +288,7 @@ fn report(
         Err(error) => FileReport {
             file,
             tags: None,
+            styles: Vec::new(),
             timeline: None,
             skipped_packets: 0,
             error: Some(error),
@@ -303,9 +340,15 @@ fn render(output: &Output, args: &AnalyzeArgs) -> String {
                         1 => " · 1 unreadable packet skipped".to_owned(),
                         n => format!(" · {n} unreadable packets skipped"),
                     };
+                    let styles: Vec<&str> =
+                        file.styles.iter().take(3).map(|s| s.tag.as_str()).collect();
+                    let styles = match styles.len() {
+                        0 => String::new(),
+                        _ => format!(" · styles: {}", styles.join(", ")),
+                    };
                     let _ = writeln!(
                         out,
-                        "{}: {} ({:.0}%) · {} · {} windows, {:.1} s{skipped}",
+                        "{}: {} ({:.0}%) · {}{styles} · {} windows, {:.1} s{skipped}",
                         file.file,
                         top.genre,
                         top.probability * 100.0,
@@ -379,17 +422,26 @@ mod tests {
         let labels = vec!["jazz".to_owned(), "rock".to_owned()];
         let clip = |skipped_packets| ClipAnalysis {
             windows: Array2::from_shape_vec((2, 2), vec![0.7, 0.3, 0.5, 0.5]).unwrap(),
+            summary: vec![0.6, 0.4],
+            tags: Vec::new(),
             hop_seconds: 3.0,
             window_seconds: 3.0,
             seconds: 6.0,
             skipped_packets,
         };
-        let damaged = report("a.ogg".into(), Ok(clip(2)), "m", &labels, false);
+        let damaged = report("a.ogg".into(), Ok(clip(2)), "m", &labels, &[], false);
         assert_eq!(damaged.skipped_packets, 2);
         let json = serde_json::to_value(&damaged).unwrap();
         assert_eq!(json["skipped_packets"], 2);
-        let clean =
-            serde_json::to_value(report("b.ogg".into(), Ok(clip(0)), "m", &labels, false)).unwrap();
+        let clean = serde_json::to_value(report(
+            "b.ogg".into(),
+            Ok(clip(0)),
+            "m",
+            &labels,
+            &[],
+            false,
+        ))
+        .unwrap();
         assert!(clean.get("skipped_packets").is_none(), "{clean}");
     }
 
@@ -400,18 +452,21 @@ mod tests {
             .to_vec();
         let clip = ClipAnalysis {
             windows: Array2::from_shape_vec((2, 3), vec![0.7, 0.2, 0.1, 0.1, 0.3, 0.6]).unwrap(),
+            summary: vec![0.4, 0.25, 0.35],
+            tags: Vec::new(),
             hop_seconds: 3.0,
             window_seconds: 3.0,
             seconds: 6.0,
             skipped_packets: 0,
         };
         let files = vec![
-            report("a.ogg".into(), Ok(clip), "m", &labels, true),
+            report("a.ogg".into(), Ok(clip), "m", &labels, &[], true),
             report(
                 "b.wav".into(),
                 Err("cannot decode".into()),
                 "m",
                 &labels,
+                &[],
                 true,
             ),
         ];
@@ -485,5 +540,29 @@ mod tests {
                 "a.ogg,3.000,6.000,Pop or Rock,pop|rock,0.100000,0.300000,0.600000",
             ]
         );
+    }
+
+    #[test]
+    fn styles_of_a_tagged_model_appear_beside_the_genre() {
+        let labels = vec!["jazz".to_owned(), "rock".to_owned()];
+        let styles: Vec<String> = ["dance", "House", "00s", "sad"].map(String::from).to_vec();
+        let clip = ClipAnalysis {
+            windows: Array2::from_shape_vec((1, 2), vec![0.3, 0.7]).unwrap(),
+            summary: vec![0.3, 0.7],
+            tags: vec![0.1, 0.6, 0.4, 0.05],
+            hop_seconds: 3.0,
+            window_seconds: 3.0,
+            seconds: 3.0,
+            skipped_packets: 0,
+        };
+        let file = report("a.ogg".into(), Ok(clip), "m", &labels, &styles, false);
+        let json = serde_json::to_value(&file).unwrap();
+        assert_eq!(json["styles"][0]["tag"], "House");
+        assert_eq!(json["styles"][1]["tag"], "00s");
+        assert_eq!(json["styles"].as_array().unwrap().len(), 4);
+        let args = AnalyzeArgs::try_parse_from(["genrescope analyze", "a.ogg"]).unwrap();
+        let text = render(&Output::new("m".into(), &labels, vec![file]), &args);
+        assert!(text.contains("Rock (70%)"), "{text}");
+        assert!(text.contains(" · styles: House, 00s, dance · "), "{text}");
     }
 }

@@ -47,15 +47,18 @@ pub struct GenreView {
     pub status: ModelStatus,
     /// The model's labels, in output order.
     pub labels: Arc<[String]>,
-    /// The model's tags (a pooled model's style and mood tags; empty for others).
-    pub tag_labels: Arc<[String]>,
+    /// The model's style and mood tags (a pooled model's tags, e.g. musicnn's `dance`,
+    /// `House`, `00s`; empty for others).
+    pub style_labels: Arc<[String]>,
     /// Calibrated probabilities after the latest non-silent window (empty before the first): a
     /// pooled model's answer for the context ending with it.
     pub latest: Vec<f32>,
-    /// Mean tag probabilities of the same context, in `tag_labels` order.
-    pub tags: Vec<f32>,
+    /// Mean tag probabilities of the same context, in `style_labels` order.
+    pub styles: Vec<f32>,
     /// Mean tag probabilities of the track summary's windows.
-    pub summary_tags: Vec<f32>,
+    pub summary_styles: Vec<f32>,
+    /// Windows behind `latest` (a pooled model's context grows to its length).
+    pub context_windows: usize,
     /// Whether the latest window was silence.
     pub silent: bool,
     pub rolling: Rolling,
@@ -164,7 +167,7 @@ impl GenreAnalyzer {
         match loaded {
             Ok((loaded, status)) => {
                 self.view.labels = loaded.model.metadata.labels.clone().into();
-                self.view.tag_labels = loaded
+                self.view.style_labels = loaded
                     .model
                     .metadata
                     .context
@@ -207,8 +210,9 @@ impl GenreAnalyzer {
                 .map_err(|e| e.to_string())?
                 .unwrap_or_default();
             view.latest = answer.probabilities;
-            view.tags = answer.tags;
-            view.summary_tags = track.tags;
+            view.styles = answer.tags;
+            view.context_windows = loaded.decision.context_windows();
+            view.summary_styles = track.tags;
             view.rolling
                 .set_summary(track.probabilities, loaded.decision.track_windows());
         }
@@ -270,7 +274,7 @@ impl AnalysisStep for GenreAnalyzer {
         if resets != self.resets_seen {
             self.resets_seen = resets;
             self.view.rolling.reset_summary();
-            self.view.summary_tags.clear();
+            self.view.summary_styles.clear();
             if let Some(loaded) = &mut self.loaded {
                 loaded.decision.reset();
             }

@@ -41,12 +41,23 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     } else {
         format!("{:.0}% confident", distribution[top] * 100.0)
     };
+    let confidence = match view.status {
+        ModelStatus::Ready { hop_s, .. } if view.context_windows > 1 => format!(
+            "{confidence} · last {:.0} s",
+            view.context_windows as f32 * hop_s
+        ),
+        _ => confidence,
+    };
     let caption = if view.silent {
         format!("{confidence} · input is silent, holding the last result")
     } else {
         confidence
     };
     ui.label(RichText::new(caption).size(22.0).color(Color32::WHITE));
+    let styles = style_line(&view.style_labels, &view.styles);
+    if !styles.is_empty() {
+        ui.label(RichText::new(styles).size(18.0).color(Color32::LIGHT_GRAY));
+    }
     ui.add_space(6.0);
 
     // Rows share what is left of the column (its max rect is the space the editor gave it).
@@ -86,6 +97,15 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
         );
         ui.add_space(2.0);
     }
+}
+
+/// The three most likely style and mood tags, `dance · House · 00s` (empty without tags).
+pub fn style_line(labels: &[String], values: &[f32]) -> String {
+    crate::inference::decision::top_tags(labels, values, 3)
+        .into_iter()
+        .map(|(tag, _)| tag)
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// Heatmap of the smoothed distribution over the last minutes: one row per genre, time running
@@ -217,6 +237,10 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
         .enumerate()
     {
         ui.label(RichText::new(line).size(if rank == 0 { 20.0 } else { 16.0 }));
+    }
+    let styles = style_line(&view.style_labels, &view.summary_styles);
+    if !styles.is_empty() {
+        ui.label(RichText::new(format!("Styles: {styles}")).size(16.0));
     }
     if let ModelStatus::Ready { hop_s, .. } = view.status {
         let seconds = windows as f32 * hop_s;

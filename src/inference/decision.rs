@@ -69,6 +69,13 @@ impl Decision {
         }
     }
 
+    /// Windows behind the latest answer: the live context's length (1 for a per-window model).
+    pub fn context_windows(&self) -> usize {
+        self.context
+            .len()
+            .max(usize::from(self.track.windows() > 0))
+    }
+
     /// Windows in the track.
     pub fn track_windows(&self) -> u64 {
         self.track.windows()
@@ -85,6 +92,17 @@ impl Decision {
         self.context.clear();
         self.track.clear();
     }
+}
+
+/// The `n` most likely tags, most likely first: names from `labels`, probabilities from
+/// `values` (an [`Answer::tags`]); empty when the model has no tags.
+pub fn top_tags<'a>(labels: &'a [String], values: &[f32], n: usize) -> Vec<(&'a str, f32)> {
+    crate::analysis::rolling::ranked(values)
+        .into_iter()
+        .filter(|&i| i < labels.len())
+        .take(n)
+        .map(|i| (labels[i].as_str(), values[i]))
+        .collect()
 }
 
 fn answer(

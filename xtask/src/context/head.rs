@@ -247,7 +247,7 @@ mod tests {
             assert_eq!(predicted, i % 2, "row {i}: {:?}", p.row(i));
         }
         // The ONNX head computes what burn computes.
-        let runtime = genrescope::inference::Runtime::find(&crate::eval::runtime_dirs()).unwrap();
+        let runtime = crate::train::models::tests::test_runtime();
         let onnx = head.to_onnx(2, "test");
         let mut session = genrescope::inference::model::session(
             &runtime,

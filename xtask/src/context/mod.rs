@@ -15,7 +15,7 @@ mod corpus;
 mod cv;
 mod export;
 mod head;
-mod report;
+pub mod report;
 mod windows;
 
 use std::collections::BTreeMap;

@@ -17,6 +17,35 @@ use crate::metrics::Confusion;
 /// File stem of the report in `<out>/report/`.
 pub const STEM: &str = "genre-v2";
 
+/// Where the section starts and ends in `REPORT.md`.
+const BEGIN: &str =
+    "<!-- genre-v2: written by `cargo xtask genre-v2` (models/report/genre-v2.md) -->\n";
+const END: &str = "<!-- /genre-v2 -->\n";
+
+/// The section as `REPORT.md` carries it (empty before the first `genre-v2` run).
+pub fn section(out: &Path) -> String {
+    std::fs::read_to_string(out.join("report").join(format!("{STEM}.md")))
+        .map(|md| format!("{BEGIN}{md}\n{END}\n"))
+        .unwrap_or_default()
+}
+
+/// Puts the current section into `<out>/REPORT.md`, replacing the previous one (or after the
+/// title); `train-all` keeps it when it rebuilds the rest.
+fn splice(out: &Path) -> anyhow::Result<()> {
+    let path = out.join("REPORT.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Model report\n\n".into());
+    let (before, after) = match (doc.find(BEGIN), doc.find(END)) {
+        (Some(begin), Some(end)) => (&doc[..begin], &doc[end + END.len()..]),
+        _ => {
+            let title = doc.find("\n\n").map_or(0, |i| i + 2);
+            (&doc[..title], &doc[title..])
+        }
+    };
+    let after = after.trim_start_matches('\n');
+    std::fs::write(&path, format!("{before}{}{after}", section(out)))?;
+    Ok(())
+}
+
 /// A result's figures as mean ± std over folds.
 pub fn summary(result: &cv::Result) -> serde_json::Value {
     let stat = |f: &dyn Fn(&cv::Scores) -> f64| {
@@ -83,6 +112,19 @@ pub fn write_cv(
     )?;
     writeln!(
         md,
+        "| genre | single-genre clips | clips in all | in the model |\n|---|---|---|---|"
+    )?;
+    for (id, (single, any)) in &corpus.counts {
+        let kept = if corpus.classes.contains(id) {
+            "yes"
+        } else {
+            "no"
+        };
+        writeln!(md, "| {} | {single} | {any} | {kept} |", name(id))?;
+    }
+    writeln!(md)?;
+    writeln!(
+        md,
         "Protocol: {}-fold cross-validation on the whole corpus, artists never on two sides (clips without a known artist are their own group), the same folds for every candidate. Each head's weight decay is chosen from {:?} on {} of the training part's own folds (criterion: single-genre macro-F1 and top-in-set over all clips, equally weighted), then the head is trained on the whole training part and scored once on the held-out fold. Training rows: each clip's whole-clip pool plus {} random sub-contexts (1 window to the whole clip); {} full-batch Adam steps at {}. Scores are of whole clips: single-genre clips by accuracy and macro-F1; umbrella and multi-genre clips by whether the top genre is one of theirs. *First window*: single-genre accuracy from the first 3-s window alone (the first live answer). Mean ± standard deviation over the folds.\n",
         corpus.k,
         settings.grid,
@@ -123,6 +165,7 @@ pub fn write_cv(
         write_chosen(&mut md, &dir, &name, &results[c], calibration)?;
     }
     std::fs::write(dir.join(format!("{STEM}.md")), &md)?;
+    splice(out)?;
     let doc = json!({
         "settings": settings,
         "classes": corpus.classes,
@@ -179,7 +222,7 @@ fn write_chosen(
     }
     let png = dir.join(format!("{STEM}-confusion.png"));
     plots::confusion(&named, &result.candidate, &png)?;
-    writeln!(md, "\n![confusion]({STEM}-confusion.png)\n")?;
+    writeln!(md, "\n![confusion](report/{STEM}-confusion.png)\n")?;
     writeln!(
         md,
         "Confusion (rows: truth, columns: predicted, single-genre clips):\n"

@@ -297,6 +297,7 @@ mod tests {
             macro_f1: confusion.macro_f1(),
             any_label_accuracy: 0.5,
             ece: 0.1,
+            by_kind: Vec::new(),
             per_class: confusion.per_class(),
             confusion,
             unknown_labels: vec![("international".into(), 1)],
@@ -330,5 +331,31 @@ mod tests {
     #[test]
     fn a_name_with_a_bar_does_not_split_a_markdown_cell() {
         assert_eq!(cell("Pop | Rock"), "Pop \\| Rock");
+    }
+
+    #[test]
+    fn clips_are_scored_by_how_their_labels_constrain_them() {
+        let labels: Vec<String> = ["hip-hop", "pop", "rock"].map(String::from).to_vec();
+        let clip = |labels: &[&str], p: [f32; 3]| ClipResult {
+            path: "x.ogg".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            outcome: Ok(p.to_vec()),
+        };
+        let results = [
+            clip(&["hiphop"], [0.8, 0.1, 0.1]),               // single, right
+            clip(&["hiphop"], [0.1, 0.8, 0.1]),               // single, wrong
+            clip(&["pop-rock(allmusic)"], [0.1, 0.2, 0.7]),   // umbrella: rock is in it
+            clip(&["electronic", "hiphop"], [0.1, 0.6, 0.3]), // multi: pop is not
+        ];
+        let kinds = by_kind(&labels, &results);
+        let rate = |kind| {
+            kinds
+                .iter()
+                .find(|k| k.kind == kind)
+                .map(|k| (k.clips, k.top_in_set))
+        };
+        assert_eq!(rate(LabelKind::Single), Some((2, 0.5)));
+        assert_eq!(rate(LabelKind::Partial), Some((1, 1.0)));
+        assert_eq!(rate(LabelKind::Multi), Some((1, 0.0)));
     }
 }

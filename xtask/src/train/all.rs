@@ -314,6 +314,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let entries = Entry::all(&args.options.out)?;
     let mut doc = String::from("# Model report\n\n");
+    doc += &crate::context::report::section(&args.options.out);
+    doc += "## Per-window models (`train-all`, one artist-grouped split)\n\n";
     let _ = writeln!(
         doc,
         "Rebuilt by `{command}` on {} ({} CPU threads, backend {:?}; {:.0} min). Each model's \
