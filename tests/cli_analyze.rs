@@ -64,11 +64,30 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
         .map(|g| g["probability"].as_f64().unwrap())
         .sum();
     assert!((total - 1.0).abs() < 1e-3, "{total}");
+    // People read genre names; programs get the stable id and the model's label beside them.
+    let names = strings(&json["names"]);
+    let ids = strings(&json["ids"]);
+    let labels = strings(&json["labels"]);
+    let vocabulary = genrescope::genres::Vocabulary::builtin();
+    assert_eq!(names, vocabulary.names(&labels));
+    assert!(names.contains(&"Hip-Hop".to_owned()), "{names:?}");
+    assert!(ids.contains(&"hip-hop".to_owned()), "{ids:?}");
+    for genre in genres {
+        let label = genre["label"].as_str().unwrap();
+        let i = labels.iter().position(|l| l == label).unwrap();
+        assert_eq!(genre["genre"], names[i].as_str(), "{genre}");
+        assert_eq!(genre["id"], ids[i].as_str(), "{genre}");
+    }
     let timeline = good["timeline"].as_array().unwrap();
     assert_eq!(
         timeline.len() as u64,
         good["tags"]["windows"].as_u64().unwrap()
     );
+    for window in timeline {
+        let top = labels.iter().position(|l| *l == window["top"]).unwrap();
+        assert_eq!(window["top_genre"], names[top].as_str(), "{window}");
+        assert_eq!(window["top_id"], ids[top].as_str(), "{window}");
+    }
     let hop = timeline[1]["start_s"].as_f64().unwrap();
     let expected = genrescope::inference::ModelChoice::Builtin
         .metadata()
@@ -93,13 +112,34 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
     let csv = genrescope(&[dir.as_os_str(), "--csv".as_ref()]);
     let text = String::from_utf8(csv.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("source,model,rank,genre,probability"));
+    assert_eq!(lines.next(), Some("source,model,rank,genre,probability,id"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(
-        lines.count(),
+        rows.len(),
         genres.len(),
         "one row per genre of the good file"
     );
+    for row in &rows {
+        let i = ids.iter().position(|id| id == row[5]).unwrap();
+        assert_eq!(row[3], names[i], "{row:?}");
+    }
+
+    // Text: names only, never a model label that reads otherwise (`hiphop`, `rnb`, ...).
+    let plain = genrescope(&[dir.as_os_str(), "--timeline".as_ref()]);
+    let text = String::from_utf8(plain.stdout).unwrap();
+    let good = text.lines().find(|l| l.contains("a-jazz.ogg")).unwrap();
+    let top = good.split(": ").nth(1).unwrap().split(" (").next().unwrap();
+    assert!(names.iter().any(|n| n == top), "{good}");
+    for (label, name) in labels.iter().zip(&names) {
+        if !label.eq_ignore_ascii_case(name) {
+            assert!(!text.contains(label.as_str()), "{label} in {text}");
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(value.clone()).unwrap()
 }
 
 #[test]
