@@ -11,9 +11,10 @@ use super::model::{GenreModel, ModelError};
 use super::provider::Provider;
 use super::runtime::Runtime;
 
-/// A model compiled into the binary: ONNX bytes and metadata JSON.
+/// A model compiled into the binary: ONNX bytes (and a pooled model's head) and metadata JSON.
 struct Embedded {
     onnx: &'static [u8],
+    head: Option<&'static [u8]>,
     json: &'static str,
 }
 
@@ -23,17 +24,19 @@ impl Embedded {
     }
 }
 
-/// The default genre model (`models/musicnn-transfer.onnx`: the pre-trained musicnn with a
-/// genre head; see `models/REPORT.md` for how it was trained and how it scores): the best
-/// model on held-out clips, at well under 1 % of a core live.
+/// The default genre model (`models/genre-v2.onnx` and its head: the pre-trained musicnn's
+/// window embeddings, pooled over the last ~30 s, with a genre head chosen by artist-grouped
+/// cross-validation; see `models/REPORT.md`), at about 1 % of a core live.
 const GENRES: Embedded = Embedded {
-    onnx: include_bytes!("../../models/musicnn-transfer.onnx"),
-    json: include_str!("../../models/musicnn-transfer.json"),
+    onnx: include_bytes!("../../models/genre-v2.onnx"),
+    head: Some(include_bytes!("../../models/genre-v2.head.onnx")),
+    json: include_str!("../../models/genre-v2.json"),
 };
 
 /// The small from-scratch genre model (`models/mfcc-cnn.onnx`): less accurate, ~20× cheaper.
 const LIGHT_GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/mfcc-cnn.onnx"),
+    head: None,
     json: include_str!("../../models/mfcc-cnn.json"),
 };
 
@@ -41,6 +44,7 @@ const LIGHT_GENRES: Embedded = Embedded {
 /// `models/README.md`).
 const MSD_TAGS: Embedded = Embedded {
     onnx: include_bytes!("../../models/msd-musicnn.onnx"),
+    head: None,
     json: include_str!("../../models/msd-musicnn.json"),
 };
 
@@ -105,9 +109,13 @@ impl ModelChoice {
     /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_memory`]).
     pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, ModelError> {
         match (self.embedded(), self) {
-            (Some(embedded), _) => {
-                GenreModel::from_memory(runtime, embedded.onnx, embedded.metadata(), provider)
-            }
+            (Some(embedded), _) => GenreModel::with_head(
+                runtime,
+                embedded.onnx,
+                embedded.head,
+                embedded.metadata(),
+                provider,
+            ),
             (None, Self::File(path)) => GenreModel::load(runtime, path, provider),
             (None, _) => unreachable!("every other choice is embedded"),
         }

@@ -32,9 +32,11 @@ use crate::train::calibrate;
 pub struct Fitted {
     pub temperature: f32,
     pub ece_before: f64,
-    /// Mean over folds of the cross-fitted ECE.
+    /// Cross-fitted ECE over every single-genre clip.
     pub ece_after: f64,
-    pub ece_after_std: f64,
+    /// The same per fold (about 100 clips each: noisier), mean and std.
+    pub ece_fold_mean: f64,
+    pub ece_fold_std: f64,
 }
 
 fn single_clips(
@@ -59,21 +61,28 @@ fn single_clips(
 pub fn calibration(corpus: &Corpus, result: &cv::Result) -> Fitted {
     let (p, y) = single_clips(corpus, result, |_| true);
     let all = calibrate::fit(p.view(), &y);
-    let per_fold: Vec<f64> = (0..corpus.k)
-        .map(|fold| {
-            let (fit_p, fit_y) = single_clips(corpus, result, |c| corpus.folds[c] != fold);
-            let t = calibrate::fit(fit_p.view(), &fit_y).temperature;
-            let (p, y) = single_clips(corpus, result, |c| corpus.folds[c] == fold);
-            let calibrated = genrescope::inference::model::calibrate(p, t);
-            calibrate::ece(calibrated.view(), &y)
-        })
-        .collect();
-    let (ece_after, ece_after_std) = cv::mean_std(&per_fold);
+    // Every fold calibrated by the temperature of the other folds, then one ECE over all clips
+    // (15 bins over ~100 clips of one fold would mostly measure their sampling noise).
+    let (mut calibrated, mut labels) = (Vec::new(), Vec::new());
+    let mut per_fold = Vec::new();
+    for fold in 0..corpus.k {
+        let (fit_p, fit_y) = single_clips(corpus, result, |c| corpus.folds[c] != fold);
+        let t = calibrate::fit(fit_p.view(), &fit_y).temperature;
+        let (p, y) = single_clips(corpus, result, |c| corpus.folds[c] == fold);
+        let p = genrescope::inference::model::calibrate(p, t);
+        per_fold.push(calibrate::ece(p.view(), &y));
+        calibrated.extend(p.iter().copied());
+        labels.extend(y);
+    }
+    let calibrated = Array2::from_shape_vec((labels.len(), corpus.classes.len()), calibrated)
+        .expect("one row per clip");
+    let (ece_fold_mean, ece_fold_std) = cv::mean_std(&per_fold);
     Fitted {
         temperature: all.temperature,
         ece_before: all.ece_before,
-        ece_after,
-        ece_after_std,
+        ece_after: calibrate::ece(calibrated.view(), &labels),
+        ece_fold_mean,
+        ece_fold_std,
     }
 }
 
