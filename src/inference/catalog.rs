@@ -24,9 +24,9 @@ impl Embedded {
     }
 }
 
-/// The default genre model (`models/genre-v2.onnx` and its head: the pre-trained musicnn's
-/// window embeddings, pooled over the last ~30 s, with a genre head chosen by artist-grouped
-/// cross-validation; see `models/REPORT.md`), at about 1 % of a core live.
+/// The default genre model (`models/genre-v2.onnx` and its head: the pre-trained musicnn with
+/// the genre head artist-grouped cross-validation chose, its windows pooled over the last ~30 s
+/// and 50 style tags beside; see `models/REPORT.md`), at about 1 % of a core live.
 const GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/genre-v2.onnx"),
     head: Some(include_bytes!("../../models/genre-v2.head.onnx")),

@@ -6,21 +6,18 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use genrescope::features::FeatureConfig;
-use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
-    file_windows, GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime,
-    WindowCutter,
+    file_windows, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
 };
 use ndarray::Array2;
 use ndarray_npy::{read_npy, write_npy};
-use serde_json::json;
 
 use super::corpus::Labelled;
 use crate::eval::clips::map_clips;
 use crate::eval::runtime_dirs;
 use crate::musicnn::graph::{self, EMBEDDING, FRAMES, TAGS};
 use crate::musicnn::net::{self, Trunk, POOLED};
+use crate::musicnn::transfer::raw_metadata;
 use crate::musicnn::weights::Weights;
 use crate::onnx::{layers, Graph};
 
@@ -118,22 +115,7 @@ pub fn exported_values(
 /// Metadata of a window graph with `width` raw outputs, cutting musicnn patches `FRAMES`
 /// apart (musicnn's own non-overlapping patches, as the shipped model runs).
 pub fn window_metadata(width: usize) -> ModelMetadata {
-    ModelMetadata {
-        format: FORMAT_VERSION,
-        name: "musicnn-windows".into(),
-        family: "musicnn".into(),
-        labels: (0..width).map(|i| format!("v{i}")).collect(),
-        input: ModelInput::Frames {
-            features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
-            hop_frames: FRAMES,
-        },
-        output: OutputKind::Sigmoid, // raw values: no calibration applied
-        calibration: Default::default(),
-        context: None,
-        training: json!({}),
-        metrics: json!({}),
-        licence: "internal".into(),
-    }
+    raw_metadata("musicnn-windows", width, FRAMES)
 }
 
 /// Every clip's probe rows `[windows, PROBE_WIDTH]` for `network`, from the cache in

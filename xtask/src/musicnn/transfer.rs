@@ -79,14 +79,14 @@ impl Default for Options {
     }
 }
 
-/// Metadata of the embedding model (`graph::embedding_model`) cutting patches `hop_frames`
-/// apart; its "probabilities" are the raw embeddings.
-pub fn embedder_metadata(hop_frames: usize) -> ModelMetadata {
+/// Metadata of a musicnn graph with `width` raw outputs per patch (no calibration applied),
+/// cutting patches `hop_frames` apart: the embedding model, `genre-v2`'s probe and window graphs.
+pub fn raw_metadata(name: &str, width: usize, hop_frames: usize) -> ModelMetadata {
     ModelMetadata {
         format: FORMAT_VERSION,
-        name: "musicnn-embeddings".into(),
+        name: name.into(),
         family: "musicnn".into(),
-        labels: (0..EMBEDDING).map(|i| format!("e{i}")).collect(),
+        labels: (0..width).map(|i| format!("v{i}")).collect(),
         input: ModelInput::Frames {
             features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
             hop_frames,
@@ -98,6 +98,12 @@ pub fn embedder_metadata(hop_frames: usize) -> ModelMetadata {
         metrics: json!({}),
         licence: "internal".into(),
     }
+}
+
+/// Metadata of the embedding model (`graph::embedding_model`) cutting patches `hop_frames`
+/// apart; its "probabilities" are the raw embeddings.
+pub fn embedder_metadata(hop_frames: usize) -> ModelMetadata {
+    raw_metadata("musicnn-embeddings", EMBEDDING, hop_frames)
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
