@@ -28,14 +28,14 @@ fn mtt_musicnn_matches_the_original() {
     matches_the_original("mtt-musicnn", "mtt_reference_taggrams.json");
 }
 
-/// `models/<model>.onnx` on every clip of `tests/fixtures/musicnn/<fixture>`: every patch
+/// `models/<name>.onnx` on every clip of `tests/fixtures/musicnn/<fixture>`: every patch
 /// within [`TOLERANCE`] of the original's taggram, the same top-3 tags by mean probability.
-fn matches_the_original(model: &str, fixture: &str) {
+fn matches_the_original(name: &str, fixture: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = Runtime::find(&[root.join(".ort")]).expect("run `cargo xtask ort`");
     let mut model = GenreModel::load(
         &runtime,
-        &root.join("models").join(format!("{model}.onnx")),
+        &root.join("models").join(format!("{name}.onnx")),
         Provider::Cpu,
     )
     .unwrap();
@@ -60,22 +60,26 @@ fn matches_the_original(model: &str, fixture: &str) {
             &root.join("../shared/music").join(file),
         )
         .unwrap();
-        assert_eq!(ours.windows.nrows(), expected.len(), "{file}: patch count");
+        assert_eq!(
+            ours.windows.nrows(),
+            expected.len(),
+            "{name} {file}: patch count"
+        );
         let mut worst = 0.0f32;
         for (row, reference) in ours.windows.outer_iter().zip(&expected) {
             for (a, b) in row.iter().zip(reference) {
                 worst = worst.max((a - b).abs());
             }
         }
-        assert!(worst < TOLERANCE, "{file}: max |Δp| {worst}");
+        assert!(worst < TOLERANCE, "{name} {file}: max |Δp| {worst}");
         let mean: Vec<f32> = (0..expected[0].len())
             .map(|t| expected.iter().map(|r| r[t]).sum::<f32>() / expected.len() as f32)
             .collect();
         assert_eq!(
             ranked(&ours.summary)[..3],
             ranked(&mean)[..3],
-            "{file}: top-3 tags"
+            "{name} {file}: top-3 tags"
         );
-        println!("{file}: max |Δp| {worst:.2e}");
+        println!("{name} {file}: max |Δp| {worst:.2e}");
     }
 }
