@@ -4,7 +4,7 @@
 mod harness;
 mod odd_audio;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn genrescope(args: &[&std::ffi::OsStr]) -> Output {
@@ -22,7 +22,7 @@ fn batch_folder() -> PathBuf {
     let nested = dir.join("nested");
     std::fs::create_dir_all(&nested).unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/music/gtzan/jazz/jazz.00000.ogg"),
+        harness::shared_music().join("gtzan/jazz/jazz.00000.ogg"),
         nested.join("a-jazz.ogg"),
     )
     .unwrap();
