@@ -56,7 +56,11 @@ fn overview() -> String {
         "genrescope: real-time music genre analysis. Without a command it runs the plugin as a \
          standalone app (options below).\n\nCommands:\n",
     );
-    let width = SUBCOMMANDS.iter().map(|sub| sub.name.len()).max().unwrap_or(0);
+    let width = SUBCOMMANDS
+        .iter()
+        .map(|sub| sub.name.len())
+        .max()
+        .unwrap_or(0);
     for sub in SUBCOMMANDS {
         let about = (sub.command)()
             .get_about()

@@ -155,7 +155,10 @@ impl Runtime {
 /// for the repository's `.ort/` (tests, `cargo xtask eval`), else (a plugin or app binary's
 /// folder) a bundle, which puts it beside the binaries, or `ORT_DYLIB_PATH`.
 fn how_to_provide(dirs: &[PathBuf]) -> String {
-    if dirs.iter().any(|d| d.file_name().is_some_and(|n| n == ".ort")) {
+    if dirs
+        .iter()
+        .any(|d| d.file_name().is_some_and(|n| n == ".ort"))
+    {
         "run `cargo xtask ort` in the genrescope repository".to_owned()
     } else {
         format!(

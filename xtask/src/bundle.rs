@@ -27,7 +27,11 @@ pub struct Args {
 
 /// Runs `command` (`bundle` or `bundle-universal`) with its arguments.
 pub fn run(command: &str, args: Args) -> anyhow::Result<()> {
-    run_nice_plug(std::iter::once(command.to_owned()).chain(args.args).collect())
+    run_nice_plug(
+        std::iter::once(command.to_owned())
+            .chain(args.args)
+            .collect(),
+    )
 }
 
 /// Runs a nice-plug bundler command line (the command first).

@@ -218,16 +218,23 @@ mod tests {
             names.push(command.get_name().to_owned());
         }
         for name in ["bundle", "ort", "demo", "train", "eval", "musicnn", "embed"] {
-            assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} missing from {names:?}"
+            );
         }
     }
 
     #[test]
     fn only_help_on_a_command_built_elsewhere_is_relaunched() {
-        let asks = |args: &[&str]| asks_for_help_on_relaunched_command(args.iter().map(OsString::from));
+        let asks =
+            |args: &[&str]| asks_for_help_on_relaunched_command(args.iter().map(OsString::from));
         // Without `ml`, `train` is built elsewhere; with it, everything runs here.
         assert_eq!(asks(&["help", "train"]), !cfg!(feature = "ml"));
-        assert_eq!(asks(&["help", "musicnn", "transfer"]), !cfg!(feature = "ml"));
+        assert_eq!(
+            asks(&["help", "musicnn", "transfer"]),
+            !cfg!(feature = "ml")
+        );
         assert!(!asks(&["help", "ort"]));
         assert!(!asks(&["help"]));
         assert!(!asks(&["train", "--help"]));

@@ -36,7 +36,10 @@ mod tests {
     #[test]
     fn a_missing_corpus_says_how_to_provide_it() {
         let message = missing(Path::new("../shared/music/labels.tsv")).to_string();
-        assert!(message.contains("ln -s /path/to/shared ../shared"), "{message}");
+        assert!(
+            message.contains("ln -s /path/to/shared ../shared"),
+            "{message}"
+        );
         let message = missing(Path::new("songs/labels.tsv")).to_string();
         assert_eq!(message, "songs/labels.tsv does not exist");
     }
