@@ -175,3 +175,34 @@ fn odd_files_are_analysed_in_full_or_reported_by_name() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `genrescope --help` (and `-h`, `help`) lists every command, one line each, before the
+/// standalone app's options; `analyze --help` ends with examples.
+#[test]
+fn help_lists_the_commands_and_analyze_help_has_examples() {
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_genrescope"))
+            .args(args)
+            .output()
+            .expect("run genrescope");
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for flag in ["--help", "-h", "help"] {
+        let help = run(&[flag]);
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with("analyze "))
+            .unwrap_or_else(|| panic!("`{flag}` does not list analyze:\n{help}"));
+        assert!(line.contains("genrescope analyze --help"), "{line}");
+        assert!(
+            help.contains("--backend"),
+            "`{flag}`: no standalone options:\n{help}"
+        );
+    }
+    for args in [&["analyze", "--help"][..], &["help", "analyze"]] {
+        let help = run(args);
+        assert!(help.contains("Examples:"), "{args:?}:\n{help}");
+        assert!(help.contains("genrescope analyze songs/ --csv"), "{help}");
+    }
+}
