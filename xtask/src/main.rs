@@ -131,6 +131,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    relaunch::forget_cargo_run_env();
     if asks_for_help_on_relaunched_command(std::env::args_os().skip(1)) {
         return relaunch::run();
     }

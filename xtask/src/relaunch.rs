@@ -11,6 +11,32 @@ use std::process::Command;
 
 use anyhow::Context;
 
+/// Removes from this process's environment what `cargo run` sets for the program it runs (the
+/// package's manifest folder, name, version, ...), before this xtask runs cargo itself (here,
+/// and nice-plug's bundler): a build script that tracks one of them (ring's tracks
+/// `CARGO_MANIFEST_DIR`) would otherwise see it change between the outer and the inner cargo,
+/// and each would rebuild what the other built.
+pub fn forget_cargo_run_env() {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_set_by_cargo_run) {
+            // Edition 2021: safe; called first thing in `main`, before any thread starts.
+            std::env::remove_var(name);
+        }
+    }
+}
+
+/// Whether `cargo run` sets the variable for the program (`CARGO` stays: it is the cargo to run).
+fn is_set_by_cargo_run(name: &str) -> bool {
+    matches!(
+        name,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+    ) || name.starts_with("CARGO_PKG_")
+}
+
 /// Stands for a command's arguments in an xtask built without `ml`: the command is listed (with
 /// its description) and its whole command line goes to [`run`], `--help` included.
 #[derive(clap::Args)]
@@ -60,6 +86,16 @@ mod tests {
 
     fn strings(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn only_what_cargo_run_sets_is_forgotten() {
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR"] {
+            assert!(is_set_by_cargo_run(name), "{name}");
+        }
+        for name in ["CARGO", "CARGO_TARGET_DIR", "CARGO_HOME", "CARGO_NET_OFFLINE", "PATH"] {
+            assert!(!is_set_by_cargo_run(name), "{name}");
+        }
     }
 
     #[test]
