@@ -90,10 +90,20 @@ mod tests {
 
     #[test]
     fn only_what_cargo_run_sets_is_forgotten() {
-        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR"] {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+        ] {
             assert!(is_set_by_cargo_run(name), "{name}");
         }
-        for name in ["CARGO", "CARGO_TARGET_DIR", "CARGO_HOME", "CARGO_NET_OFFLINE", "PATH"] {
+        for name in [
+            "CARGO",
+            "CARGO_TARGET_DIR",
+            "CARGO_HOME",
+            "CARGO_NET_OFFLINE",
+            "PATH",
+        ] {
             assert!(!is_set_by_cargo_run(name), "{name}");
         }
     }
