@@ -17,9 +17,22 @@ use crate::tags::{csv_field, Tags};
 /// File extensions `analyze` picks up inside folders.
 const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd"];
 
+/// `genrescope analyze --help` shows these after the options.
+const EXAMPLES: &str = "\
+Examples:
+  genrescope analyze song.flac more/songs/       top genre and top 3 per file
+  genrescope analyze songs/ --json --timeline    JSON, with every window's distribution
+  genrescope analyze songs/ --csv > tags.csv     source,model,rank,genre,probability
+  genrescope analyze songs/ --model mfcc-cnn     a faster, less accurate built-in model
+  genrescope analyze songs/ --model ~/.local/share/genrescope/models/crnn.onnx
+
+Folders are searched recursively for WAV, FLAC, Ogg, MP3, AIFF and AU files. ONNX Runtime is
+looked for in ORT_DYLIB_PATH, then beside this binary (`cargo xtask bundle genrescope --release`
+puts it there). Exit code 0: every file analysed, 1: some failed, 2: nothing could run.";
+
 /// Genre analysis of audio files with the same model code as the plugin.
 #[derive(Debug, Parser)]
-#[command(name = "genrescope analyze")]
+#[command(name = "genrescope analyze", after_help = EXAMPLES)]
 pub struct AnalyzeArgs {
     /// Audio files, and folders searched recursively for audio files.
     #[arg(required = true)]

@@ -4,7 +4,7 @@
 mod harness;
 mod odd_audio;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn genrescope(args: &[&std::ffi::OsStr]) -> Output {
@@ -22,7 +22,7 @@ fn batch_folder() -> PathBuf {
     let nested = dir.join("nested");
     std::fs::create_dir_all(&nested).unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/music/gtzan/jazz/jazz.00000.ogg"),
+        harness::shared_music().join("gtzan/jazz/jazz.00000.ogg"),
         nested.join("a-jazz.ogg"),
     )
     .unwrap();
@@ -214,4 +214,35 @@ fn odd_files_are_analysed_in_full_or_reported_by_name() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `genrescope --help` (and `-h`, `help`) lists every command, one line each, before the
+/// standalone app's options; `analyze --help` ends with examples.
+#[test]
+fn help_lists_the_commands_and_analyze_help_has_examples() {
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_genrescope"))
+            .args(args)
+            .output()
+            .expect("run genrescope");
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for flag in ["--help", "-h", "help"] {
+        let help = run(&[flag]);
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with("analyze "))
+            .unwrap_or_else(|| panic!("`{flag}` does not list analyze:\n{help}"));
+        assert!(line.contains("genrescope analyze --help"), "{line}");
+        assert!(
+            help.contains("--backend"),
+            "`{flag}`: no standalone options:\n{help}"
+        );
+    }
+    for args in [&["analyze", "--help"][..], &["help", "analyze"]] {
+        let help = run(args);
+        assert!(help.contains("Examples:"), "{args:?}:\n{help}");
+        assert!(help.contains("genrescope analyze songs/ --csv"), "{help}");
+    }
 }

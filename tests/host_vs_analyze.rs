@@ -4,7 +4,7 @@
 
 mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -22,9 +22,7 @@ const CLIPS: &[&str] = &[
 ];
 
 fn clip(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/music")
-        .join(path)
+    harness::shared_music().join(path)
 }
 
 /// `genrescope analyze --json` on the clips, as a user would run it.

@@ -113,7 +113,9 @@ impl Runtime {
     fn init(library: &Path) -> Result<Self, RuntimeError> {
         if !library.is_file() {
             return Err(RuntimeError(format!(
-                "ONNX Runtime not found at {} (run `cargo xtask ort`, or set ORT_DYLIB_PATH)",
+                "ONNX Runtime not found at {}: set ORT_DYLIB_PATH to an ONNX Runtime 1.31 or \
+                 newer library (`cargo xtask ort` in the genrescope repository downloads one \
+                 into .ort/)",
                 library.display()
             )));
         }
@@ -137,14 +139,34 @@ impl Runtime {
         match locate(dirs) {
             Some(path) => Self::load(&path),
             None => Err(RuntimeError(format!(
-                "ONNX Runtime ({}) not found in ORT_DYLIB_PATH or {} (run `cargo xtask ort`)",
+                "ONNX Runtime ({}) not found in ORT_DYLIB_PATH or {}: {}",
                 library_file_name(),
                 dirs.iter()
                     .map(|d| d.display().to_string())
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                how_to_provide(dirs)
             ))),
         }
+    }
+}
+
+/// What to run so that [`Runtime::find`] finds the library in one of `dirs`: `cargo xtask ort`
+/// for the repository's `.ort/` (tests, `cargo xtask eval`), else (a plugin or app binary's
+/// folder) a bundle, which puts it beside the binaries, or `ORT_DYLIB_PATH`.
+fn how_to_provide(dirs: &[PathBuf]) -> String {
+    if dirs
+        .iter()
+        .any(|d| d.file_name().is_some_and(|n| n == ".ort"))
+    {
+        "run `cargo xtask ort` in the genrescope repository".to_owned()
+    } else {
+        format!(
+            "run `cargo xtask bundle genrescope --release` in the genrescope repository (it puts \
+             the library beside the bundled plugin and app in target/bundled/), or run \
+             `cargo xtask ort` there and set ORT_DYLIB_PATH=<repository>/.ort/{}",
+            library_file_name()
+        )
     }
 }
 
@@ -165,6 +187,14 @@ mod tests {
         if std::env::var_os("ORT_DYLIB_PATH").is_none() {
             assert_eq!(found, Some(dir.join(library_file_name())));
         }
+    }
+
+    #[test]
+    fn a_missing_runtime_says_what_to_run() {
+        assert!(how_to_provide(&[PathBuf::from("repo/.ort")]).contains("`cargo xtask ort`"));
+        let beside_plugin = how_to_provide(&[PathBuf::from("/home/me/.clap")]);
+        assert!(beside_plugin.contains("`cargo xtask bundle genrescope --release`"));
+        assert!(beside_plugin.contains("ORT_DYLIB_PATH"));
     }
 
     #[test]

@@ -83,6 +83,22 @@ pub fn library_path() -> PathBuf {
     path
 }
 
+/// The research corpus the tests read clips from: `../shared/music` beside the repository.
+/// Panics with what to run when it is not there.
+pub fn shared_music() -> PathBuf {
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let music = repository.join("../shared/music");
+    assert!(
+        music.is_dir(),
+        "{} is missing: these tests read clips of the research corpus there. Link the `shared` \
+         folder that holds `music/labels.tsv` beside the repository: \
+         `ln -s /path/to/shared {}`",
+        music.display(),
+        repository.join("../shared").display()
+    );
+    music
+}
+
 /// Points `ORT_DYLIB_PATH` at the repository's `.ort/` library (`cargo xtask ort`) unless the
 /// caller set it, so the plugin under test (and any `genrescope` process the test starts) finds
 /// ONNX Runtime the way an installed plugin finds the copy beside itself.

@@ -32,6 +32,9 @@ pub struct Args {
 
 fn default_clip() -> anyhow::Result<PathBuf> {
     let gtzan = Path::new("../shared/music/gtzan/blues");
+    if !gtzan.is_dir() {
+        return Err(crate::data::missing(gtzan).context("no --clip given"));
+    }
     let mut clips: Vec<PathBuf> = std::fs::read_dir(gtzan)
         .with_context(|| format!("no --clip given and {} is not readable", gtzan.display()))?
         .filter_map(|entry| Some(entry.ok()?.path()))

@@ -15,7 +15,27 @@ fn bundled_dir() -> PathBuf {
         .join("bundled")
 }
 
-pub fn run(args: Vec<String>) -> anyhow::Result<()> {
+/// `bundle` and `bundle-universal`: nice-plug's syntax, plus `--no-standalone`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The package to bundle (`genrescope`), then `cargo build` options (`--release`,
+    /// `--profile <name>`, `--target <triple>`, ...) and `--no-standalone` (skips the
+    /// standalone app, and with it the ALSA and JACK headers).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// Runs `command` (`bundle` or `bundle-universal`) with its arguments.
+pub fn run(command: &str, args: Args) -> anyhow::Result<()> {
+    run_nice_plug(
+        std::iter::once(command.to_owned())
+            .chain(args.args)
+            .collect(),
+    )
+}
+
+/// Runs a nice-plug bundler command line (the command first).
+pub fn run_nice_plug(args: Vec<String>) -> anyhow::Result<()> {
     let bundling = args.first().is_some_and(|cmd| cmd.starts_with("bundle"));
     nice_plug_xtask::main_with_args("cargo xtask", with_standalone(args))?;
     if bundling {

@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Makes sure `dest` holds the pinned library; returns its path. Does nothing when it is
 /// already there (a version stamp beside it says which version it is).
 pub fn provision(dest: &Path, wheel_file: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let library = dest.join(genrescope::inference::runtime::library_file_name());
+    let library = dest.join(library_file_name());
     let stamp = dest.join("VERSION");
     if library.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(VERSION) {
         return Ok(library);
@@ -107,6 +107,17 @@ pub fn provision(dest: &Path, wheel_file: Option<&Path>) -> anyhow::Result<PathB
     Ok(library)
 }
 
+/// File name of the library on this platform: the name
+/// [`genrescope::inference::runtime::library_file_name`] looks for (xtask's light build, which
+/// bundles, does not link the plugin library).
+pub fn library_file_name() -> String {
+    format!(
+        "{}onnxruntime{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
 fn download(url: &str) -> anyhow::Result<Vec<u8>> {
     eprintln!("downloading {url}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -126,4 +137,15 @@ fn download(url: &str) -> anyhow::Result<Vec<u8>> {
         .with_config()
         .limit(256 << 20)
         .read_to_vec()?)
+}
+
+#[cfg(all(test, feature = "ml"))]
+mod tests {
+    #[test]
+    fn the_library_is_where_the_plugin_looks() {
+        assert_eq!(
+            super::library_file_name(),
+            genrescope::inference::runtime::library_file_name()
+        );
+    }
 }

@@ -46,6 +46,9 @@ pub enum ClassSelection {
 impl Dataset {
     /// A labels table (a `.tsv` file) or a folder-per-label tree (a directory).
     pub fn load(source: &Path) -> anyhow::Result<Self> {
+        if !source.exists() {
+            return Err(super::missing(source));
+        }
         if source.is_dir() {
             Self::from_folders(source)
         } else {

@@ -163,6 +163,9 @@ fn check(
     root: &Path,
     fixture: Option<&Path>,
 ) -> anyhow::Result<()> {
+    if !root.is_dir() {
+        return Err(crate::data::missing(root));
+    }
     let runtime = Runtime::find(&runtime_dirs())?;
     let mut model = GenreModel::load(&runtime, model_path, Provider::Cpu)?;
     let cutter = WindowCutter::new(&model.metadata.input)?;

@@ -46,7 +46,8 @@ impl Backend {
             Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::default())),
             #[allow(unreachable_patterns)]
             other => anyhow::bail!(
-                "xtask was built without the `{}` feature: cargo xtask needs `--features {0}`",
+                "xtask was built without the `{}` feature: run the command as \
+                 `cargo run -p xtask --release --features {0} -- <command> ...`",
                 format!("{other:?}").to_lowercase()
             ),
         }
