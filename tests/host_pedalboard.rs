@@ -1,0 +1,79 @@
+//! The plugin in a real third-party host: pedalboard (PyPI), which hosts VST3 plugins through
+//! JUCE. The test assembles `genrescope.vst3` from the plugin library Cargo built for this run,
+//! with ONNX Runtime beside it as the bundler puts it, and runs `tests/hosts/pedalboard_host.py`:
+//! a real clip at 44.1/48/96 kHz, mono and stereo, blocks of 64–8192 samples and NaN/Inf/denormal
+//! samples must come back bit-exact, and unloading an instance must leave none of its threads.
+//!
+//! pedalboard lives in a virtual environment that `bash .ci/hosts` creates in `.venv-hosts/`
+//! (or set `GENRESCOPE_HOST_PYTHON` to a Python that has it).
+
+#![cfg(target_os = "linux")]
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python that has pedalboard, or a panic that says how to get one.
+fn host_python() -> PathBuf {
+    let python = std::env::var_os("GENRESCOPE_HOST_PYTHON").map_or_else(
+        || repository().join(".venv-hosts/bin/python"),
+        PathBuf::from,
+    );
+    assert!(
+        python.is_file(),
+        "{} is missing: run `bash .ci/hosts` (a virtual environment with pedalboard) first, \
+         as the README's test command does",
+        python.display()
+    );
+    python
+}
+
+/// `genrescope.vst3` in `dir` as `cargo xtask bundle` lays it out on Linux: the plugin library
+/// and ONNX Runtime side by side in `Contents/<arch>-linux/`.
+fn assemble_bundle(dir: &Path) -> PathBuf {
+    harness::provide_onnx_runtime();
+    let bundle = dir.join("genrescope.vst3");
+    let binaries = bundle
+        .join("Contents")
+        .join(format!("{}-linux", std::env::consts::ARCH));
+    std::fs::create_dir_all(&binaries).expect("bundle folder");
+    std::fs::copy(harness::library_path(), binaries.join("genrescope.so")).expect("plugin");
+    let runtime = PathBuf::from(std::env::var_os("ORT_DYLIB_PATH").expect("provided above"));
+    std::fs::copy(
+        &runtime,
+        binaries.join(runtime.file_name().expect("file name")),
+    )
+    .expect("ONNX Runtime");
+    bundle
+}
+
+#[test]
+fn pedalboard_passes_real_audio_through_bit_exact_and_unloads_cleanly() {
+    let python = host_python();
+    let dir = std::env::temp_dir().join(format!("genrescope-pedalboard-{}", std::process::id()));
+    let bundle = assemble_bundle(&dir);
+    let clip = harness::shared_music().join("gtzan/blues/blues.00000.ogg");
+    let output = Command::new(python)
+        .arg(repository().join("tests/hosts/pedalboard_host.py"))
+        .arg(&bundle)
+        .arg(&clip)
+        // The plugin must find ONNX Runtime beside itself, as an installed one does.
+        .env_remove("ORT_DYLIB_PATH")
+        .output()
+        .expect("run the pedalboard host");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the pedalboard host failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("passthrough checks bit-exact"), "{stdout}");
+}

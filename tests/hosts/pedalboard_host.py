@@ -1,0 +1,108 @@
+"""Hosts genrescope.vst3 in pedalboard (JUCE's VST3 hosting, a real third-party host).
+
+Usage: python pedalboard_host.py <genrescope.vst3> <clip>
+
+Processes a real clip at 44.1, 48 and 96 kHz, mono and stereo, in block sizes from 64 to 8192
+samples, then with NaN, infinite and denormal samples, and asserts the audio comes back
+bit-exact. Loads and unloads the plugin several times and asserts that no thread survives an
+instance. Exit status 0 only when every check passed (run by tests/host_pedalboard.rs).
+"""
+
+import gc
+import os
+import sys
+import time
+
+import numpy as np
+import pedalboard
+import soundfile
+
+RATES = (44100, 48000, 96000)
+BLOCK_SIZES = (64, 100, 512, 1024, 4096, 8192)
+CYCLES = 4
+
+
+def threads():
+    """Threads of this process right now."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def settled_threads(limit, timeout_s=5.0):
+    """Thread count once it is at most `limit`, or whatever it is after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while threads() > limit and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    return threads()
+
+
+def at_rate(clip, source_rate, rate):
+    """The clip at `rate` by linear interpolation (the samples only need to be real music)."""
+    n = int(len(clip) * rate / source_rate)
+    return np.interp(np.arange(n) * source_rate / rate, np.arange(len(clip)), clip).astype(np.float32)
+
+
+def layouts(mono):
+    """Mono, and stereo with different channels (so a swap or a mixdown would show)."""
+    return {"mono": mono[np.newaxis, :], "stereo": np.stack([mono, -0.5 * mono])}
+
+
+def hostile(audio):
+    """`audio` with NaN, ±Inf, denormals and huge values scattered through it."""
+    out = audio.copy()
+    specials = np.array(
+        [np.nan, np.inf, -np.inf, 1e-40, -1e-42, np.float32(1.4e-45), 3e38, -3e38], np.float32
+    )
+    positions = np.random.RandomState(7).randint(0, out.shape[1], size=400)
+    out[:, positions] = specials[np.arange(positions.size) % specials.size]
+    return out
+
+
+def bits(audio):
+    return np.ascontiguousarray(audio, dtype=np.float32).view(np.uint32)
+
+
+def check_passthrough(plugin, audio, rate, block, what):
+    out = plugin.process(audio, rate, buffer_size=block, reset=True)
+    assert out.shape == audio.shape, f"{what}: shape {out.shape} != {audio.shape}"
+    differ = np.flatnonzero(bits(out) != bits(audio))
+    assert differ.size == 0, f"{what}: {differ.size} samples changed, first at {differ[0]}"
+
+
+def main(bundle, clip_path):
+    clip, source_rate = soundfile.read(clip_path, dtype="float32", always_2d=True)
+    clip = clip.mean(axis=1)[: source_rate * 12]
+    baseline = threads()
+    counts = []
+    loaded = []
+    checks = 0
+    for cycle in range(CYCLES):
+        plugin = pedalboard.load_plugin(bundle)
+        assert plugin.name == "genrescope", plugin.name
+        if cycle == 0:
+            for rate in RATES:
+                mono = at_rate(clip, source_rate, rate)
+                for name, audio in layouts(mono).items():
+                    for block in BLOCK_SIZES:
+                        check_passthrough(plugin, audio, rate, block, f"{name} {rate} Hz, block {block}")
+                        checks += 1
+                    check_passthrough(plugin, hostile(audio), rate, 512, f"{name} {rate} Hz, NaN/Inf/denormal")
+                    checks += 1
+        else:
+            audio = layouts(at_rate(clip, source_rate, 48000))["stereo"]
+            check_passthrough(plugin, audio, 48000, 512, f"cycle {cycle}")
+            checks += 1
+        loaded.append(threads())
+        del plugin
+        counts.append(settled_threads(baseline))
+    print(
+        f"{checks} passthrough checks bit-exact; threads: {baseline} before loading, "
+        f"{loaded} with an instance, {counts} after each unload"
+    )
+    # JUCE may start its own threads once (the message thread); an instance must not leave any.
+    assert counts[-1] <= counts[0], f"threads grow with every instance: {counts}"
+    assert counts[0] <= baseline + 2, f"{counts[0] - baseline} threads left after unloading: {counts}"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
