@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use genrescope::analysis::genre::GenreAnalyzer;
-use genrescope::analysis::resample::StreamResampler;
 use genrescope::analysis::AnalysisStep;
 use genrescope::decode::decode_mono_at;
 use genrescope::inference::{analyze_file, ModelChoice, Provider, Runtime, WindowCutter};
 use genrescope::params::GenrescopeParams;
+use genrescope::resample::StreamResampler;
 use genrescope::stats::Stats;
 use harness::{BlockRunner, PluginUnderTest};
 
@@ -33,14 +33,11 @@ const CLIPS: &[&str] = &[
 ];
 
 fn clip(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/music")
-        .join(path)
+    genrescope::research::music_dir().join(path)
 }
 
 fn runtime() -> Runtime {
-    harness::provide_onnx_runtime();
-    Runtime::find(&[]).expect("ONNX Runtime (run `cargo xtask ort`)")
+    genrescope::inference::runtime::for_tests()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

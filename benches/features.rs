@@ -39,8 +39,8 @@ fn streaming(c: &mut Criterion) {
         b.iter(|| {
             stream.push(hops.next().unwrap(), |frame| {
                 std::hint::black_box(frame);
-            })
-        })
+            });
+        });
     });
 }
 

@@ -178,7 +178,7 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     }
     let threads = args
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .clamp(1, files.len());
     let bar = ProgressBar::new(files.len() as u64).with_style(
         ProgressStyle::with_template("analyze {bar:40} {pos}/{len} files, ETA {eta}")
@@ -270,7 +270,7 @@ fn report(
                     .map(|(i, row)| {
                         let start_s = i as f32 * clip.hop_seconds;
                         let probabilities = row.to_vec();
-                        let top = crate::analysis::rolling::ranked(&probabilities)[0];
+                        let top = crate::inference::decision::ranked(&probabilities)[0];
                         TimelineEntry {
                             start_s,
                             end_s: start_s + window_s,

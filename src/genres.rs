@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use crate::Error;
 use serde::Deserialize;
 
 /// The vocabulary file built into genrescope.
@@ -63,18 +64,6 @@ pub struct LabelName {
     pub name: String,
 }
 
-/// Why a vocabulary cannot be used, or a label is not in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VocabularyError(pub String);
-
-impl std::fmt::Display for VocabularyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for VocabularyError {}
-
 /// The parsed vocabulary file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vocabulary {
@@ -110,26 +99,26 @@ impl Vocabulary {
         BUILT_IN.get_or_init(|| Self::parse(BUILTIN).expect("models/genres.toml is valid"))
     }
 
-    pub fn load(path: &Path) -> Result<Self, VocabularyError> {
+    pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| VocabularyError(format!("cannot read {}: {e}", path.display())))?;
-        Self::parse(&text).map_err(|e| VocabularyError(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::Vocabulary(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(&text).map_err(|e| Error::Vocabulary(format!("{}: {e}", path.display())))
     }
 
     /// Parses and checks a vocabulary: unique non-empty ids and names, and every mapped label
     /// pointing at known genres.
-    pub fn parse(text: &str) -> Result<Self, VocabularyError> {
-        let file: File = toml::from_str(text).map_err(|e| VocabularyError(e.to_string()))?;
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let file: File = toml::from_str(text).map_err(|e| Error::Vocabulary(e.to_string()))?;
         let mut meanings = BTreeMap::new();
         for genre in &file.genre {
             if genre.id.trim().is_empty() || genre.name.trim().is_empty() {
-                return Err(VocabularyError("a genre has an empty id or name".into()));
+                return Err(Error::Vocabulary("a genre has an empty id or name".into()));
             }
             for key in [&genre.id, &genre.name] {
                 let meaning = Meaning::Genre(genre.id.clone());
                 match meanings.insert(key.to_lowercase(), meaning.clone()) {
                     Some(previous) if previous != meaning => {
-                        return Err(VocabularyError(format!("`{key}` names two genres")))
+                        return Err(Error::Vocabulary(format!("`{key}` names two genres")))
                     }
                     _ => {}
                 }
@@ -143,7 +132,7 @@ impl Vocabulary {
                     ids.sort();
                     ids.dedup();
                     if ids.len() < 2 {
-                        return Err(VocabularyError(format!(
+                        return Err(Error::Vocabulary(format!(
                             "label `{label}`: a set of candidates needs two genres or more"
                         )));
                     }
@@ -157,12 +146,12 @@ impl Vocabulary {
                 Meaning::NotAGenre(_) => &[],
             };
             if let Some(unknown) = ids.iter().find(|id| !known(id)) {
-                return Err(VocabularyError(format!(
+                return Err(Error::Vocabulary(format!(
                     "label `{label}` maps to `{unknown}`, which is not a [[genre]] id"
                 )));
             }
             if meanings.insert(label.to_lowercase(), meaning).is_some() {
-                return Err(VocabularyError(format!(
+                return Err(Error::Vocabulary(format!(
                     "label `{label}` is mapped twice (or is a genre id or name)"
                 )));
             }
@@ -274,12 +263,12 @@ impl Vocabulary {
     pub fn clip_genres<'a>(
         &self,
         labels: impl IntoIterator<Item = &'a str>,
-    ) -> Result<ClipGenres, VocabularyError> {
+    ) -> Result<ClipGenres, Error> {
         // Distinct meanings: the same label spelt twice (`genre` and `genres_all`) is one.
         let mut meanings: Vec<&Meaning> = Vec::new();
         for label in labels {
             let meaning = self.meaning(label).ok_or_else(|| {
-                VocabularyError(format!(
+                Error::Vocabulary(format!(
                     "label `{label}` is not in the genre vocabulary: map it in \
                      models/genres.toml ([labels])"
                 ))
@@ -417,12 +406,12 @@ mod tests {
         );
         assert!(v.clip_genres(["holiday"]).unwrap().genres.is_empty());
         let unknown = v.clip_genres(["rock", "zydeco-punk"]).unwrap_err();
-        assert!(unknown.0.contains("zydeco-punk"), "{unknown}");
+        assert!(unknown.to_string().contains("zydeco-punk"), "{unknown}");
     }
 
     #[test]
     fn every_label_of_the_shared_corpus_is_mapped() {
-        let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/music/labels.tsv");
+        let table = crate::research::music_dir().join("labels.tsv");
         let Ok(text) = std::fs::read_to_string(&table) else {
             panic!("{} is needed by the tests", table.display());
         };
@@ -447,14 +436,20 @@ mod tests {
         let genre = "version = 1\n[[genre]]\nid = \"rock\"\nname = \"Rock\"\n";
         assert!(Vocabulary::parse(genre).is_ok());
         let unknown = format!("{genre}[labels]\n\"x\" = \"jazz\"\n");
-        assert!(Vocabulary::parse(&unknown).unwrap_err().0.contains("jazz"));
+        assert!(Vocabulary::parse(&unknown)
+            .unwrap_err()
+            .to_string()
+            .contains("jazz"));
         let lonely = format!("{genre}[labels]\n\"x\" = [\"rock\"]\n");
         assert!(Vocabulary::parse(&lonely)
             .unwrap_err()
-            .0
+            .to_string()
             .contains("two genres"));
         let twice = format!("{genre}[labels]\n\"ROCK\" = \"rock\"\n");
-        assert!(Vocabulary::parse(&twice).unwrap_err().0.contains("twice"));
+        assert!(Vocabulary::parse(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
         assert!(Vocabulary::parse("version = 1\n").is_err());
     }
 }

@@ -10,15 +10,20 @@ pub mod analysis;
 pub mod cli;
 pub mod decode;
 pub mod editor;
+pub mod error;
 pub mod features;
 pub mod genres;
 pub mod inference;
 pub mod params;
+pub mod resample;
+pub mod research;
 pub mod stats;
 pub mod tags;
 pub mod tap;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
+
+pub use error::{Error, Result};
 
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
@@ -28,9 +33,9 @@ use nice_plug::prelude::*;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiNiceSettings, RepaintNotifier};
 
 use analysis::genre::{GenreAnalyzer, GenreView};
-use analysis::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
 use analysis::worker::{self, Published, Publisher, Worker, WorkerInputs};
 use editor::EditorApp;
+use features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
 use params::GenrescopeParams;
 use stats::Stats;
 use tap::AudioTap;
@@ -111,11 +116,10 @@ impl Genrescope {
         let worker = Worker::spawn(WorkerInputs {
             consumer,
             host_rate_hz,
-            step: self
-                .analyzer
-                .take()
-                .map(GenreAnalyzer::resume)
-                .unwrap_or_else(|| GenreAnalyzer::new(self.params.clone(), self.stats.clone())),
+            step: self.analyzer.take().map_or_else(
+                || GenreAnalyzer::new(self.params.clone(), self.stats.clone()),
+                GenreAnalyzer::resume,
+            ),
             publisher,
             stats: self.stats.clone(),
             notify: Box::new(move || repaint.request_repaint()),

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
-use crate::analysis::AnalysisSettings;
+use crate::analysis::{AnalysisSettings, SettingsSource};
 use crate::editor;
 
 #[derive(Params)]
@@ -26,6 +26,16 @@ pub struct GenrescopeParams {
     /// Editor window size in logical pixels (width, height); saved with the project.
     #[persist = "editor-size"]
     pub editor_size: Arc<RwLock<(u32, u32)>>,
+}
+
+impl SettingsSource for GenrescopeParams {
+    fn smoothing_s(&self) -> f32 {
+        self.smoothing.value()
+    }
+
+    fn analysis_settings(&self) -> Option<AnalysisSettings> {
+        self.settings.read().ok().map(|settings| settings.clone())
+    }
 }
 
 impl Default for GenrescopeParams {

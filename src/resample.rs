@@ -9,10 +9,6 @@ use crate::features::limit::clip;
 /// resampler's delay well under the shortest analysis hop.
 const CHUNK_FRAMES: usize = 1024;
 
-/// Lowest and highest host rates the analysis accepts, in Hz.
-pub const MIN_RATE_HZ: u32 = 8_000;
-pub const MAX_RATE_HZ: u32 = 384_000;
-
 /// Converts an arbitrary-length mono stream from `input_rate` to `output_rate` (both in Hz),
 /// calling a sink with each resampled run. Allocates only in [`StreamResampler::new()`].
 ///
@@ -156,6 +152,7 @@ pub fn resample_clip(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
 
     fn sine(rate: u32, freq: f32, seconds: f32) -> Vec<f32> {
         let n = (rate as f32 * seconds) as usize;

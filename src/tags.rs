@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use crate::analysis::rolling::ranked;
 use crate::genres::{LabelName, Vocabulary};
+use crate::inference::decision::ranked;
 
 /// One genre and its probability.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::analysis::genre::{GenreView, ModelStatus};
-use crate::analysis::rolling::ranked;
 use crate::analysis::worker::Published;
+use crate::inference::decision::ranked;
 use crate::stats::{Stats, StatsSnapshot};
 
 /// Labels a [`TestReport`] can carry (the built-in models have 14 and 50).
@@ -84,7 +84,9 @@ static LAST_ID: AtomicU32 = AtomicU32::new(0);
 
 /// Records a new plugin instance; instances whose stats were dropped are forgotten.
 pub fn register(stats: &Arc<Stats>, published: &Published<GenreView>) {
-    let mut instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut instances = INSTANCES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     instances.retain(|i| i.stats.strong_count() > 0);
     let id = LAST_ID.fetch_add(1, Ordering::SeqCst) + 1;
     instances.push(Instance {
@@ -100,7 +102,7 @@ pub fn register(stats: &Arc<Stats>, published: &Published<GenreView>) {
 pub fn panic_if_armed(stats: &Arc<Stats>) {
     let armed = INSTANCES
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .iter()
         .find(|i| std::ptr::eq(i.stats.as_ptr(), Arc::as_ptr(stats)))
         .is_some_and(|i| i.panic_armed.swap(false, Ordering::AcqRel));
@@ -114,7 +116,9 @@ pub fn panic_if_armed(stats: &Arc<Stats>) {
 /// analyses audio. Returns false if there is no such instance.
 #[no_mangle]
 pub extern "C" fn genrescope_test_panic_worker(id: u32) -> bool {
-    let instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
+    let instances = INSTANCES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(instance) = instances
         .iter()
         .find(|i| i.id == id && i.stats.strong_count() > 0)
@@ -138,7 +142,9 @@ pub extern "C" fn genrescope_test_last_instance() -> u32 {
 /// `out` must be valid for a write of one [`TestReport`].
 #[no_mangle]
 pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -> bool {
-    let instances = INSTANCES.lock().unwrap_or_else(|p| p.into_inner());
+    let instances = INSTANCES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some((stats, published)) = instances
         .iter()
         .filter(|i| i.id == id)

@@ -270,7 +270,7 @@ fn garbage_state_is_rejected_and_the_plugin_keeps_its_settings() {
     // missing file and the audio still passes bit-exact.
     plugin
         .edit_state(|state| {
-            state["fields"]["analysis-settings"] = file_model_settings("models/nonexistent.onnx")
+            state["fields"]["analysis-settings"] = file_model_settings("models/nonexistent.onnx");
         })
         .unwrap();
     let mut rng = SmallRng::seed_from_u64(3);

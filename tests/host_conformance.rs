@@ -214,7 +214,7 @@ fn state_round_trips_byte_for_byte_and_restores_every_value() {
     restored
         .edit_state(|state| {
             state["fields"]["analysis-settings"] =
-                serde_json::json!(r#"{"model":{"kind":"builtin"}}"#)
+                serde_json::json!(r#"{"model":{"kind":"builtin"}}"#);
         })
         .unwrap();
     let report = restored.wait_for(WORKER_TIMEOUT, |r| r.stats.analysis_rate_hz == 16_000);

@@ -87,7 +87,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn shared_music() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/music")
+    genrescope::research::music_dir()
 }
 
 fn load_input(input: &Input) -> Vec<f32> {
@@ -104,8 +104,9 @@ fn load_input(input: &Input) -> Vec<f32> {
             sum_squares,
         } => {
             let path = shared_music().join(clip);
-            let audio = decode_mono(&path)
-                .unwrap_or_else(|err| panic!("{err} (is ../shared/music there?)"));
+            let audio = decode_mono(&path).unwrap_or_else(|err| {
+                panic!("{err} (is the research corpus in $GENRESCOPE_MUSIC or ../shared/music?)")
+            });
             let excerpt = audio.samples[*start..*start + *samples].to_vec();
             // Our decoder must agree with libsndfile before features can be compared.
             let our_sum: f64 = excerpt.iter().map(|&x| f64::from(x)).sum();

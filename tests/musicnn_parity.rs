@@ -12,8 +12,8 @@
 
 use std::path::Path;
 
-use genrescope::analysis::rolling::ranked;
-use genrescope::inference::{analyze_file, GenreModel, Provider, Runtime, WindowCutter};
+use genrescope::inference::decision::ranked;
+use genrescope::inference::{analyze_file, GenreModel, Provider, WindowCutter};
 
 /// Largest difference allowed in any tag probability of any patch.
 const TOLERANCE: f32 = 1e-2;
@@ -32,7 +32,7 @@ fn mtt_musicnn_matches_the_original() {
 /// within [`TOLERANCE`] of the original's taggram, the same top-3 tags by mean probability.
 fn matches_the_original(name: &str, fixture: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let runtime = Runtime::find(&[root.join(".ort")]).expect("run `cargo xtask ort`");
+    let runtime = genrescope::inference::runtime::for_tests();
     let mut model = GenreModel::load(
         &runtime,
         &root.join("models").join(format!("{name}.onnx")),
@@ -57,7 +57,7 @@ fn matches_the_original(name: &str, fixture: &str) {
         let ours = analyze_file(
             &mut model,
             &cutter,
-            &root.join("../shared/music").join(file),
+            &genrescope::research::music_dir().join(file),
         )
         .unwrap();
         assert_eq!(

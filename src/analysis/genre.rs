@@ -7,15 +7,14 @@ use std::time::Instant;
 
 use ndarray::{Array2, Array3, Axis};
 
-use super::levels::{to_dbfs, Levels};
-use super::rolling::Rolling;
+use super::levels::{LevelMeter, Levels};
+use super::rolling::{Rolling, WindowAnswer};
 use super::window::RollingWindow;
-use super::{AnalysisSettings, AnalysisStep};
+use super::{AnalysisSettings, AnalysisStep, SettingsSource};
 use crate::features::{FeatureExtractor, FrameStream};
 use crate::inference::decision::Decision;
 use crate::inference::runtime::default_dirs;
 use crate::inference::{GenreModel, ModelInput, OutputKind, Provider, Runtime, WindowCutter};
-use crate::params::GenrescopeParams;
 use crate::stats::Stats;
 
 /// Windows whose peak stays below this amplitude (-60 dBFS) are silence: they are not
@@ -76,7 +75,7 @@ pub struct GenreView {
 
 /// The [`AnalysisStep`] the plugin runs.
 pub struct GenreAnalyzer {
-    params: Arc<GenrescopeParams>,
+    settings: Arc<dyn SettingsSource>,
     stats: Arc<Stats>,
     /// The settings the current model was loaded for.
     requested: Option<AnalysisSettings>,
@@ -88,8 +87,8 @@ pub struct GenreAnalyzer {
     /// louder than [`SILENCE_PEAK`].
     position: u64,
     last_loud: Option<u64>,
-    /// Level accumulators since the previous window: sum of squares, count, peak.
-    level: (f64, u64, f32),
+    /// Input level since the previous window.
+    level: LevelMeter,
 }
 
 struct Loaded {
@@ -113,9 +112,9 @@ enum Feeder {
 }
 
 impl GenreAnalyzer {
-    pub fn new(params: Arc<GenrescopeParams>, stats: Arc<Stats>) -> Self {
+    pub fn new(settings: Arc<dyn SettingsSource>, stats: Arc<Stats>) -> Self {
         Self {
-            params,
+            settings,
             stats,
             requested: None,
             loaded: None,
@@ -123,7 +122,7 @@ impl GenreAnalyzer {
             resets_seen: 0,
             position: 0,
             last_loud: None,
-            level: (0.0, 0, 0.0),
+            level: LevelMeter::default(),
         }
     }
 
@@ -132,7 +131,7 @@ impl GenreAnalyzer {
     /// ring and the resampler are new, so no frame may straddle the two runs).
     pub fn resume(mut self) -> Self {
         self.resets_seen = 0; // the activation reset the counters in `Stats`
-        self.level = (0.0, 0, 0.0);
+        self.level = LevelMeter::default();
         if let Some(loaded) = &mut self.loaded {
             // The audio before the pause is not the context of the audio after it.
             loaded.decision.reset_context();
@@ -218,20 +217,16 @@ impl GenreAnalyzer {
         }
         view.inference_ms = start.elapsed().as_secs_f32() * 1e3;
         view.silent = silent;
-        let (sum_sq, count, peak) = std::mem::replace(&mut self.level, (0.0, 0, 0.0));
-        view.level = Levels {
-            rms_dbfs: to_dbfs((sum_sq / count.max(1) as f64).sqrt() as f32),
-            peak_dbfs: to_dbfs(peak),
-        };
+        view.level = self.level.take();
         view.windows += 1;
         let time_s = self.position as f64 / f64::from(loaded.model.metadata.input.sample_rate());
-        view.rolling.push(
+        let answer = WindowAnswer {
             time_s,
-            &view.latest,
+            hop_s: loaded.hop_s,
+            probabilities: &view.latest,
             silent,
-            loaded.hop_s,
-            self.params.smoothing.value(),
-        );
+        };
+        view.rolling.push(answer, self.settings.smoothing_s());
         Ok(())
     }
 
@@ -245,15 +240,10 @@ impl GenreAnalyzer {
 
     /// Tracks level and silence of samples about to be fed.
     fn measure(&mut self, samples: &[f32]) {
-        let (sum_sq, count, peak) = &mut self.level;
-        for (i, &x) in samples.iter().enumerate() {
-            *sum_sq += f64::from(x * x);
-            *peak = peak.max(x.abs());
-            if x.abs() > SILENCE_PEAK {
-                self.last_loud = Some(self.position + i as u64 + 1);
-            }
+        self.level.add(samples);
+        if let Some(i) = samples.iter().rposition(|x| x.abs() > SILENCE_PEAK) {
+            self.last_loud = Some(self.position + i as u64 + 1);
         }
-        *count += samples.len() as u64;
         self.position += samples.len() as u64;
     }
 }
@@ -280,11 +270,10 @@ impl AnalysisStep for GenreAnalyzer {
             }
             changed = true;
         }
-        let settings = match self.params.settings.read() {
-            Ok(settings) if self.requested.as_ref() == Some(&settings) => None,
-            Ok(settings) => Some(settings.clone()),
-            Err(_) => None,
-        };
+        let settings = self
+            .settings
+            .analysis_settings()
+            .filter(|settings| self.requested.as_ref() != Some(settings));
         if let Some(settings) = settings {
             self.load(&settings);
             self.requested = Some(settings);
@@ -451,15 +440,15 @@ impl FrameFeeder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::rolling::ranked;
     use crate::decode::decode_mono_at;
+    use crate::inference::decision::ranked;
     use crate::inference::{analyze_file, ModelChoice};
+    use crate::params::GenrescopeParams;
     use std::path::{Path, PathBuf};
 
     /// ONNX Runtime from the repository's `.ort/` (`cargo xtask ort`); CI provisions it.
     pub fn test_runtime() -> Runtime {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort");
-        Runtime::find(&[dir]).expect("ONNX Runtime for tests: run `cargo xtask ort`")
+        crate::inference::runtime::for_tests()
     }
 
     #[test]
@@ -489,9 +478,7 @@ mod tests {
     }
 
     fn clip(path: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/music")
-            .join(path)
+        crate::research::music_dir().join(path)
     }
 
     fn analyzer() -> GenreAnalyzer {

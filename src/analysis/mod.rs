@@ -3,7 +3,6 @@
 
 pub mod genre;
 pub mod levels;
-pub mod resample;
 pub mod rolling;
 pub mod window;
 pub mod worker;
@@ -52,6 +51,18 @@ pub struct Snapshot<T> {
 pub struct AnalysisSettings {
     pub model: ModelChoice,
     pub provider: Provider,
+}
+
+/// What the analysis reads of the plugin's settings while it runs: the display smoothing and the
+/// model choice. The plugin's parameters provide them (`GenrescopeParams`), so the analysis
+/// does not depend on the plugin's parameter set.
+pub trait SettingsSource: Send + Sync {
+    /// Time constant of the displayed distribution's exponential smoothing, in seconds
+    /// (0: every window shown as it is).
+    fn smoothing_s(&self) -> f32;
+    /// The model and execution provider to run now; `None` when they cannot be read (the
+    /// current model keeps running).
+    fn analysis_settings(&self) -> Option<AnalysisSettings>;
 }
 
 #[cfg(test)]

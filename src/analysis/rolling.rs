@@ -29,18 +29,29 @@ pub struct Rolling {
     pub summary_windows: u64,
 }
 
+/// One model window's answer, as the rolling view takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowAnswer<'a> {
+    /// When the window ended, in seconds of analysed audio.
+    pub time_s: f64,
+    /// Time since the previous window, in seconds.
+    pub hop_s: f32,
+    /// The window's genre distribution.
+    pub probabilities: &'a [f32],
+    /// Whether the window was silence: it then only marks the history.
+    pub silent: bool,
+}
+
 impl Rolling {
-    /// Adds one window's distribution. `silent` windows only mark the history. `smoothing_s`
-    /// is the time constant of the exponential smoothing in seconds (0: none), `hop_s` the time
-    /// since the previous window.
-    pub fn push(
-        &mut self,
-        time_s: f64,
-        probabilities: &[f32],
-        silent: bool,
-        hop_s: f32,
-        smoothing_s: f32,
-    ) {
+    /// Adds one window's answer. `smoothing_s` is the time constant of the exponential
+    /// smoothing in seconds (0: none).
+    pub fn push(&mut self, window: WindowAnswer, smoothing_s: f32) {
+        let WindowAnswer {
+            time_s,
+            hop_s,
+            probabilities,
+            silent,
+        } = window;
         if !silent {
             let alpha = if smoothing_s > 0.0 && self.smoothed.len() == probabilities.len() {
                 1.0 - (-hop_s / smoothing_s).exp()
@@ -83,43 +94,45 @@ impl Rolling {
     }
 }
 
-/// Indices of `probabilities` from most to least likely.
-pub fn ranked(probabilities: &[f32]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..probabilities.len()).collect();
-    order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
-    order
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn answer(time_s: f64, probabilities: &[f32], silent: bool, hop_s: f32) -> WindowAnswer<'_> {
+        WindowAnswer {
+            time_s,
+            hop_s,
+            probabilities,
+            silent,
+        }
+    }
+
     #[test]
     fn smoothing_follows_the_exponential_time_constant() {
         let mut rolling = Rolling::default();
-        rolling.push(1.0, &[1.0, 0.0], false, 1.0, 2.0);
+        rolling.push(answer(1.0, &[1.0, 0.0], false, 1.0), 2.0);
         assert_eq!(
             rolling.smoothed,
             vec![1.0, 0.0],
             "the first window is taken as is"
         );
-        rolling.push(2.0, &[0.0, 1.0], false, 1.0, 2.0);
+        rolling.push(answer(2.0, &[0.0, 1.0], false, 1.0), 2.0);
         let alpha = 1.0 - (-0.5f32).exp();
         assert!((rolling.smoothed[1] - alpha).abs() < 1e-6);
         assert!((rolling.smoothed.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        rolling.push(3.0, &[0.0, 1.0], false, 1.0, 0.0);
+        rolling.push(answer(3.0, &[0.0, 1.0], false, 1.0), 0.0);
         assert_eq!(rolling.smoothed, vec![0.0, 1.0], "no smoothing at 0 s");
     }
 
     #[test]
     fn silent_windows_are_gaps_in_the_history_and_resets_clear_the_summary() {
         let mut rolling = Rolling::default();
-        rolling.push(1.0, &[0.9, 0.1], false, 1.0, 0.0);
+        rolling.push(answer(1.0, &[0.9, 0.1], false, 1.0), 0.0);
         rolling.set_summary(vec![0.9, 0.1], 1);
         rolling.reset_summary();
         assert!(rolling.summary().is_empty());
         assert_eq!(rolling.summary_windows, 0);
-        rolling.push(2.0, &[0.5, 0.5], true, 1.0, 0.0);
+        rolling.push(answer(2.0, &[0.5, 0.5], true, 1.0), 0.0);
         assert_eq!(
             rolling.smoothed,
             vec![0.9, 0.1],
@@ -127,14 +140,13 @@ mod tests {
         );
         assert_eq!(rolling.history.len(), 2);
         assert_eq!(rolling.history[1].probabilities, None, "silence is a gap");
-        assert_eq!(ranked(&[0.3, 0.7]), vec![1, 0]);
     }
 
     #[test]
     fn history_keeps_the_last_minutes() {
         let mut rolling = Rolling::default();
         for i in 0..2000 {
-            rolling.push(f64::from(i), &[1.0], false, 1.0, 0.0);
+            rolling.push(answer(f64::from(i), &[1.0], false, 1.0), 0.0);
         }
         assert_eq!(
             rolling.history.front().unwrap().time_s,

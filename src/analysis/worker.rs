@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::resample::StreamResampler;
 use super::{AnalysisStep, Snapshot};
 use crate::features::limit::clip;
+use crate::resample::StreamResampler;
 use crate::stats::Stats;
 
 /// Name of every worker thread, as shown by debuggers and `/proc/<pid>/task/*/comm`.
@@ -297,7 +297,7 @@ mod tests {
                 publish(Levels {
                     rms_dbfs: to_dbfs((sum_sq / window.len() as f64).sqrt() as f32),
                     peak_dbfs: to_dbfs(peak),
-                })
+                });
             });
         }
     }

@@ -6,11 +6,10 @@ mod flac_metadata;
 mod ogg_comments;
 mod sink;
 
-use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
@@ -21,6 +20,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Instantiate;
 
+use crate::Error;
 use sink::MonoSink;
 
 /// Longest audio decoded, in seconds (2 hours: a DJ mix or a long album side). Decoded audio is
@@ -62,41 +62,26 @@ impl MonoAudio {
     }
 }
 
-/// Why a file could not be decoded.
-#[derive(Debug)]
-pub struct DecodeError {
-    pub path: PathBuf,
-    pub reason: String,
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot decode {}: {}", self.path.display(), self.reason)
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
 /// Decodes the first audio track of `path` to mono at the file's own rate. Corrupt packets
 /// inside an otherwise readable stream are skipped and counted; a file with no decodable audio,
 /// non-finite samples, a rate outside 8–384 kHz or more than [`MAX_SECONDS`] of audio is an
 /// error.
-pub fn decode_mono(path: &Path) -> Result<MonoAudio, DecodeError> {
+pub fn decode_mono(path: &Path) -> Result<MonoAudio, Error> {
     decode_path(path, None)
 }
 
 /// [`decode_mono()`], resampled to `sample_rate` Hz with the analysis resampler while
 /// decoding (only the resampled audio is held in memory).
-pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, DecodeError> {
+pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, Error> {
     decode_path(path, Some(sample_rate))
 }
 
-fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, DecodeError> {
+fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, Error> {
     let decode = || {
         let file = File::open(path).map_err(|err| err.to_string())?;
         decode_source(Box::new(file), sample_rate)
     };
-    decode().map_err(|reason| DecodeError {
+    decode().map_err(|reason| Error::Decode {
         path: path.to_owned(),
         reason,
     })
@@ -236,7 +221,7 @@ fn guarded<T>(call: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
         let message = payload
             .downcast_ref::<&str>()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         format!("malformed file (the decoder failed: {message})")
@@ -246,7 +231,7 @@ fn guarded<T>(call: impl FnOnce() -> T) -> Result<T, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
+    use crate::features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
 
     fn write_wav(path: &Path, channels: u16, rate: u32, frames: &[Vec<i16>]) {
         let spec = hound::WavSpec {

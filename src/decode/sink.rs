@@ -1,7 +1,8 @@
 //! The decoder's sink: downmixing, trimming, checking and resampling decoded packets as they
 //! arrive, so only the output is ever held in memory.
 
-use crate::analysis::resample::{ClipResampler, MAX_RATE_HZ, MIN_RATE_HZ};
+use crate::features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
+use crate::resample::ClipResampler;
 
 use super::MonoAudio;
 

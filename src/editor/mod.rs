@@ -36,11 +36,7 @@ pub fn state(params: &GenrescopeParams) -> Arc<EguiEditorState> {
 
 /// The editor size saved with the project, in logical pixels, clamped to a usable size.
 fn saved_size(params: &GenrescopeParams) -> (f32, f32) {
-    let (w, h) = params
-        .editor_size
-        .read()
-        .map(|s| *s)
-        .unwrap_or(DEFAULT_SIZE);
+    let (w, h) = params.editor_size.read().map_or(DEFAULT_SIZE, |s| *s);
     (
         w.clamp(MIN_SIZE.0, 8192) as f32,
         h.clamp(MIN_SIZE.1, 8192) as f32,
@@ -109,38 +105,70 @@ impl NiceEguiApp for EditorApp {
         let view = &snapshot.output;
         let names = self.names.of(&view.labels);
 
-        self.top_bar(ui);
-        self.banners(ui, view);
-        ui.separator();
-
-        // Diagnostics at the bottom, the two columns above them.
-        // Two lines of diagnostics.
-        let diagnostics_height = 36.0;
-        let body_height = (ui.available_height() - diagnostics_height - 8.0).max(120.0);
-        let top_down = egui::Layout::top_down(egui::Align::Min);
-        ui.horizontal_top(|ui| {
-            let width = ui.available_width();
-            ui.allocate_ui_with_layout(egui::vec2(width * 0.42, body_height), top_down, |ui| {
-                ui.set_min_size(egui::vec2(width * 0.42, body_height));
-                views::current(ui, view, &names);
-            });
-            // A plain separator would claim the whole remaining height of the window.
-            ui.add_sized([6.0, body_height], egui::Separator::default().vertical());
-            let size = egui::vec2(ui.available_width(), body_height);
-            ui.allocate_ui_with_layout(size, top_down, |ui| {
-                ui.set_min_size(size);
-                let history_height = (body_height * 0.55).max(80.0);
-                views::history(ui, view, &names, history_height);
+        egui::Frame::NONE
+            .inner_margin(egui::Margin::same(MARGIN))
+            .show(ui, |ui| {
+                self.top_bar(ui);
+                self.banners(ui, view);
                 ui.separator();
-                self.summary(ui, view, &names);
+                // The body takes what the two diagnostics lines at the bottom leave.
+                let body_height = (ui.available_height() - DIAGNOSTICS_HEIGHT).max(0.0);
+                if ui.available_width() >= TWO_COLUMNS_MIN_WIDTH {
+                    self.two_columns(ui, view, &names, body_height);
+                } else {
+                    self.one_column(ui, view, &names, body_height);
+                }
+                ui.separator();
+                views::diagnostics(ui, view, &stats);
             });
-        });
-        ui.separator();
-        views::diagnostics(ui, view, &stats);
     }
 }
 
+/// Empty space around the editor's content, in logical pixels.
+const MARGIN: i8 = 10;
+/// Height kept for the diagnostics lines and the separator above them, in logical pixels.
+const DIAGNOSTICS_HEIGHT: f32 = 44.0;
+/// Narrower windows stack the views in one scrolling column, in logical pixels.
+const TWO_COLUMNS_MIN_WIDTH: f32 = 560.0;
+/// Height below which a view is not squeezed further, in logical pixels.
+const MIN_VIEW_HEIGHT: f32 = 200.0;
+
 impl EditorApp {
+    /// The current distribution on the left; history and track summary on the right.
+    fn two_columns(&mut self, ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
+        let height = height.max(MIN_VIEW_HEIGHT);
+        ui.horizontal_top(|ui| {
+            let width = ui.available_width();
+            fixed_area(ui, egui::vec2(width * 0.42, height), |ui| {
+                views::current(ui, view, names);
+            });
+            // A plain separator would claim the whole remaining height of the window.
+            ui.add_sized([6.0, height], egui::Separator::default().vertical());
+            fixed_area(ui, egui::vec2(ui.available_width(), height), |ui| {
+                views::history(ui, view, names, (height * 0.55).max(80.0));
+                ui.separator();
+                self.summary(ui, view, names);
+            });
+        });
+    }
+
+    /// Small windows: the views one below the other, scrolled when they do not fit.
+    fn one_column(&mut self, ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
+        egui::ScrollArea::vertical()
+            .max_height(height)
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                let width = ui.available_width();
+                fixed_area(ui, egui::vec2(width, MIN_VIEW_HEIGHT), |ui| {
+                    views::current(ui, view, names);
+                });
+                ui.separator();
+                self.summary(ui, view, names);
+                ui.separator();
+                views::history(ui, view, names, 100.0);
+            });
+    }
+
     /// Saves the window's current size so the project reopens it at that size.
     fn remember_size(&self, ctx: &egui::Context) {
         let size = ctx.content_rect().size();
@@ -282,6 +310,15 @@ impl EditorApp {
             ui.label(RichText::new(message).small());
         }
     }
+}
+
+/// Lays `add_contents` out top-down in exactly `size` (the views fill the space they get).
+fn fixed_area(ui: &mut egui::Ui, size: egui::Vec2, add_contents: impl FnOnce(&mut egui::Ui)) {
+    let top_down = egui::Layout::top_down(egui::Align::Min);
+    ui.allocate_ui_with_layout(size, top_down, |ui| {
+        ui.set_min_size(size);
+        add_contents(ui);
+    });
 }
 
 fn analyze_toggle(ui: &mut egui::Ui, params: &GenrescopeParams, setter: &ParamSetter) {

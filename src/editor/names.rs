@@ -38,7 +38,7 @@ pub fn display_names(labels: &[String]) -> Vec<String> {
 
 /// The track summary's lines: `1. Hip-Hop  71%` for the `n` most likely genres.
 pub fn summary_lines(names: &[String], summary: &[f32], n: usize) -> Vec<String> {
-    crate::analysis::rolling::ranked(summary)
+    crate::inference::decision::ranked(summary)
         .into_iter()
         .take(n)
         .enumerate()

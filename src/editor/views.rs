@@ -4,7 +4,8 @@ use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke};
 
 use crate::analysis::genre::{GenreView, ModelStatus};
 use crate::analysis::levels::SILENCE_DBFS;
-use crate::analysis::rolling::{ranked, HISTORY_SECONDS};
+use crate::analysis::rolling::HISTORY_SECONDS;
+use crate::inference::decision::ranked;
 use crate::inference::OutputKind;
 use crate::stats::StatsSnapshot;
 
@@ -28,7 +29,14 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     }
     let order = ranked(distribution);
     let top = order[0];
-    ui.label(RichText::new(&names[top]).size(44.0).strong().color(TOP));
+    // The headline shrinks with the column so that long names (R&B / Soul) stay on one line.
+    let headline = (ui.available_width() * 0.11).clamp(24.0, 44.0);
+    ui.label(
+        RichText::new(&names[top])
+            .size(headline)
+            .strong()
+            .color(TOP),
+    );
     let tags = matches!(
         view.status,
         ModelStatus::Ready {
@@ -53,10 +61,18 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     } else {
         confidence
     };
-    ui.label(RichText::new(caption).size(22.0).color(Color32::WHITE));
+    ui.label(
+        RichText::new(caption)
+            .size(headline * 0.5)
+            .color(Color32::WHITE),
+    );
     let styles = style_line(&view.style_labels, &view.styles);
     if !styles.is_empty() {
-        ui.label(RichText::new(styles).size(18.0).color(Color32::LIGHT_GRAY));
+        ui.label(
+            RichText::new(styles)
+                .size(headline * 0.4)
+                .color(Color32::LIGHT_GRAY),
+        );
     }
     ui.add_space(6.0);
 
@@ -70,32 +86,39 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     for &i in &order[..shown] {
         let (rect, _) =
             ui.allocate_exact_size(egui::vec2(ui.available_width(), row_height), Sense::hover());
-        let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, 2.0, Color32::from_gray(35));
-        let mut fill = rect;
-        fill.set_width(rect.width() * distribution[i].clamp(0.0, 1.0));
-        painter.rect_filled(fill, 2.0, if i == top { TOP } else { BAR });
-        let font = FontId::proportional((row_height * 0.7).max(9.0));
-        let text_color = if i == top {
-            Color32::BLACK
-        } else {
-            Color32::WHITE
-        };
+        let fill_color = if i == top { TOP } else { BAR };
+        probability_bar(ui, rect, &names[i], distribution[i], fill_color);
+        ui.add_space(2.0);
+    }
+}
+
+/// One genre's bar: `name` on the left and the percentage on the right, dark over the filled
+/// part and light over the rest, so both read at any fill.
+fn probability_bar(ui: &egui::Ui, rect: Rect, name: &str, probability: f32, fill_color: Color32) {
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(35));
+    let mut fill = rect;
+    fill.set_width(rect.width() * probability.clamp(0.0, 1.0));
+    painter.rect_filled(fill, 2.0, fill_color);
+    let font = FontId::proportional((rect.height() * 0.7).max(9.0));
+    let percent = format!("{:.0}%", probability * 100.0);
+    let rest = Rect::from_min_max(egui::pos2(fill.right(), rect.top()), rect.max);
+    for (clip, color) in [(fill, Color32::from_gray(10)), (rest, Color32::WHITE)] {
+        let painter = painter.with_clip_rect(clip);
         painter.text(
             rect.left_center() + egui::vec2(4.0, 0.0),
             Align2::LEFT_CENTER,
-            &names[i],
+            name,
             font.clone(),
-            text_color,
+            color,
         );
         painter.text(
             rect.right_center() - egui::vec2(4.0, 0.0),
             Align2::RIGHT_CENTER,
-            format!("{:.0}%", distribution[i] * 100.0),
-            font,
-            Color32::WHITE,
+            &percent,
+            font.clone(),
+            color,
         );
-        ui.add_space(2.0);
     }
 }
 

@@ -29,7 +29,7 @@ pub fn estimate_tuning(spectra: &[Vec<f32>], sample_rate: f64, n_fft: usize) -> 
         if n < 3 {
             continue;
         }
-        let reference = PIPTRACK_THRESHOLD * s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let reference = PIPTRACK_THRESHOLD * s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let gated: Vec<f64> = s
             .iter()
             .map(|&v| if v > reference { v } else { 0.0 })
@@ -164,7 +164,7 @@ pub fn chroma_stft(
                     .map(|(&w, &p)| f64::from(w) * f64::from(p))
                     .sum::<f64>() as f32;
             }
-            let max = chroma.iter().cloned().fold(0.0f32, f32::max);
+            let max = chroma.iter().copied().fold(0.0f32, f32::max);
             if max > 0.0 {
                 chroma.iter_mut().for_each(|c| *c /= max);
             }

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::limit::{check_standardisation, MAX_RATE_HZ, MIN_RATE_HZ, RATES_HZ};
 use super::mel::{MelNorm, MelScale};
+use crate::Error;
 
 /// What each frame holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,13 +42,6 @@ pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
     }
 }
 
-/// Largest normalization mean magnitude accepted. Features are dB-scale values well within
-/// ±1e4, so statistics beyond these bounds are corrupt, and within them standardised values
-/// stay finite.
-pub(crate) const NORMALIZATION_MEAN: f32 = 1e9;
-/// Accepted normalization standard deviations.
-pub(crate) const NORMALIZATION_STD: std::ops::RangeInclusive<f32> = 1e-9..=1e9;
-
 /// Complete description of a model input. Times are in samples at `sample_rate` (Hz),
 /// frequencies in Hz.
 ///
@@ -79,18 +74,6 @@ pub struct FeatureConfig {
     #[serde(default)]
     pub normalization: Normalization,
 }
-
-/// Why a [`FeatureConfig`] cannot be used.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid feature configuration: {}", self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// Named configurations of the research model families.
 pub const PRESETS: &[&str] = &[
@@ -188,12 +171,12 @@ impl FeatureConfig {
         (self.frames.saturating_sub(1) * self.hop_length) as f32 / self.sample_rate as f32
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let fail = |msg: String| Err(ConfigError(msg));
+    pub fn validate(&self) -> Result<(), Error> {
+        let fail = |msg: String| Err(Error::Config(msg));
         let nyquist = self.sample_rate as f32 / 2.0;
-        if !(1_000..=384_000).contains(&self.sample_rate) {
+        if !RATES_HZ.contains(&self.sample_rate) {
             return fail(format!(
-                "sample_rate {} Hz is outside 1-384 kHz",
+                "sample_rate {} Hz is outside {MIN_RATE_HZ}..={MAX_RATE_HZ} Hz",
                 self.sample_rate
             ));
         }
@@ -223,20 +206,8 @@ impl FeatureConfig {
             return fail("top_db must be non-negative".into());
         }
         if let Normalization::PerFeature { mean, std } = &self.normalization {
-            let width = self.feature_width();
-            if mean.len() != width || std.len() != width {
-                return fail(format!("normalization needs {width} means and stds"));
-            }
-            if std.iter().any(|s| !NORMALIZATION_STD.contains(s))
-                || mean
-                    .iter()
-                    .any(|m| !(-NORMALIZATION_MEAN..=NORMALIZATION_MEAN).contains(m))
-            {
-                return fail(format!(
-                    "normalization needs |mean| <= {NORMALIZATION_MEAN:e} and std in \
-                     {NORMALIZATION_STD:?}"
-                ));
-            }
+            check_standardisation(mean, std, self.feature_width())
+                .map_err(|e| Error::Config(format!("normalization: {e}")))?;
         }
         Ok(())
     }

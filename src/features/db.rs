@@ -11,7 +11,7 @@ pub fn power_to_db(power: f32) -> f32 {
 /// Raises every value to at least `max(values) - top_db`, as librosa's `top_db` does over the
 /// whole array it is given.
 pub fn clamp_below_max(values: &mut [f32], top_db: f32) {
-    let floor = values.iter().cloned().fold(f32::NEG_INFINITY, f32::max) - top_db;
+    let floor = values.iter().copied().fold(f32::NEG_INFINITY, f32::max) - top_db;
     for v in values {
         *v = v.max(floor);
     }

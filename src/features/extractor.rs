@@ -3,11 +3,12 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use super::config::{standardise, ConfigError, FeatureConfig, FeatureKind, Normalization};
+use super::config::{standardise, FeatureConfig, FeatureKind, Normalization};
 use super::db::{clamp_below_max, power_to_db};
 use super::dct::Dct;
 use super::mel::MelFilterbank;
 use super::stft::{Framer, PowerSpectrum};
+use crate::Error;
 
 /// Turns one `n_fft` frame of samples into one frame of features (before the window step).
 struct FrameFeatures {
@@ -43,7 +44,7 @@ impl FrameFeatures {
         self.mel.apply(&self.power, out);
         match self.kind {
             FeatureKind::LogMel | FeatureKind::Mfcc => {
-                out.iter_mut().for_each(|x| *x = power_to_db(*x))
+                out.iter_mut().for_each(|x| *x = power_to_db(*x));
             }
             FeatureKind::Musicnn => out
                 .iter_mut()
@@ -62,7 +63,7 @@ pub struct FrameStream {
 }
 
 impl FrameStream {
-    pub fn new(config: &FeatureConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &FeatureConfig) -> Result<Self, Error> {
         config.validate()?;
         Ok(Self {
             framer: Framer::new(config.n_fft, config.hop_length),
@@ -106,7 +107,7 @@ pub struct FeatureExtractor {
 }
 
 impl FeatureExtractor {
-    pub fn new(config: &FeatureConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &FeatureConfig) -> Result<Self, Error> {
         config.validate()?;
         let dct =
             (config.kind == FeatureKind::Mfcc).then(|| Dct::new(config.n_mels, config.n_mfcc));
@@ -272,7 +273,7 @@ mod tests {
         let extractor = FeatureExtractor::new(&config).unwrap();
         let frames = extractor.frames(&test_signal(22_050));
         let window = extractor.finish_window(frames.view());
-        let max = frames.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let max = frames.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         assert!(window.iter().all(|&v| v >= max - 80.0));
         // Values above the floor are untouched.
         for (a, b) in frames.iter().zip(window.iter()) {

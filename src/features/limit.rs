@@ -1,4 +1,41 @@
-//! The sample range the analysis works in.
+//! The audio the analysis works in: its sample range and its sample rates.
+
+use std::ops::RangeInclusive;
+
+/// Lowest and highest sample rates, in Hz, that anything in genrescope accepts: a host's rate, a
+/// decoded file's rate and a model's input rate. Every rate in between is resampled exactly.
+pub const MIN_RATE_HZ: u32 = 8_000;
+pub const MAX_RATE_HZ: u32 = 384_000;
+/// [`MIN_RATE_HZ`]`..=`[`MAX_RATE_HZ`].
+pub const RATES_HZ: RangeInclusive<u32> = MIN_RATE_HZ..=MAX_RATE_HZ;
+
+/// Largest standardisation mean magnitude a model may carry. Features are dB-scale values well
+/// within ±1e4, so statistics beyond these bounds are corrupt, and within them standardised
+/// values stay finite.
+pub const STANDARDISATION_MEAN: f32 = 1e9;
+/// Standardisation standard deviations a model may carry.
+pub const STANDARDISATION_STD: RangeInclusive<f32> = 1e-9..=1e9;
+
+/// Checks standardisation statistics (a feature config's per-feature normalisation, a
+/// descriptor model's standardisation): `width` means and standard deviations within
+/// [`STANDARDISATION_MEAN`] and [`STANDARDISATION_STD`], so standardised values stay finite.
+pub fn check_standardisation(mean: &[f32], std: &[f32], width: usize) -> Result<(), String> {
+    if mean.len() != width || std.len() != width {
+        return Err(format!(
+            "standardisation needs {width} means and standard deviations, not {} and {}",
+            mean.len(),
+            std.len()
+        ));
+    }
+    let mean_ok = |m: &f32| (-STANDARDISATION_MEAN..=STANDARDISATION_MEAN).contains(m);
+    if !mean.iter().all(mean_ok) || !std.iter().all(|s| STANDARDISATION_STD.contains(s)) {
+        return Err(format!(
+            "standardisation needs |mean| <= {STANDARDISATION_MEAN:e} and std in \
+             {STANDARDISATION_STD:?}"
+        ));
+    }
+    Ok(())
+}
 
 /// Largest sample magnitude analysed (+60 dBFS); louder samples are clipped to it. Finite input
 /// beyond it is garbage, and left alone it overflows power spectra and the resampler's FFT to
@@ -13,10 +50,11 @@ pub fn clip(sample: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::resample::resample_clip;
+    use super::check_standardisation;
     use crate::features::config::PRESETS;
     use crate::features::descriptors::clip_summary;
     use crate::features::{FeatureConfig, FeatureExtractor};
+    use crate::resample::resample_clip;
 
     #[test]
     fn finite_samples_of_any_size_give_finite_features() {
@@ -40,5 +78,14 @@ mod tests {
                 assert!(value.is_finite(), "{column} {amplitude:e}: {value}");
             }
         }
+    }
+
+    #[test]
+    fn standardisation_must_be_sized_and_bounded() {
+        assert!(check_standardisation(&[0.0, -80.0], &[1.0, 20.0], 2).is_ok());
+        assert!(check_standardisation(&[0.0], &[1.0], 2).is_err());
+        assert!(check_standardisation(&[f32::NAN], &[1.0], 1).is_err());
+        assert!(check_standardisation(&[0.0], &[0.0], 1).is_err());
+        assert!(check_standardisation(&[0.0], &[f32::INFINITY], 1).is_err());
     }
 }

@@ -176,7 +176,7 @@ mod tests {
         );
         let dense = bank.dense();
         for row in &dense {
-            let peak = row.iter().cloned().fold(0.0f32, f32::max);
+            let peak = row.iter().copied().fold(0.0f32, f32::max);
             assert!(peak > 0.5 && peak <= 1.0, "{peak}");
         }
         // Between the first and last centre, neighbouring triangles sum to one.

@@ -15,5 +15,5 @@ pub mod mel;
 pub mod stft;
 pub mod tempo;
 
-pub use config::{ConfigError, FeatureConfig, FeatureKind, Normalization};
+pub use config::{FeatureConfig, FeatureKind, Normalization};
 pub use extractor::{FeatureExtractor, FrameStream};

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::metadata::ModelMetadata;
-use super::model::{GenreModel, ModelError};
+use super::model::GenreModel;
 use super::provider::Provider;
 use super::runtime::Runtime;
+use crate::Error;
 
 /// A model compiled into the binary: ONNX bytes (and a pooled model's head) and metadata JSON.
 struct Embedded {
@@ -97,17 +98,17 @@ impl ModelChoice {
     }
 
     /// The model's metadata, without loading the model.
-    pub fn metadata(&self) -> Result<ModelMetadata, ModelError> {
+    pub fn metadata(&self) -> Result<ModelMetadata, Error> {
         match (self.embedded(), self) {
             (Some(embedded), _) => Ok(embedded.metadata()),
             (None, Self::File(path)) => ModelMetadata::load(&ModelMetadata::path_for(path))
-                .map_err(|e| ModelError(e.to_string())),
+                .map_err(|e| Error::Model(e.to_string())),
             (None, _) => unreachable!("every other choice is embedded"),
         }
     }
 
     /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_memory`]).
-    pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, ModelError> {
+    pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, Error> {
         match (self.embedded(), self) {
             (Some(embedded), _) => GenreModel::with_head(
                 runtime,

@@ -47,7 +47,7 @@ pub struct FileWindows {
 /// Decodes `path`, resamples it to the model's rate and cuts every window. Silent files are an
 /// error.
 pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, String> {
-    let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason)?;
+    let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason())?;
     audio.audible()?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {

@@ -153,7 +153,7 @@ impl Accumulator {
                     out.extend(self.sum[..width].iter().zip(&self.sum_sq).map(|(&s, &q)| {
                         let mean = s / n;
                         (q / n - mean * mean).max(0.0).sqrt() as f32
-                    }))
+                    }));
                 }
             }
         }

@@ -12,7 +12,8 @@ use std::collections::VecDeque;
 
 use super::context::{Accumulator, PooledContext};
 use super::metadata::OutputKind;
-use super::model::{calibrate_row, GenreModel, ModelError};
+use super::model::{calibrate_row, GenreModel};
+use crate::Error;
 
 /// One answer: probabilities per label, and the mean tag probabilities behind it (empty for
 /// models without tags).
@@ -34,7 +35,7 @@ pub struct Decision {
 impl Decision {
     /// Adds one window's raw output (a row of [`GenreModel::outputs`]) and returns the answer
     /// for the context ending with it.
-    pub fn push(&mut self, model: &mut GenreModel, output: &[f32]) -> Result<Answer, ModelError> {
+    pub fn push(&mut self, model: &mut GenreModel, output: &[f32]) -> Result<Answer, Error> {
         let Some(context) = model.metadata.context.clone() else {
             let mut probabilities = output.to_vec();
             if model.metadata.output == OutputKind::Softmax {
@@ -56,7 +57,7 @@ impl Decision {
     }
 
     /// The answer for every window since the last reset (`None` before the first).
-    pub fn track(&self, model: &mut GenreModel) -> Result<Option<Answer>, ModelError> {
+    pub fn track(&self, model: &mut GenreModel) -> Result<Option<Answer>, Error> {
         if self.track.windows() == 0 {
             return Ok(None);
         }
@@ -94,10 +95,18 @@ impl Decision {
     }
 }
 
+/// Indices of `probabilities` (or any scores) from most to least likely; NaN ranks by
+/// `f32::total_cmp`.
+pub fn ranked(probabilities: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..probabilities.len()).collect();
+    order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+    order
+}
+
 /// The `n` most likely tags, most likely first: names from `labels`, probabilities from
 /// `values` (an [`Answer::tags`]); empty when the model has no tags.
 pub fn top_tags<'a>(labels: &'a [String], values: &[f32], n: usize) -> Vec<(&'a str, f32)> {
-    crate::analysis::rolling::ranked(values)
+    ranked(values)
         .into_iter()
         .filter(|&i| i < labels.len())
         .take(n)
@@ -109,7 +118,7 @@ fn answer(
     model: &mut GenreModel,
     context: &PooledContext,
     windows: &Accumulator,
-) -> Result<Answer, ModelError> {
+) -> Result<Answer, Error> {
     Ok(Answer {
         probabilities: model.head(&windows.pooled(context.embedding, &context.pools))?,
         tags: windows.mean(context.embedding..context.window_width()),
@@ -119,7 +128,14 @@ fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inference::{ModelChoice, Provider, Runtime};
+    use crate::inference::{ModelChoice, Provider};
+
+    #[test]
+    fn ranked_orders_most_likely_first() {
+        assert_eq!(ranked(&[0.3, 0.7]), vec![1, 0]);
+        assert_eq!(ranked(&[0.2, 0.5, 0.3]), vec![1, 2, 0]);
+        assert!(ranked(&[]).is_empty());
+    }
 
     /// Window outputs shaped like the built-in model's, distinct per window.
     fn rows(n: usize, width: usize) -> Vec<Vec<f32>> {
@@ -134,8 +150,7 @@ mod tests {
 
     #[test]
     fn the_live_context_grows_to_its_length_then_slides_and_the_track_pools_everything() {
-        let ort = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort");
-        let runtime = Runtime::find(&[ort]).expect("ONNX Runtime: run `cargo xtask ort`");
+        let runtime = crate::inference::runtime::for_tests();
         let mut model = ModelChoice::Builtin.load(&runtime, Provider::Cpu).unwrap();
         let context = model
             .metadata
@@ -170,8 +185,7 @@ mod tests {
 
     #[test]
     fn a_per_window_model_answers_each_window_and_averages_the_track() {
-        let ort = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort");
-        let runtime = Runtime::find(&[ort]).expect("ONNX Runtime: run `cargo xtask ort`");
+        let runtime = crate::inference::runtime::for_tests();
         let mut model = ModelChoice::MfccCnn.load(&runtime, Provider::Cpu).unwrap();
         let labels = model.metadata.labels.len();
         let mut decision = Decision::default();

@@ -6,8 +6,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::context::PooledContext;
-use crate::features::config::{NORMALIZATION_MEAN, NORMALIZATION_STD};
-use crate::features::{ConfigError, FeatureConfig, FeatureExtractor};
+use crate::features::limit::{check_standardisation, RATES_HZ};
+use crate::features::{FeatureConfig, FeatureExtractor};
+use crate::Error;
 
 /// Current version of the metadata format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -81,7 +82,7 @@ impl ModelInput {
     }
 
     /// The frame-feature extractor of a frame or hybrid input (`None` for descriptors).
-    pub fn frame_extractor(&self) -> Result<Option<FeatureExtractor>, ConfigError> {
+    pub fn frame_extractor(&self) -> Result<Option<FeatureExtractor>, Error> {
         match self {
             Self::Frames { features, .. } | Self::Hybrid { features, .. } => {
                 FeatureExtractor::new(features).map(Some)
@@ -157,35 +158,23 @@ pub struct ModelMetadata {
     pub licence: String,
 }
 
-/// Why a metadata file cannot be used.
-#[derive(Debug)]
-pub struct MetadataError(pub String);
-
-impl std::fmt::Display for MetadataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for MetadataError {}
-
 impl ModelMetadata {
     /// The metadata path of a model file: same name, `.json` extension.
     pub fn path_for(model: &Path) -> std::path::PathBuf {
         model.with_extension("json")
     }
 
-    pub fn from_json(text: &str) -> Result<Self, MetadataError> {
-        let metadata: Self =
-            serde_json::from_str(text).map_err(|e| MetadataError(format!("bad metadata: {e}")))?;
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let metadata: Self = serde_json::from_str(text)
+            .map_err(|e| Error::Metadata(format!("bad metadata: {e}")))?;
         metadata.validate()?;
         Ok(metadata)
     }
 
-    pub fn load(path: &Path) -> Result<Self, MetadataError> {
+    pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| MetadataError(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_json(&text).map_err(|e| MetadataError(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::Metadata(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json(&text).map_err(|e| Error::Metadata(format!("{}: {e}", path.display())))
     }
 
     pub fn to_json(&self) -> String {
@@ -194,8 +183,8 @@ impl ModelMetadata {
 
     /// Checks everything a model run relies on: a known format, unique non-empty labels, a
     /// usable feature configuration, and consistent normalisation sizes.
-    pub fn validate(&self) -> Result<(), MetadataError> {
-        let fail = |msg: String| Err(MetadataError(msg));
+    pub fn validate(&self) -> Result<(), Error> {
+        let fail = |msg: String| Err(Error::Metadata(msg));
         if self.format != FORMAT_VERSION {
             return fail(format!(
                 "metadata format {} is not supported (expected {FORMAT_VERSION})",
@@ -216,7 +205,7 @@ impl ModelMetadata {
             return fail(format!("calibration temperature {t} must be positive"));
         }
         if let Some(context) = &self.context {
-            context.validate().map_err(MetadataError)?;
+            context.validate().map_err(Error::Metadata)?;
             if self.output != OutputKind::Softmax {
                 return fail("a pooled model's head must output a softmax".into());
             }
@@ -228,7 +217,7 @@ impl ModelMetadata {
             } => {
                 features
                     .validate()
-                    .map_err(|e| MetadataError(e.to_string()))?;
+                    .map_err(|e| Error::Metadata(e.to_string()))?;
                 if *hop_frames == 0 {
                     return fail("hop_frames must be at least 1".into());
                 }
@@ -241,14 +230,14 @@ impl ModelMetadata {
                 std,
             } => {
                 let sane = |x: f32| x.is_finite() && x > 0.0;
-                if !(8_000..=192_000).contains(sample_rate)
+                if !RATES_HZ.contains(sample_rate)
                     || !sane(*window_seconds)
                     || !sane(*hop_seconds)
                     || *window_seconds > 60.0
                 {
                     return fail("descriptor window or rate out of range".into());
                 }
-                check_standardisation(mean, std)?;
+                check_descriptor_standardisation(mean, std)?;
             }
             ModelInput::Hybrid {
                 features,
@@ -258,11 +247,11 @@ impl ModelMetadata {
             } => {
                 features
                     .validate()
-                    .map_err(|e| MetadataError(e.to_string()))?;
+                    .map_err(|e| Error::Metadata(e.to_string()))?;
                 if !(hop_seconds.is_finite() && *hop_seconds > 0.0) {
                     return fail(format!("hop_seconds {hop_seconds} must be positive"));
                 }
-                check_standardisation(mean, std)?;
+                check_descriptor_standardisation(mean, std)?;
                 if mean.len() > features.feature_width() {
                     return fail(format!(
                         "{} descriptor values do not fit a row of {} features",
@@ -278,20 +267,14 @@ impl ModelMetadata {
 
 /// Descriptor standardisation: equally long, with the bounds frame normalisation has (so
 /// standardised values stay finite).
-fn check_standardisation(mean: &[f32], std: &[f32]) -> Result<(), MetadataError> {
-    if mean.len() != std.len()
-        || mean.is_empty()
-        || std.iter().any(|s| !NORMALIZATION_STD.contains(s))
-        || mean
-            .iter()
-            .any(|m| !(-NORMALIZATION_MEAN..=NORMALIZATION_MEAN).contains(m))
-    {
-        return Err(MetadataError(format!(
-            "descriptor mean/std must be equally long, with |mean| <= {NORMALIZATION_MEAN:e} and \
-             std in {NORMALIZATION_STD:?}"
-        )));
+fn check_descriptor_standardisation(mean: &[f32], std: &[f32]) -> Result<(), Error> {
+    if mean.is_empty() {
+        return Err(Error::Metadata(
+            "descriptor standardisation is empty".into(),
+        ));
     }
-    Ok(())
+    check_standardisation(mean, std, mean.len())
+        .map_err(|e| Error::Metadata(format!("descriptor {e}")))
 }
 
 #[cfg(test)]

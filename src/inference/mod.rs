@@ -15,8 +15,8 @@ pub mod windows;
 
 pub use catalog::ModelChoice;
 pub use clip::{analyze_file, file_windows, ClipAnalysis, FileWindows};
-pub use metadata::{Calibration, MetadataError, ModelInput, ModelMetadata, OutputKind};
-pub use model::{GenreModel, ModelError};
+pub use metadata::{Calibration, ModelInput, ModelMetadata, OutputKind};
+pub use model::GenreModel;
 pub use provider::Provider;
-pub use runtime::{Runtime, RuntimeError};
+pub use runtime::Runtime;
 pub use windows::WindowCutter;

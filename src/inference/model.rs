@@ -10,21 +10,10 @@ use ort::value::TensorRef;
 use super::metadata::{ModelMetadata, OutputKind};
 use super::provider::Provider;
 use super::runtime::Runtime;
+use crate::Error;
 
-/// Why a model cannot be loaded or run.
-#[derive(Debug)]
-pub struct ModelError(pub String);
-
-impl std::fmt::Display for ModelError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ModelError {}
-
-fn err(context: &str) -> impl Fn(ort::Error) -> ModelError + '_ {
-    move |e| ModelError(format!("{context}: {e}"))
+fn err(context: &str) -> impl Fn(ort::Error) -> Error + '_ {
+    move |e| Error::Model(format!("{context}: {e}"))
 }
 
 pub struct GenreModel {
@@ -43,18 +32,18 @@ pub struct GenreModel {
 impl GenreModel {
     /// Loads `model.onnx` and the `model.json` beside it (and a pooled model's head, also
     /// beside it).
-    pub fn load(runtime: &Runtime, path: &Path, provider: Provider) -> Result<Self, ModelError> {
+    pub fn load(runtime: &Runtime, path: &Path, provider: Provider) -> Result<Self, Error> {
         if !path.is_file() {
-            return Err(ModelError(format!(
+            return Err(Error::Model(format!(
                 "model file {} not found",
                 path.display()
             )));
         }
         let metadata = ModelMetadata::load(&ModelMetadata::path_for(path))
-            .map_err(|e| ModelError(e.to_string()))?;
+            .map_err(|e| Error::Model(e.to_string()))?;
         let read = |path: &Path| {
             std::fs::read(path)
-                .map_err(|e| ModelError(format!("cannot read {}: {e}", path.display())))
+                .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))
         };
         let bytes = read(path)?;
         let head = match &metadata.context {
@@ -62,7 +51,7 @@ impl GenreModel {
             None => None,
         };
         Self::with_head(runtime, &bytes, head.as_deref(), metadata, provider)
-            .map_err(|e| ModelError(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::Model(format!("{}: {e}", path.display())))
     }
 
     /// [`Self::with_head`] for a model that classifies each window itself.
@@ -71,7 +60,7 @@ impl GenreModel {
         onnx: &[u8],
         metadata: ModelMetadata,
         provider: Provider,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, Error> {
         Self::with_head(runtime, onnx, None, metadata, provider)
     }
 
@@ -90,18 +79,23 @@ impl GenreModel {
         head: Option<&[u8]>,
         metadata: ModelMetadata,
         provider: Provider,
-    ) -> Result<Self, ModelError> {
-        metadata.validate().map_err(|e| ModelError(e.to_string()))?;
+    ) -> Result<Self, Error> {
+        metadata
+            .validate()
+            .map_err(|e| Error::Model(e.to_string()))?;
         let head = match (&metadata.context, head) {
             (Some(_), Some(bytes)) => Some(
                 session(runtime, bytes, Provider::Cpu)
-                    .map_err(|e| ModelError(format!("head: not a usable ONNX model: {e}")))?,
+                    .map_err(|e| Error::Model(format!("head: not a usable ONNX model: {e}")))?,
             ),
             (None, None) => None,
             (Some(context), None) => {
-                return Err(ModelError(format!("the head {} is missing", context.head)))
+                return Err(Error::Model(format!(
+                    "the head {} is missing",
+                    context.head
+                )))
             }
-            (None, Some(_)) => return Err(ModelError("a head without a pooled context".into())),
+            (None, Some(_)) => return Err(Error::Model("a head without a pooled context".into())),
         };
         let mut failures = Vec::new();
         let mut chosen = None;
@@ -122,7 +116,7 @@ impl GenreModel {
             Some(found) => found,
             None => (
                 session(runtime, onnx, Provider::Cpu)
-                    .map_err(|e| ModelError(format!("not a usable ONNX model: {e}")))?,
+                    .map_err(|e| Error::Model(format!("not a usable ONNX model: {e}")))?,
                 Provider::Cpu,
             ),
         };
@@ -147,10 +141,10 @@ impl GenreModel {
 
     /// The graph must have one float input shaped like the metadata's windows and one output
     /// with one value per label.
-    fn check_signature(&self) -> Result<(), ModelError> {
+    fn check_signature(&self) -> Result<(), Error> {
         let (inputs, outputs) = (self.session.inputs(), self.session.outputs());
         if inputs.len() != 1 || outputs.len() != 1 {
-            return Err(ModelError(format!(
+            return Err(Error::Model(format!(
                 "expected 1 input and 1 output, the model has {} and {}",
                 inputs.len(),
                 outputs.len()
@@ -172,7 +166,7 @@ impl GenreModel {
             .collect();
         let input = dims(&inputs[0]);
         if input.len() != expected.len() + 1 || input[1..] != expected[..] {
-            return Err(ModelError(format!(
+            return Err(Error::Model(format!(
                 "model input is {input:?}, the metadata describes [batch, {expected:?}]"
             )));
         }
@@ -180,14 +174,14 @@ impl GenreModel {
         let labels = self.metadata.labels.len() as i64;
         let Some(context) = &self.metadata.context else {
             if output.len() != 2 || output[1] != labels {
-                return Err(ModelError(format!(
+                return Err(Error::Model(format!(
                     "model output is {output:?}, the metadata has {labels} labels"
                 )));
             }
             return Ok(());
         };
         if output.len() != 2 || output[1] != context.window_width() as i64 {
-            return Err(ModelError(format!(
+            return Err(Error::Model(format!(
                 "model output is {output:?}, the context describes {} embedding values and {} tags",
                 context.embedding,
                 context.tags.len()
@@ -205,7 +199,7 @@ impl GenreModel {
             .zip(expected)
             .any(|(d, want)| d.len() != 2 || d[1] != want)
         {
-            return Err(ModelError(format!(
+            return Err(Error::Model(format!(
                 "head is {:?} → {:?}, the metadata describes [1, {}] → [1, {labels}]",
                 found[0], found[1], expected[0]
             )));
@@ -216,9 +210,9 @@ impl GenreModel {
     /// Calibrated probabilities `[windows, labels]` of a batch of windows
     /// (`[windows, frames, width]`, see [`super::WindowCutter`]) of a model that classifies
     /// each window; a pooled model classifies contexts ([`super::decision::Decision`]).
-    pub fn probabilities(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, ModelError> {
+    pub fn probabilities(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
         if self.metadata.context.is_some() {
-            return Err(ModelError(
+            return Err(Error::Model(
                 "a pooled model classifies contexts of windows, not single windows".into(),
             ));
         }
@@ -232,7 +226,7 @@ impl GenreModel {
     /// The window graph's raw outputs, one row per window: probabilities before calibration,
     /// or a pooled model's embedding and tags. The graph runs on at most [`RUN_WINDOWS`]
     /// windows at a time, so memory does not grow with the batch.
-    pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, ModelError> {
+    pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
         let mut parts = Vec::new();
         for chunk in windows.axis_chunks_iter(Axis(0), RUN_WINDOWS) {
             let input = TensorRef::from_array_view(chunk).map_err(err("input"))?;
@@ -245,7 +239,7 @@ impl GenreModel {
                     .try_extract_array::<f32>()
                     .map_err(err("output"))?
                     .into_dimensionality::<ndarray::Ix2>()
-                    .map_err(|e| ModelError(format!("output: {e}")))?
+                    .map_err(|e| Error::Model(format!("output: {e}")))?
                     .to_owned(),
             );
         }
@@ -257,17 +251,17 @@ impl GenreModel {
         match views.len() {
             0 => Ok(Array2::zeros((0, width))),
             _ => ndarray::concatenate(Axis(0), &views)
-                .map_err(|e| ModelError(format!("output: {e}"))),
+                .map_err(|e| Error::Model(format!("output: {e}"))),
         }
     }
 
     /// A pooled model's calibrated probabilities for pooled statistics (`[head_width]`, see
     /// [`super::context::Accumulator::pooled`]).
-    pub fn head(&mut self, pooled: &[f32]) -> Result<Vec<f32>, ModelError> {
+    pub fn head(&mut self, pooled: &[f32]) -> Result<Vec<f32>, Error> {
         let head = self
             .head
             .as_mut()
-            .ok_or_else(|| ModelError("not a pooled model".into()))?;
+            .ok_or_else(|| Error::Model("not a pooled model".into()))?;
         let input =
             TensorRef::from_array_view(([1, pooled.len()], pooled)).map_err(err("head input"))?;
         let outputs = head.run(ort::inputs![input]).map_err(err("head failed"))?;
@@ -275,7 +269,7 @@ impl GenreModel {
             .try_extract_array::<f32>()
             .map_err(err("head output"))?
             .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| ModelError(format!("head output: {e}")))?
+            .map_err(|e| Error::Model(format!("head output: {e}")))?
             .to_owned();
         Ok(
             calibrate(probabilities, self.metadata.calibration.temperature)

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::Error;
 use ort::environment::Environment;
 
 /// File name of the library on this platform (`libonnxruntime.so`, `.dylib`, `onnxruntime.dll`).
@@ -52,6 +53,20 @@ pub fn default_dirs() -> Vec<PathBuf> {
     module_dir().into_iter().collect()
 }
 
+/// Where the tools and tests of this repository look for ONNX Runtime after `ORT_DYLIB_PATH`:
+/// the repository's `.ort/` (`cargo xtask ort` provisions it), then beside their own binary.
+pub fn repository_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(".ort")];
+    dirs.extend(default_dirs());
+    dirs
+}
+
+/// ONNX Runtime for this repository's tests and tools ([`repository_dirs`]); panics with what
+/// to run when it is missing.
+pub fn for_tests() -> Runtime {
+    Runtime::find(&repository_dirs()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The first existing library among `ORT_DYLIB_PATH` and `dirs`.
 pub fn locate(dirs: &[PathBuf]) -> Option<PathBuf> {
     let from_env = std::env::var_os("ORT_DYLIB_PATH")
@@ -63,18 +78,6 @@ pub fn locate(dirs: &[PathBuf]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Why ONNX Runtime is unavailable.
-#[derive(Debug, Clone)]
-pub struct RuntimeError(pub String);
-
-impl std::fmt::Display for RuntimeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for RuntimeError {}
-
 /// A loaded ONNX Runtime. Cheap to clone; one per process (the library can only be loaded once,
 /// so later loads return the first one whatever path they name).
 #[derive(Clone)]
@@ -84,13 +87,13 @@ pub struct Runtime {
     pub library: PathBuf,
 }
 
-static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
+static RUNTIME: OnceLock<Result<Runtime, Error>> = OnceLock::new();
 
 impl Runtime {
     /// Loads the library at `library` (first call) or returns the runtime already loaded.
     /// Fails with a readable message when the file is missing, is not ONNX Runtime, or is older
     /// than the 1.31 API this build needs.
-    pub fn load(library: &Path) -> Result<Self, RuntimeError> {
+    pub fn load(library: &Path) -> Result<Self, Error> {
         RUNTIME
             .get_or_init(|| {
                 // NOTE: ONNX Runtime starts process-wide helper threads when it loads. Threads
@@ -101,18 +104,18 @@ impl Runtime {
                 std::thread::Builder::new()
                     .name("genrescope-ort".into())
                     .spawn(move || Self::init(&library))
-                    .map_err(|e| RuntimeError(format!("cannot start a thread: {e}")))?
+                    .map_err(|e| Error::Runtime(format!("cannot start a thread: {e}")))?
                     .join()
                     .unwrap_or_else(|_| {
-                        Err(RuntimeError("ONNX Runtime panicked while loading".into()))
+                        Err(Error::Runtime("ONNX Runtime panicked while loading".into()))
                     })
             })
             .clone()
     }
 
-    fn init(library: &Path) -> Result<Self, RuntimeError> {
+    fn init(library: &Path) -> Result<Self, Error> {
         if !library.is_file() {
-            return Err(RuntimeError(format!(
+            return Err(Error::Runtime(format!(
                 "ONNX Runtime not found at {}: set ORT_DYLIB_PATH to an ONNX Runtime 1.31 or \
                  newer library (`cargo xtask ort` in the genrescope repository downloads one \
                  into .ort/)",
@@ -120,11 +123,11 @@ impl Runtime {
             )));
         }
         let builder = ort::init_from(library)
-            .map_err(|e| RuntimeError(format!("cannot load ONNX Runtime: {e}")))?;
+            .map_err(|e| Error::Runtime(format!("cannot load ONNX Runtime: {e}")))?;
         let environment = builder
             .with_name("genrescope")
             .build()
-            .map_err(|e| RuntimeError(format!("ONNX Runtime failed to start: {e}")))?;
+            .map_err(|e| Error::Runtime(format!("ONNX Runtime failed to start: {e}")))?;
         Ok(Runtime {
             environment,
             library: library.to_owned(),
@@ -132,13 +135,13 @@ impl Runtime {
     }
 
     /// The runtime already loaded in this process, else [`locate`] then [`Runtime::load`].
-    pub fn find(dirs: &[PathBuf]) -> Result<Self, RuntimeError> {
+    pub fn find(dirs: &[PathBuf]) -> Result<Self, Error> {
         if let Some(Ok(runtime)) = RUNTIME.get() {
             return Ok(runtime.clone());
         }
         match locate(dirs) {
             Some(path) => Self::load(&path),
-            None => Err(RuntimeError(format!(
+            None => Err(Error::Runtime(format!(
                 "ONNX Runtime ({}) not found in ORT_DYLIB_PATH or {}: {}",
                 library_file_name(),
                 dirs.iter()

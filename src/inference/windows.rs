@@ -6,7 +6,8 @@ use ndarray::{s, Array2, Array3, ArrayView2};
 use super::metadata::ModelInput;
 use crate::features::config::standardise;
 use crate::features::descriptors::{clip_summary, SUMMARY_LEN};
-use crate::features::{ConfigError, FeatureExtractor};
+use crate::features::FeatureExtractor;
+use crate::Error;
 
 /// Cuts the windows a model sees out of mono audio at [`ModelInput::sample_rate`].
 pub struct WindowCutter {
@@ -15,7 +16,7 @@ pub struct WindowCutter {
 }
 
 impl WindowCutter {
-    pub fn new(input: &ModelInput) -> Result<Self, ConfigError> {
+    pub fn new(input: &ModelInput) -> Result<Self, Error> {
         Ok(Self {
             input: input.clone(),
             extractor: input.frame_extractor()?,

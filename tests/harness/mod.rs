@@ -83,18 +83,17 @@ pub fn library_path() -> PathBuf {
     path
 }
 
-/// The research corpus the tests read clips from: `../shared/music` beside the repository.
-/// Panics with what to run when it is not there.
+/// The research corpus the tests read clips from ([`genrescope::research::music_dir`]).
+/// Panics with what to do when it is not there.
 pub fn shared_music() -> PathBuf {
-    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let music = repository.join("../shared/music");
+    let music = genrescope::research::music_dir();
     assert!(
         music.is_dir(),
         "{} is missing: these tests read clips of the research corpus there. Link the `shared` \
-         folder that holds `music/labels.tsv` beside the repository: \
-         `ln -s /path/to/shared {}`",
+         folder that holds `music/labels.tsv` beside the repository \
+         (`ln -s /path/to/shared {}/../shared`) or set GENRESCOPE_MUSIC to the corpus folder",
         music.display(),
-        repository.join("../shared").display()
+        env!("CARGO_MANIFEST_DIR")
     );
     music
 }
@@ -207,7 +206,9 @@ impl PluginUnderTest {
         let entry = unsafe { PluginEntry::load(&path) }.expect("load CLAP entry");
         let host_info = HostInfo::new("genrescope-harness", "genrescope", "", "0.1.0").unwrap();
         let (instance, id) = {
-            let _serial = CREATE.lock().unwrap_or_else(|p| p.into_inner());
+            let _serial = CREATE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let instance = PluginInstance::<TestHost>::new(
                 |_| TestHostShared,
                 |_| (),

@@ -85,7 +85,7 @@ pub fn write_odd_files(dir: &Path) -> Vec<OddFile> {
     use SampleFormat::{Float, Int};
     let analysed = Outcome::Analysed { seconds: SECONDS };
     let wav = |name, rate, channels, format, seconds, seed| {
-        write_wav(&dir.join(name), rate, channels, format, seconds, seed)
+        write_wav(&dir.join(name), rate, channels, format, seconds, seed);
     };
     wav("pcm8-11025hz.wav", 11_025, 1, (8, Int), SECONDS, Some(1));
     wav(

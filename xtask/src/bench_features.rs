@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 fn default_clip() -> anyhow::Result<PathBuf> {
-    let gtzan = Path::new("../shared/music/gtzan/blues");
+    let gtzan = &genrescope::research::music_dir().join("gtzan/blues");
     if !gtzan.is_dir() {
         return Err(crate::data::missing(gtzan).context("no --clip given"));
     }

@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn the_shared_corpus_keeps_measurable_genres_and_never_splits_an_artist() {
-        let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/music/labels.tsv");
+        let table = genrescope::research::music_dir().join("labels.tsv");
         let thresholds = Thresholds {
             single: 10,
             any: 20,

@@ -66,7 +66,11 @@ impl Candidate {
                     .iter()
                     .map(|n| probes[n][c].slice(s![.., range.clone()]))
                     .collect();
-                let n = parts.iter().map(|p| p.nrows()).min().unwrap_or(0);
+                let n = parts
+                    .iter()
+                    .map(ndarray::ArrayBase::nrows)
+                    .min()
+                    .unwrap_or(0);
                 let parts: Vec<_> = parts.iter().map(|p| p.slice(s![..n, ..])).collect();
                 ndarray::concatenate(ndarray::Axis(1), &parts)
                     .expect("same window count")

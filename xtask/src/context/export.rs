@@ -19,11 +19,11 @@ use super::cv::{self, Settings};
 use super::head::{self, Head};
 use super::windows::{self, Layer, Network};
 use super::Args;
-use crate::eval::runtime_dirs;
 use crate::musicnn::graph;
 use crate::musicnn::weights::Weights;
 use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
+use genrescope::inference::runtime::repository_dirs;
 
 /// Temperature of the chosen candidate, fitted on its out-of-fold answers for single-genre
 /// clips; the ECE after calibration is cross-fitted (each fold calibrated by a temperature
@@ -234,7 +234,7 @@ pub fn write(
     std::fs::write(args.out.join(&head_file), &head_onnx)?;
     crate::train::write_model(&path, &window_onnx, &metadata)?;
     // The written files load as the plugin loads them.
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     GenreModel::load(&runtime, &path, Provider::Cpu)?;
     Ok(path)
 }

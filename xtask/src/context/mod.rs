@@ -32,7 +32,7 @@ use windows::{Layer, Network};
 #[derive(clap::Args)]
 pub struct Args {
     /// A labels table (`../shared/music/labels.tsv`'s format) or a `<root>/<label>/<file>` tree.
-    #[arg(default_value = "../shared/music/labels.tsv")]
+    #[arg(default_value_os_t = genrescope::research::music_dir().join("labels.tsv"))]
     data: PathBuf,
     /// The genre vocabulary the labels are mapped through.
     #[arg(long, default_value = "models/genres.toml")]
@@ -191,7 +191,7 @@ fn cross_validate_all(
     progress: impl Fn(&[cv::Result]) -> anyhow::Result<()> + Sync,
 ) -> anyhow::Result<Vec<cv::Result>> {
     let threads = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .clamp(1, list.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<Option<cv::Result>>> =

@@ -99,7 +99,7 @@ pub fn write_cv(
     writeln!(
         md,
         "By `cargo xtask genre-v2` on a {}-core machine. Corpus: {} clips of `../shared/music` in {} genres ({}): {} single-genre, {} umbrella-labelled (partial: one of a set, e.g. AllMusic's Pop/Rock), {} multi-genre; {} clips left out (no genre label, or only genres below the thresholds). A genre is in the model with at least {} single-genre clips and {} clips in all (`models/genres.toml`).\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         corpus.clips.len(),
         corpus.classes.len(),
         corpus.classes.iter().map(|c| name(c)).collect::<Vec<_>>().join(", "),

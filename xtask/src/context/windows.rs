@@ -14,12 +14,12 @@ use ndarray_npy::{read_npy, write_npy};
 
 use super::corpus::Labelled;
 use crate::eval::clips::map_clips;
-use crate::eval::runtime_dirs;
 use crate::musicnn::graph::{self, EMBEDDING, FRAMES, TAGS};
 use crate::musicnn::net::{self, Trunk, POOLED};
 use crate::musicnn::transfer::raw_metadata;
 use crate::musicnn::weights::Weights;
 use crate::onnx::{layers, Graph};
+use genrescope::inference::runtime::repository_dirs;
 
 /// A pre-trained musicnn whose windows the heads read.
 #[derive(
@@ -134,7 +134,7 @@ pub fn probe_rows(
         .join(network.name())
         .join(&blake3::hash(&onnx).to_hex()[..16]);
     std::fs::create_dir_all(&dir)?;
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let metadata = window_metadata(PROBE_WIDTH);
     let plain: Vec<_> = clips.iter().map(|c| c.clip.clone()).collect();
     let rows = map_clips(

@@ -110,11 +110,8 @@ impl Dataset {
         let mut clips = Vec::new();
         for (line_no, line) in lines.enumerate() {
             let fields: Vec<&str> = line.split('\t').collect();
-            let field = |col: Option<usize>| {
-                col.and_then(|c| fields.get(c))
-                    .map(|s| s.trim())
-                    .unwrap_or("")
-            };
+            let field =
+                |col: Option<usize>| col.and_then(|c| fields.get(c)).map_or("", |s| s.trim());
             let path = field(Some(path_col));
             if path.is_empty() {
                 bail!("{}:{}: no path", table.display(), line_no + 2);

@@ -20,7 +20,8 @@ pub fn missing(path: &Path) -> anyhow::Error {
         Some(shared) => anyhow::anyhow!(
             "{} does not exist: the research corpus is expected in {}, beside the repository. \
              Link the `shared` folder that holds `music/labels.tsv` there \
-             (`ln -s /path/to/shared {}`) or name another dataset.",
+             (`ln -s /path/to/shared {}`), set GENRESCOPE_MUSIC to the corpus folder, or name \
+             another dataset.",
             path.display(),
             shared.join("music").display(),
             shared.display()

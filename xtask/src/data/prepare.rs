@@ -81,7 +81,7 @@ pub fn prepare(
 ) -> anyhow::Result<(Vec<ClipFrames>, Vec<Skipped>)> {
     let extractor = input.frame_extractor()?;
     let results = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     std::thread::scope(|scope| {
         for worker in 0..threads {
             let (results, extractor, progress) = (&results, &extractor, &progress);
@@ -124,7 +124,7 @@ fn clip_features(
         Ok(features) => features,
         Err(_) => {
             let audio =
-                decode_mono_at(&clip.path, input.sample_rate()).map_err(|err| err.reason)?;
+                decode_mono_at(&clip.path, input.sample_rate()).map_err(|err| err.reason())?;
             audio.audible()?;
             let features = match (input, extractor) {
                 (ModelInput::Frames { .. }, Some(extractor)) => extractor.frames(&audio.samples),

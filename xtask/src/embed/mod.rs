@@ -26,8 +26,8 @@ use genrescope::inference::{ModelMetadata, Runtime, WindowCutter};
 use ndarray::{s, Array2};
 
 use crate::eval::clips::{map_clips, select_clips};
-use crate::eval::runtime_dirs;
 use extract::Embedder;
+use genrescope::inference::runtime::repository_dirs;
 use summary::Summary;
 
 /// Principal components t-SNE starts from (the usual PCA-50 denoising step before t-SNE).
@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model = layer::with_embedding_output(&onnx, args.layer.as_deref())
         .with_context(|| path.display().to_string())?;
     println!("{}: embedding {}", metadata.name, model.layer.description);
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     // Fail early, before decoding anything, when the graph does not load.
     Embedder::new(&runtime, &model)?;
     let clips = select_clips(&args.data, args.list.as_deref())?;

@@ -45,7 +45,7 @@ pub(crate) fn map_clips<S, T: Send>(
     work: impl Fn(&mut S, &Clip) -> T + Sync,
 ) -> anyhow::Result<Vec<T>> {
     let threads = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .clamp(1, clips.len().max(1));
     let bar = ProgressBar::new(clips.len() as u64).with_style(ProgressStyle::with_template(
         &format!("{label} {{bar:40}} {{pos}}/{{len}} clips, ETA {{eta}}"),

@@ -7,6 +7,7 @@ pub(crate) mod clips;
 pub mod plots;
 mod report;
 
+use genrescope::inference::runtime::repository_dirs;
 use std::path::PathBuf;
 
 use genrescope::inference::{
@@ -36,15 +37,8 @@ pub struct Args {
     pub threads: Option<usize>,
 }
 
-/// Where the ONNX Runtime library is looked for besides `ORT_DYLIB_PATH`.
-pub fn runtime_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from(".ort")];
-    dirs.extend(genrescope::inference::runtime::default_dirs());
-    dirs
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let metadata = ModelMetadata::load(&ModelMetadata::path_for(&args.model))?;
     // Fail early, before decoding anything, when the model is unusable.
     GenreModel::load(&runtime, &args.model, Provider::Cpu)?;

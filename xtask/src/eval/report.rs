@@ -338,7 +338,10 @@ mod tests {
         let labels: Vec<String> = ["hip-hop", "pop", "rock"].map(String::from).to_vec();
         let clip = |labels: &[&str], p: [f32; 3]| ClipResult {
             path: "x.ogg".into(),
-            labels: labels.iter().map(|l| l.to_string()).collect(),
+            labels: labels
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             outcome: Ok(p.to_vec()),
         };
         let results = [

@@ -18,10 +18,10 @@ use super::graph::{FRAMES, MELS};
 use super::net::Trunk;
 use super::transfer::{self, ClipPatches};
 use crate::data::args::{DataArgs, Selected};
-use crate::eval::runtime_dirs;
 use crate::train::data::{window_set, TrainingData};
 use crate::train::fit::{evaluate, fit, FitConfig, Monitor};
 use crate::train::{calibrate, Backend};
+use genrescope::inference::runtime::repository_dirs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -154,7 +154,7 @@ pub fn finetune(
         classes.len(),
         "musicnn (MSD) fine-tuned with a genre head by genrescope",
     )?;
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let uncalibrated = genre::metadata(
         name,
         "musicnn-finetune",

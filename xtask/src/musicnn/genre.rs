@@ -44,7 +44,7 @@ impl MusicnnGenre {
 }
 
 /// Metadata of a musicnn genre model that runs on patches `run_hop_frames` apart, before
-/// calibration ([`write`] adds it and the validation figures).
+/// calibration ([`write()`] adds it and the validation figures).
 pub fn metadata(
     name: &str,
     family: &str,

@@ -32,7 +32,7 @@ use ndarray::{Array2, Array3, Axis};
 use ndarray_npy::read_npy;
 use serde_json::json;
 
-use crate::eval::runtime_dirs;
+use genrescope::inference::runtime::repository_dirs;
 use weights::Weights;
 
 #[derive(clap::Args)]
@@ -65,7 +65,7 @@ enum Command {
         #[arg(long, default_value = "cache/musicnn/reference")]
         reference: PathBuf,
         /// Where the clips in the reference manifest live.
-        #[arg(long, default_value = "../shared/music")]
+        #[arg(long, default_value_os_t = genrescope::research::music_dir())]
         root: PathBuf,
         /// Also write the reference taggrams as a test fixture (JSON) here.
         #[arg(long)]
@@ -166,7 +166,7 @@ fn check(
     if !root.is_dir() {
         return Err(crate::data::missing(root));
     }
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let mut model = GenreModel::load(&runtime, model_path, Provider::Cpu)?;
     let cutter = WindowCutter::new(&model.metadata.input)?;
     let checkpoint = model.metadata.training["checkpoint"]
@@ -207,7 +207,7 @@ fn check(
         );
         let top3 = |t: &Array2<f32>| {
             let mean = t.mean_axis(Axis(0)).expect("patches").to_vec();
-            genrescope::analysis::rolling::ranked(&mean)[..3].to_vec()
+            genrescope::inference::decision::ranked(&mean)[..3].to_vec()
         };
         let same = top3(&ours.windows) == top3(&expected);
         println!(

@@ -26,11 +26,11 @@ use super::weights::Weights;
 use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Clip;
 use crate::eval::clips::map_clips;
-use crate::eval::runtime_dirs;
 use crate::train::calibrate;
 use crate::train::data::{feature_statistics, window_set, TrainingData};
 use crate::train::fit::{fit, EpochLog, FitConfig, Monitor};
 use crate::train::models::{Family, Hyper, Net};
+use genrescope::inference::runtime::repository_dirs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -147,7 +147,7 @@ pub fn transfer(
 ) -> anyhow::Result<PathBuf> {
     let frozen = frozen(data_args, selected, name, args, false)?;
     let classes = &selected.classes;
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let head = frozen.head.valid();
 
     // Calibration on the validation patches, through the head alone.
@@ -210,7 +210,7 @@ pub fn frozen(
     keep_patches: bool,
 ) -> anyhow::Result<Frozen> {
     let weights = Weights::load(&args.weights)?;
-    let runtime = Runtime::find(&runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let embedder = embedder_metadata(args.hop_frames);
     let run_input = embedder_metadata(args.run_hop_frames).input;
     let embedder_onnx = graph::embedding_model(&weights)?;
@@ -252,7 +252,7 @@ pub fn frozen(
                     Ok(Some((e, kept)))
                 }
                 Err(e) => {
-                    println!("skipped {}: {}", clip.path.display(), e.reason);
+                    println!("skipped {}: {}", clip.path.display(), e.reason());
                     Ok(None)
                 }
             }

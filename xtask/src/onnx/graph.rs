@@ -92,7 +92,10 @@ impl Graph {
             .collect();
         let name = self.fresh(&format!("{op}_"));
         self.nodes.push(NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
+            input: inputs
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             output: out.clone(),
             name,
             op_type: op.to_owned(),

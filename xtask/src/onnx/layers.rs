@@ -68,7 +68,7 @@ pub fn conv2d(g: &mut Graph, layer: &Conv2d, x: &str) -> anyhow::Result<String> 
         g,
         x,
         layer.weight.val(),
-        layer.bias.as_ref().map(|b| b.val()),
+        layer.bias.as_ref().map(burn::module::Param::val),
     );
     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let to_i64 = |v: [usize; 2]| v.iter().map(|&x| x as i64).collect::<Vec<_>>();
@@ -91,7 +91,7 @@ pub fn conv1d(g: &mut Graph, layer: &Conv1d, x: &str) -> anyhow::Result<String> 
         g,
         x,
         layer.weight.val(),
-        layer.bias.as_ref().map(|b| b.val()),
+        layer.bias.as_ref().map(burn::module::Param::val),
     );
     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let pads = match layer.padding {

@@ -2,6 +2,7 @@
 //! the held-out test clips through `eval` (ONNX Runtime, the plugin's code path), measures CPU
 //! inference time, and writes `models/REPORT.md` next to the models.
 
+use genrescope::inference::runtime::repository_dirs;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -269,7 +270,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     std::fs::write(&test_list, paths.join("\n") + "\n")?;
 
-    let runtime = Runtime::find(&eval::runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let plots = args.options.out.join("report");
     std::fs::create_dir_all(Entry::dir(&args.options.out))?;
     let command = format!(
@@ -322,7 +323,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          row comes from the last `train-all` run that included it; its section names that \
          command (with `--resume`, finished runs are only re-exported and re-evaluated).\n",
         args.data.source.display(),
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         args.options.backend,
         started.elapsed().as_secs_f64() / 60.0
     );

@@ -226,7 +226,10 @@ pub fn fit<M: Classifier>(
             None => None,
         };
         let train = augmented.as_ref().unwrap_or(&data.train);
-        let mixup = data.augmenter.as_ref().is_some_and(|a| a.mixup());
+        let mixup = data
+            .augmenter
+            .as_ref()
+            .is_some_and(super::augment::Augmenter::mixup);
         let batches = train.len().div_ceil(config.batch_size);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64) << 32);
         device.seed(config.seed.wrapping_mul(1000) + epoch as u64);

@@ -9,6 +9,7 @@ pub mod fit;
 pub mod models;
 pub mod study;
 
+use genrescope::inference::runtime::repository_dirs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -307,7 +308,7 @@ pub fn train(
         .map_err(|e| anyhow::anyhow!("internal error, metadata invalid: {e}"))?;
 
     // Temperature scaling on the validation windows, through the exported graph itself.
-    let runtime = Runtime::find(&crate::eval::runtime_dirs())?;
+    let runtime = Runtime::find(&repository_dirs())?;
     let mut exported = GenreModel::from_memory(&runtime, &onnx, metadata.clone(), Provider::Cpu)?;
     let windows =
         ndarray::ArrayView3::from_shape((data.valid.len(), frames, width), &data.valid.x)?;

@@ -15,8 +15,7 @@ use super::{Family, Hyper, Net};
 
 /// ONNX Runtime from `.ort/` (`cargo xtask ort`) or `ORT_DYLIB_PATH`.
 pub fn test_runtime() -> Runtime {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    Runtime::find(&[repo.join(".ort")]).unwrap_or_else(|e| panic!("{e}"))
+    genrescope::inference::runtime::for_tests()
 }
 
 fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> ModelMetadata {
