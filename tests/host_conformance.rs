@@ -75,6 +75,7 @@ fn param_id(plugin: &mut PluginUnderTest, name: &str) -> ClapId {
 
 #[test]
 fn parameters_read_back_what_flush_and_process_set() {
+    let _exclusive = harness::exclusive();
     let mut plugin = load();
     let params = plugin.params();
     let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
@@ -165,6 +166,7 @@ fn parameters_read_back_what_flush_and_process_set() {
 
 #[test]
 fn state_round_trips_byte_for_byte_and_restores_every_value() {
+    let _exclusive = harness::exclusive();
     let mut source = load();
     let (analyze, smoothing) = (
         param_id(&mut source, "Analyze"),
@@ -231,6 +233,7 @@ fn source_state_with_analysis(saved: &[u8]) -> Vec<u8> {
 
 #[test]
 fn an_older_state_loads_with_defaults_for_what_it_lacks() {
+    let _exclusive = harness::exclusive();
     let mut plugin = load();
     let defaults = decode_state(&plugin.save_state());
     // Version 0.1 wrote no editor size and no smoothing, kept window and hop in the analysis
@@ -259,6 +262,7 @@ fn an_older_state_loads_with_defaults_for_what_it_lacks() {
 
 #[test]
 fn garbage_leaves_a_fresh_instance_at_its_defaults_and_is_logged() {
+    let _exclusive = harness::exclusive();
     let mut plugin = load();
     let defaults = plugin.save_state();
     // Rejected as a whole: the framing or the JSON is broken.
@@ -300,6 +304,7 @@ fn garbage_leaves_a_fresh_instance_at_its_defaults_and_is_logged() {
 
 #[test]
 fn activation_cycles_at_changing_rates_and_block_sizes_with_resets() {
+    let _exclusive = harness::exclusive();
     let mut plugin = load();
     let mut rng = SmallRng::seed_from_u64(8);
     let mut windows = 0;
@@ -353,6 +358,7 @@ fn activation_cycles_at_changing_rates_and_block_sizes_with_resets() {
 
 #[test]
 fn transport_starts_begin_a_new_summary_and_jumps_do_not() {
+    let _exclusive = harness::exclusive();
     let mut plugin = load();
     let mut rng = SmallRng::seed_from_u64(9);
     let rate = 48_000.0;
@@ -459,6 +465,7 @@ impl Drop for XDisplay {
 /// under `xvfb-run`), embedded in the root window and drawn while audio runs.
 #[test]
 fn audio_and_analysis_are_unaffected_by_the_editor() {
+    let _exclusive = harness::exclusive();
     let mut rng = SmallRng::seed_from_u64(10);
     let input = noise(&mut rng, 48_000.0, 8.0, 2);
     let display = XDisplay::open();

@@ -59,6 +59,7 @@ fn choose_model(plugin: &mut PluginUnderTest, model: serde_json::Value) {
 
 #[test]
 fn damaged_model_files_are_reported_and_a_good_model_recovers() {
+    let _exclusive = harness::exclusive();
     let dir = std::env::temp_dir().join(format!("genrescope-faults-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let faults: Vec<(&str, Damage, &[&str])> = vec![
@@ -137,6 +138,7 @@ fn damaged_model_files_are_reported_and_a_good_model_recovers() {
 
 #[test]
 fn a_worker_panic_leaves_the_audio_alone_shows_the_error_and_reactivation_recovers() {
+    let _exclusive = harness::exclusive();
     let mut plugin = PluginUnderTest::load();
     choose_model(&mut plugin, serde_json::json!({ "kind": "mfcc_cnn" }));
     let mut rng = SmallRng::seed_from_u64(12);

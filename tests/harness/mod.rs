@@ -636,6 +636,16 @@ pub fn worker_threads() -> usize {
         .count()
 }
 
+/// Holds the other tests of this test binary off while the caller runs: worker threads are
+/// counted per process, so a test that counts them must not share the process with another
+/// test's active instance. Every test of a binary that counts them takes this first.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static EXCLUSIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    EXCLUSIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Waits until exactly `expected` worker threads exist. A new thread names itself only once it
 /// runs, and a joined one leaves `/proc` a moment after, so the count may lag.
 #[cfg(target_os = "linux")]

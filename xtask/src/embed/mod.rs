@@ -25,6 +25,7 @@ use anyhow::{ensure, Context};
 use genrescope::inference::{ModelMetadata, Runtime, WindowCutter};
 use ndarray::{s, Array2};
 
+use crate::data::dataset::Clip;
 use crate::eval::clips::{map_clips, select_clips};
 use extract::Embedder;
 use genrescope::inference::runtime::repository_dirs;
@@ -96,15 +97,91 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Fail early, before decoding anything, when the graph does not load.
     Embedder::new(&runtime, &model)?;
     let clips = select_clips(&args.data, args.list.as_deref())?;
+    let embedded = embed_clips(&clips, &runtime, &model, &metadata, args.threads)?;
+    let dimension = embedded.x.ncols();
+    ensure!(
+        dimension >= 2,
+        "layer `{}` has {dimension} value per clip: nothing to map",
+        model.layer.name
+    );
+    let maps = Maps::of(embedded.x, &embedded.clips, &args)?;
 
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports/embed").join(&metadata.name));
+    std::fs::create_dir_all(&dir)?;
+    let subtitle = format!(
+        "{} clips, {dimension}-d `{}`",
+        embedded.clips.len(),
+        model.layer.name
+    );
+    maps.draw(&metadata.name, &subtitle, args.seed, &dir)?;
+    let explained = &maps.components.explained;
+    let summary = Summary {
+        model: metadata.name.clone(),
+        model_path: path.display().to_string(),
+        data: args.data.display().to_string(),
+        list: args.list.as_ref().map(|l| l.display().to_string()),
+        layer: model.layer.clone(),
+        dimension,
+        constant_dimensions: maps.constant,
+        clips: clips.len(),
+        embedded: embedded.clips.len(),
+        skipped: embedded.skipped,
+        embedding_seconds: embedded.seconds,
+        min_count: args.min_count,
+        genres: maps.genres.clone(),
+        other: maps.other,
+        pca_explained_variance: explained.iter().take(2).copied().collect(),
+        tsne: summary::TsneSummary {
+            requested: maps.settings,
+            perplexity: maps.tsne.perplexity,
+            input_components: maps.components.coordinates.ncols(),
+            input_explained_variance: explained.iter().sum(),
+            kl_divergence: maps.tsne.kl_divergence,
+        },
+    };
+    let points = summary::points_tsv(
+        &embedded.clips,
+        &maps.group,
+        &maps.labels,
+        maps.components.coordinates.view(),
+        maps.tsne.coordinates.view(),
+    );
+    std::fs::write(dir.join("points.tsv"), points)?;
+    summary.write(&dir)?;
+    print!("{}", summary.markdown_body());
+    println!("written to {}", dir.display());
+    Ok(())
+}
+
+/// The clips that could be embedded, one row of `x` each, and the others with the reason.
+struct Embedded<'a> {
+    /// `[clips, dimension]`.
+    x: Array2<f32>,
+    clips: Vec<&'a Clip>,
+    skipped: Vec<(String, String)>,
+    /// Wall time of the embedding, in seconds.
+    seconds: f64,
+}
+
+/// Each clip's mean embedding over its windows, on `threads` threads.
+fn embed_clips<'a>(
+    clips: &'a [Clip],
+    runtime: &Runtime,
+    model: &layer::EmbeddingModel,
+    metadata: &ModelMetadata,
+    threads: Option<usize>,
+) -> anyhow::Result<Embedded<'a>> {
     let started = Instant::now();
     let outcomes = map_clips(
-        &clips,
-        args.threads,
+        clips,
+        threads,
         "embed",
         || {
             Ok((
-                Embedder::new(&runtime, &model)?,
+                Embedder::new(runtime, model)?,
                 WindowCutter::new(&metadata.input)?,
             ))
         },
@@ -129,115 +206,100 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "only {} clips could be embedded",
         embedded.len()
     );
-    let dimension = rows[0].len();
-    ensure!(
-        dimension >= 2,
-        "layer `{}` has {dimension} value per clip: nothing to map",
-        model.layer.name
-    );
-    let mut x = Array2::from_shape_vec((rows.len(), dimension), rows.concat())?;
-
-    let primary: Vec<&str> = embedded.iter().map(|c| c.primary_label()).collect();
-    let (genres, group) = genres(&primary, args.min_count);
-    let constant = pca::standardise(&mut x);
-    let components = pca::pca(x.view(), TSNE_COMPONENTS);
-    let settings = tsne::Settings {
-        perplexity: args.perplexity,
-        seed: args.seed,
-        epochs: args.epochs,
-    };
-    let map = tsne::tsne(components.coordinates.view(), settings)?;
-    let matrix = similarity::genre_cosine(x.view(), &group, genres.len());
-
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports/embed").join(&metadata.name));
-    std::fs::create_dir_all(&dir)?;
-    let other = group.iter().filter(|g| g.is_none()).count();
-    let labels: Vec<String> = genres.iter().map(|(g, _)| g.clone()).collect();
-    let subtitle = format!(
-        "{} clips, {dimension}-d `{}`",
-        embedded.len(),
-        model.layer.name
-    );
-    let explained = &components.explained;
-    plots::map(
-        &format!("{}: PCA of clip embeddings ({subtitle})", metadata.name),
-        (
-            &format!("PC1 ({:.1} % of variance)", 100.0 * explained[0]),
-            &format!(
-                "PC2 ({:.1} % of variance)",
-                100.0 * explained.get(1).unwrap_or(&0.0)
-            ),
-        ),
-        components.coordinates.slice(s![.., ..2]),
-        &group,
-        &genres,
-        other,
-        &dir.join("pca.png"),
-    )?;
-    plots::map(
-        &format!(
-            "{}: t-SNE of clip embeddings ({subtitle}, perplexity {}, seed {})",
-            metadata.name, map.perplexity, args.seed
-        ),
-        ("t-SNE 1", "t-SNE 2"),
-        map.coordinates.view(),
-        &group,
-        &genres,
-        other,
-        &dir.join("tsne.png"),
-    )?;
-    plots::similarity(
-        &format!(
-            "{}: genre × genre mean cosine similarity (standardised embeddings)",
-            metadata.name
-        ),
-        &labels,
-        &matrix,
-        &dir.join("similarity.png"),
-    )?;
-    std::fs::write(
-        dir.join("similarity.csv"),
-        similarity::to_csv(&labels, &matrix),
-    )?;
-    let summary = Summary {
-        model: metadata.name.clone(),
-        model_path: path.display().to_string(),
-        data: args.data.display().to_string(),
-        list: args.list.as_ref().map(|l| l.display().to_string()),
-        layer: model.layer.clone(),
-        dimension,
-        constant_dimensions: constant,
-        clips: clips.len(),
-        embedded: embedded.len(),
+    let x = Array2::from_shape_vec((rows.len(), rows[0].len()), rows.concat())?;
+    Ok(Embedded {
+        x,
+        clips: embedded,
         skipped,
-        embedding_seconds: seconds,
-        min_count: args.min_count,
-        genres: genres.clone(),
-        other,
-        pca_explained_variance: explained.iter().take(2).copied().collect(),
-        tsne: summary::TsneSummary {
-            requested: settings,
-            perplexity: map.perplexity,
-            input_components: components.coordinates.ncols(),
-            input_explained_variance: explained.iter().sum(),
-            kl_divergence: map.kl_divergence,
-        },
-    };
-    let points = summary::points_tsv(
-        &embedded,
-        &group,
-        &labels,
-        components.coordinates.view(),
-        map.coordinates.view(),
-    );
-    std::fs::write(dir.join("points.tsv"), points)?;
-    summary.write(&dir)?;
-    print!("{}", summary.markdown_body());
-    println!("written to {}", dir.display());
-    Ok(())
+        seconds,
+    })
+}
+
+/// The maps of standardised clip embeddings: PCA, t-SNE (of the first PCA components) and the
+/// genre × genre cosine similarity, with the genres drawn in colour.
+struct Maps {
+    /// Dimensions that were constant over the clips (left at 0 by the standardisation).
+    constant: usize,
+    components: pca::Pca,
+    settings: tsne::Settings,
+    tsne: tsne::Map,
+    matrix: Vec<Vec<f64>>,
+    /// Genres drawn in colour, with their clip counts; `labels` are their names.
+    genres: Vec<(String, usize)>,
+    labels: Vec<String>,
+    /// Each clip's genre index (`None`: "other"), and how many are "other".
+    group: Vec<Option<usize>>,
+    other: usize,
+}
+
+impl Maps {
+    fn of(mut x: Array2<f32>, clips: &[&Clip], args: &Args) -> anyhow::Result<Self> {
+        let primary: Vec<&str> = clips.iter().map(|c| c.primary_label()).collect();
+        let (genres, group) = genres(&primary, args.min_count);
+        let constant = pca::standardise(&mut x);
+        let components = pca::pca(x.view(), TSNE_COMPONENTS);
+        let settings = tsne::Settings {
+            perplexity: args.perplexity,
+            seed: args.seed,
+            epochs: args.epochs,
+        };
+        let tsne = tsne::tsne(components.coordinates.view(), settings)?;
+        let matrix = similarity::genre_cosine(x.view(), &group, genres.len());
+        Ok(Self {
+            constant,
+            components,
+            settings,
+            tsne,
+            matrix,
+            labels: genres.iter().map(|(g, _)| g.clone()).collect(),
+            genres,
+            other: group.iter().filter(|g| g.is_none()).count(),
+            group,
+        })
+    }
+
+    /// `pca.png`, `tsne.png`, `similarity.png` and `similarity.csv` in `dir`.
+    fn draw(&self, model: &str, subtitle: &str, seed: u64, dir: &Path) -> anyhow::Result<()> {
+        let explained = &self.components.explained;
+        plots::map(
+            &format!("{model}: PCA of clip embeddings ({subtitle})"),
+            (
+                &format!("PC1 ({:.1} % of variance)", 100.0 * explained[0]),
+                &format!(
+                    "PC2 ({:.1} % of variance)",
+                    100.0 * explained.get(1).unwrap_or(&0.0)
+                ),
+            ),
+            self.components.coordinates.slice(s![.., ..2]),
+            &self.group,
+            &self.genres,
+            self.other,
+            &dir.join("pca.png"),
+        )?;
+        plots::map(
+            &format!(
+                "{model}: t-SNE of clip embeddings ({subtitle}, perplexity {}, seed {seed})",
+                self.tsne.perplexity
+            ),
+            ("t-SNE 1", "t-SNE 2"),
+            self.tsne.coordinates.view(),
+            &self.group,
+            &self.genres,
+            self.other,
+            &dir.join("tsne.png"),
+        )?;
+        plots::similarity(
+            &format!("{model}: genre × genre mean cosine similarity (standardised embeddings)"),
+            &self.labels,
+            &self.matrix,
+            &dir.join("similarity.png"),
+        )?;
+        std::fs::write(
+            dir.join("similarity.csv"),
+            similarity::to_csv(&self.labels, &self.matrix),
+        )?;
+        Ok(())
+    }
 }
 
 /// The genres drawn in colour (primary labels with at least `min_count` clips, alphabetical,

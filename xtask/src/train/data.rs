@@ -10,7 +10,7 @@ use genrescope::features::Normalization;
 use genrescope::inference::windows::frame_windows;
 use genrescope::inference::ModelInput;
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::Array3;
+use ndarray::{Array2, Array3};
 
 use super::augment::{Augmentation, Augmenter, Source};
 use crate::data::args::{DataArgs, Selected};
@@ -117,6 +117,83 @@ pub fn load(
     multi_label: bool,
     (augment, seed): (&[Augmentation], u64),
 ) -> anyhow::Result<TrainingData> {
+    let (mut features, skipped) = clip_features(clips, input, cache_root)?;
+    let raw_input = unstandardised(input);
+    let (mut train, mut valid) =
+        cut_split(clips, labels, split, &raw_input, &features, multi_label)?;
+    if let ModelInput::Hybrid {
+        mean: descriptors, ..
+    } = &raw_input
+    {
+        anyhow::ensure!(
+            augment.is_empty(),
+            "augmentation is not available for hybrid inputs"
+        );
+        let statistics = HybridStatistics::of(&train, descriptors.len());
+        statistics.standardise(&mut train);
+        statistics.standardise(&mut valid);
+        let input = statistics.into_input(raw_input);
+        return Ok(TrainingData {
+            train,
+            valid,
+            input,
+            skipped,
+            augmenter: None,
+        });
+    }
+    let (mean, std) = feature_statistics(&train);
+    standardise(&mut train.x, &mean, &std);
+    standardise(&mut valid.x, &mean, &std);
+    let augmenter = if augment.is_empty() {
+        None
+    } else {
+        let ModelInput::Frames {
+            features: raw,
+            hop_frames,
+        } = &raw_input
+        else {
+            anyhow::bail!("augmentation works on frame features, not descriptor vectors");
+        };
+        let mut kept = vec![None; clips.len()];
+        for &i in &split.train {
+            kept[i] = features[i].take();
+        }
+        let source = Source {
+            frames: kept,
+            clips: clips.to_vec(),
+            labels: labels.to_vec(),
+            train: split.train.clone(),
+            multi_label,
+        };
+        let statistics = (mean.clone(), std.clone());
+        Some(Augmenter::new(
+            augment,
+            raw,
+            *hop_frames,
+            statistics,
+            source,
+            seed,
+        )?)
+    };
+    Ok(TrainingData {
+        train,
+        valid,
+        input: standardised(raw_input, mean, std),
+        skipped,
+        augmenter,
+    })
+}
+
+/// Each clip's feature frames, by clip index; `None` where the clip was skipped.
+type ClipFeatures = Vec<Option<Array2<f32>>>;
+
+/// Every clip's features, decoded or read from the cache, and the skipped clips with their
+/// reasons.
+fn clip_features(
+    clips: &[Clip],
+    input: &ModelInput,
+    cache_root: &Path,
+) -> anyhow::Result<(ClipFeatures, Vec<Skipped>)> {
     let cache = FeatureCache::new(cache_root, input)?;
     let bar = ProgressBar::new(clips.len() as u64).with_style(ProgressStyle::with_template(
         "features {bar:40} {pos}/{len} clips, ETA {eta}",
@@ -127,7 +204,13 @@ pub fn load(
     for p in prepared {
         features[p.clip] = Some(p.frames);
     }
-    let raw_input = match input {
+    Ok((features, skipped))
+}
+
+/// `input` without its standardisation: what the cached features and the windows cut from them
+/// are before training statistics exist.
+fn unstandardised(input: &ModelInput) -> ModelInput {
+    match input {
         ModelInput::Frames {
             features,
             hop_frames,
@@ -153,13 +236,24 @@ pub fn load(
             std: vec![1.0; mean.len()],
         },
         other => other.clone(),
-    };
+    }
+}
+
+/// The unstandardised training and validation windows of `split`.
+fn cut_split(
+    clips: &[Clip],
+    labels: &[String],
+    split: &Split,
+    raw_input: &ModelInput,
+    features: &[Option<Array2<f32>>],
+    multi_label: bool,
+) -> anyhow::Result<(WindowSet, WindowSet)> {
     let extractor = raw_input.frame_extractor()?;
     let shape = raw_input.shape();
     let (frames, width) = (shape[0], shape[1]);
     let windows_of = |index: usize| -> Option<Array3<f32>> {
         let clip_features = features[index].as_ref()?;
-        Some(match (&raw_input, &extractor) {
+        Some(match (raw_input, &extractor) {
             (ModelInput::Frames { hop_frames, .. }, Some(extractor)) => {
                 frame_windows(extractor, clip_features.view(), *hop_frames)
             }
@@ -180,75 +274,15 @@ pub fn load(
             windows_of,
         )
     };
-    let mut train = cut(&split.train)?;
-    let mut valid = cut(&split.valid)?;
+    let train = cut(&split.train)?;
+    let valid = cut(&split.valid)?;
     anyhow::ensure!(train.len() > 0, "no training windows");
-    if let ModelInput::Hybrid {
-        features: raw,
-        hop_seconds,
-        mean: descriptors,
-        ..
-    } = &raw_input
-    {
-        let statistics = hybrid_statistics(&train, descriptors.len());
-        standardise_hybrid(&mut train, &statistics);
-        standardise_hybrid(&mut valid, &statistics);
-        let ((mean, std), (d_mean, d_std)) = statistics;
-        let input = ModelInput::Hybrid {
-            features: genrescope::features::FeatureConfig {
-                normalization: Normalization::PerFeature { mean, std },
-                ..raw.clone()
-            },
-            hop_seconds: *hop_seconds,
-            mean: d_mean,
-            std: d_std,
-        };
-        anyhow::ensure!(
-            augment.is_empty(),
-            "augmentation is not available for hybrid inputs"
-        );
-        return Ok(TrainingData {
-            train,
-            valid,
-            input,
-            skipped,
-            augmenter: None,
-        });
-    }
-    let (mean, std) = feature_statistics(&train);
-    standardise(&mut train.x, &mean, &std);
-    standardise(&mut valid.x, &mean, &std);
-    let augmenter = match (&raw_input, augment.is_empty()) {
-        (_, true) => None,
-        (
-            ModelInput::Frames {
-                features: raw,
-                hop_frames,
-            },
-            false,
-        ) => {
-            let mut kept = vec![None; clips.len()];
-            for &i in &split.train {
-                kept[i] = features[i].take();
-            }
-            Some(Augmenter::new(
-                augment,
-                raw,
-                *hop_frames,
-                (mean.clone(), std.clone()),
-                Source {
-                    frames: kept,
-                    clips: clips.to_vec(),
-                    labels: labels.to_vec(),
-                    train: split.train.clone(),
-                    multi_label,
-                },
-                seed,
-            )?)
-        }
-        _ => anyhow::bail!("augmentation works on frame features, not descriptor vectors"),
-    };
-    let input = match raw_input {
+    Ok((train, valid))
+}
+
+/// `raw_input` (frames or descriptors) with the training set's per-feature statistics.
+fn standardised(raw_input: ModelInput, mean: Vec<f32>, std: Vec<f32>) -> ModelInput {
+    match raw_input {
         ModelInput::Frames {
             features,
             hop_frames,
@@ -271,15 +305,8 @@ pub fn load(
             mean,
             std,
         },
-        ModelInput::Hybrid { .. } => unreachable!("returned above"),
-    };
-    Ok(TrainingData {
-        train,
-        valid,
-        input,
-        skipped,
-        augmenter,
-    })
+        ModelInput::Hybrid { .. } => unreachable!("hybrid inputs carry HybridStatistics"),
+    }
 }
 
 /// The windows of the clips `indices` (those `windows_of` has windows for), each labelled with
@@ -344,35 +371,65 @@ pub fn feature_statistics(set: &WindowSet) -> (Vec<f32>, Vec<f32>) {
 
 /// Standardisation of hybrid windows: per-band statistics over the frame rows, and per-value
 /// statistics over the first `descriptors` values of each window's last row.
-type HybridStatistics = ((Vec<f32>, Vec<f32>), (Vec<f32>, Vec<f32>));
-
-fn hybrid_statistics(set: &WindowSet, descriptors: usize) -> HybridStatistics {
-    let rows = set.frames;
-    let frame_rows = set.x.chunks_exact(set.width).enumerate();
-    (
-        column_statistics(
-            frame_rows
-                .clone()
-                .filter(|(i, _)| i % rows != rows - 1)
-                .map(|(_, row)| row),
-            set.width,
-        ),
-        column_statistics(
-            frame_rows
-                .filter(|(i, _)| i % rows == rows - 1)
-                .map(|(_, row)| &row[..descriptors]),
-            descriptors,
-        ),
-    )
+struct HybridStatistics {
+    /// Mean and standard deviation of each band, over the frame rows.
+    bands: (Vec<f32>, Vec<f32>),
+    /// Mean and standard deviation of each descriptor, over the descriptor rows.
+    descriptors: (Vec<f32>, Vec<f32>),
 }
 
-fn standardise_hybrid(set: &mut WindowSet, ((mean, std), (d_mean, d_std)): &HybridStatistics) {
-    let rows = set.frames;
-    for (i, row) in set.x.chunks_exact_mut(set.width).enumerate() {
-        if i % rows == rows - 1 {
-            standardise(&mut row[..d_mean.len()], d_mean, d_std);
-        } else {
-            standardise(row, mean, std);
+impl HybridStatistics {
+    fn of(set: &WindowSet, descriptors: usize) -> Self {
+        let rows = set.frames;
+        let frame_rows = set.x.chunks_exact(set.width).enumerate();
+        Self {
+            bands: column_statistics(
+                frame_rows
+                    .clone()
+                    .filter(|(i, _)| i % rows != rows - 1)
+                    .map(|(_, row)| row),
+                set.width,
+            ),
+            descriptors: column_statistics(
+                frame_rows
+                    .filter(|(i, _)| i % rows == rows - 1)
+                    .map(|(_, row)| &row[..descriptors]),
+                descriptors,
+            ),
+        }
+    }
+
+    fn standardise(&self, set: &mut WindowSet) {
+        let ((mean, std), (d_mean, d_std)) = (&self.bands, &self.descriptors);
+        let rows = set.frames;
+        for (i, row) in set.x.chunks_exact_mut(set.width).enumerate() {
+            if i % rows == rows - 1 {
+                standardise(&mut row[..d_mean.len()], d_mean, d_std);
+            } else {
+                standardise(row, mean, std);
+            }
+        }
+    }
+
+    /// The unstandardised hybrid `raw_input` with these statistics.
+    fn into_input(self, raw_input: ModelInput) -> ModelInput {
+        let ModelInput::Hybrid {
+            features,
+            hop_seconds,
+            ..
+        } = raw_input
+        else {
+            unreachable!("hybrid statistics of a hybrid input");
+        };
+        let ((mean, std), (d_mean, d_std)) = (self.bands, self.descriptors);
+        ModelInput::Hybrid {
+            features: genrescope::features::FeatureConfig {
+                normalization: Normalization::PerFeature { mean, std },
+                ..features
+            },
+            hop_seconds,
+            mean: d_mean,
+            std: d_std,
         }
     }
 }

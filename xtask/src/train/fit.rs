@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -164,7 +164,8 @@ impl Paths {
     }
 }
 
-/// Trains `net` (initialised on `device`, an autodiff device) and returns its best epoch. With `resume`, continues from the checkpoint in `dir`.
+/// Trains `net` (initialised on `device`, an autodiff device) and returns its best epoch.
+/// With `resume`, continues from the checkpoint in `dir`.
 pub fn fit<M: Classifier>(
     mut net: M,
     data: &TrainingData,
@@ -177,20 +178,9 @@ pub fn fit<M: Classifier>(
     std::fs::create_dir_all(dir)?;
     let paths = Paths::new(dir);
     let mut optimizer = AdamConfig::new().init();
-    let mut state = State {
-        config: config.clone(),
-        history: Vec::new(),
-        learning_rate: config.learning_rate,
-        best_score: f64::INFINITY,
-        best_epoch: 0,
-        stale_epochs: 0,
-        lr_stale_epochs: 0,
-        finished: false,
-    };
+    let mut state = State::new(config);
     if resume && paths.state.is_file() {
-        state = serde_json::from_str(&std::fs::read_to_string(&paths.state)?)
-            .context("unreadable checkpoint state")?;
-        state.config.max_epochs = config.max_epochs;
+        state = State::load(&paths.state, config)?;
         net = net
             .try_load_file(&paths.model)
             .map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", paths.model.display()))?;
@@ -199,85 +189,32 @@ pub fn fit<M: Classifier>(
             .map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", paths.optimizer.display()))?;
         eprintln!("resuming after epoch {}", state.history.len());
     }
-
-    let counts = data.train.class_counts(classes);
-    let weights: Option<Tensor<1>> = config.class_weights.then(|| {
-        let total: usize = counts.iter().sum();
-        let w: Vec<f32> = counts
-            .iter()
-            .map(|&n| total as f32 / (classes as f32 * n.max(1) as f32))
-            .collect();
-        Tensor::from_data(TensorData::new(w, [classes]), device)
-    });
+    let weights = config
+        .class_weights
+        .then(|| class_weights(&data.train.class_counts(classes), device));
 
     let bars = MultiProgress::new();
     let epochs_bar = bars.add(ProgressBar::new(config.max_epochs as u64).with_style(
         ProgressStyle::with_template("epoch {pos}/{len} {bar:20} {msg}")?,
     ));
     epochs_bar.set_position(state.history.len() as u64);
-
     while !state.finished && state.history.len() < config.max_epochs {
         let epoch = state.history.len() + 1;
         let started = Instant::now();
-        // The order, augmentations and dropout masks depend only on (seed, epoch): a resumed
-        // run repeats them.
-        let augmented = match &data.augmenter {
-            Some(augmenter) => Some(augmenter.epoch_set(epoch)?),
-            None => None,
+        let step = Step {
+            config,
+            learning_rate: state.learning_rate,
+            weights: weights.as_ref(),
+            device,
         };
-        let train = augmented.as_ref().unwrap_or(&data.train);
-        let mixup = data
-            .augmenter
-            .as_ref()
-            .is_some_and(super::augment::Augmenter::mixup);
-        let batches = train.len().div_ceil(config.batch_size);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64) << 32);
-        device.seed(config.seed.wrapping_mul(1000) + epoch as u64);
-        let mut order = epoch_windows(train, config.windows_per_clip, &mut rng);
-        order.shuffle(&mut rng);
-
-        let bar = bars.add(ProgressBar::new(batches as u64).with_style(
-            ProgressStyle::with_template("  batch {pos}/{len} {bar:30} {msg} ETA {eta}")?,
-        ));
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        for chunk in order.chunks(config.batch_size) {
-            let (mut x, mut targets) = train.batch(chunk, device);
-            if mixup {
-                (x, targets) = augment::mixup(x, targets, &mut rng, device);
-            }
-            let logits = net.logits(x);
-            let predicted: Vec<i64> = logits
-                .clone()
-                .argmax(1)
-                .into_data()
-                .convert::<i64>()
-                .try_to_vec()
-                .unwrap();
-            correct += predicted
-                .iter()
-                .zip(chunk)
-                .filter(|(&p, &i)| p as usize == train.y[i])
-                .count();
-            let loss = soft_cross_entropy(logits, targets, weights.as_ref());
-            loss_sum += loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
-            seen += chunk.len();
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optimizer.step(state.learning_rate, net, grads);
-            bar.set_message(format!(
-                "loss {:.3} acc {:.3}",
-                loss_sum / seen as f64,
-                correct as f64 / seen as f64
-            ));
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-
+        let (trained, train) = train_epoch(net, &mut optimizer, data, epoch, &step, &bars)?;
+        net = trained;
         let valid = evaluate(&net, &data.valid, classes, device, config.batch_size);
         let log = EpochLog {
             epoch,
             learning_rate: state.learning_rate,
-            train_loss: loss_sum / seen as f64,
-            train_accuracy: correct as f64 / seen as f64,
+            train_loss: train.loss_sum / train.seen as f64,
+            train_accuracy: train.correct as f64 / train.seen as f64,
             valid_loss: valid.loss,
             valid_accuracy: valid.window_accuracy,
             valid_clip_accuracy: valid.confusion.accuracy(),
@@ -285,31 +222,12 @@ pub fn fit<M: Classifier>(
             seconds: started.elapsed().as_secs_f64(),
         };
         // Printed even when the bars are hidden (no terminal), so logs keep the history.
-        let line = format!(
-            "epoch {epoch:>3}: lr {:.1e} train loss {:.3} acc {:.3} | valid loss {:.3} acc {:.3} clip acc {:.3} macro-F1 {:.3} ({:.0} s)",
-            log.learning_rate, log.train_loss, log.train_accuracy, log.valid_loss,
-            log.valid_accuracy, log.valid_clip_accuracy, log.valid_clip_macro_f1, log.seconds
-        );
-        bars.suspend(|| println!("{line}"));
-        let score = config.monitor.score(&log);
-        if score < state.best_score {
-            state.best_score = score;
-            state.best_epoch = epoch;
-            state.stale_epochs = 0;
-            state.lr_stale_epochs = 0;
+        bars.suspend(|| println!("{}", log.line()));
+        if state.record(log, config) {
             net.clone()
                 .save_file(&paths.best)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-        } else {
-            state.stale_epochs += 1;
-            state.lr_stale_epochs += 1;
-            if state.lr_stale_epochs >= config.lr_patience {
-                state.learning_rate *= 0.5;
-                state.lr_stale_epochs = 0;
-            }
-            state.finished = state.stale_epochs >= config.patience;
         }
-        state.history.push(log);
         // Model and optimizer first, the state last: an interruption in between resumes from
         // the previous epoch's state with this epoch's weights at worst, never a torn state.
         net.clone()
@@ -318,9 +236,7 @@ pub fn fit<M: Classifier>(
         optimizer
             .save(&paths.optimizer)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let tmp = paths.state.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&state)?)?;
-        std::fs::rename(&tmp, &paths.state)?;
+        state.save(&paths.state)?;
         epochs_bar.set_position(epoch as u64);
         epochs_bar.set_message(format!("best epoch {}", state.best_epoch));
     }
@@ -334,6 +250,166 @@ pub fn fit<M: Classifier>(
         history: state.history,
         best_epoch: state.best_epoch,
     })
+}
+
+impl State {
+    fn new(config: &FitConfig) -> Self {
+        Self {
+            config: config.clone(),
+            history: Vec::new(),
+            learning_rate: config.learning_rate,
+            best_score: f64::INFINITY,
+            best_epoch: 0,
+            stale_epochs: 0,
+            lr_stale_epochs: 0,
+            finished: false,
+        }
+    }
+
+    /// The state of an interrupted run, to go on to `config`'s number of epochs.
+    fn load(path: &Path, config: &FitConfig) -> anyhow::Result<Self> {
+        let mut state: Self = serde_json::from_str(&std::fs::read_to_string(path)?)
+            .context("unreadable checkpoint state")?;
+        state.config.max_epochs = config.max_epochs;
+        Ok(state)
+    }
+
+    /// Written whole to a temporary file, then renamed over the previous state.
+    fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// Adds an epoch: keeps it as the best when its monitored figure improved (returns true),
+    /// otherwise counts it towards the learning-rate halving and early stopping.
+    fn record(&mut self, log: EpochLog, config: &FitConfig) -> bool {
+        let score = config.monitor.score(&log);
+        let improved = score < self.best_score;
+        if improved {
+            self.best_score = score;
+            self.best_epoch = log.epoch;
+            self.stale_epochs = 0;
+            self.lr_stale_epochs = 0;
+        } else {
+            self.stale_epochs += 1;
+            self.lr_stale_epochs += 1;
+            if self.lr_stale_epochs >= config.lr_patience {
+                self.learning_rate *= 0.5;
+                self.lr_stale_epochs = 0;
+            }
+            self.finished = self.stale_epochs >= config.patience;
+        }
+        self.history.push(log);
+        improved
+    }
+}
+
+impl EpochLog {
+    /// One line of the training log.
+    fn line(&self) -> String {
+        format!(
+            "epoch {:>3}: lr {:.1e} train loss {:.3} acc {:.3} | valid loss {:.3} acc {:.3} clip acc {:.3} macro-F1 {:.3} ({:.0} s)",
+            self.epoch, self.learning_rate, self.train_loss, self.train_accuracy, self.valid_loss,
+            self.valid_accuracy, self.valid_clip_accuracy, self.valid_clip_macro_f1, self.seconds
+        )
+    }
+}
+
+/// `windows / (classes · class windows)` per class: every class weighs the same in the loss.
+fn class_weights(counts: &[usize], device: &Device) -> Tensor<1> {
+    let classes = counts.len();
+    let total: usize = counts.iter().sum();
+    let w: Vec<f32> = counts
+        .iter()
+        .map(|&n| total as f32 / (classes as f32 * n.max(1) as f32))
+        .collect();
+    Tensor::from_data(TensorData::new(w, [classes]), device)
+}
+
+/// What one optimisation step needs besides the model and the batch.
+struct Step<'a> {
+    config: &'a FitConfig,
+    learning_rate: f64,
+    weights: Option<&'a Tensor<1>>,
+    device: &'a Device,
+}
+
+/// Training figures summed over an epoch's batches.
+#[derive(Default)]
+struct EpochTotals {
+    /// Loss times batch size.
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+}
+
+/// One epoch over the (augmented) training windows in a seeded order.
+fn train_epoch<M: Classifier>(
+    mut net: M,
+    optimizer: &mut ModuleOptimizer,
+    data: &TrainingData,
+    epoch: usize,
+    step: &Step,
+    bars: &MultiProgress,
+) -> anyhow::Result<(M, EpochTotals)> {
+    let (config, device) = (step.config, step.device);
+    // The order, augmentations and dropout masks depend only on (seed, epoch): a resumed run
+    // repeats them.
+    let augmented = match &data.augmenter {
+        Some(augmenter) => Some(augmenter.epoch_set(epoch)?),
+        None => None,
+    };
+    let train = augmented.as_ref().unwrap_or(&data.train);
+    let mixup = data
+        .augmenter
+        .as_ref()
+        .is_some_and(super::augment::Augmenter::mixup);
+    let batches = train.len().div_ceil(config.batch_size);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed ^ (epoch as u64) << 32);
+    device.seed(config.seed.wrapping_mul(1000) + epoch as u64);
+    let mut order = epoch_windows(train, config.windows_per_clip, &mut rng);
+    order.shuffle(&mut rng);
+
+    let bar = bars.add(
+        ProgressBar::new(batches as u64).with_style(ProgressStyle::with_template(
+            "  batch {pos}/{len} {bar:30} {msg} ETA {eta}",
+        )?),
+    );
+    let mut totals = EpochTotals::default();
+    for chunk in order.chunks(config.batch_size) {
+        let (mut x, mut targets) = train.batch(chunk, device);
+        if mixup {
+            (x, targets) = augment::mixup(x, targets, &mut rng, device);
+        }
+        let logits = net.logits(x);
+        let predicted: Vec<i64> = logits
+            .clone()
+            .argmax(1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec()
+            .unwrap();
+        totals.correct += predicted
+            .iter()
+            .zip(chunk)
+            .filter(|(&p, &i)| p as usize == train.y[i])
+            .count();
+        let loss = soft_cross_entropy(logits, targets, step.weights);
+        totals.loss_sum += loss.clone().into_scalar::<f32>() as f64 * chunk.len() as f64;
+        totals.seen += chunk.len();
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        net = optimizer.step(step.learning_rate, net, grads);
+        bar.set_message(format!(
+            "loss {:.3} acc {:.3}",
+            totals.loss_sum / totals.seen as f64,
+            totals.correct as f64 / totals.seen as f64
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok((net, totals))
 }
 
 /// The windows of `set` one epoch trains on: all, or `per_clip` of each clip's drawn with `rng`.

@@ -212,18 +212,90 @@ pub fn train(
         options.multi_label,
         (&options.augment, seed),
     )?;
+    report_data(name, selected, &data);
+    let hyper = hyper_for(family, options);
+    let device = options.backend.device()?.autodiff();
+    device.seed(seed);
+    let (frames, width) = (data.train.frames, data.train.width);
+    let net = Net::new(family, &hyper, frames, width, classes.len(), &device)?;
+    let parameters = net.num_params();
+    let config = fit_config(options, seed);
+    let fitted = fit(
+        net,
+        &data,
+        classes.len(),
+        &config,
+        &device,
+        &options.checkpoints.join(name),
+        options.resume,
+    )?;
+
+    let doc = format!(
+        "genrescope {} trained on {}",
+        family.name(),
+        data_args.source.display()
+    );
+    let onnx = fitted
+        .net
+        .valid()
+        .to_onnx(frames, width, classes.len(), &doc)?;
+    let training = json!({
+        "skipped_clips": data.skipped.len(),
+        "targets": if options.multi_label { "all known labels of a clip, evenly" } else { "primary label" },
+        "fit": config,
+        "hyper": hyper,
+        "parameters": parameters,
+        "backend": format!("{:?}", options.backend).to_lowercase(),
+        "best_epoch": fitted.best_epoch,
+        "wall_seconds": started.elapsed().as_secs_f64(),
+        "history": fitted.history,
+    });
+    let mut metadata = ModelMetadata {
+        format: FORMAT_VERSION,
+        name: name.to_owned(),
+        family: family.name().to_owned(),
+        labels: classes.clone(),
+        input: data.input.clone(),
+        output: Default::default(),
+        calibration: Default::default(),
+        context: None,
+        training: data.record(data_args, selected, training),
+        metrics: fitted.history[fitted.best_epoch - 1].validation_metrics(),
+        licence: format!(
+            "Weights: trained by genrescope's xtask from the clips below; they inherit the most \
+             restrictive of their licences (research and evaluation use unless every clip allows \
+             more). Training clips by licence: {}",
+            licence_summary(&selected.data.clips, &data.train.clips)
+        ),
+    };
+    metadata
+        .validate()
+        .map_err(|e| anyhow::anyhow!("internal error, metadata invalid: {e}"))?;
+    calibrate_on_validation(name, &onnx, &mut metadata, &data)?;
+    std::fs::create_dir_all(&options.out)?;
+    let path = options.out.join(format!("{name}.onnx"));
+    write_model(&path, &onnx, &metadata)?;
+    Ok(path)
+}
+
+/// Prints the skipped clips and the size of the training and validation sets.
+fn report_data(name: &str, selected: &Selected, data: &data::TrainingData) {
     for skip in &data.skipped {
         println!("skipped {}: {}", skip.path.display(), skip.reason);
     }
     println!(
         "{name}: {} classes, train {} clips / {} windows, valid {} clips / {} windows ({})",
-        classes.len(),
+        selected.classes.len(),
         data.train.clips.len(),
         data.train.len(),
         data.valid.clips.len(),
         data.valid.len(),
         selected.description
     );
+}
+
+/// The family's default hyperparameters with the command line's overrides.
+fn hyper_for(family: Family, options: &TrainOptions) -> Hyper {
     let mut hyper = Hyper::default_for(family);
     if let Some(c) = &options.channels {
         hyper.channels = c.clone();
@@ -237,13 +309,12 @@ pub fn train(
     if let Some(p) = options.dropout {
         hyper.dropout = p;
     }
-    let plain = options.backend.device()?;
-    let device = plain.clone().autodiff();
-    device.seed(seed);
-    let (frames, width) = (data.train.frames, data.train.width);
-    let net = Net::new(family, &hyper, frames, width, classes.len(), &device)?;
-    let parameters = net.num_params();
-    let config = FitConfig {
+    hyper
+}
+
+/// The training loop's settings from the command line.
+fn fit_config(options: &TrainOptions, seed: u64) -> FitConfig {
+    FitConfig {
         max_epochs: options.epochs,
         batch_size: options.batch_size,
         learning_rate: options.learning_rate,
@@ -254,65 +325,23 @@ pub fn train(
         monitor: options.monitor,
         augment: options.augment.clone(),
         windows_per_clip: None,
-    };
-    let fitted = fit(
-        net,
-        &data,
-        classes.len(),
-        &config,
-        &device,
-        &options.checkpoints.join(name),
-        options.resume,
-    )?;
-    let best = &fitted.history[fitted.best_epoch - 1];
+    }
+}
 
-    let doc = format!(
-        "genrescope {} trained on {}",
-        family.name(),
-        data_args.source.display()
-    );
-    let onnx = fitted
-        .net
-        .valid()
-        .to_onnx(frames, width, classes.len(), &doc)?;
-    let mut metadata = ModelMetadata {
-        format: FORMAT_VERSION,
-        name: name.to_owned(),
-        family: family.name().to_owned(),
-        labels: classes.clone(),
-        input: data.input.clone(),
-        output: Default::default(),
-        calibration: Default::default(),
-        context: None,
-        training: data.record(data_args, selected, json!({
-            "skipped_clips": data.skipped.len(),
-            "targets": if options.multi_label { "all known labels of a clip, evenly" } else { "primary label" },
-            "fit": config,
-            "hyper": hyper,
-            "parameters": parameters,
-            "backend": format!("{:?}", options.backend).to_lowercase(),
-            "best_epoch": fitted.best_epoch,
-            "wall_seconds": started.elapsed().as_secs_f64(),
-            "history": fitted.history,
-        })),
-        metrics: best.validation_metrics(),
-        licence: format!(
-            "Weights: trained by genrescope's xtask from the clips below; they inherit the most \
-             restrictive of their licences (research and evaluation use unless every clip allows \
-             more). Training clips by licence: {}",
-            licence_summary(&selected.data.clips, &data.train.clips)
-        ),
-    };
-    metadata
-        .validate()
-        .map_err(|e| anyhow::anyhow!("internal error, metadata invalid: {e}"))?;
-
-    // Temperature scaling on the validation windows, through the exported graph itself.
+/// Temperature scaling on the validation windows, through the exported graph itself: sets
+/// `metadata`'s temperature and records the fit in its metrics.
+fn calibrate_on_validation(
+    name: &str,
+    onnx: &[u8],
+    metadata: &mut ModelMetadata,
+    data: &data::TrainingData,
+) -> anyhow::Result<()> {
     let runtime = Runtime::find(&repository_dirs())?;
-    let mut exported = GenreModel::from_memory(&runtime, &onnx, metadata.clone(), Provider::Cpu)?;
+    let mut exported = GenreModel::from_memory(&runtime, onnx, metadata.clone(), Provider::Cpu)?;
+    let valid = &data.valid;
     let windows =
-        ndarray::ArrayView3::from_shape((data.valid.len(), frames, width), &data.valid.x)?;
-    let fitted = calibrate::fit(exported.probabilities(windows)?.view(), &data.valid.y);
+        ndarray::ArrayView3::from_shape((valid.len(), valid.frames, valid.width), &valid.x)?;
+    let fitted = calibrate::fit(exported.probabilities(windows)?.view(), &valid.y);
     println!(
         "{name}: temperature {:.3} on {} validation windows: NLL {:.3} → {:.3}, ECE {:.3} → {:.3}",
         fitted.temperature,
@@ -324,10 +353,7 @@ pub fn train(
     );
     metadata.calibration.temperature = fitted.temperature;
     metadata.metrics["calibration"] = fitted.to_metrics();
-    std::fs::create_dir_all(&options.out)?;
-    let path = options.out.join(format!("{name}.onnx"));
-    write_model(&path, &onnx, &metadata)?;
-    Ok(path)
+    Ok(())
 }
 
 /// Training clips per licence (`unknown` where the dataset does not say).
@@ -353,19 +379,45 @@ pub fn write_model(path: &Path, onnx: &[u8], metadata: &ModelMetadata) -> anyhow
 
 #[cfg(test)]
 mod tests {
+    use std::sync::OnceLock;
+
     use super::*;
     use genrescope::inference::{GenreModel, Provider, WindowCutter};
 
-    /// A tiny synthetic dataset (tones vs noise, 3.5-s WAV clips in class folders) trained for a
-    /// few steps end to end: features, training, checkpoint, resume, export, and inference of
-    /// the exported model through ONNX Runtime.
-    #[test]
-    fn smoke_training_exports_a_working_model_and_resumes() {
-        // Training calibrates through ONNX Runtime; load the repository's copy first (the test's
-        // working directory is xtask/, where `.ort` is not).
-        let runtime = models::tests::test_runtime();
-        let dir = std::env::temp_dir().join(format!("genrescope-smoke-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    /// A tiny synthetic dataset every training test shares: tones vs noise, three 3.5-s WAV
+    /// clips per class folder, written once per test process.
+    struct Dataset {
+        dir: PathBuf,
+        args: DataArgs,
+        selected: Selected,
+    }
+
+    fn dataset() -> &'static Dataset {
+        static DATASET: OnceLock<Dataset> = OnceLock::new();
+        DATASET.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("genrescope-smoke-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            write_clips(&dir.join("data"));
+            let args = DataArgs {
+                source: dir.join("data"),
+                classes: vec![],
+                min_count: 1,
+                valid_fraction: 0.34,
+                seed: 3,
+                test_fraction: 0.0,
+                lists: None,
+            };
+            let selected = args.select().unwrap();
+            assert_eq!(selected.classes, ["noise", "tone"]);
+            Dataset {
+                dir,
+                args,
+                selected,
+            }
+        })
+    }
+
+    fn write_clips(root: &Path) {
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: 22_050,
@@ -378,12 +430,9 @@ mod tests {
             (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
         };
         for class in ["tone", "noise"] {
-            std::fs::create_dir_all(dir.join("data").join(class)).unwrap();
+            std::fs::create_dir_all(root.join(class)).unwrap();
             for clip in 0..3 {
-                let path = dir
-                    .join("data")
-                    .join(class)
-                    .join(format!("{class}{clip}.wav"));
+                let path = root.join(class).join(format!("{class}{clip}.wav"));
                 let mut w = hound::WavWriter::create(path, spec).unwrap();
                 for i in 0..(22_050 * 7 / 2) {
                     let t = i as f32 / 22_050.0;
@@ -398,16 +447,13 @@ mod tests {
                 w.finalize().unwrap();
             }
         }
-        let data_args = DataArgs {
-            source: dir.join("data"),
-            classes: vec![],
-            min_count: 1,
-            valid_fraction: 0.34,
-            seed: 3,
-            test_fraction: 0.0,
-            lists: None,
-        };
-        let mut options = TrainOptions {
+    }
+
+    /// Two epochs of a small MFCC CNN; models, caches and checkpoints in the test's own folder
+    /// (`test`), so tests running at once never share files.
+    fn options(test: &str) -> TrainOptions {
+        let dir = dataset().dir.join(test);
+        TrainOptions {
             features: Some("mfcc13".into()),
             hop: Some(0.25),
             descriptor_window: 3.0,
@@ -430,14 +476,26 @@ mod tests {
             dropout: None,
             init_seed: None,
             augment: vec![],
-        };
-        let selected = data_args.select().unwrap();
-        assert_eq!(
-            selected.classes,
-            vec!["noise".to_string(), "tone".to_string()]
-        );
-        let path = train(&data_args, &selected, Family::MfccCnn, "smoke", &options).unwrap();
-        let metadata = ModelMetadata::load(&ModelMetadata::path_for(&path)).unwrap();
+        }
+    }
+
+    fn train_on_dataset(
+        family: Family,
+        name: &str,
+        options: &TrainOptions,
+    ) -> anyhow::Result<PathBuf> {
+        let data = dataset();
+        train(&data.args, &data.selected, family, name, options)
+    }
+
+    fn metadata_of(model: &Path) -> ModelMetadata {
+        ModelMetadata::load(&ModelMetadata::path_for(model)).unwrap()
+    }
+
+    #[test]
+    fn training_records_its_history_calibration_and_standardisation() {
+        let path = train_on_dataset(Family::MfccCnn, "smoke", &options("record")).unwrap();
+        let metadata = metadata_of(&path);
         assert_eq!(metadata.training["history"].as_array().unwrap().len(), 2);
         // Calibration ran on the validation windows and is what the metadata applies.
         let fitted = &metadata.metrics["calibration"]["fitted"];
@@ -455,99 +513,12 @@ mod tests {
             ModelInput::Frames { features, .. }
                 if matches!(features.normalization, genrescope::features::Normalization::PerFeature { .. })
         ));
+    }
 
-        // Resume: the two finished epochs are kept and one more is trained.
-        options.epochs = 3;
-        options.resume = true;
-        let path = train(&data_args, &selected, Family::MfccCnn, "smoke", &options).unwrap();
-        let metadata = ModelMetadata::load(&ModelMetadata::path_for(&path)).unwrap();
-        let history = metadata.training["history"].as_array().unwrap();
-        assert_eq!(history.len(), 3);
-        assert_eq!(history[2]["epoch"], 3);
-        // An uninterrupted run with the same seed ends with the same weights: the batch order,
-        // dropout masks and augmentations depend only on (seed, epoch), and the optimizer state
-        // is in the checkpoint.
-        options.resume = false;
-        let straight = train(
-            &data_args,
-            &selected,
-            Family::MfccCnn,
-            "smoke-straight",
-            &options,
-        )
-        .unwrap();
-        assert_eq!(
-            std::fs::read(&straight).unwrap(),
-            std::fs::read(&path).unwrap(),
-            "resumed and uninterrupted runs differ"
-        );
-
-        // Every augmentation at once goes through a training epoch and is recorded.
-        options.epochs = 1;
-        options.augment = augment::Augmentation::ALL.to_vec();
-        let augmented = train(
-            &data_args,
-            &selected,
-            Family::MfccCnn,
-            "smoke-augment",
-            &options,
-        )
-        .unwrap();
-        let meta = ModelMetadata::load(&ModelMetadata::path_for(&augmented)).unwrap();
-        assert_eq!(
-            meta.training["fit"]["augment"].as_array().unwrap().len(),
-            augment::Augmentation::ALL.len()
-        );
-        options.augment.clear();
-
-        // The hybrid's two inputs (log-mel frames and the descriptor row) train and export;
-        // 13 MFCC are too narrow to hold the descriptor row, which is refused up front.
-        assert!(train(
-            &data_args,
-            &selected,
-            Family::Hybrid,
-            "smoke-hybrid",
-            &options
-        )
-        .is_err());
-        options.features = Some("logmel128".into());
-        options.channels = Some(vec![4, 4, 4, 4]);
-        options.hidden = Some(8);
-        let hybrid = train(
-            &data_args,
-            &selected,
-            Family::Hybrid,
-            "smoke-hybrid",
-            &options,
-        )
-        .unwrap();
-        let mut hybrid = GenreModel::load(&runtime, &hybrid, Provider::Cpu).unwrap();
-        assert!(matches!(hybrid.metadata.input, ModelInput::Hybrid { .. }));
-        let cutter = WindowCutter::new(&hybrid.metadata.input).unwrap();
-        let clip: Vec<f32> = (0..22_050 * 4)
-            .map(|i| 0.3 * (i as f32 * 0.05).sin())
-            .collect();
-        let p = hybrid.probabilities(cutter.windows(&clip).view()).unwrap();
-        assert!(p.nrows() >= 1 && p.iter().all(|x| x.is_finite()));
-        options.hidden = None;
-        options.features = Some("mfcc13".into());
-
-        // The descriptor family trains and exports too (descriptors per 3-s window).
-        let mlp = train(
-            &data_args,
-            &selected,
-            Family::DescriptorMlp,
-            "smoke-mlp",
-            &options,
-        )
-        .unwrap();
-        let mlp_meta = ModelMetadata::load(&ModelMetadata::path_for(&mlp)).unwrap();
-        assert!(
-            matches!(&mlp_meta.input, ModelInput::Descriptors { mean, .. } if mean.len() == SUMMARY_LEN)
-        );
-
-        // The exported model runs through the plugin's inference path.
-        GenreModel::load(&runtime, &mlp, Provider::Cpu).unwrap();
+    #[test]
+    fn the_exported_model_runs_through_the_plugin_inference_path() {
+        let runtime = models::tests::test_runtime();
+        let path = train_on_dataset(Family::MfccCnn, "smoke", &options("inference")).unwrap();
         let mut model = GenreModel::load(&runtime, &path, Provider::Cpu).unwrap();
         let cutter = WindowCutter::new(&model.metadata.input).unwrap();
         let tone: Vec<f32> = (0..22_050 * 4)
@@ -559,13 +530,89 @@ mod tests {
         for row in p.rows() {
             assert!((row.sum() - 1.0).abs() < 1e-4 && row.iter().all(|x| x.is_finite()));
         }
+    }
 
-        // `eval` on the folder tree, and on a labels table with a label the model lacks and a
-        // file that cannot be decoded: both are reported, neither stops the run.
-        let report_of = |data: std::path::PathBuf, name: &str| {
+    #[test]
+    fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
+        let mut options = options("resume");
+        train_on_dataset(Family::MfccCnn, "smoke", &options).unwrap();
+        // Resume: the two finished epochs are kept and one more is trained.
+        options.epochs = 3;
+        options.resume = true;
+        let resumed = train_on_dataset(Family::MfccCnn, "smoke", &options).unwrap();
+        let history = metadata_of(&resumed).training["history"].clone();
+        let history = history.as_array().unwrap();
+        assert_eq!(history.len(), 3);
+        assert_eq!(history[2]["epoch"], 3);
+        // The batch order, dropout masks and augmentations depend only on (seed, epoch), and the
+        // optimizer state is in the checkpoint.
+        options.resume = false;
+        let straight = train_on_dataset(Family::MfccCnn, "smoke-straight", &options).unwrap();
+        assert_eq!(
+            std::fs::read(&straight).unwrap(),
+            std::fs::read(&resumed).unwrap(),
+            "resumed and uninterrupted runs differ"
+        );
+    }
+
+    #[test]
+    fn every_augmentation_at_once_trains_and_is_recorded() {
+        let mut options = options("augment");
+        options.epochs = 1;
+        options.augment = augment::Augmentation::ALL.to_vec();
+        let augmented = train_on_dataset(Family::MfccCnn, "smoke-augment", &options).unwrap();
+        assert_eq!(
+            metadata_of(&augmented).training["fit"]["augment"]
+                .as_array()
+                .unwrap()
+                .len(),
+            augment::Augmentation::ALL.len()
+        );
+    }
+
+    #[test]
+    fn the_hybrid_refuses_narrow_features_and_trains_on_log_mel() {
+        let runtime = models::tests::test_runtime();
+        let mut options = options("hybrid");
+        // 13 MFCC are too narrow to hold the descriptor row: refused up front.
+        assert!(train_on_dataset(Family::Hybrid, "smoke-hybrid", &options).is_err());
+        options.features = Some("logmel128".into());
+        options.channels = Some(vec![4, 4, 4, 4]);
+        options.hidden = Some(8);
+        let hybrid = train_on_dataset(Family::Hybrid, "smoke-hybrid", &options).unwrap();
+        let mut hybrid = GenreModel::load(&runtime, &hybrid, Provider::Cpu).unwrap();
+        assert!(matches!(hybrid.metadata.input, ModelInput::Hybrid { .. }));
+        let cutter = WindowCutter::new(&hybrid.metadata.input).unwrap();
+        let clip: Vec<f32> = (0..22_050 * 4)
+            .map(|i| 0.3 * (i as f32 * 0.05).sin())
+            .collect();
+        let p = hybrid.probabilities(cutter.windows(&clip).view()).unwrap();
+        assert!(p.nrows() >= 1 && p.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn the_descriptor_family_trains_and_loads() {
+        let runtime = models::tests::test_runtime();
+        let mlp = train_on_dataset(Family::DescriptorMlp, "smoke-mlp", &options("mlp")).unwrap();
+        assert!(matches!(
+            &metadata_of(&mlp).input,
+            ModelInput::Descriptors { mean, .. } if mean.len() == SUMMARY_LEN
+        ));
+        GenreModel::load(&runtime, &mlp, Provider::Cpu).unwrap();
+    }
+
+    /// `eval` on the folder tree, and on a labels table with a label the model lacks and a file
+    /// that cannot be decoded: both are reported, neither stops the run.
+    #[test]
+    fn eval_reports_folders_and_tables_with_unknown_labels_and_broken_files() {
+        let data = dataset();
+        let options = options("eval");
+        let model = train_on_dataset(Family::MfccCnn, "smoke", &options).unwrap();
+        let dir = data.dir.join("eval");
+        let report_of = |data: PathBuf, name: &str| {
             let report = dir.join(name);
             crate::eval::run(crate::eval::Args {
-                model: path.clone(),
+                model: model.clone(),
                 data,
                 list: None,
                 report: Some(report.clone()),
@@ -578,16 +625,17 @@ mod tests {
             let json = std::fs::read_to_string(report.join("report.json")).unwrap();
             serde_json::from_str::<serde_json::Value>(&json).unwrap()
         };
-        let folder = report_of(dir.join("data"), "report-folder");
+        let folder = report_of(data.dir.join("data"), "report-folder");
         assert_eq!(folder["scored"], 6);
         assert!(folder["accuracy"].as_f64().unwrap() >= 0.0);
-        std::fs::write(dir.join("data/broken.wav"), b"RIFF nonsense").unwrap();
+        // The broken file lives outside the shared class folders.
+        std::fs::write(dir.join("broken.wav"), b"RIFF nonsense").unwrap();
         std::fs::write(
             dir.join("labels.tsv"),
             "path\tgenre\tgenres_all\tartist\n\
-             data/tone/tone0.wav\ttone\ttone\ta\n\
-             data/noise/noise0.wav\tjazz\tjazz\tb\n\
-             data/broken.wav\ttone\ttone\tc\n",
+             ../data/tone/tone0.wav\ttone\ttone\ta\n\
+             ../data/noise/noise0.wav\tjazz\tjazz\tb\n\
+             broken.wav\ttone\ttone\tc\n",
         )
         .unwrap();
         let table = report_of(dir.join("labels.tsv"), "report-table");
@@ -598,6 +646,5 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("broken.wav"));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }
