@@ -22,7 +22,7 @@ pub const MESSAGE_BYTES: usize = 512;
 pub struct TestReport {
     pub stats: StatsSnapshot,
     /// Number of the latest published snapshot (0: none yet).
-    pub hop: u64,
+    pub snapshot: u64,
     /// 0 loading, 1 ready, 2 failed.
     pub model_state: u32,
     /// Input level since the previous window.
@@ -44,7 +44,7 @@ impl Default for TestReport {
     fn default() -> Self {
         Self {
             stats: StatsSnapshot::default(),
-            hop: 0,
+            snapshot: 0,
             model_state: 0,
             rms_dbfs: 0.0,
             peak_dbfs: 0.0,
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -
     let summary = view.rolling.summary();
     let mut report = TestReport {
         stats: stats.snapshot(),
-        hop: snapshot.hop,
+        snapshot: snapshot.number,
         model_state: match view.status {
             ModelStatus::Loading => 0,
             ModelStatus::Ready { .. } => 1,

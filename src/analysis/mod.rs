@@ -40,7 +40,7 @@ pub trait AnalysisStep: Send + 'static {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot<T> {
     /// Number of this publication since activation, starting at 1 (0: nothing published yet).
-    pub hop: u64,
+    pub number: u64,
     pub output: T,
 }
 

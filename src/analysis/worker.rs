@@ -81,11 +81,12 @@ impl<S: AnalysisStep> Worker<S> {
             let stop = stop.clone();
             move || {
                 let mut inputs = inputs;
-                let mut hop = 0;
+                let mut published = 0;
                 // A panicking step ends the analysis, never the host: the panic is logged by
                 // the framework's hook, flagged and published for the editor, and the publisher
                 // survives.
-                let run = catch_unwind(AssertUnwindSafe(|| run(&mut inputs, &stop, &mut hop)));
+                let run =
+                    catch_unwind(AssertUnwindSafe(|| run(&mut inputs, &stop, &mut published)));
                 if let Err(panic) = &run {
                     inputs.stats.worker_failed.store(true, Ordering::Release);
                     let message = format!(
@@ -94,7 +95,7 @@ impl<S: AnalysisStep> Worker<S> {
                         panic_message(panic.as_ref())
                     );
                     inputs.publisher.write(Snapshot {
-                        hop: hop + 1,
+                        number: published + 1,
                         output: S::failed(message),
                     });
                     (inputs.notify)();
@@ -169,8 +170,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("unknown panic")
 }
 
-/// The worker loop; `hop` counts the snapshots published so far.
-fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, hop: &mut u64) {
+/// The worker loop; `published` counts the snapshots published so far.
+fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, published: &mut u64) {
     let WorkerInputs {
         consumer,
         host_rate_hz,
@@ -181,8 +182,9 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, hop: &m
     } = inputs;
 
     let mut publish = |output: S::Output| {
-        *hop += 1;
-        publisher.write(Snapshot { hop: *hop, output });
+        *published += 1;
+        let number = *published;
+        publisher.write(Snapshot { number, output });
         notify();
     };
     let mut rate = 0;
@@ -357,7 +359,7 @@ mod tests {
 
         let snapshot = published.lock().unwrap().read().clone();
         // 2 s minus the resampler's in-flight samples: windows end at 0.5, 0.75, ... 1.75 s.
-        assert!(snapshot.hop >= 6, "{snapshot:?}");
+        assert!(snapshot.number >= 6, "{snapshot:?}");
         assert!(
             (snapshot.output.rms_dbfs - -9.031).abs() < 0.05,
             "{snapshot:?}"
@@ -382,7 +384,7 @@ mod tests {
 
         assert_eq!(stats.nonfinite.load(Ordering::Relaxed), 6_000);
         let snapshot = published.lock().unwrap().read().clone();
-        assert!(snapshot.hop > 0);
+        assert!(snapshot.number > 0);
         // Only the 0.25 samples remain: one in five, so RMS = 0.25 / sqrt(5).
         let expected_rms = 20.0 * (0.25f32 / 5f32.sqrt()).log10();
         assert!(
@@ -402,8 +404,8 @@ mod tests {
         // resampler still holds).
         audio_tap.push(&[&vec![0.1f32; 22_050][..]]);
         wait_until(|| stats.received.load(Ordering::Acquire) == 22_050);
-        let hops = published.lock().unwrap().read().hop;
-        assert!((8..=10).contains(&hops), "{hops}");
+        let publications = published.lock().unwrap().read().number;
+        assert!((8..=10).contains(&publications), "{publications}");
         drop(worker);
     }
 }

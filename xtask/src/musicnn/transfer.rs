@@ -28,7 +28,7 @@ use crate::data::dataset::Clip;
 use crate::eval::clips::map_clips;
 use crate::train::calibrate;
 use crate::train::data::{feature_statistics, window_set, TrainingData};
-use crate::train::fit::{fit, EpochLog, FitConfig, Monitor};
+use crate::train::fit::{fit, EpochLog, FitConfig, Fitted, Monitor};
 use crate::train::models::{Family, Hyper, Net};
 use genrescope::inference::runtime::repository_dirs;
 
@@ -210,10 +210,70 @@ pub fn frozen(
     keep_patches: bool,
 ) -> anyhow::Result<Frozen> {
     let weights = Weights::load(&args.weights)?;
+    let embedder = embedder_metadata(args.hop_frames);
+    let (embeddings, patches) = embed_split(selected, &weights, args, keep_patches)?;
+
+    // The new head, trained on standardised embeddings.
+    let classes = &selected.classes;
+    let clips = &selected.data.clips;
+    let cut = |indices: &[usize]| {
+        window_set(clips, classes, indices, (1, EMBEDDING), false, |i| {
+            embeddings[i].clone()
+        })
+    };
+    let mut train = cut(&selected.split.train)?;
+    let mut valid = cut(&selected.split.valid)?;
+    let (mean, std) = feature_statistics(&train);
+    standardise(&mut train.x, &mean, &std);
+    standardise(&mut valid.x, &mean, &std);
+    println!(
+        "{name}: {} classes, train {} clips / {} patches, valid {} clips / {} patches ({})",
+        classes.len(),
+        train.clips.len(),
+        train.len(),
+        valid.clips.len(),
+        valid.len(),
+        selected.description
+    );
+    let data = TrainingData {
+        train,
+        valid,
+        input: embedder.input.clone(),
+        skipped: Vec::new(),
+        augmenter: None,
+    };
+    let head = train_head(&data, classes.len(), data_args.seed, name, args)?;
+    Ok(Frozen {
+        weights,
+        head: head.fitted.net,
+        mean,
+        std,
+        hyper: head.hyper,
+        config: head.config,
+        history: head.fitted.history,
+        best_epoch: head.fitted.best_epoch,
+        data,
+        patches,
+    })
+}
+
+/// Each clip's patch embeddings, by clip index (`None` where the clip was not wanted or could
+/// not be decoded).
+type ClipEmbeddings = Vec<Option<Array3<f32>>>;
+
+/// The training and validation clips of `selected` through the pre-trained network: each clip's
+/// patch embeddings `[patches, 1, EMBEDDING]` and, with `keep_patches`, its input patches, by
+/// clip index.
+fn embed_split(
+    selected: &Selected,
+    weights: &Weights,
+    args: &Options,
+    keep_patches: bool,
+) -> anyhow::Result<(ClipEmbeddings, Vec<Option<ClipPatches>>)> {
     let runtime = Runtime::find(&repository_dirs())?;
     let embedder = embedder_metadata(args.hop_frames);
     let run_input = embedder_metadata(args.run_hop_frames).input;
-    let embedder_onnx = graph::embedding_model(&weights)?;
+    let embedder_onnx = graph::embedding_model(weights)?;
     let clips = &selected.data.clips;
     let wanted: Vec<usize> = selected
         .split
@@ -258,7 +318,7 @@ pub fn frozen(
             }
         },
     )?;
-    let mut embeddings: Vec<Option<Array3<f32>>> = vec![None; clips.len()];
+    let mut embeddings: ClipEmbeddings = vec![None; clips.len()];
     let mut patches: Vec<Option<ClipPatches>> = vec![None; clips.len()];
     for (&index, result) in wanted.iter().zip(embedded) {
         if let Some((e, kept)) = result? {
@@ -266,48 +326,37 @@ pub fn frozen(
             patches[index] = kept;
         }
     }
+    Ok((embeddings, patches))
+}
 
-    // The new head, trained on standardised embeddings.
-    let classes = &selected.classes;
-    let cut = |indices: &[usize]| {
-        window_set(clips, classes, indices, (1, EMBEDDING), false, |i| {
-            embeddings[i].clone()
-        })
-    };
-    let mut train = cut(&selected.split.train)?;
-    let mut valid = cut(&selected.split.valid)?;
-    let (mean, std) = feature_statistics(&train);
-    standardise(&mut train.x, &mean, &std);
-    standardise(&mut valid.x, &mean, &std);
-    println!(
-        "{name}: {} classes, train {} clips / {} patches, valid {} clips / {} patches ({})",
-        classes.len(),
-        train.clips.len(),
-        train.len(),
-        valid.clips.len(),
-        valid.len(),
-        selected.description
-    );
-    let data = TrainingData {
-        train,
-        valid,
-        input: embedder.input.clone(),
-        skipped: Vec::new(),
-        augmenter: None,
-    };
+/// A head fitted on the embeddings, with the settings it was fitted with.
+struct Head {
+    fitted: Fitted<Net>,
+    hyper: Hyper,
+    config: FitConfig,
+}
+
+/// The new head: an MLP on the standardised embeddings, early-stopped on clip macro-F1.
+fn train_head(
+    data: &TrainingData,
+    classes: usize,
+    seed: u64,
+    name: &str,
+    args: &Options,
+) -> anyhow::Result<Head> {
     let hyper = Hyper {
         dense: args.dense.clone(),
         dropout: args.dropout,
         ..Hyper::default_for(Family::DescriptorMlp)
     };
     let device = Device::flex().autodiff();
-    device.seed(data_args.seed);
+    device.seed(seed);
     let net = Net::new(
         Family::DescriptorMlp,
         &hyper,
         1,
         EMBEDDING,
-        classes.len(),
+        classes,
         &device,
     )?;
     let config = FitConfig {
@@ -316,7 +365,7 @@ pub fn frozen(
         learning_rate: args.learning_rate,
         patience: args.patience,
         lr_patience: 2,
-        seed: data_args.seed,
+        seed,
         class_weights: true,
         monitor: Monitor::MacroF1,
         augment: Vec::new(),
@@ -324,24 +373,17 @@ pub fn frozen(
     };
     let fitted = fit(
         net,
-        &data,
-        classes.len(),
+        data,
+        classes,
         &config,
         &device,
         &args.checkpoints.join(name),
         false,
     )?;
-    Ok(Frozen {
-        weights,
-        head: fitted.net,
-        mean,
-        std,
+    Ok(Head {
+        fitted,
         hyper,
         config,
-        history: fitted.history,
-        best_epoch: fitted.best_epoch,
-        data,
-        patches,
     })
 }
 
