@@ -15,6 +15,8 @@ pub mod genres;
 pub mod inference;
 pub mod params;
 pub mod stats;
+#[cfg(feature = "standalone")]
+pub mod tagging;
 pub mod tags;
 pub mod tap;
 #[cfg(feature = "test-hooks")]
