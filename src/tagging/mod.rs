@@ -299,12 +299,18 @@ impl TagFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temp = dir.join(format!(".{name}.genrescope-{}.tmp", std::process::id()));
-        let result = self.write_copy(&temp).and_then(|()| {
-            if Snapshot::of(&self.path)? != self.snapshot {
-                return Err(error(
+        let unchanged = || {
+            if Snapshot::of(&self.path)? == self.snapshot {
+                Ok(())
+            } else {
+                Err(error(
                     "the file changed while it was being tagged; left as it is",
-                ));
+                ))
             }
+        };
+        unchanged()?;
+        let result = self.write_copy(&temp).and_then(|()| {
+            unchanged()?;
             std::fs::rename(&temp, &self.path)
                 .map_err(|e| error(format!("cannot replace the file: {}", io_reason(&e))))?;
             // The rename itself reaches the disk with the folder.
