@@ -144,7 +144,7 @@ pub fn write(out: impl Write, tracks: &[Track]) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use quick_xml::events::Event;
-    use quick_xml::Reader;
+    use quick_xml::{Reader, XmlVersion};
     use std::collections::HashMap;
     use std::path::PathBuf;
 
@@ -182,14 +182,16 @@ mod tests {
                 Event::Eof => break,
                 _ => continue,
             };
-            let name = String::from_utf8(element.name().as_ref().to_vec()).unwrap();
+            let name = element.name().into_inner().to_owned();
             let attributes = element
                 .attributes()
                 .map(|a| {
                     let a = a.unwrap();
                     (
-                        String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
-                        a.unescape_value().unwrap().into_owned(),
+                        a.key.into_inner().to_owned(),
+                        a.normalized_value(XmlVersion::Implicit1_0)
+                            .unwrap()
+                            .into_owned(),
                     )
                 })
                 .collect();
