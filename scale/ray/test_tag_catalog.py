@@ -35,7 +35,7 @@ def make_catalog(music, folder, n):
 
 
 def merge(binary, out_dir):
-    result = subprocess.run([binary, "merge", out_dir], capture_output=True, check=True)
+    result = subprocess.run([binary, "merge", out_dir], capture_output=True, check=True)  # no model needed
     return json.loads(result.stdout)
 
 
@@ -69,13 +69,17 @@ def main():
     work = tempfile.mkdtemp(prefix="genrescope-ray-")
     ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    # ONNX Runtime as `cargo xtask ort` provisions it for the tests (.ort/ at the repo root).
+    provisioned = os.path.join(HERE, "..", "..", ".ort", "libonnxruntime.so")
+    if "ORT_DYLIB_PATH" not in env and os.path.exists(provisioned):
+        env["ORT_DYLIB_PATH"] = os.path.abspath(provisioned)
     failures = []
     try:
         catalog = os.path.join(work, "music")
         make_catalog(args.music, catalog, args.files)
         single = os.path.join(work, "single")
         subprocess.run([binary, "analyze", catalog, "--out", single, "--threads", "2"],
-                       stdout=subprocess.DEVNULL, check=True)
+                       stdout=subprocess.DEVNULL, check=True, env=env)
 
         subprocess.run([ray_bin, "start", "--head", "--num-cpus", "2", "--include-dashboard",
                         "false", "--disable-usage-stats"], check=True, env=env,
