@@ -140,6 +140,24 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
             .genres(),
         ["Techno"]
     );
+
+    // tag --out: a second run skips what the first did; the files are not rewritten.
+    let journal = dir.join("journal");
+    let j = journal.to_str().unwrap();
+    let first = genrescope(&["tag", m, "--out", j]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+    let tagged = state(&music.join("a song #1.mp3"));
+    let second = genrescope(&["tag", m, "--out", j]);
+    let out = text(&second.stdout);
+    assert!(
+        out.contains("a song #1.mp3: ") && out.contains("already tagged (journal)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("c.wav: error: read-only"),
+        "failed files are tried again: {out}"
+    );
+    assert_eq!(state(&music.join("a song #1.mp3")), tagged, "not rewritten");
     std::fs::set_permissions(music.join("c.wav"), std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

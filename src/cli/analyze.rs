@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::batch::{Fingerprint, Journal, Record, RunHeader};
+use super::batch::{Fingerprint, Journal, Previous, Record, RunHeader};
 use super::render::{render, report, FileReport, Output};
 use super::{collect_files, parse_args, thread_count, Engine, Format, Input, SourceArgs};
 use crate::inference::{analyze_file, GenreModel, WindowCutter};
@@ -116,74 +116,90 @@ pub(super) fn inputs(source: &SourceArgs) -> Result<Vec<Input>, String> {
     Ok(files)
 }
 
-/// The journal of `--out`, if any, with this run's header.
+/// The journal of `--out`, if any, with this run's header, and the records of earlier runs.
 pub(super) fn open_journal(
     source: &SourceArgs,
     engine: &Engine,
     command: &str,
-) -> Result<Option<Journal>, String> {
-    source
-        .out
-        .as_ref()
-        .map(|dir| {
-            Journal::open(
-                dir,
-                source.shard,
-                RunHeader {
-                    command: command.to_owned(),
-                    model: engine.model_name.clone(),
-                    model_id: engine.model_id.clone(),
-                    labels: engine.labels.clone(),
-                },
-            )
-        })
-        .transpose()
+) -> Result<(Option<Journal>, Option<Previous>), String> {
+    let Some(dir) = &source.out else {
+        return Ok((None, None));
+    };
+    let (journal, previous) = Journal::open(
+        dir,
+        source.shard,
+        RunHeader {
+            command: command.to_owned(),
+            model: engine.model_name.clone(),
+            model_id: engine.model_id.clone(),
+            labels: engine.labels.clone(),
+        },
+    )?;
+    Ok((Some(journal), Some(previous)))
+}
+
+/// With a journal: the file's fingerprint now (`None` without one, or when the file cannot be
+/// read: its record then says it failed, and a re-run tries it again).
+pub(super) fn fingerprint(journaled: bool, input: &Input) -> Option<Fingerprint> {
+    journaled
+        .then(|| Fingerprint::of(&input.path).ok())
+        .flatten()
+}
+
+/// One file, as a worker thread leaves it.
+struct Step {
+    report: FileReport,
+    /// The file as analysed (with `--out`).
+    fingerprint: Option<Fingerprint>,
+    /// Its journal record still matched: not analysed again, nothing to record.
+    skipped: bool,
 }
 
 fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     let engine = Engine::load(&args.source)?;
     let files = inputs(&args.source)?;
-    let mut journal = open_journal(&args.source, &engine, "analyze")?;
+    let (mut journal, previous) = open_journal(&args.source, &engine, "analyze")?;
+    let journaled = journal.is_some();
 
-    // Files whose journal record still matches are not analysed again.
     let mut reports: Vec<Option<FileReport>> = vec![None; files.len()];
-    let mut fingerprints: Vec<Option<Fingerprint>> = vec![None; files.len()];
-    if let Some(journal) = &journal {
-        for (i, input) in files.iter().enumerate() {
-            let Ok(fingerprint) = Fingerprint::of(&input.path) else {
-                continue;
-            };
-            if let Some(record) = journal.matching(input, &fingerprint, &engine.model_id) {
-                reports[i] = Some(record.report.clone());
-            }
-            fingerprints[i] = Some(fingerprint);
-        }
-    }
-    let todo: Vec<usize> = (0..files.len()).filter(|&i| reports[i].is_none()).collect();
-    let todo_files: Vec<Input> = todo.iter().map(|&i| files[i].clone()).collect();
-
-    let bar = progress("analyze", todo_files.len());
+    let bar = progress("analyze", files.len());
     let mut journal_error = None;
     engine.run(
-        &todo_files,
+        &files,
         thread_count(args.source.threads),
-        |model, cutter, input| analyze_one(&engine, model, cutter, &input.path, args.timeline),
-        |j, report| {
-            let i = todo[j];
-            if let Some(journal) = journal.as_mut() {
+        |model, cutter, input| {
+            // Hashing happens here, on the worker threads, in parallel.
+            let fingerprint = fingerprint(journaled, input);
+            if let (Some(previous), Some(current)) = (&previous, &fingerprint) {
+                if let Some(record) = previous.matching(input, current, &engine.model_id) {
+                    return Step {
+                        report: record.report.clone(),
+                        fingerprint: None,
+                        skipped: true,
+                    };
+                }
+            }
+            Step {
+                report: analyze_one(&engine, model, cutter, &input.path, args.timeline),
+                fingerprint,
+                skipped: false,
+            }
+        },
+        |i, step| {
+            if let (Some(journal), false) = (journal.as_mut(), step.skipped) {
                 let record = Record {
                     path: files[i].path.display().to_string(),
                     relative: files[i].relative.clone(),
-                    fingerprint: fingerprints[i].clone(),
+                    fingerprint: step.fingerprint,
                     model_id: engine.model_id.clone(),
-                    report: report.clone(),
+                    report: step.report.clone(),
                     tag: None,
                 };
                 if let Err(e) = journal.append(record) {
                     journal_error.get_or_insert(e);
                 }
             }
-            reports[i] = Some(report);
+            reports[i] = Some(step.report);
             bar.inc(1);
         },
     )?;

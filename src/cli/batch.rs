@@ -206,22 +206,46 @@ pub fn latest_records(lines: Vec<Line>) -> HashMap<String, Record> {
     records
 }
 
-/// An open journal: the records of earlier runs (every shard's), and this shard's file open
-/// for appending.
+/// The records of earlier runs in a journal folder (every shard's), latest per path. Shared
+/// read-only by the worker threads, which check their files against it.
+#[derive(Debug, Default)]
+pub struct Previous(HashMap<String, Record>);
+
+impl Previous {
+    /// The earlier record of `input` if it still describes the file: not failed, same model
+    /// and same fingerprint (`current`).
+    pub fn matching(
+        &self,
+        input: &Input,
+        current: &Fingerprint,
+        model_id: &str,
+    ) -> Option<&Record> {
+        let record = self.0.get(&input.path.display().to_string())?;
+        (!record.failed()
+            && record.model_id == model_id
+            && record.fingerprint.as_ref() == Some(current))
+        .then_some(record)
+    }
+}
+
+/// This shard's journal file, open for appending.
 pub struct Journal {
     file: File,
     path: PathBuf,
     last_sync: Instant,
     unsynced: bool,
-    done: HashMap<String, Record>,
 }
 
 impl Journal {
     /// Creates `dir` if needed, reads every earlier record in it and appends `header` to this
     /// shard's file.
-    pub fn open(dir: &Path, shard: Option<Shard>, header: RunHeader) -> Result<Self, String> {
+    pub fn open(
+        dir: &Path,
+        shard: Option<Shard>,
+        header: RunHeader,
+    ) -> Result<(Self, Previous), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: {e}", dir.display()))?;
-        let done = latest_records(read_dir(dir)?);
+        let previous = Previous(latest_records(read_dir(dir)?));
         let path = dir.join(Shard::journal_name(shard));
         let mut file = OpenOptions::new()
             .create(true)
@@ -246,26 +270,10 @@ impl Journal {
             path,
             last_sync: Instant::now(),
             unsynced: false,
-            done,
         };
         journal.write(&Line::Run(header)).map_err(error)?;
         journal.sync().map_err(error)?;
-        Ok(journal)
-    }
-
-    /// The earlier record of `input` if it still describes the file: not failed, same model
-    /// and same fingerprint (`current`).
-    pub fn matching(
-        &self,
-        input: &Input,
-        current: &Fingerprint,
-        model_id: &str,
-    ) -> Option<&Record> {
-        let record = self.done.get(&input.path.display().to_string())?;
-        (!record.failed()
-            && record.model_id == model_id
-            && record.fingerprint.as_ref() == Some(current))
-        .then_some(record)
+        Ok((journal, previous))
     }
 
     /// Appends a record; fsyncs when the last fsync is [`SYNC_EVERY`] old.
@@ -396,7 +404,7 @@ mod tests {
             },
             tag: None,
         };
-        let mut journal = Journal::open(&dir, None, header.clone()).unwrap();
+        let (mut journal, _) = Journal::open(&dir, None, header.clone()).unwrap();
         journal.append(record("a")).unwrap();
         journal.finish().unwrap();
         // A kill in the middle of a line.
@@ -405,15 +413,15 @@ mod tests {
             .open(dir.join("journal.jsonl"))
             .unwrap();
         file.write_all(b"{\"file\":{\"path\":\"b\",").unwrap();
-        let mut journal = Journal::open(&dir, None, header).unwrap();
+        let (mut journal, previous) = Journal::open(&dir, None, header).unwrap();
         let input = Input {
             path: "a".into(),
             relative: "a".into(),
         };
         let fingerprint = record("a").fingerprint.unwrap();
-        assert!(journal.matching(&input, &fingerprint, "m@0").is_some());
+        assert!(previous.matching(&input, &fingerprint, "m@0").is_some());
         assert!(
-            journal.matching(&input, &fingerprint, "m@1").is_none(),
+            previous.matching(&input, &fingerprint, "m@1").is_none(),
             "other model"
         );
         let changed = Fingerprint {
@@ -421,7 +429,7 @@ mod tests {
             ..fingerprint
         };
         assert!(
-            journal.matching(&input, &changed, "m@0").is_none(),
+            previous.matching(&input, &changed, "m@0").is_none(),
             "changed file"
         );
         journal.append(record("c")).unwrap();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 
-use super::analyze::{analyze_one, inputs, open_journal, progress};
+use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, Record};
 use super::render::FileReport;
 use super::{parse_args, thread_count, Engine, Input, SourceArgs};
@@ -248,46 +248,43 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
 fn run(args: &TagArgs) -> Result<bool, String> {
     let engine = Engine::load(&args.source)?;
     let files = inputs(&args.source)?;
-    let mut journal = open_journal(&args.source, &engine, "tag")?;
+    let (mut journal, previous) = open_journal(&args.source, &engine, "tag")?;
+    let journaled = journal.is_some();
 
+    // (report, what tagging did, skipped because the journal says it is done)
     let mut done: Vec<Option<(FileReport, TagResult, bool)>> = vec![None; files.len()];
-    if let Some(journal) = &journal {
-        for (i, input) in files.iter().enumerate() {
-            let Ok(fingerprint) = Fingerprint::of(&input.path) else {
-                continue;
-            };
-            if let Some(record) = journal.matching(input, &fingerprint, &engine.model_id) {
-                let tag = record
-                    .tag
-                    .clone()
-                    .and_then(|t| serde_json::from_value::<TagResult>(t).ok());
-                if let Some(tag) = tag {
-                    done[i] = Some((record.report.clone(), tag, true));
-                }
-            }
-        }
-    }
-    let todo: Vec<usize> = (0..files.len()).filter(|&i| done[i].is_none()).collect();
-    let todo_files: Vec<Input> = todo.iter().map(|&i| files[i].clone()).collect();
-
-    let bar = progress(
-        if args.dry_run { "dry run" } else { "tag" },
-        todo_files.len(),
-    );
+    let bar = progress(if args.dry_run { "dry run" } else { "tag" }, files.len());
     let mut journal_error = None;
     engine.run(
-        &todo_files,
+        &files,
         thread_count(args.source.threads),
-        |model, cutter, input| tag_one(&engine, args, model, cutter, input),
-        |j, outcome| {
-            let i = todo[j];
+        |model, cutter, input| {
+            if let (Some(previous), Some(current)) = (&previous, &fingerprint(journaled, input)) {
+                let earlier = previous
+                    .matching(input, current, &engine.model_id)
+                    .and_then(|r| Some((r.report.clone(), r.tag.clone()?)))
+                    .and_then(|(report, tag)| Some((report, serde_json::from_value(tag).ok()?)));
+                if let Some((report, tag)) = earlier {
+                    return (
+                        Outcome {
+                            report,
+                            tag,
+                            fingerprint: None,
+                        },
+                        true,
+                    );
+                }
+            }
+            (tag_one(&engine, args, model, cutter, input), false)
+        },
+        |i, (outcome, skipped)| {
             bar.suspend(|| {
                 println!(
                     "{}",
-                    describe(&outcome.report, &outcome.tag, args.dry_run, false)
-                )
+                    describe(&outcome.report, &outcome.tag, args.dry_run, skipped)
+                );
             });
-            if let Some(journal) = journal.as_mut() {
+            if let (Some(journal), false) = (journal.as_mut(), skipped) {
                 let record = Record {
                     path: files[i].path.display().to_string(),
                     relative: files[i].relative.clone(),
@@ -300,7 +297,7 @@ fn run(args: &TagArgs) -> Result<bool, String> {
                     journal_error.get_or_insert(e);
                 }
             }
-            done[i] = Some((outcome.report, outcome.tag, false));
+            done[i] = Some((outcome.report, outcome.tag, skipped));
             bar.inc(1);
         },
     )?;
@@ -315,9 +312,6 @@ fn run(args: &TagArgs) -> Result<bool, String> {
         .into_iter()
         .map(|d| d.expect("every file done"))
         .collect();
-    for (report, tag, skipped) in done.iter().filter(|d| d.2) {
-        println!("{}", describe(report, tag, args.dry_run, *skipped));
-    }
     let all_ok = done
         .iter()
         .all(|(report, tag, _)| report.error.is_none() && tag.error.is_none());
