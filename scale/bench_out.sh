@@ -11,22 +11,37 @@ binary="$1"; count="${2:-200}"; threads="${3:-2}"
 music="${GENRESCOPE_MUSIC:-../shared/music}"
 mapfile -t files < <(find "$music/mer4q" -name '*.ogg' | sort | head -n "$count")
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+# Wall-clock seconds and CPU seconds (user + system, all threads) of a command, "WALL CPU":
+# on a machine shared with other work the CPU time is the steadier measure.
+seconds() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  bash -c '"$@" > /dev/null; times' _ "$@" > "$work/times"
+  t1=$(date +%s.%N)
+  # `times` prints the child's user and system time on its second line: 0m1.234s 0m0.056s.
+  local cpu
+  cpu=$(sed -n 2p "$work/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+  echo "$(echo "$t1 - $t0" | bc -l) $cpu"
+}
 plain=(); journal=()
 for round in 1 2; do
   plain+=("$(seconds "$binary" analyze "${files[@]}" --threads "$threads" --format json)")
   journal+=("$(seconds "$binary" analyze "${files[@]}" --threads "$threads" --out "$work/run$round")")
 done
+record_bytes=$(cat "$work"/run1/*.jsonl | wc -c)
 audio=$("$binary" merge "$work/run1" | python3 -c 'import json,sys; print(sum(f["tags"]["seconds"] for f in json.load(sys.stdin)["files"] if f.get("tags")))')
-python3 - "$count" "$threads" "$audio" "${plain[@]}" "${journal[@]}" <<'PY'
+python3 - "$count" "$threads" "$audio" "$record_bytes" "${plain[@]}" "${journal[@]}" <<'PY'
 import sys
-n, threads, audio = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-plain, journal = [float(x) for x in sys.argv[4:6]], [float(x) for x in sys.argv[6:8]]
-p, j = min(plain), min(journal)
+n, threads, audio, size = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+runs = [tuple(float(v) for v in x.split()) for x in sys.argv[5:9]]
+plain, journal = runs[0:2], runs[2:4]
+pw, jw = min(w for w, _ in plain), min(w for w, _ in journal)
+pc, jc = min(c for _, c in plain), min(c for _, c in journal)
 print(f"files: {n}, audio: {audio:.0f} s, threads: {threads}")
-print(f"without --out: {plain[0]:.1f} s, {plain[1]:.1f} s (best {p:.1f} s)")
-print(f"with --out:    {journal[0]:.1f} s, {journal[1]:.1f} s (best {j:.1f} s)")
-print(f"--out: {n / j:.2f} files/s, {audio / (j * threads):.0f}x real time per core")
-print(f"bookkeeping: --out / plain = {j / p:.3f} (best against best); "
-      f"per round: {journal[0] / plain[0]:.3f}, {journal[1] / plain[1]:.3f}")
+for name, rs in [("without --out", plain), ("with --out   ", journal)]:
+    print(f"{name}: wall {rs[0][0]:.1f} s, {rs[1][0]:.1f} s; CPU {rs[0][1]:.1f} s, {rs[1][1]:.1f} s")
+print(f"--out: {n / jw:.2f} files/s wall, {audio / (jw * threads):.0f}x real time per core (wall), "
+      f"{audio / jc:.0f}x real time per CPU-second")
+print(f"bookkeeping (--out / plain, best of each): wall {jw / pw:.3f}, CPU {jc / pc:.3f}")
+print(f"journal: {size} bytes, {size / n:.0f} bytes per file")
 PY

@@ -369,8 +369,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     std::fs::write(&racing, b"replaced by someone else").unwrap();
     let error = file
         .save(&change, &wanted().genres)
-        .err()
-        .expect("changed file")
+        .expect_err("changed file")
         .0;
     assert!(error.contains("changed"), "{error}");
     assert_eq!(std::fs::read(&racing).unwrap(), b"replaced by someone else");
