@@ -171,7 +171,7 @@ fn check_format(name: &str) {
     );
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(
@@ -211,7 +211,10 @@ fn check_format(name: &str) {
         assert!(found, "{name}: {what} lost");
     }
     let tag = tagged.primary_tag().expect("a primary tag");
-    let generic = tag.genre().map(|g| g.into_owned()).unwrap_or_default();
+    let generic = tag
+        .genre()
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default();
     assert!(
         generic.starts_with("Electronic"),
         "{name}: a generic reader sees {generic:?}"

@@ -240,7 +240,7 @@ impl Engine {
 /// `--threads`, or every core.
 pub fn thread_count(requested: Option<usize>) -> usize {
     requested
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .max(1)
 }
 

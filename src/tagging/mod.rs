@@ -240,18 +240,18 @@ impl TagFile {
     /// The title, if the file has one.
     pub fn title(&self) -> Option<String> {
         match &self.native {
-            Native::Id3(tag) => tag.title().map(|t| t.into_owned()),
-            Native::Vorbis(tag) => tag.title().map(|t| t.into_owned()),
-            Native::Ilst(tag) => tag.title().map(|t| t.into_owned()),
+            Native::Id3(tag) => tag.title().map(std::borrow::Cow::into_owned),
+            Native::Vorbis(tag) => tag.title().map(std::borrow::Cow::into_owned),
+            Native::Ilst(tag) => tag.title().map(std::borrow::Cow::into_owned),
         }
     }
 
     /// The artist, if the file has one.
     pub fn artist(&self) -> Option<String> {
         match &self.native {
-            Native::Id3(tag) => tag.artist().map(|t| t.into_owned()),
-            Native::Vorbis(tag) => tag.artist().map(|t| t.into_owned()),
-            Native::Ilst(tag) => tag.artist().map(|t| t.into_owned()),
+            Native::Id3(tag) => tag.artist().map(std::borrow::Cow::into_owned),
+            Native::Vorbis(tag) => tag.artist().map(std::borrow::Cow::into_owned),
+            Native::Ilst(tag) => tag.artist().map(std::borrow::Cow::into_owned),
         }
     }
 
