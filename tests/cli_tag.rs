@@ -94,6 +94,12 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
     assert!(out.contains("d.ogg: error: "), "{out}");
     let after: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
     assert_eq!(before, after, "a dry run writes nothing");
+    let refused = genrescope(&["tag", m, "--dry-run", "--rekordbox-xml", "x.xml"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a dry run writes no library either"
+    );
 
     let xml = dir.join("library.xml");
     let run = genrescope(&["tag", m, "--rekordbox-xml", xml.to_str().unwrap()]);

@@ -40,8 +40,8 @@ complete; the audio data is copied unchanged. Exit code 0: every file tagged, 1:
 pub struct TagArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Print what would change; write nothing.
-    #[arg(long, conflicts_with = "out")]
+    /// Print what would change; write nothing (no tags, journal or library XML).
+    #[arg(long, conflicts_with_all = ["out", "rekordbox_xml"])]
     pub dry_run: bool,
     /// Replace a genre that a person wrote (kept by default).
     #[arg(long)]
