@@ -18,6 +18,8 @@ pub mod params;
 pub mod resample;
 pub mod research;
 pub mod stats;
+#[cfg(feature = "standalone")]
+pub mod tagging;
 pub mod tags;
 pub mod tap;
 #[cfg(feature = "test-hooks")]

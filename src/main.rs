@@ -1,6 +1,6 @@
 //! The standalone application (`genrescope --backend dummy|jack|alsa ...`, see `--help`) and
 //! the command line analyzer (`genrescope analyze <files|folders> ...`, see
-//! `genrescope analyze --help`).
+//! `genrescope analyze --help`), the tagger (`genrescope tag`) and `genrescope merge`.
 
 use std::io::Write;
 
@@ -15,11 +15,23 @@ struct Subcommand {
     run: fn(Vec<String>) -> i32,
 }
 
-const SUBCOMMANDS: &[Subcommand] = &[Subcommand {
-    name: "analyze",
-    command: genrescope::cli::AnalyzeArgs::command,
-    run: |args| genrescope::cli::analyze(args),
-}];
+const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "analyze",
+        command: genrescope::cli::AnalyzeArgs::command,
+        run: |args| genrescope::cli::analyze(args),
+    },
+    Subcommand {
+        name: "tag",
+        command: genrescope::cli::TagArgs::command,
+        run: |args| genrescope::cli::tag(args),
+    },
+    Subcommand {
+        name: "merge",
+        command: genrescope::cli::MergeArgs::command,
+        run: |args| genrescope::cli::merge(args),
+    },
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

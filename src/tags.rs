@@ -8,7 +8,7 @@ use crate::genres::{LabelName, Vocabulary};
 use crate::inference::decision::ranked;
 
 /// One genre and its probability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Tag {
     /// The genre's name, as people read it (`Hip-Hop`).
     pub genre: String,
@@ -20,7 +20,7 @@ pub struct Tag {
 }
 
 /// A track's genre distribution, most likely genre first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Tags {
     /// The file, or `live` for the plugin's track summary.
     pub source: String,

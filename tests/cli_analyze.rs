@@ -219,7 +219,7 @@ fn odd_files_are_analysed_in_full_or_reported_by_name() {
 /// `genrescope --help` (and `-h`, `help`) lists every command, one line each, before the
 /// standalone app's options; `analyze --help` ends with examples.
 #[test]
-fn help_lists_the_commands_and_analyze_help_has_examples() {
+fn help_lists_the_commands_and_each_command_help_has_examples() {
     let run = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_genrescope"))
             .args(args)
@@ -230,11 +230,16 @@ fn help_lists_the_commands_and_analyze_help_has_examples() {
     };
     for flag in ["--help", "-h", "help"] {
         let help = run(&[flag]);
-        let line = help
-            .lines()
-            .find(|line| line.trim_start().starts_with("analyze "))
-            .unwrap_or_else(|| panic!("`{flag}` does not list analyze:\n{help}"));
-        assert!(line.contains("genrescope analyze --help"), "{line}");
+        for command in ["analyze", "tag", "merge"] {
+            let line = help
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{command} ")))
+                .unwrap_or_else(|| panic!("`{flag}` does not list {command}:\n{help}"));
+            assert!(
+                line.contains(&format!("genrescope {command} --help")),
+                "{line}"
+            );
+        }
         assert!(
             help.contains("--backend"),
             "`{flag}`: no standalone options:\n{help}"
@@ -243,6 +248,18 @@ fn help_lists_the_commands_and_analyze_help_has_examples() {
     for args in [&["analyze", "--help"][..], &["help", "analyze"]] {
         let help = run(args);
         assert!(help.contains("Examples:"), "{args:?}:\n{help}");
-        assert!(help.contains("genrescope analyze songs/ --csv"), "{help}");
+        assert!(
+            help.contains("genrescope analyze songs/ --format csv"),
+            "{help}"
+        );
+        assert!(!help.contains("--json"), "hidden alias shown:\n{help}");
+    }
+    for (args, example) in [
+        (["tag", "--help"], "genrescope tag music/ --dry-run"),
+        (["merge", "--help"], "genrescope merge runs/"),
+    ] {
+        let help = run(&args);
+        assert!(help.contains("Examples:"), "{args:?}:\n{help}");
+        assert!(help.contains(example), "{help}");
     }
 }

@@ -1,107 +1,56 @@
-//! `genrescope analyze <files|folders>`: the plugin's model pipeline on whole files, in
-//! parallel, with per-file errors that never stop the batch.
+//! What `analyze` prints and `merge` writes: a [`FileReport`] per file (its genre
+//! distribution, style tags, optional timeline, or its error) in an [`Output`], rendered as
+//! text, JSON or CSV with genre names where people read them.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use serde::{Deserialize, Serialize};
 
-use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
-
+use super::Format;
 use crate::genres::Vocabulary;
 use crate::inference::decision::top_tags;
-use crate::inference::runtime::default_dirs;
-use crate::inference::{analyze_file, ClipAnalysis, ModelChoice, Provider, Runtime, WindowCutter};
+use crate::inference::ClipAnalysis;
 use crate::tags::{csv_field, Tags};
 
-/// File extensions `analyze` picks up inside folders.
-const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd"];
-
-/// `genrescope analyze --help` shows these after the options.
-const EXAMPLES: &str = "\
-Examples:
-  genrescope analyze song.flac more/songs/       top genre and top 3 per file
-  genrescope analyze songs/ --json --timeline    JSON, with every window's distribution
-  genrescope analyze songs/ --csv > tags.csv     source,model,rank,genre,probability
-  genrescope analyze songs/ --model mfcc-cnn     a faster, less accurate built-in model
-  genrescope analyze songs/ --model ~/.local/share/genrescope/models/crnn.onnx
-
-Folders are searched recursively for WAV, FLAC, Ogg, MP3, AIFF and AU files. ONNX Runtime is
-looked for in ORT_DYLIB_PATH, then beside this binary (`cargo xtask bundle genrescope --release`
-puts it there). Exit code 0: every file analysed, 1: some failed, 2: nothing could run.";
-
-/// Genre analysis of audio files with the same model code as the plugin.
-#[derive(Debug, Parser)]
-#[command(name = "genrescope analyze", after_help = EXAMPLES)]
-pub struct AnalyzeArgs {
-    /// Audio files, and folders searched recursively for audio files.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
-    /// `default` (the built-in model) or a model `.onnx` file with its `.json` beside it.
-    #[arg(long, default_value = "default")]
-    pub model: String,
-    /// Execution provider: auto, cpu, cuda, tensorrt, directml, coreml (falls back to CPU).
-    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
-    pub provider: Provider,
-    /// Print JSON instead of text.
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-    /// Print CSV instead of text.
-    #[arg(long)]
-    pub csv: bool,
-    /// Also print every window's distribution.
-    #[arg(long)]
-    pub timeline: bool,
-    /// Files analysed at once (default: all cores), each with its own single-threaded session.
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
-
-fn parse_provider(text: &str) -> Result<Provider, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
-        .map_err(|_| format!("unknown provider {text:?}"))
-}
-
 /// One window of a timeline.
-#[derive(Debug, Serialize)]
-struct TimelineEntry {
-    start_s: f32,
-    end_s: f32,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub start_s: f32,
+    pub end_s: f32,
     /// The most likely label as the model stores it (as earlier versions wrote it).
-    top: String,
+    pub top: String,
     /// Its name, as people read it, and its stable id.
-    top_genre: String,
-    top_id: String,
-    probabilities: Vec<f32>,
+    pub top_genre: String,
+    pub top_id: String,
+    pub probabilities: Vec<f32>,
 }
 
 /// A style or mood tag of the whole file (a pooled model's tags, e.g. musicnn's `dance`).
-#[derive(Debug, Serialize)]
-struct Style {
-    tag: String,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Style {
+    pub tag: String,
     /// Mean tag probability over the file's windows.
-    probability: f32,
+    pub probability: f32,
 }
 
 /// Style tags shown beside the genre.
-const STYLES: usize = 5;
+pub const STYLES: usize = 5;
 
 /// What one file gave.
-#[derive(Debug, Serialize)]
-struct FileReport {
-    file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
     /// The most likely style tags, most likely first (models with tags only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    styles: Vec<Style>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timeline: Option<Vec<TimelineEntry>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub styles: Vec<Style>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineEntry>>,
     /// Packets the decoder could not read; their audio is missing from the analysis.
     #[serde(skip_serializing_if = "is_zero")]
-    skipped_packets: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    #[serde(default)]
+    pub skipped_packets: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -109,18 +58,18 @@ fn is_zero(n: &usize) -> bool {
 }
 
 #[derive(Debug, Serialize)]
-struct Output<'a> {
-    model: String,
+pub struct Output<'a> {
+    pub model: String,
     /// The model's labels, in the order of a timeline's probabilities.
-    labels: &'a [String],
+    pub labels: &'a [String],
     /// Their names (what people read) and stable ids, in the same order.
-    names: Vec<String>,
-    ids: Vec<String>,
-    files: Vec<FileReport>,
+    pub names: Vec<String>,
+    pub ids: Vec<String>,
+    pub files: Vec<FileReport>,
 }
 
 impl<'a> Output<'a> {
-    fn new(model: String, labels: &'a [String], files: Vec<FileReport>) -> Self {
+    pub fn new(model: String, labels: &'a [String], files: Vec<FileReport>) -> Self {
         let named = Vocabulary::builtin().model_labels(labels);
         Self {
             model,
@@ -132,117 +81,7 @@ impl<'a> Output<'a> {
     }
 }
 
-/// Runs `analyze` on already-split arguments (after the `analyze` word). Returns the process
-/// exit code: 0 when every file was analysed, 1 when some failed, 2 when nothing could run.
-pub fn analyze(args: impl IntoIterator<Item = String>) -> i32 {
-    let args = match AnalyzeArgs::try_parse_from(
-        std::iter::once("genrescope analyze".to_owned()).chain(args),
-    ) {
-        Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
-    };
-    match run(&args) {
-        Ok(all_ok) => i32::from(!all_ok),
-        Err(message) => {
-            eprintln!("genrescope analyze: {message}");
-            2
-        }
-    }
-}
-
-fn run(args: &AnalyzeArgs) -> Result<bool, String> {
-    let runtime = Runtime::find(&default_dirs()).map_err(|e| e.to_string())?;
-    let choice = ModelChoice::parse(&args.model);
-    // Load once up front so that an unusable model is one clear error, not one per file.
-    let probe = choice
-        .load(&runtime, args.provider)
-        .map_err(|e| format!("model {}: {e}", args.model))?;
-    if let Some(notice) = &probe.notice {
-        eprintln!("note: {notice}");
-    }
-    let labels = probe.metadata.labels.clone();
-    let style_labels = probe
-        .metadata
-        .context
-        .as_ref()
-        .map_or_else(Vec::new, |c| c.tags.clone());
-    let model_name = probe.metadata.name.clone();
-    drop(probe);
-
-    let files = collect_files(&args.paths);
-    if files.is_empty() {
-        return Err("no audio files found".into());
-    }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
-        .clamp(1, files.len());
-    let bar = ProgressBar::new(files.len() as u64).with_style(
-        ProgressStyle::with_template("analyze {bar:40} {pos}/{len} files, ETA {eta}")
-            .expect("valid template"),
-    );
-    let results: Mutex<Vec<(usize, Result<ClipAnalysis, String>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| -> Result<(), String> {
-        let handles: Vec<_> = (0..threads)
-            .map(|worker| {
-                let (runtime, choice, files, results, bar) =
-                    (&runtime, &choice, &files, &results, &bar);
-                scope.spawn(move || -> Result<(), String> {
-                    let mut model = choice
-                        .load(runtime, args.provider)
-                        .map_err(|e| e.to_string())?;
-                    let cutter =
-                        WindowCutter::new(&model.metadata.input).map_err(|e| e.to_string())?;
-                    for index in (worker..files.len()).step_by(threads) {
-                        let outcome = analyze_file(&mut model, &cutter, &files[index]);
-                        results.lock().expect("no panics").push((index, outcome));
-                        bar.inc(1);
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().map_err(|_| "an analysis thread panicked")??;
-        }
-        Ok(())
-    })?;
-    bar.finish_and_clear();
-    let mut results = results.into_inner().expect("no panics");
-    results.sort_by_key(|(i, _)| *i);
-
-    let reports: Vec<FileReport> = results
-        .into_iter()
-        .map(|(index, outcome)| {
-            let file = files[index].display().to_string();
-            report(
-                file,
-                outcome,
-                &model_name,
-                &labels,
-                &style_labels,
-                args.timeline,
-            )
-        })
-        .collect();
-    let all_ok = reports.iter().all(|r| r.error.is_none());
-    let output = Output::new(model_name, &labels, reports);
-    print!("{}", render(&output, args));
-    if args.json || args.csv {
-        // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
-        for file in &output.files {
-            if let Some(error) = &file.error {
-                eprintln!("{}: error: {error}", file.file);
-            }
-        }
-    }
-    Ok(all_ok)
-}
-
-fn report(
+pub fn report(
     file: String,
     outcome: Result<ClipAnalysis, String>,
     model: &str,
@@ -311,12 +150,12 @@ fn report(
 
 /// What `analyze` prints on stdout: JSON, CSV (a row per genre, or with `--timeline` a row
 /// per window and a column per genre) or text, with genre names where people read them.
-fn render(output: &Output, args: &AnalyzeArgs) -> String {
+pub fn render(output: &Output, format: Format, timeline: bool) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    if args.json {
+    if format == Format::Json {
         out = serde_json::to_string_pretty(output).expect("reports serialise") + "\n";
-    } else if args.csv && args.timeline {
+    } else if format == Format::Csv && timeline {
         let header: Vec<String> = output.names.iter().map(|l| csv_field(l)).collect();
         let _ = writeln!(out, "source,start_s,end_s,top,top_id,{}", header.join(","));
         for file in &output.files {
@@ -338,7 +177,7 @@ fn render(output: &Output, args: &AnalyzeArgs) -> String {
                 );
             }
         }
-    } else if args.csv {
+    } else if format == Format::Csv {
         let _ = writeln!(out, "{}", Tags::CSV_HEADER);
         for tags in output.files.iter().filter_map(|f| f.tags.as_ref()) {
             out += &tags.csv_rows();
@@ -391,43 +230,10 @@ fn render(output: &Output, args: &AnalyzeArgs) -> String {
     out
 }
 
-/// Files named directly (a missing one is reported by the decoder like any unreadable file),
-/// and audio files in named folders (recursively, sorted).
-fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found);
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    files
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
-        if path.is_dir() {
-            walk(&path, found);
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            found.push(path);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
     use ndarray::Array2;
 
     #[test]
@@ -483,9 +289,15 @@ mod tests {
                 true,
             ),
         ];
-        let args = AnalyzeArgs::try_parse_from(["genrescope analyze", "a.ogg"].iter().chain(flags))
-            .unwrap();
-        render(&Output::new("m".into(), &labels, files), &args)
+        let args = super::super::AnalyzeArgs::try_parse_from(
+            ["genrescope analyze", "a.ogg"].iter().chain(flags),
+        )
+        .unwrap();
+        render(
+            &Output::new("m".into(), &labels, files),
+            args.format(),
+            args.timeline,
+        )
     }
 
     #[test]
@@ -573,8 +385,11 @@ mod tests {
         assert_eq!(json["styles"][0]["tag"], "House");
         assert_eq!(json["styles"][1]["tag"], "00s");
         assert_eq!(json["styles"].as_array().unwrap().len(), 4);
-        let args = AnalyzeArgs::try_parse_from(["genrescope analyze", "a.ogg"]).unwrap();
-        let text = render(&Output::new("m".into(), &labels, vec![file]), &args);
+        let text = render(
+            &Output::new("m".into(), &labels, vec![file]),
+            Format::Text,
+            false,
+        );
         assert!(text.contains("Rock (70%)"), "{text}");
         assert!(text.contains(" · styles: House, 00s, dance · "), "{text}");
     }

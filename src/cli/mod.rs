@@ -1,0 +1,280 @@
+//! The command line of the standalone binary: `genrescope analyze`, `genrescope tag` and
+//! `genrescope merge`.
+//!
+//! - [`analyze`](mod@analyze): the plugin's model pipeline on whole files, printed as text, JSON
+//!   or CSV ([`render`]).
+//! - [`tag`](mod@tag): the same analysis written into each file's own tags
+//!   ([`crate::tagging`]), and optionally a rekordbox library XML.
+//! - [`batch`]: what both share for large catalogs: the `--out` journal that makes a batch
+//!   resumable, and `--shard K/N`.
+//! - [`merge`](mod@merge): shard journals into one JSON or CSV.
+//!
+//! This module holds what the commands share: the model and file arguments, file collection
+//! and the parallel [`Engine`] that runs the model on each file.
+
+pub mod analyze;
+pub mod batch;
+pub mod merge;
+pub mod render;
+pub mod tag;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use clap::{Args, ValueEnum};
+
+use crate::inference::runtime::default_dirs;
+use crate::inference::{GenreModel, ModelChoice, Provider, Runtime, WindowCutter};
+
+pub use analyze::{analyze, AnalyzeArgs};
+pub use merge::{merge, MergeArgs};
+pub use tag::{tag, TagArgs};
+
+/// File extensions picked up inside folders (MP4/M4A: the decoder reads no MP4 yet, so
+/// `tag` cannot analyse them although [`crate::tagging`] writes their tags).
+pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd"];
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per file, genre names as people read them.
+    Text,
+    /// One JSON document: the model, its labels, names and ids, and every file.
+    Json,
+    /// One row per genre (or with `--timeline`, per window).
+    Csv,
+}
+
+/// The arguments `analyze` and `tag` share: what to read, with which model, and the batch
+/// options.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Audio files, and folders searched recursively for audio files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `default` (the built-in model) or a model `.onnx` file with its `.json` beside it.
+    #[arg(long, default_value = "default")]
+    pub model: String,
+    /// Execution provider: auto, cpu, cuda, tensorrt, directml, coreml (falls back to CPU).
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    pub provider: Provider,
+    /// Files analysed at once (default: all cores), each with its own single-threaded session.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Resumable batch: append one JSON line per finished file to DIR (fsync'd at least every
+    /// 2 s) and skip files whose record there still matches (same size, modification time,
+    /// content hash and model).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only this shard of the files: K of N (1 ≤ K ≤ N), a deterministic, balanced subset by a
+    /// stable hash of each path relative to the folder named on the command line.
+    #[arg(long, value_name = "K/N", value_parser = batch::Shard::parse)]
+    pub shard: Option<batch::Shard>,
+}
+
+fn parse_provider(text: &str) -> Result<Provider, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
+        .map_err(|_| format!("unknown provider {text:?}"))
+}
+
+/// An audio file to process, with the name the shard hash reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// As found: the argument itself, or the argument's folder joined with the relative path.
+    pub path: PathBuf,
+    /// `/`-separated path relative to the folder named on the command line (a file named
+    /// directly: its file name). Stable across machines that mount the catalog elsewhere.
+    pub relative: String,
+}
+
+/// Files named directly (a missing one is reported later like any unreadable file), and audio
+/// files in named folders (recursively, sorted by path).
+pub fn collect_files(paths: &[PathBuf]) -> Vec<Input> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found);
+            found.sort();
+            files.extend(found.into_iter().map(|file| Input {
+                relative: relative_name(&file, path),
+                path: file,
+            }));
+        } else {
+            files.push(Input {
+                relative: path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                path: path.clone(),
+            });
+        }
+    }
+    files
+}
+
+fn relative_name(file: &Path, root: &Path) -> String {
+    let relative = file.strip_prefix(root).unwrap_or(file);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+        if path.is_dir() {
+            walk(&path, found);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            found.push(path);
+        }
+    }
+}
+
+/// The model as the commands use it: loaded once up front (an unusable model is one clear
+/// error, not one per file), then once more per worker thread.
+pub struct Engine {
+    runtime: Runtime,
+    choice: ModelChoice,
+    provider: Provider,
+    /// The model's output labels, in output order.
+    pub labels: Vec<String>,
+    /// The names of a pooled model's style tags (empty for other models).
+    pub style_labels: Vec<String>,
+    /// The model's short name (`genre-v2`).
+    pub model_name: String,
+    /// `name@hash`: the name and the first 12 hex digits of the SHA-256 of its metadata
+    /// (labels, calibration, training record), so a journal tells two versions apart.
+    pub model_id: String,
+}
+
+impl Engine {
+    /// Finds ONNX Runtime and loads the model once; prints the provider notice, if any.
+    pub fn load(args: &SourceArgs) -> Result<Self, String> {
+        use sha2::Digest;
+        let runtime = Runtime::find(&default_dirs()).map_err(|e| e.to_string())?;
+        let choice = ModelChoice::parse(&args.model);
+        let probe = choice
+            .load(&runtime, args.provider)
+            .map_err(|e| format!("model {}: {e}", args.model))?;
+        if let Some(notice) = &probe.notice {
+            eprintln!("note: {notice}");
+        }
+        let metadata = &probe.metadata;
+        let digest = sha2::Sha256::digest(serde_json::to_vec(metadata).unwrap_or_default());
+        let model_id = format!("{}@{}", metadata.name, &batch::hex(&digest)[..12]);
+        Ok(Self {
+            labels: metadata.labels.clone(),
+            style_labels: metadata
+                .context
+                .as_ref()
+                .map_or_else(Vec::new, |c| c.tags.clone()),
+            model_name: metadata.name.clone(),
+            model_id,
+            runtime,
+            choice,
+            provider: args.provider,
+        })
+    }
+
+    /// Runs `work` on every file on `threads` threads (each with its own model session and
+    /// window cutter) and hands each result to `done` on the calling thread as soon as it is
+    /// ready, in completion order, with the file's index. A model that fails to load on a
+    /// worker is an error for the whole run.
+    pub fn run<T: Send>(
+        &self,
+        files: &[Input],
+        threads: usize,
+        work: impl Fn(&mut GenreModel, &WindowCutter, &Input) -> T + Sync,
+        mut done: impl FnMut(usize, T),
+    ) -> Result<(), String> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let threads = threads.clamp(1, files.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (sender, receiver) = mpsc::channel::<(usize, T)>();
+        std::thread::scope(|scope| -> Result<(), String> {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (sender, next, work) = (sender.clone(), &next, &work);
+                    scope.spawn(move || -> Result<(), String> {
+                        let mut model = self
+                            .choice
+                            .load(&self.runtime, self.provider)
+                            .map_err(|e| e.to_string())?;
+                        let cutter =
+                            WindowCutter::new(&model.metadata.input).map_err(|e| e.to_string())?;
+                        loop {
+                            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(input) = files.get(index) else {
+                                return Ok(());
+                            };
+                            let outcome = work(&mut model, &cutter, input);
+                            if sender.send((index, outcome)).is_err() {
+                                return Ok(());
+                            }
+                        }
+                    })
+                })
+                .collect();
+            drop(sender);
+            for (index, outcome) in receiver {
+                done(index, outcome);
+            }
+            for handle in handles {
+                handle.join().map_err(|_| "an analysis thread panicked")??;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `--threads`, or every core.
+pub fn thread_count(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+        .max(1)
+}
+
+/// Parses a command's arguments (after its name); on `--help` or a usage error returns the
+/// exit code to end with (0 for help, 2 for errors) after printing.
+pub fn parse_args<A: clap::Parser>(
+    name: &str,
+    args: impl IntoIterator<Item = String>,
+) -> Result<A, i32> {
+    A::try_parse_from(std::iter::once(format!("genrescope {name}")).chain(args)).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            2
+        } else {
+            0
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_names_use_slashes_and_a_file_named_directly_is_its_file_name() {
+        let dir = std::env::temp_dir().join(format!("genrescope-collect-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/b.flac"), b"").unwrap();
+        std::fs::write(dir.join("a.MP3"), b"").unwrap();
+        std::fs::write(dir.join("notes.txt"), b"").unwrap();
+        let files = collect_files(&[dir.clone(), PathBuf::from("x/y/z.wav")]);
+        let names: Vec<&str> = files.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(names, ["a.MP3", "sub/b.flac", "z.wav"]);
+        assert_eq!(files[1].path, dir.join("sub/b.flac"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

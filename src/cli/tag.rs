@@ -1,0 +1,365 @@
+//! `genrescope tag <files|folders>`: analyses each file and writes its genre into the file's
+//! own tags ([`crate::tagging`]), optionally with a rekordbox library XML of the batch.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
+use super::batch::{Fingerprint, Record};
+use super::render::FileReport;
+use super::{parse_args, thread_count, Engine, Input, SourceArgs};
+use crate::inference::{GenreModel, WindowCutter};
+use crate::tagging::rekordbox::{self, Track};
+use crate::tagging::{
+    percent_list, Change, TagFile, Wanted, FIELD_GENRES, FIELD_MODEL, FIELD_STYLES,
+};
+
+/// `genrescope tag --help` shows these after the options.
+const EXAMPLES: &str = "\
+Examples:
+  genrescope tag music/ --dry-run                 what would change, nothing written
+  genrescope tag music/                           top genre into each file's genre field
+  genrescope tag music/ --top 2 --styles 1        `Electronic; Pop; House`
+  genrescope tag music/ --overwrite               replace genres people wrote, too
+  genrescope tag music/ --rekordbox-xml lib.xml   also a library for rekordbox's Import
+  genrescope tag music/ --out runs/tag --shard 3/8   resumable, one of 8 workers
+
+The genre goes into ID3v2 TCON (MP3, WAV, AIFF), Vorbis GENRE (FLAC, Ogg, Opus) or MP4 ©gen;
+the distribution, style tags and model go into GENRESCOPE_* fields (TXXX frames, Vorbis fields,
+MP4 freeform atoms). A genre that genrescope did not write is kept unless --overwrite. Files
+are rewritten through a temporary copy in the same folder, renamed over the original when
+complete; the audio data is copied unchanged. Exit code 0: every file tagged, 1: some failed,
+2: nothing could run.";
+
+/// Writes each file's genre, as the model hears it, into the file's own tags.
+#[derive(Debug, Parser)]
+#[command(name = "genrescope tag", after_help = EXAMPLES)]
+pub struct TagArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Print what would change; write nothing (no tags, journal or library XML).
+    #[arg(long, conflicts_with_all = ["out", "rekordbox_xml"])]
+    pub dry_run: bool,
+    /// Replace a genre that a person wrote (kept by default).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Genres written into the genre field, most likely first.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub top: u8,
+    /// Style tags (a pooled model's, e.g. `House`) added to the genre field after the genres.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub styles: u8,
+    /// Also write a rekordbox library XML (File > Import library XML) of the tagged files.
+    #[arg(long, value_name = "FILE")]
+    pub rekordbox_xml: Option<PathBuf>,
+}
+
+/// What tagging did to one file (the journal's `tag` field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// Whether the file was rewritten (false in a dry run or on error).
+    pub written: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One file's analysis and tagging.
+struct Outcome {
+    report: FileReport,
+    tag: TagResult,
+    /// The file after tagging (for the journal).
+    fingerprint: Option<Fingerprint>,
+}
+
+/// Runs `tag` on already-split arguments (after the `tag` word); returns the exit code.
+pub fn tag(args: impl IntoIterator<Item = String>) -> i32 {
+    let args: TagArgs = match parse_args("tag", args) {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
+    match run(&args) {
+        Ok(all_ok) => i32::from(!all_ok),
+        Err(message) => {
+            eprintln!("genrescope tag: {message}");
+            2
+        }
+    }
+}
+
+/// What the genre field and our fields should say for `report`.
+fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted> {
+    let tags = report.tags.as_ref()?;
+    let mut genres: Vec<String> = tags
+        .genres
+        .iter()
+        .take(usize::from(args.top))
+        .map(|t| t.genre.clone())
+        .collect();
+    genres.extend(
+        report
+            .styles
+            .iter()
+            .take(usize::from(args.styles))
+            .map(|s| s.tag.clone()),
+    );
+    let mut fields = vec![
+        (
+            FIELD_GENRES.to_owned(),
+            percent_list(
+                tags.genres
+                    .iter()
+                    .take(5)
+                    .map(|t| (t.genre.as_str(), t.probability)),
+            ),
+        ),
+        (
+            FIELD_MODEL.to_owned(),
+            format!("{model_id} (genrescope {})", env!("CARGO_PKG_VERSION")),
+        ),
+    ];
+    if !report.styles.is_empty() {
+        fields.push((
+            FIELD_STYLES.to_owned(),
+            percent_list(
+                report
+                    .styles
+                    .iter()
+                    .map(|s| (s.tag.as_str(), s.probability)),
+            ),
+        ));
+    }
+    Some(Wanted { genres, fields })
+}
+
+/// Reads the file's tags, analyses it and (unless `--dry-run`) writes the change.
+fn tag_one(
+    engine: &Engine,
+    args: &TagArgs,
+    model: &mut GenreModel,
+    cutter: &WindowCutter,
+    input: &Input,
+) -> Outcome {
+    let failed = |report: FileReport, error: String| Outcome {
+        report,
+        tag: TagResult {
+            change: None,
+            written: false,
+            title: None,
+            artist: None,
+            error: Some(error),
+        },
+        fingerprint: None,
+    };
+    let file_name = input.path.display().to_string();
+    // Tags first: a file that cannot be tagged is not worth analysing.
+    let file = match TagFile::open(&input.path) {
+        Ok(file) => file,
+        Err(e) => return failed(error_report(&file_name, &e.0), e.0),
+    };
+    let report = analyze_one(engine, model, cutter, &input.path, false);
+    let Some(wanted) = wanted(&report, args, &engine.model_id) else {
+        let error = report.error.clone().unwrap_or_default();
+        return failed(report, error);
+    };
+    let change = file.plan(&wanted, args.overwrite);
+    let (title, artist) = (file.title(), file.artist());
+    let mut result = TagResult {
+        change: Some(change.clone()),
+        written: false,
+        title,
+        artist,
+        error: None,
+    };
+    if !args.dry_run {
+        match file.save(&change, &wanted.genres) {
+            Ok(()) => result.written = true,
+            Err(e) => result.error = Some(e.0),
+        }
+    }
+    Outcome {
+        report,
+        fingerprint: result
+            .written
+            .then(|| Fingerprint::of(&input.path).ok())
+            .flatten(),
+        tag: result,
+    }
+}
+
+fn error_report(file: &str, error: &str) -> FileReport {
+    FileReport {
+        file: file.to_owned(),
+        tags: None,
+        styles: Vec::new(),
+        timeline: None,
+        skipped_packets: 0,
+        error: Some(error.to_owned()),
+    }
+}
+
+/// The line `tag` prints for a file.
+fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) -> String {
+    let file = &report.file;
+    if let Some(error) = tag.error.as_ref().or(report.error.as_ref()) {
+        return format!("{file}: error: {error}");
+    }
+    let heard = report
+        .tags
+        .as_ref()
+        .and_then(|t| t.top())
+        .map(|t| format!("{} ({:.0}%)", t.genre, t.probability * 100.0))
+        .unwrap_or_default();
+    let Some(change) = &tag.change else {
+        return format!("{file}: {heard}");
+    };
+    let quoted = |g: &Option<String>| {
+        g.as_ref()
+            .map_or_else(|| "none".to_owned(), |g| format!("\"{g}\""))
+    };
+    let action = if skipped {
+        "already tagged (journal)".to_owned()
+    } else if change.kept_existing_genre {
+        format!(
+            "kept genre {} (not written by genrescope; --overwrite replaces it)",
+            quoted(&change.genre_before)
+        )
+    } else if change.genre_changes() {
+        let verb = if dry_run { "would write" } else { "genre" };
+        format!(
+            "{verb} {} (was {})",
+            quoted(&change.genre_after),
+            quoted(&change.genre_before)
+        )
+    } else {
+        format!("genre {} unchanged", quoted(&change.genre_after))
+    };
+    format!("{file}: {heard} · {action}")
+}
+
+fn run(args: &TagArgs) -> Result<bool, String> {
+    let engine = Engine::load(&args.source)?;
+    let files = inputs(&args.source)?;
+    let (mut journal, previous) = open_journal(&args.source, &engine, "tag")?;
+    let journaled = journal.is_some();
+
+    // (report, what tagging did, skipped because the journal says it is done)
+    let mut done: Vec<Option<(FileReport, TagResult, bool)>> = vec![None; files.len()];
+    let bar = progress(if args.dry_run { "dry run" } else { "tag" }, files.len());
+    let mut journal_error = None;
+    engine.run(
+        &files,
+        thread_count(args.source.threads),
+        |model, cutter, input| {
+            if let (Some(previous), Some(current)) = (&previous, &fingerprint(journaled, input)) {
+                let earlier = previous
+                    .matching(input, current, &engine.model_id)
+                    .and_then(|r| Some((r.report.clone(), r.tag.clone()?)))
+                    .and_then(|(report, tag)| Some((report, serde_json::from_value(tag).ok()?)));
+                if let Some((report, tag)) = earlier {
+                    return (
+                        Outcome {
+                            report,
+                            tag,
+                            fingerprint: None,
+                        },
+                        true,
+                    );
+                }
+            }
+            (tag_one(&engine, args, model, cutter, input), false)
+        },
+        |i, (outcome, skipped)| {
+            bar.suspend(|| {
+                println!(
+                    "{}",
+                    describe(&outcome.report, &outcome.tag, args.dry_run, skipped)
+                );
+            });
+            if let (Some(journal), false) = (journal.as_mut(), skipped) {
+                let record = Record {
+                    path: files[i].path.display().to_string(),
+                    relative: files[i].relative.clone(),
+                    fingerprint: outcome.fingerprint.clone(),
+                    model_id: engine.model_id.clone(),
+                    report: outcome.report.clone(),
+                    tag: serde_json::to_value(&outcome.tag).ok(),
+                };
+                if let Err(e) = journal.append(record) {
+                    journal_error.get_or_insert(e);
+                }
+            }
+            done[i] = Some((outcome.report, outcome.tag, skipped));
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    if let Some(journal) = journal {
+        journal.finish()?;
+    }
+    if let Some(e) = journal_error {
+        return Err(format!("journal: {e}"));
+    }
+    let done: Vec<(FileReport, TagResult, bool)> = done
+        .into_iter()
+        .map(|d| d.expect("every file done"))
+        .collect();
+    let all_ok = done
+        .iter()
+        .all(|(report, tag, _)| report.error.is_none() && tag.error.is_none());
+    if let Some(xml) = &args.rekordbox_xml {
+        let tracks: Vec<Track> = files
+            .iter()
+            .zip(&done)
+            .filter_map(|(input, (report, tag, _))| track(&input.path, report, tag))
+            .collect();
+        write_library(xml, &tracks)?;
+        eprintln!(
+            "rekordbox library: {} ({} tracks)",
+            xml.display(),
+            tracks.len()
+        );
+    }
+    Ok(all_ok)
+}
+
+/// The rekordbox track of a tagged (or, in a dry run, analysed) file.
+fn track(path: &Path, report: &FileReport, tag: &TagResult) -> Option<Track> {
+    if tag.error.is_some() {
+        return None;
+    }
+    let tags = report.tags.as_ref()?;
+    let genre = tag.change.as_ref()?.genre_after.clone()?;
+    Some(Track {
+        path: path.to_owned(),
+        name: tag.title.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }),
+        artist: tag.artist.clone(),
+        genre,
+        comments: tags.summary_line(3),
+        size: std::fs::metadata(path).map_or(0, |m| m.len()),
+        seconds: tags.seconds,
+    })
+}
+
+/// Writes the library through a temporary file renamed into place.
+fn write_library(path: &Path, tracks: &[Track]) -> Result<(), String> {
+    let error = |e: std::io::Error| format!("--rekordbox-xml {}: {e}", path.display());
+    let temp = path.with_extension("xml.genrescope.tmp");
+    let mut file = std::fs::File::create(&temp).map_err(error)?;
+    rekordbox::write(&mut file, tracks).map_err(error)?;
+    file.flush().map_err(error)?;
+    file.sync_all().map_err(error)?;
+    std::fs::rename(&temp, path).map_err(error)
+}

@@ -1,0 +1,339 @@
+//! `genrescope tag`, `analyze --out`, `--shard` and `merge` as a user runs them, on real clips
+//! from `../shared/music` (cut short by ffmpeg, so the batches stay quick).
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn genrescope(args: &[&str]) -> Output {
+    harness::provide_onnx_runtime();
+    Command::new(env!("CARGO_BIN_EXE_genrescope"))
+        .args(args)
+        .output()
+        .expect("run genrescope")
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("genrescope-clitag-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The first `seconds` of the `index`-th real GTZAN clip of `genre`, re-encoded to `out` (format by extension).
+fn clip(genre: &str, index: usize, seconds: u32, out: &Path, extra: &[&str]) {
+    let folder = harness::shared_music().join(format!("gtzan/{genre}"));
+    let mut clips: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ogg"))
+        .collect();
+    clips.sort();
+    let source = &clips[index % clips.len()];
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            "-t",
+            &seconds.to_string(),
+            "-i",
+        ])
+        .arg(source)
+        .args(extra)
+        .arg(out)
+        .status()
+        .expect("ffmpeg (bash .ci/deps installs it)");
+    assert!(status.success(), "ffmpeg on {}", source.display());
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
+    (
+        std::fs::read(path).unwrap(),
+        std::fs::metadata(path).unwrap().modified().unwrap(),
+    )
+}
+
+#[test]
+fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("tag");
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    clip("disco", 1, 6, &music.join("a song #1.mp3"), &[]);
+    clip(
+        "jazz",
+        2,
+        6,
+        &music.join("b.flac"),
+        &["-metadata", "genre=Techno"],
+    );
+    clip("rock", 3, 6, &music.join("c.wav"), &[]);
+    std::fs::set_permissions(music.join("c.wav"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::write(music.join("d.ogg"), b"not an ogg file").unwrap();
+    let names = ["a song #1.mp3", "b.flac", "c.wav", "d.ogg"];
+    let before: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    let m = music.to_str().unwrap();
+
+    let dry = genrescope(&["tag", m, "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
+    let out = text(&dry.stdout);
+    assert!(
+        out.contains("a song #1.mp3: ") && out.contains("would write"),
+        "{out}"
+    );
+    assert!(out.contains("kept genre \"Techno\""), "{out}");
+    assert!(out.contains("c.wav: error: read-only"), "{out}");
+    assert!(out.contains("d.ogg: error: "), "{out}");
+    let after: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    assert_eq!(before, after, "a dry run writes nothing");
+    let refused = genrescope(&["tag", m, "--dry-run", "--rekordbox-xml", "x.xml"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a dry run writes no library either"
+    );
+
+    let xml = dir.join("library.xml");
+    let run = genrescope(&["tag", m, "--rekordbox-xml", xml.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    assert_eq!(out.lines().count(), 4, "one line per file: {out}");
+    let file = genrescope::tagging::TagFile::open(&music.join("a song #1.mp3")).unwrap();
+    let genre = file.genres();
+    assert_eq!(genre.len(), 1, "{genre:?}");
+    assert!(out.contains(&format!("genre \"{}\"", genre[0])), "{out}");
+    assert!(file.field("GENRESCOPE_GENRES").unwrap().contains('%'));
+    assert!(file
+        .field("GENRESCOPE_MODEL")
+        .unwrap()
+        .starts_with("genre-v2@"));
+    assert_eq!(
+        genrescope::tagging::TagFile::open(&music.join("b.flac"))
+            .unwrap()
+            .genres(),
+        ["Techno"]
+    );
+    assert_eq!(
+        state(&music.join("c.wav")),
+        before[2],
+        "read-only file untouched"
+    );
+    assert_eq!(state(&music.join("d.ogg")), before[3], "junk untouched");
+    let library = std::fs::read_to_string(&xml).unwrap();
+    assert!(library.contains("<COLLECTION Entries=\"2\">"), "{library}");
+    assert!(library.contains("a%20song%20%231.mp3\""), "{library}");
+    assert!(library.contains("Genre=\"Techno\""), "{library}");
+
+    // --top 2 replaces our own genre without --overwrite; the person's stays.
+    let again = genrescope(&["tag", m, "--top", "2"]);
+    assert_eq!(again.status.code(), Some(1));
+    let genres = genrescope::tagging::TagFile::open(&music.join("a song #1.mp3"))
+        .unwrap()
+        .genres();
+    assert_eq!(genres.len(), 2, "{genres:?}");
+    assert_eq!(genres[0], genre[0]);
+    assert_eq!(
+        genrescope::tagging::TagFile::open(&music.join("b.flac"))
+            .unwrap()
+            .genres(),
+        ["Techno"]
+    );
+
+    // tag --out: a second run skips what the first did; the files are not rewritten.
+    let journal = dir.join("journal");
+    let j = journal.to_str().unwrap();
+    let first = genrescope(&["tag", m, "--out", j]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+    let tagged = state(&music.join("a song #1.mp3"));
+    let second = genrescope(&["tag", m, "--out", j]);
+    let out = text(&second.stdout);
+    assert!(
+        out.contains("a song #1.mp3: ") && out.contains("already tagged (journal)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("c.wav: error: read-only"),
+        "failed files are tried again: {out}"
+    );
+    assert_eq!(state(&music.join("a song #1.mp3")), tagged, "not rewritten");
+    std::fs::set_permissions(music.join("c.wav"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A folder of `n` short real clips.
+fn catalog(dir: &Path, n: usize) -> PathBuf {
+    let music = dir.join("music");
+    std::fs::create_dir_all(music.join("sub")).unwrap();
+    let genres = ["blues", "disco", "jazz", "metal", "reggae", "rock"];
+    for i in 0..n {
+        let name = if i % 3 == 0 {
+            format!("sub/{i:02}.flac")
+        } else {
+            format!("{i:02}.ogg")
+        };
+        clip(genres[i % genres.len()], i, 4, &music.join(name), &[]);
+    }
+    music
+}
+
+fn merged(dirs: &[&Path]) -> serde_json::Value {
+    let mut args = vec!["merge".to_owned()];
+    args.extend(dirs.iter().map(|d| d.to_str().unwrap().to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = genrescope(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Paths of the file records in a journal folder, one per record.
+fn recorded_paths(dir: &Path) -> Vec<String> {
+    let mut paths = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return paths; // not created yet
+    };
+    for entry in entries {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        for line in text.lines() {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(line) {
+                if let Some(path) = value["file"]["path"].as_str() {
+                    paths.push(path.to_owned());
+                }
+            }
+        }
+    }
+    paths.sort();
+    paths
+}
+
+#[test]
+fn a_killed_run_resumes_and_the_result_equals_an_uninterrupted_run() {
+    let dir = fresh_dir("resume");
+    let music = catalog(&dir, 10);
+    let m = music.to_str().unwrap();
+    let whole = dir.join("whole");
+    let single = genrescope(&[
+        "analyze",
+        m,
+        "--threads",
+        "1",
+        "--out",
+        whole.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(single.status.code(), Some(0), "{}", text(&single.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&single.stdout).unwrap();
+    let reference = merged(&[&whole]);
+    assert_eq!(
+        reference["files"], printed["files"],
+        "merge of one run = what it printed"
+    );
+    assert_eq!(reference["files"].as_array().unwrap().len(), 10);
+
+    let resumed = dir.join("resumed");
+    harness::provide_onnx_runtime();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genrescope"))
+        .args([
+            "analyze",
+            m,
+            "--threads",
+            "1",
+            "--out",
+            resumed.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while recorded_paths(&resumed).len() < 3 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGKILL: no chance to flush anything.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = recorded_paths(&resumed).len();
+    assert!(
+        (3..10).contains(&before),
+        "killed mid-run: {before} records"
+    );
+
+    let rest = genrescope(&[
+        "analyze",
+        m,
+        "--threads",
+        "1",
+        "--out",
+        resumed.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rest.status.code(), Some(0), "{}", text(&rest.stderr));
+    assert_eq!(merged(&[&resumed]), reference);
+    let paths = recorded_paths(&resumed);
+    let mut unique = paths.clone();
+    unique.dedup();
+    assert_eq!(paths, unique, "no file analysed twice");
+    assert_eq!(paths.len(), 10);
+
+    // A third run has nothing left to do: no new record.
+    let third = genrescope(&["analyze", m, "--out", resumed.to_str().unwrap()]);
+    assert_eq!(third.status.code(), Some(0));
+    assert_eq!(recorded_paths(&resumed).len(), 10);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
+    let dir = fresh_dir("shards");
+    let music = catalog(&dir, 9);
+    let m = music.to_str().unwrap();
+    let whole = dir.join("whole");
+    assert_eq!(
+        genrescope(&["analyze", m, "--out", whole.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let shards = dir.join("shards");
+    let mut counts = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let out = genrescope(&[
+            "analyze",
+            m,
+            "--shard",
+            &shard,
+            "--out",
+            shards.to_str().unwrap(),
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        counts.push(recorded_paths(&shards).len());
+    }
+    assert_eq!(counts, [3, 6, 9], "balanced shards");
+    let paths = recorded_paths(&shards);
+    let mut unique = paths.clone();
+    unique.dedup();
+    assert_eq!(paths, unique, "every file in exactly one shard");
+    assert_eq!(merged(&[&shards]), merged(&[&whole]));
+    // CSV too, and the older --csv spelling still works.
+    let csv = genrescope(&["merge", shards.to_str().unwrap(), "--format", "csv"]);
+    let text_csv = text(&csv.stdout);
+    assert!(
+        text_csv.starts_with("source,model,rank,genre,probability,id\n"),
+        "{text_csv}"
+    );
+    let old = genrescope(&["analyze", m, "--csv", "--out", whole.to_str().unwrap()]);
+    assert_eq!(text(&old.stdout), text_csv, "--csv is --format csv");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,380 @@
+//! `genrescope::tagging` on real containers made by ffmpeg at test time (Debian's `ffmpeg`,
+//! installed by `.ci/deps`): for every format, writing our tags leaves the audio stream bytes
+//! and the decoded samples identical, and keeps the other tags and the embedded picture; bad
+//! files are clear errors that leave the file untouched (bytes and modification time).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use genrescope::tagging::{TagFile, Wanted, FIELD_GENRE, FIELD_GENRES, FIELD_MODEL};
+use lofty::file::TaggedFileExt;
+use lofty::tag::Accessor;
+
+fn dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("genrescope-tagfiles-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ffmpeg(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg (bash .ci/deps installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A 3-s stereo file (two tones) with a title, an artist and, where the container has one, a
+/// cover picture.
+fn make(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let ext = path.extension().unwrap().to_str().unwrap().to_owned();
+    let mut args: Vec<&str> = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=3:sample_rate=44100",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=660:duration=3:sample_rate=44100",
+    ];
+    let with_picture = matches!(ext.as_str(), "mp3" | "flac" | "m4a");
+    if with_picture {
+        args.extend(["-f", "lavfi", "-i", "color=c=red:s=16x16:d=1"]);
+    }
+    args.extend([
+        "-filter_complex",
+        "[0:a][1:a]amerge=inputs=2[a]",
+        "-map",
+        "[a]",
+    ]);
+    if with_picture {
+        args.extend([
+            "-map",
+            "2:v",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "mjpeg",
+            "-disposition:v",
+            "attached_pic",
+        ]);
+    }
+    match ext.as_str() {
+        "m4a" => args.extend(["-c:a", "aac"]),
+        "ogg" => args.extend(["-c:a", "libvorbis"]),
+        "mp3" => args.extend(["-c:a", "libmp3lame", "-id3v2_version", "3"]),
+        "aiff" | "wav" => args.extend(["-write_id3v2", "1"]),
+        _ => {}
+    }
+    args.extend(["-metadata", "title=A title", "-metadata", "artist=Somebody"]);
+    args.extend(extra);
+    let out = path.to_str().unwrap().to_owned();
+    args.push(&out);
+    ffmpeg(&args);
+    path
+}
+
+/// The audio stream's bytes as the demuxer delivers them (every packet, concatenated).
+fn stream_bytes(path: &Path) -> Vec<u8> {
+    ffmpeg(&[
+        "-i",
+        path.to_str().unwrap(),
+        "-map",
+        "0:a",
+        "-c",
+        "copy",
+        "-f",
+        "data",
+        "-",
+    ])
+}
+
+/// Every decoded sample, all channels, as 32-bit floats.
+fn decoded(path: &Path) -> Vec<u8> {
+    ffmpeg(&[
+        "-i",
+        path.to_str().unwrap(),
+        "-map",
+        "0:a",
+        "-f",
+        "f32le",
+        "-",
+    ])
+}
+
+fn wanted() -> Wanted {
+    Wanted {
+        genres: vec!["Electronic".into(), "Pop".into()],
+        fields: vec![
+            (FIELD_GENRES.into(), "Electronic 71%;Pop 12%".into()),
+            (FIELD_MODEL.into(), "genre-v2@test (genrescope test)".into()),
+        ],
+    }
+}
+
+fn check_format(name: &str) {
+    let dir = dir(name.replace('.', "-").as_str());
+    let path = make(&dir, name, &[]);
+    let (bytes_before, samples_before) = (stream_bytes(&path), decoded(&path));
+    assert!(!bytes_before.is_empty() && !samples_before.is_empty());
+    let pictures_before = lofty::read_from_path(&path)
+        .unwrap()
+        .primary_tag()
+        .map_or(0, |t| t.pictures().len());
+    let mode_before = std::fs::metadata(&path).unwrap().permissions().mode();
+    // The project's own decoder reads no MP4; on AIFF, symphonia 0.5 reads past the end of
+    // the SSND chunk into a chunk appended after it (2 samples of the ID3 chunk here), so
+    // ffmpeg's decode above is the check there.
+    let ours_before = (!name.ends_with(".m4a") && !name.ends_with(".aiff"))
+        .then(|| genrescope::decode::decode_mono(&path).unwrap());
+
+    let file = TagFile::open(&path).unwrap();
+    assert!(file.genres().is_empty(), "{name}: {:?}", file.genres());
+    let change = file.plan(&wanted(), false);
+    assert!(!change.kept_existing_genre);
+    assert_eq!(change.genre_after.as_deref(), Some("Electronic; Pop"));
+    file.save(&change, &wanted().genres).unwrap();
+
+    assert_eq!(
+        stream_bytes(&path),
+        bytes_before,
+        "{name}: audio stream bytes changed"
+    );
+    assert_eq!(
+        decoded(&path),
+        samples_before,
+        "{name}: decoded samples changed"
+    );
+    if let Some(ours) = &ours_before {
+        // The project's own decoder agrees (it reads no MP4).
+        let after = genrescope::decode::decode_mono(&path).unwrap();
+        assert_eq!(
+            &after.samples, &ours.samples,
+            "{name}: genrescope's decoder"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode(),
+        mode_before,
+        "{name}: permissions"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "{name}: temporary files left: {leftovers:?}"
+    );
+
+    // Read back: our genre and fields, and everything that was there before.
+    let reread = TagFile::open(&path).unwrap();
+    let expected_genres: Vec<String> = if name.ends_with(".m4a") {
+        vec!["Electronic; Pop".into()]
+    } else {
+        vec!["Electronic".into(), "Pop".into()]
+    };
+    assert_eq!(reread.genres(), expected_genres, "{name}");
+    assert_eq!(
+        reread.field(FIELD_GENRE).as_deref(),
+        Some("Electronic; Pop"),
+        "{name}"
+    );
+    assert_eq!(
+        reread.field(FIELD_GENRES).as_deref(),
+        Some("Electronic 71%;Pop 12%"),
+        "{name}"
+    );
+    let tagged = lofty::read_from_path(&path).unwrap();
+    // Title and artist survive wherever ffmpeg put them (WAV: the RIFF INFO list).
+    for (what, value) in [("title", "A title"), ("artist", "Somebody")] {
+        let found = tagged.tags().iter().any(|t| {
+            let v = if what == "title" {
+                t.title()
+            } else {
+                t.artist()
+            };
+            v.as_deref() == Some(value)
+        });
+        assert!(found, "{name}: {what} lost");
+    }
+    let tag = tagged.primary_tag().expect("a primary tag");
+    let generic = tag
+        .genre()
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default();
+    assert!(
+        generic.starts_with("Electronic"),
+        "{name}: a generic reader sees {generic:?}"
+    );
+    assert_eq!(tag.pictures().len(), pictures_before, "{name}: pictures");
+    if name.ends_with(".mp3") || name.ends_with(".flac") || name.ends_with(".m4a") {
+        assert_eq!(pictures_before, 1, "{name}: the fixture has a cover");
+    }
+
+    // A second run knows its own genre and may replace it without --overwrite.
+    let again = TagFile::open(&path).unwrap();
+    let other = Wanted {
+        genres: vec!["Jazz".into()],
+        fields: wanted().fields,
+    };
+    let change = again.plan(&other, false);
+    assert!(
+        !change.kept_existing_genre,
+        "{name}: our own genre is ours to replace"
+    );
+    assert_eq!(change.genre_after.as_deref(), Some("Jazz"));
+    again.save(&change, &other.genres).unwrap();
+    assert_eq!(TagFile::open(&path).unwrap().genres(), ["Jazz"], "{name}");
+    assert_eq!(stream_bytes(&path), bytes_before, "{name}: second write");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn mp3_id3v2() {
+    check_format("a.mp3");
+}
+
+#[test]
+fn flac_vorbis_comments() {
+    check_format("a.flac");
+}
+
+#[test]
+fn ogg_vorbis_comments() {
+    check_format("a.ogg");
+}
+
+#[test]
+fn wav_id3v2_chunk() {
+    check_format("a.wav");
+}
+
+#[test]
+fn aiff_id3v2_chunk() {
+    check_format("a.aiff");
+}
+
+#[test]
+fn mp4_ilst() {
+    check_format("a.m4a");
+}
+
+#[test]
+fn a_genre_written_by_a_person_is_kept_unless_overwrite() {
+    let dir = dir("person");
+    for name in ["p.mp3", "p.flac", "p.ogg", "p.m4a"] {
+        let path = make(&dir, name, &["-metadata", "genre=Techno"]);
+        let file = TagFile::open(&path).unwrap();
+        assert_eq!(file.genres(), ["Techno"], "{name}");
+        let kept = file.plan(&wanted(), false);
+        assert!(kept.kept_existing_genre, "{name}");
+        assert_eq!(kept.genre_after.as_deref(), Some("Techno"));
+        assert!(
+            kept.fields.iter().all(|(k, _)| k != FIELD_GENRE),
+            "{name}: not claimed as ours"
+        );
+        file.save(&kept, &wanted().genres).unwrap();
+        let reread = TagFile::open(&path).unwrap();
+        assert_eq!(reread.genres(), ["Techno"], "{name}");
+        assert_eq!(
+            reread.field(FIELD_GENRES).as_deref(),
+            Some("Electronic 71%;Pop 12%"),
+            "{name}: our details are added"
+        );
+        // Still the person's on a re-run.
+        assert!(reread.plan(&wanted(), false).kept_existing_genre, "{name}");
+        let replaced = reread.plan(&wanted(), true);
+        assert!(!replaced.kept_existing_genre);
+        reread.save(&replaced, &wanted().genres).unwrap();
+        assert_ne!(TagFile::open(&path).unwrap().genres(), ["Techno"], "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The file's bytes and modification time.
+fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
+    (
+        std::fs::read(path).unwrap(),
+        std::fs::metadata(path).unwrap().modified().unwrap(),
+    )
+}
+
+#[test]
+fn bad_files_are_clear_errors_and_stay_untouched() {
+    let dir = dir("bad");
+    // Read-only (refused even for root, who could write it anyway).
+    let read_only = make(&dir, "ro.flac", &[]);
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = state(&read_only);
+    let error = TagFile::open(&read_only)
+        .err()
+        .expect("read-only refused")
+        .0;
+    assert!(error.contains("read-only"), "{error}");
+    assert_eq!(state(&read_only), before);
+
+    // Vanished.
+    let error = TagFile::open(&dir.join("gone.mp3"))
+        .err()
+        .expect("missing file")
+        .0;
+    assert!(error.contains("not found"), "{error}");
+
+    // Unsupported container: Sun .au, and text that only calls itself MP3.
+    let au = dir.join("a.au");
+    ffmpeg(&["-f", "lavfi", "-i", "sine=duration=1", au.to_str().unwrap()]);
+    let junk = dir.join("junk.mp3");
+    std::fs::write(&junk, b"this is not audio at all").unwrap();
+    for path in [&au, &junk] {
+        let before = state(path);
+        let error = TagFile::open(path).err().expect("unsupported").0;
+        assert!(
+            error.contains("unsupported container") || error.contains("corrupt"),
+            "{error}"
+        );
+        assert_eq!(state(path), before);
+    }
+
+    // A corrupt ID3v2 tag: the header promises more frames than the file holds.
+    let corrupt = make(&dir, "corrupt.mp3", &[]);
+    let mut bytes = std::fs::read(&corrupt).unwrap();
+    assert_eq!(&bytes[..3], b"ID3");
+    // Frame data replaced by garbage frame ids and sizes.
+    for b in &mut bytes[10..40] {
+        *b = 0xFF;
+    }
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let before = state(&corrupt);
+    let error = TagFile::open(&corrupt)
+        .err()
+        .expect("corrupt tag refused")
+        .0;
+    assert!(error.contains("corrupt"), "{error}");
+    assert_eq!(state(&corrupt), before);
+
+    // A file that changes between reading and writing is left as the other writer left it.
+    let racing = make(&dir, "race.ogg", &[]);
+    let file = TagFile::open(&racing).unwrap();
+    let change = file.plan(&wanted(), false);
+    std::fs::write(&racing, b"replaced by someone else").unwrap();
+    let error = file
+        .save(&change, &wanted().genres)
+        .expect_err("changed file")
+        .0;
+    assert!(error.contains("changed"), "{error}");
+    assert_eq!(std::fs::read(&racing).unwrap(), b"replaced by someone else");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
