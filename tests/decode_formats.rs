@@ -1,4 +1,5 @@
-//! The decoder reads every container the tooling promises (WAV, FLAC, Ogg Vorbis, MP3, AIFF),
+//! The decoder reads every container the tooling promises (WAV, FLAC, Ogg Vorbis, MP3, AIFF,
+//! AAC in MP4),
 //! downmixes, resamples, and feeds the feature extractor: the path of `cargo xtask features`.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ fn every_container_decodes_to_the_same_sine() {
         ("sine440_mono_22050.ogg", 22_050, 1, 0),
         ("sine440_stereo_44100.mp3", 44_100, 2, 2_400),
         ("sine440_mono_16000.aiff", 16_000, 1, 0),
+        // AAC's encoder delay and frame padding: up to two 1024-sample frames more.
+        ("sine440_stereo_44100.m4a", 44_100, 2, 2_400),
     ];
     for (name, rate, channels, slack) in cases {
         let audio = decode_mono(&fixture(name)).unwrap();
@@ -108,4 +111,42 @@ fn a_corrupt_mp3_frame_is_skipped_and_counted() {
     // At most one frame (1 152 samples) is missing; the rest decodes.
     assert!(audio.samples.len() < clean.samples.len());
     assert!(audio.samples.len() + 1152 >= clean.samples.len());
+}
+
+/// Truncated and corrupted MP4 files (sizes cut short, atom sizes and sample tables garbled)
+/// are each a clear error or a shorter decode, never a crash or a runaway allocation.
+#[test]
+fn damaged_mp4_files_are_errors_not_crashes() {
+    let good = std::fs::read(fixture("sine440_stereo_44100.m4a")).unwrap();
+    let dir = std::env::temp_dir().join(format!("genrescope-mp4-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut damaged: Vec<Vec<u8>> = [8, 16, 40, 200, good.len() / 2, good.len() - 10]
+        .iter()
+        .map(|&n| good[..n].to_vec())
+        .collect();
+    // Every 32-bit word that could be an atom size or a table count, set to huge values.
+    for position in (0..good.len().saturating_sub(4)).step_by(97) {
+        for value in [0xFFFF_FFF0u32, 0x7FFF_FFFF, 0] {
+            let mut bytes = good.clone();
+            bytes[position..position + 4].copy_from_slice(&value.to_be_bytes());
+            damaged.push(bytes);
+        }
+    }
+    let mut errors = 0;
+    for (i, bytes) in damaged.iter().enumerate() {
+        let path = dir.join(format!("damaged{i}.m4a"));
+        std::fs::write(&path, bytes).unwrap();
+        match decode_mono(&path) {
+            Ok(audio) => assert!(audio.samples.iter().all(|x| x.is_finite()), "{i}"),
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                errors += 1;
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        errors >= 6,
+        "the truncated files at least are errors ({errors})"
+    );
 }

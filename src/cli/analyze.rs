@@ -22,8 +22,8 @@ Examples:
   genrescope analyze songs/ --out runs/a              resumable: re-run to continue
   genrescope analyze songs/ --out runs/a --shard 2/8  one of 8 workers (then: genrescope merge)
 
-Folders are searched recursively for WAV, FLAC, Ogg, MP3, AIFF and AU files. ONNX Runtime is
-looked for in ORT_DYLIB_PATH, then beside this binary (`cargo xtask bundle genrescope --release`
+Folders are searched recursively for WAV, FLAC, Ogg, MP3, AIFF, AU and M4A/MP4 (AAC) files.
+ONNX Runtime is looked for in ORT_DYLIB_PATH, then beside this binary (`cargo xtask bundle genrescope --release`
 puts it there). Exit code 0: every file analysed, 1: some failed, 2: nothing could
 run.";
 

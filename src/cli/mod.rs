@@ -32,7 +32,9 @@ pub use tag::{tag, TagArgs};
 
 /// File extensions picked up inside folders (MP4/M4A: the decoder reads no MP4 yet, so
 /// `tag` cannot analyse them although [`crate::tagging`] writes their tags).
-pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd"];
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd", "m4a", "mp4",
+];
 
 /// How results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

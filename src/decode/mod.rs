@@ -1,5 +1,5 @@
 //! Decoding audio files to mono `f32` samples: `symphonia` for WAV, AIFF, FLAC, Ogg Vorbis,
-//! MP3, ..., and our own reader for Sun `.au` (GTZAN's original files).
+//! MP3, AAC in MP4 (`.m4a`), ..., and our own reader for Sun `.au` (GTZAN's original files).
 
 mod au;
 mod flac_metadata;
@@ -16,7 +16,7 @@ use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::formats::FormatReader;
-use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::io::{MediaSource, MediaSourceStream, SeekBuffered};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Instantiate;
 
@@ -189,19 +189,24 @@ fn open_format(mut stream: MediaSourceStream) -> Result<Box<dyn FormatReader>, S
             Instantiate::Format(open) => {
                 let start = stream.stream_position().map_err(|err| err.to_string())?;
                 let mut magic = [0u8; 4];
-                if stream.read_exact(&mut magic).is_ok() {
+                let read = stream.read_exact(&mut magic).is_ok();
+                if read && (&magic == flac_metadata::MAGIC || &magic == ogg_comments::MAGIC) {
                     if &magic == flac_metadata::MAGIC {
                         flac_metadata::check(&mut stream)?;
-                    } else if &magic == ogg_comments::MAGIC {
+                    } else {
                         stream
                             .seek(SeekFrom::Start(start))
                             .map_err(|err| err.to_string())?;
                         ogg_comments::check(&mut stream)?;
                     }
+                    stream
+                        .seek(SeekFrom::Start(start))
+                        .map_err(|err| err.to_string())?;
+                } else {
+                    // NOTE: back within the buffer, not a real seek: the MP4 reader steps back
+                    // over the bytes before its marker, which only the buffer still holds.
+                    stream.seek_buffered(start);
                 }
-                stream
-                    .seek(SeekFrom::Start(start))
-                    .map_err(|err| err.to_string())?;
                 return open(stream, &FormatOptions::default()).map_err(unrecognised);
             }
             // Tags before the container (ID3v2): read past, not kept.
