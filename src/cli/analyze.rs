@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::batch::{Fingerprint, Journal, Previous, Record, RunHeader};
+use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeader};
 use super::render::{render, report, FileReport, Output};
 use super::{collect_files, parse_args, thread_count, Engine, Format, Input, SourceArgs};
 use crate::inference::{analyze_file, GenreModel, WindowCutter};
@@ -158,12 +158,12 @@ struct Step {
 fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     let engine = Engine::load(&args.source)?;
     let files = inputs(&args.source)?;
-    let (mut journal, previous) = open_journal(&args.source, &engine, "analyze")?;
-    let journaled = journal.is_some();
+    let (journal, previous) = open_journal(&args.source, &engine, "analyze")?;
+    let mut journal = JournalSink::new(journal);
+    let journaled = journal.is_open();
 
     let mut reports: Vec<Option<FileReport>> = vec![None; files.len()];
     let bar = progress("analyze", files.len());
-    let mut journal_error = None;
     engine.run(
         &files,
         thread_count(args.source.threads),
@@ -186,30 +186,22 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
             }
         },
         |i, step| {
-            if let (Some(journal), false) = (journal.as_mut(), step.skipped) {
-                let record = Record {
+            if !step.skipped {
+                journal.append(|| Record {
                     path: files[i].path.display().to_string(),
                     relative: files[i].relative.clone(),
                     fingerprint: step.fingerprint,
                     model_id: engine.model_id.clone(),
                     report: step.report.clone(),
                     tag: None,
-                };
-                if let Err(e) = journal.append(record) {
-                    journal_error.get_or_insert(e);
-                }
+                });
             }
             reports[i] = Some(step.report);
             bar.inc(1);
         },
     )?;
     bar.finish_and_clear();
-    if let Some(journal) = journal {
-        journal.finish()?;
-    }
-    if let Some(e) = journal_error {
-        return Err(format!("journal: {e}"));
-    }
+    journal.close()?;
 
     let reports: Vec<FileReport> = reports
         .into_iter()

@@ -236,6 +236,47 @@ pub struct Journal {
     unsynced: bool,
 }
 
+/// A run's journal, if it has one (`--out`): records go in as files finish, and the first write
+/// error is kept until the batch is done, so one failed write never stops the analysis.
+pub struct JournalSink {
+    journal: Option<Journal>,
+    error: Option<String>,
+}
+
+impl JournalSink {
+    pub fn new(journal: Option<Journal>) -> Self {
+        Self {
+            journal,
+            error: None,
+        }
+    }
+
+    /// Whether there is a journal (records are worth building).
+    pub fn is_open(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    /// Appends the record `record` builds, when there is a journal.
+    pub fn append(&mut self, record: impl FnOnce() -> Record) {
+        if let Some(journal) = &mut self.journal {
+            if let Err(e) = journal.append(record()) {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Syncs the journal; the first write error, if any, is the result.
+    pub fn close(self) -> Result<(), String> {
+        if let Some(journal) = self.journal {
+            journal.finish()?;
+        }
+        match self.error {
+            Some(e) => Err(format!("journal: {e}")),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Journal {
     /// Creates `dir` if needed, reads every earlier record in it and appends `header` to this
     /// shard's file.

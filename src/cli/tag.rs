@@ -8,7 +8,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
-use super::batch::{Fingerprint, Record};
+use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
 use super::{parse_args, thread_count, Engine, Input, SourceArgs};
 use crate::inference::{GenreModel, WindowCutter};
@@ -248,13 +248,13 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
 fn run(args: &TagArgs) -> Result<bool, String> {
     let engine = Engine::load(&args.source)?;
     let files = inputs(&args.source)?;
-    let (mut journal, previous) = open_journal(&args.source, &engine, "tag")?;
-    let journaled = journal.is_some();
+    let (journal, previous) = open_journal(&args.source, &engine, "tag")?;
+    let mut journal = JournalSink::new(journal);
+    let journaled = journal.is_open();
 
     // (report, what tagging did, skipped because the journal says it is done)
     let mut done: Vec<Option<(FileReport, TagResult, bool)>> = vec![None; files.len()];
     let bar = progress(if args.dry_run { "dry run" } else { "tag" }, files.len());
-    let mut journal_error = None;
     engine.run(
         &files,
         thread_count(args.source.threads),
@@ -284,30 +284,22 @@ fn run(args: &TagArgs) -> Result<bool, String> {
                     describe(&outcome.report, &outcome.tag, args.dry_run, skipped)
                 );
             });
-            if let (Some(journal), false) = (journal.as_mut(), skipped) {
-                let record = Record {
+            if !skipped {
+                journal.append(|| Record {
                     path: files[i].path.display().to_string(),
                     relative: files[i].relative.clone(),
                     fingerprint: outcome.fingerprint.clone(),
                     model_id: engine.model_id.clone(),
                     report: outcome.report.clone(),
                     tag: serde_json::to_value(&outcome.tag).ok(),
-                };
-                if let Err(e) = journal.append(record) {
-                    journal_error.get_or_insert(e);
-                }
+                });
             }
             done[i] = Some((outcome.report, outcome.tag, skipped));
             bar.inc(1);
         },
     )?;
     bar.finish_and_clear();
-    if let Some(journal) = journal {
-        journal.finish()?;
-    }
-    if let Some(e) = journal_error {
-        return Err(format!("journal: {e}"));
-    }
+    journal.close()?;
     let done: Vec<(FileReport, TagResult, bool)> = done
         .into_iter()
         .map(|d| d.expect("every file done"))
