@@ -6,6 +6,7 @@ use ndarray::{Array2, ArrayView2};
 use super::config::{standardise, ConfigError, FeatureConfig, FeatureKind, Normalization};
 use super::db::{clamp_below_max, power_to_db};
 use super::dct::Dct;
+use super::log::log10;
 use super::mel::MelFilterbank;
 use super::stft::{Framer, PowerSpectrum};
 
@@ -37,7 +38,8 @@ impl FrameFeatures {
         }
     }
 
-    /// Writes `n_mels` values: dB mel power, or musicnn's compressed mel power.
+    /// Writes `n_mels` values: dB mel power, or musicnn's compressed mel power. The logarithm
+    /// runs as one loop over the frame's mel values, which vectorises ([`super::log`]).
     fn compute(&mut self, frame: &[f32], out: &mut [f32]) {
         self.spectrum.compute(frame, &mut self.power);
         self.mel.apply(&self.power, out);
@@ -47,7 +49,7 @@ impl FrameFeatures {
             }
             FeatureKind::Musicnn => out
                 .iter_mut()
-                .for_each(|x| *x = (1.0 + 10_000.0 * *x).log10()),
+                .for_each(|x| *x = log10(1.0 + 10_000.0 * *x)),
         }
     }
 }
