@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::genres::Vocabulary;
 use crate::inference::decision::top_tags;
 use crate::inference::runtime::default_dirs;
-use crate::inference::{analyze_file, ClipAnalysis, ModelChoice, Provider, Runtime, WindowCutter};
+use crate::inference::{analyze_files, ClipAnalysis, ModelChoice, Provider, Runtime, WindowCutter};
 use crate::tags::{csv_field, Tags};
 
 /// File extensions `analyze` picks up inside folders.
@@ -196,11 +196,12 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
                         .map_err(|e| e.to_string())?;
                     let cutter =
                         WindowCutter::new(&model.metadata.input).map_err(|e| e.to_string())?;
-                    for index in (worker..files.len()).step_by(threads) {
-                        let outcome = analyze_file(&mut model, &cutter, &files[index]);
+                    let mine = (worker..files.len()).step_by(threads);
+                    let mine = mine.map(|index| (index, files[index].as_path()));
+                    analyze_files(&mut model, &cutter, mine, |index, outcome| {
                         results.lock().expect("no panics").push((index, outcome));
                         bar.inc(1);
-                    }
+                    });
                     Ok(())
                 })
             })

@@ -47,9 +47,7 @@ impl FrameFeatures {
             FeatureKind::LogMel | FeatureKind::Mfcc => {
                 out.iter_mut().for_each(|x| *x = power_to_db(*x))
             }
-            FeatureKind::Musicnn => out
-                .iter_mut()
-                .for_each(|x| *x = log10(1.0 + 10_000.0 * *x)),
+            FeatureKind::Musicnn => out.iter_mut().for_each(|x| *x = log10(1.0 + 10_000.0 * *x)),
         }
     }
 }
