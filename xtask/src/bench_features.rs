@@ -1,5 +1,6 @@
 //! `cargo xtask bench-features`: single-threaded log-mel and MFCC extraction of a 30-s 22.05-kHz
-//! clip, timed against librosa on the same samples in the same run, with the speed ratio.
+//! clip, timed in the same run against librosa on the same samples and against the FFT-only
+//! bound (the clip's FFTs alone), with both ratios.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use genrescope::decode::decode_mono_at;
+use genrescope::features::stft::frame_count;
 use genrescope::features::{FeatureConfig, FeatureExtractor};
 use ndarray::Array1;
+use realfft::RealFftPlanner;
 
 const RATE: u32 = 22_050;
 const SECONDS: usize = 30;
@@ -60,6 +63,26 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
+/// The bound of a preset's features: the clip's FFTs alone, as many `n_fft`-point real FFTs
+/// (with reused buffers) as the clip has frames, each on `n_fft` of its samples; no framing,
+/// window, power, mel or logarithm.
+fn fft_only_ms(config: &FeatureConfig, samples: &[f32], runs: usize) -> f64 {
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(config.n_fft);
+    let (mut input, mut output) = (fft.make_input_vec(), fft.make_output_vec());
+    let mut scratch = fft.make_scratch_vec();
+    let frames = frame_count(samples.len(), config.hop_length);
+    let last = samples.len() - config.n_fft;
+    median_ms(runs, || {
+        for t in 0..frames {
+            let start = (t * config.hop_length).min(last);
+            input.copy_from_slice(&samples[start..start + config.n_fft]);
+            fft.process_with_scratch(&mut input, &mut output, &mut scratch)
+                .expect("buffers come from the plan itself");
+            std::hint::black_box(&output);
+        }
+    })
+}
+
 /// Runs the librosa timing script on the clip; `Err` explains why librosa could not be timed.
 fn time_librosa(python: &str, clip: &Path, runs: usize) -> anyhow::Result<serde_json::Value> {
     let script = std::env::temp_dir().join("genrescope_librosa_timing.py");
@@ -98,29 +121,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         clip_path.display(),
         args.runs
     );
-    let ours: Vec<f64> = PRESETS
+    // (ours, FFT-only bound) per preset, each pair timed back to back.
+    let ours: Vec<(f64, f64)> = PRESETS
         .iter()
         .map(|preset| {
-            let extractor = FeatureExtractor::new(&FeatureConfig::preset(preset).unwrap()).unwrap();
-            median_ms(args.runs, || {
+            let config = FeatureConfig::preset(preset).unwrap();
+            let extractor = FeatureExtractor::new(&config).unwrap();
+            let ours = median_ms(args.runs, || {
                 std::hint::black_box(extractor.extract(std::hint::black_box(&samples)));
-            })
+            });
+            (ours, fft_only_ms(&config, &samples, args.runs))
         })
         .collect();
     let librosa = time_librosa(&args.python, &npy, args.runs);
 
     println!(
-        "{:<10} {:>12} {:>12} {:>8}",
-        "features", "ours ms", "librosa ms", "speed-up"
+        "{:<10} {:>9} {:>12} {:>11} {:>12} {:>9}",
+        "features", "ours ms", "librosa ms", "speed-up", "FFT-only ms", "vs FFTs"
     );
-    for (preset, ours_ms) in PRESETS.iter().zip(&ours) {
-        match librosa.as_ref().ok().and_then(|json| json[preset].as_f64()) {
-            Some(librosa_ms) => println!(
-                "{preset:<10} {ours_ms:>12.2} {librosa_ms:>12.2} {:>7.1}x",
-                librosa_ms / ours_ms
-            ),
-            None => println!("{preset:<10} {ours_ms:>12.2} {:>12} {:>8}", "-", "-"),
-        }
+    for (preset, (ours_ms, fft_ms)) in PRESETS.iter().zip(&ours) {
+        let (librosa_ms, speed_up) =
+            match librosa.as_ref().ok().and_then(|json| json[preset].as_f64()) {
+                Some(ms) => (format!("{ms:.2}"), format!("{:.1}x", ms / ours_ms)),
+                None => ("-".into(), "-".into()),
+            };
+        println!(
+            "{preset:<10} {ours_ms:>9.2} {librosa_ms:>12} {speed_up:>11} {fft_ms:>12.2} {:>8.2}x",
+            ours_ms / fft_ms
+        );
     }
     match librosa {
         Ok(json) => println!("librosa {}", json["librosa"]),
