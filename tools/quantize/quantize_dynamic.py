@@ -7,7 +7,8 @@ Usage:
 The graph is first pre-processed by ONNX Runtime (shape inference, batch norms folded into the
 convolutions), then `quantize_dynamic` stores weights as int8 and quantises activations per
 call. Timing: one intra-op thread (as genrescope's sessions), random windows of the graph's own
-input shape, batches of 1, 16, 32 and 64 windows per call, median of --runs calls; prints one
+input shape, batches of 1, 4, 16, 32 and 64 windows per call, calls alternating between the
+models, median of --runs calls each; prints one
 JSON line. The quantised model's .json and head are copied beside it so genrescope loads it
 like the original (e.g. `cargo xtask eval --model /tmp/q/genre-v2-int8.onnx ...`).
 """
@@ -23,7 +24,7 @@ import onnxruntime as ort
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-BATCHES = [1, 16, 32, 64]
+BATCHES = [1, 4, 16, 32, 64]
 
 
 def session(path):
@@ -33,16 +34,19 @@ def session(path):
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
-def ms_per_window(sess, shape, batch, runs):
+def ms_per_window(sessions, shape, batch, runs):
+    """Median ms per window of each session; calls alternate between the sessions so that load
+    on a shared machine hits both alike."""
     x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
-    name = sess.get_inputs()[0].name
-    sess.run(None, {name: x})
-    times = []
+    times = {name: [] for name in sessions}
+    for sess in sessions.values():
+        sess.run(None, {sess.get_inputs()[0].name: x})
     for _ in range(runs):
-        start = time.perf_counter()
-        sess.run(None, {name: x})
-        times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times)) / batch
+        for name, sess in sessions.items():
+            start = time.perf_counter()
+            sess.run(None, {sess.get_inputs()[0].name: x})
+            times[name].append(time.perf_counter() - start)
+    return {name: round(1000.0 * float(np.median(t)) / batch, 3) for name, t in times.items()}
 
 
 def copy_metadata(model, out):
@@ -62,8 +66,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
     parser.add_argument("out")
-    parser.add_argument("--weights", choices=["qint8", "quint8"], default="qint8")
-    parser.add_argument("--runs", type=int, default=20)
+    # uint8 weights: with int8 weights ONNX Runtime 1.32's ConvInteger ran musicnn ~3x slower
+    # than the float graph (2026-12-04, 2 shared cores); with uint8 about as fast.
+    parser.add_argument("--weights", choices=["qint8", "quint8"], default="quint8")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--ops", help="only these operator types, e.g. Gemm,MatMul (default: all)")
     args = parser.parse_args()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     pre = args.out + ".pre.onnx"
@@ -72,6 +79,7 @@ def main():
         pre,
         args.out,
         weight_type=QuantType.QInt8 if args.weights == "qint8" else QuantType.QUInt8,
+        op_types_to_quantize=args.ops.split(",") if args.ops else None,
     )
     os.remove(pre)
     copy_metadata(args.model, args.out)
@@ -80,15 +88,13 @@ def main():
     result = {
         "onnxruntime": ort.__version__,
         "weights": args.weights,
+        "ops": args.ops or "all",
         "bytes": {"float": os.path.getsize(args.model), "int8": os.path.getsize(args.out)},
         "ms_per_window": {},
     }
     sessions = {"float": session(args.model), "int8": session(args.out)}
     for batch in BATCHES:
-        # Alternate the two models per batch size so that load on a shared machine hits both.
-        result["ms_per_window"][batch] = {
-            name: round(ms_per_window(sess, shape, batch, args.runs), 3) for name, sess in sessions.items()
-        }
+        result["ms_per_window"][batch] = ms_per_window(sessions, shape, batch, args.runs)
     print(json.dumps(result))
 
 
