@@ -40,8 +40,28 @@ impl FrameFeatures {
     }
 
     /// Writes `n_mels` values: dB mel power, or musicnn's compressed mel power. The logarithm
-    /// runs as one loop over the frame's mel values, which vectorises ([`super::log`]).
+    /// runs as one loop over the frame's mel values, which vectorises ([`super::log`]). On
+    /// x86-64 CPUs with AVX the same code runs compiled for AVX (8 lanes instead of SSE2's 4);
+    /// without FMA every operation rounds as in the SSE2 build, so the values are identical.
     fn compute(&mut self, frame: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU has AVX (checked just above).
+            return unsafe { self.compute_avx(frame, out) };
+        }
+        self.compute_portable(frame, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    fn compute_avx(&mut self, frame: &[f32], out: &mut [f32]) {
+        self.compute_portable(frame, out);
+    }
+
+    /// [`Self::compute`] for the target's baseline features; inlined (with everything it calls
+    /// but the FFT) into [`Self::compute_avx`], which compiles it for AVX.
+    #[inline(always)]
+    fn compute_portable(&mut self, frame: &[f32], out: &mut [f32]) {
         self.spectrum.compute(frame, &mut self.power);
         self.mel.apply(&self.power, out);
         match self.kind {

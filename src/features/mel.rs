@@ -131,6 +131,7 @@ impl MelFilterbank {
     }
 
     /// Writes the filterbank energies of `power` (`bins()` values) into `mel` (`n_mels()`).
+    #[inline(always)]
     pub fn apply(&self, power: &[f32], mel: &mut [f32]) {
         for (out, filter) in mel.iter_mut().zip(&self.filters) {
             *out = dot(&power[filter.start..], &filter.weights);

@@ -47,6 +47,7 @@ impl PowerSpectrum {
 
     /// Writes the power spectrum of `frame` (exactly `n_fft` samples) into `power` (`bins()`
     /// values, in squared amplitude: a full-scale sine peaks near `(win_length / 4)²`).
+    #[inline(always)]
     pub fn compute(&mut self, frame: &[f32], power: &mut [f32]) {
         for (p, c) in power.iter_mut().zip(self.spectrum(frame)) {
             *p = c.norm_sqr();
@@ -55,6 +56,7 @@ impl PowerSpectrum {
 
     /// The complex spectrum `rfft(window · frame)` of `frame` (exactly `n_fft` samples),
     /// samples clipped to ±[`SAMPLE_LIMIT`](super::limit::SAMPLE_LIMIT) (so finite frames give finite spectra).
+    #[inline(always)]
     pub fn spectrum(&mut self, frame: &[f32]) -> &[Complex<f32>] {
         for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
             *dst = clip(x) * w;
