@@ -4,8 +4,8 @@
 //! features' parity tolerances against librosa.
 
 /// `ln 2` split into a part exact in few bits and the rest, so that `e · ln 2` adds no
-/// rounding error for the exponents of `f32` (Cephes' `logf`).
-const LN2_HI: f32 = 0.693_359_375;
+/// rounding error for the exponents of `f32` (Cephes' `logf`); `LN2_HI` is 355/512 exactly.
+const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 /// Bits of `√½`: mantissas are reduced to `[√½, √2)`.
 const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
@@ -13,14 +13,14 @@ const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
 /// highest power first.
 const POLY: [f32; 9] = [
     7.037_683_6e-2,
-    -1.151_461_0e-1,
+    -1.151_461e-1,
     1.167_699_9e-1,
     -1.242_014_1e-1,
     1.424_932_3e-1,
     -1.666_805_8e-1,
     2.000_071_5e-1,
     -2.499_999_4e-1,
-    3.333_333_1e-1,
+    3.333_333e-1,
 ];
 
 /// Natural logarithm of a positive, finite, normal `x` (at least `f32::MIN_POSITIVE`); NaN for
