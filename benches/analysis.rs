@@ -4,6 +4,9 @@
 //!   inference per model hop) as a share of one core;
 //! - `analyze` throughput per core (decode, features, inference of whole files) as a multiple
 //!   of real time;
+//! - `analyze` on 1 and 2 threads, each file prepared on a helper thread while the model runs the
+//!   previous one ([`analyze_files`]), against the same threads without the helper, as real-time
+//!   factors per analysis thread and for the whole machine;
 //! - time from the first audio block to the first published result, with a host feeding the
 //!   built plugin in real time.
 //!
@@ -19,7 +22,9 @@ use std::time::{Duration, Instant};
 use genrescope::analysis::genre::GenreAnalyzer;
 use genrescope::analysis::AnalysisStep;
 use genrescope::decode::decode_mono_at;
-use genrescope::inference::{analyze_file, ModelChoice, Provider, Runtime, WindowCutter};
+use genrescope::inference::{
+    analyze_file, analyze_files, GenreModel, ModelChoice, Provider, Runtime, WindowCutter,
+};
 use genrescope::params::GenrescopeParams;
 use genrescope::resample::StreamResampler;
 use genrescope::stats::Stats;
@@ -110,6 +115,79 @@ fn analyze_speed(choice: &ModelChoice, rounds: usize) -> f64 {
     seconds / time
 }
 
+/// `analyze` of [`CLIPS`] on `threads` threads (each with its own session, files dealt round
+/// robin as `analyze` does), with or without the preparing helper threads; returns the median
+/// wall time of `rounds` runs and the seconds of audio.
+fn analyze_threads(
+    models: &mut [(GenreModel, WindowCutter)],
+    pipelined: bool,
+    rounds: usize,
+) -> (f64, f64) {
+    let threads = models.len();
+    let paths: Vec<PathBuf> = CLIPS.iter().map(|c| clip(c)).collect();
+    let mut seconds = 0.0;
+    let times: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            seconds = std::thread::scope(|scope| {
+                let handles: Vec<_> = models
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(worker, (model, cutter))| {
+                        let paths = &paths;
+                        scope.spawn(move || {
+                            let mine = (worker..paths.len()).step_by(threads);
+                            let mut seconds = 0.0;
+                            if pipelined {
+                                let files = mine.map(|i| (i, paths[i].as_path()));
+                                analyze_files(model, cutter, files, |_, outcome| {
+                                    seconds += outcome.unwrap().seconds;
+                                });
+                            } else {
+                                for i in mine {
+                                    seconds +=
+                                        analyze_file(model, cutter, &paths[i]).unwrap().seconds;
+                                }
+                            }
+                            seconds
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    (median(times), seconds)
+}
+
+/// Real-time factors of `analyze` on 1 and 2 threads, pipelined and not, in the same run.
+fn thread_scaling(choice: &ModelChoice, rounds: usize) {
+    let runtime = runtime();
+    for threads in [1, 2] {
+        let mut models: Vec<(GenreModel, WindowCutter)> = (0..threads)
+            .map(|_| {
+                let model = choice.load(&runtime, Provider::Cpu).unwrap();
+                let cutter = WindowCutter::new(&model.metadata.input).unwrap();
+                (model, cutter)
+            })
+            .collect();
+        let (plain, seconds) = analyze_threads(&mut models, false, rounds);
+        let (piped, _) = analyze_threads(&mut models, true, rounds);
+        let machine = |time: f64| seconds / time;
+        println!(
+            "{}: analyze, {threads} thread(s): {:.0}x real time for the machine, {:.0}x per thread \
+             pipelined; {:.0}x, {:.0}x without the helper; pipelined {:.2}x as fast (same run)",
+            choice.name(),
+            machine(piped),
+            machine(piped) / threads as f64,
+            machine(plain),
+            machine(plain) / threads as f64,
+            plain / piped
+        );
+    }
+}
+
 /// A host feeding the built plugin at real-time pace: time from the first block to the first
 /// classified window.
 fn first_result() {
@@ -174,6 +252,9 @@ fn main() {
     ] {
         worker_share(&choice, rounds);
         speeds.push((choice.name(), analyze_speed(&choice, rounds)));
+    }
+    for choice in [ModelChoice::Builtin, ModelChoice::MfccCnn] {
+        thread_scaling(&choice, rounds);
     }
     for (name, speed) in &speeds[1..] {
         println!(

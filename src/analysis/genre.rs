@@ -453,19 +453,19 @@ mod tests {
 
     #[test]
     fn many_windows_run_in_bounded_batches_with_the_same_result() {
-        use crate::inference::model::RUN_WINDOWS;
         let mut model = ModelChoice::MfccCnn
             .load(&test_runtime(), crate::inference::Provider::Cpu)
             .unwrap();
         let shape = model.metadata.input.shape();
         let (frames, width) = (shape[0], shape[1]);
-        let n = 2 * RUN_WINDOWS + 3;
+        let run = model.run_windows();
+        let n = 2 * run + 3;
         let windows = ndarray::Array3::from_shape_fn((n, frames, width), |(w, f, b)| {
             ((w * 7 + f * 3 + b) % 11) as f32 / 5.0 - 1.0
         });
         let all = model.probabilities(windows.view()).unwrap();
         assert_eq!(all.dim(), (n, model.metadata.labels.len()));
-        for w in [0, RUN_WINDOWS - 1, RUN_WINDOWS, n - 1] {
+        for w in [0, run - 1, run, n - 1] {
             let one = model
                 .probabilities(windows.slice(ndarray::s![w..w + 1, .., ..]))
                 .unwrap();

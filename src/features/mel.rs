@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::linalg::dot;
+use super::linalg::{dot, LANES};
 
 /// The Hz ↔ mel mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +55,9 @@ pub fn mel_to_hz(mel: f64, scale: MelScale) -> f64 {
     }
 }
 
-/// One triangular filter: weights for bins `start..start + weights.len()`.
+/// One triangular filter: weights for bins `start..start + weights.len()`, padded with zeros
+/// to a multiple of [`LANES`] where the spectrum is long enough, so that [`dot`] runs whole
+/// vector lanes only (narrow low-frequency filters otherwise cost mostly a scalar tail).
 #[derive(Debug, Clone)]
 struct Filter {
     start: usize,
@@ -109,6 +111,7 @@ impl MelFilterbank {
                 let all: Vec<f32> = fft_freqs.iter().map(|&f| weight(f)).collect();
                 let start = all.iter().position(|&w| w != 0.0).unwrap_or(0);
                 let end = all.iter().rposition(|&w| w != 0.0).map_or(start, |i| i + 1);
+                let end = (start + (end - start).next_multiple_of(LANES)).min(bins);
                 Filter {
                     start,
                     weights: all[start..end].to_vec(),
@@ -128,6 +131,7 @@ impl MelFilterbank {
     }
 
     /// Writes the filterbank energies of `power` (`bins()` values) into `mel` (`n_mels()`).
+    #[inline(always)]
     pub fn apply(&self, power: &[f32], mel: &mut [f32]) {
         for (out, filter) in mel.iter_mut().zip(&self.filters) {
             *out = dot(&power[filter.start..], &filter.weights);

@@ -11,6 +11,7 @@ pub mod extractor;
 pub mod hpss;
 pub mod limit;
 mod linalg;
+pub mod log;
 pub mod mel;
 pub mod stft;
 pub mod tempo;

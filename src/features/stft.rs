@@ -10,7 +10,8 @@ use realfft::{RealFftPlanner, RealToComplex};
 use super::limit::clip;
 
 /// Computes `|rfft(window · frame)|²` for one frame of `n_fft` samples. Allocates only in
-/// [`PowerSpectrum::new()`].
+/// [`PowerSpectrum::new()`] (and in `clone()`).
+#[derive(Clone)]
 pub struct PowerSpectrum {
     fft: Arc<dyn RealToComplex<f32>>,
     /// The analysis window, already centred and zero-padded to `n_fft` samples.
@@ -46,6 +47,7 @@ impl PowerSpectrum {
 
     /// Writes the power spectrum of `frame` (exactly `n_fft` samples) into `power` (`bins()`
     /// values, in squared amplitude: a full-scale sine peaks near `(win_length / 4)²`).
+    #[inline(always)]
     pub fn compute(&mut self, frame: &[f32], power: &mut [f32]) {
         for (p, c) in power.iter_mut().zip(self.spectrum(frame)) {
             *p = c.norm_sqr();
@@ -54,6 +56,7 @@ impl PowerSpectrum {
 
     /// The complex spectrum `rfft(window · frame)` of `frame` (exactly `n_fft` samples),
     /// samples clipped to ±[`SAMPLE_LIMIT`](super::limit::SAMPLE_LIMIT) (so finite frames give finite spectra).
+    #[inline(always)]
     pub fn spectrum(&mut self, frame: &[f32]) -> &[Complex<f32>] {
         for ((dst, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
             *dst = clip(x) * w;
@@ -69,7 +72,8 @@ impl PowerSpectrum {
 /// `librosa.stft(center=True, pad_mode="constant")`: the stream starts with `n_fft / 2` zeros,
 /// and [`Framer::finish()`] appends the closing `n_fft / 2` zeros, so frame `t` covers input
 /// samples `t·hop - n_fft/2 .. t·hop + n_fft/2`. Push samples in any pieces; each frame is
-/// handed out as soon as its last sample arrives. Allocates only in [`Framer::new()`].
+/// handed out as soon as its last sample arrives. Allocates only in [`Framer::new()`] (and in
+/// `clone()`).
 pub struct Framer {
     n_fft: usize,
     hop: usize,
@@ -120,6 +124,16 @@ impl Framer {
     pub fn finish(mut self, emit: impl FnMut(&[f32])) {
         let padding = vec![0.0; self.n_fft / 2];
         self.push(&padding, emit);
+    }
+}
+
+impl Clone for Framer {
+    /// Keeps `pending`'s capacity of `n_fft` (a derived clone would not), so that the clone
+    /// never allocates either.
+    fn clone(&self) -> Self {
+        let mut pending = Vec::with_capacity(self.n_fft);
+        pending.extend_from_slice(&self.pending);
+        Self { pending, ..*self }
     }
 }
 

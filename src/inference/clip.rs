@@ -71,10 +71,20 @@ pub fn analyze_file(
     cutter: &WindowCutter,
     path: &Path,
 ) -> Result<ClipAnalysis, String> {
-    let cut = file_windows(cutter, path)?;
+    classify(model, cutter, file_windows(cutter, path)?)
+}
+
+/// Classifies every window of a file cut by `cutter` ([`file_windows`]) through a
+/// [`Decision`], as the plugin does live.
+pub fn classify(
+    model: &mut GenreModel,
+    cutter: &WindowCutter,
+    cut: FileWindows,
+) -> Result<ClipAnalysis, String> {
     let outputs = model
         .outputs(cut.windows.view())
         .map_err(|e| e.to_string())?;
+    drop(cut.windows);
     let mut decision = Decision::default();
     let mut answers = Vec::with_capacity(outputs.nrows() * model.metadata.labels.len());
     for row in outputs.rows() {

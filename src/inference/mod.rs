@@ -9,14 +9,16 @@ pub mod context;
 pub mod decision;
 pub mod metadata;
 pub mod model;
+pub mod pipeline;
 pub mod provider;
 pub mod runtime;
 pub mod windows;
 
 pub use catalog::ModelChoice;
-pub use clip::{analyze_file, file_windows, ClipAnalysis, FileWindows};
+pub use clip::{analyze_file, classify, file_windows, ClipAnalysis, FileWindows};
 pub use metadata::{Calibration, ModelInput, ModelMetadata, OutputKind};
 pub use model::GenreModel;
+pub use pipeline::analyze_files;
 pub use provider::Provider;
 pub use runtime::Runtime;
 pub use windows::WindowCutter;

@@ -71,8 +71,10 @@ impl GenreModel {
     /// Sessions run single-threaded (the analysis worker and `analyze` parallelise over files
     /// themselves, and one intra-op thread keeps a plugin from competing with the host's audio
     /// threads). ONNX Runtime's CPU memory arena stays on (its default): after the warm-up,
-    /// inference reuses the arena's blocks instead of calling the system allocator; memory
-    /// patterns are on because a model's input shape never changes within a session.
+    /// inference reuses the arena's blocks instead of calling the system allocator (without it,
+    /// `analyze` with musicnn took ~1.6x as long and, at one window per run, peaked higher: 131
+    /// against 108 MB); memory patterns are on because a model's input shape never changes
+    /// within a session. What the arena holds is bounded by [`Self::run_windows`].
     pub fn with_head(
         runtime: &Runtime,
         onnx: &[u8],
@@ -224,11 +226,11 @@ impl GenreModel {
     }
 
     /// The window graph's raw outputs, one row per window: probabilities before calibration,
-    /// or a pooled model's embedding and tags. The graph runs on at most [`RUN_WINDOWS`]
-    /// windows at a time, so memory does not grow with the batch.
+    /// or a pooled model's embedding and tags. The graph runs on at most
+    /// [`Self::run_windows`] windows at a time, so memory does not grow with the batch.
     pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
         let mut parts = Vec::new();
-        for chunk in windows.axis_chunks_iter(Axis(0), RUN_WINDOWS) {
+        for chunk in windows.axis_chunks_iter(Axis(0), self.run_windows()) {
             let input = TensorRef::from_array_view(chunk).map_err(err("input"))?;
             let outputs = self
                 .session
@@ -252,6 +254,20 @@ impl GenreModel {
             0 => Ok(Array2::zeros((0, width))),
             _ => ndarray::concatenate(Axis(0), &views)
                 .map_err(|e| Error::Model(format!("output: {e}"))),
+        }
+    }
+
+    /// Windows per run of the window graph on this model's provider. On the CPU, one: with one
+    /// intra-op thread a batch buys no speed (`analyze` of 12 files on one thread with 1, 2, 4
+    /// and 16 windows per run took the same time within the noise; the small `mfcc-cnn` took
+    /// 0.38 ms per window at 1 to 32 windows per run), while every window of a run adds its
+    /// activations to ONNX Runtime's arena, which keeps them: one `analyze` of a 30-s file
+    /// peaked at 328 MB RSS with 16 windows per run, 108 MB with 1. GPU providers run a
+    /// batch's windows in parallel.
+    pub fn run_windows(&self) -> usize {
+        match self.provider {
+            Provider::Auto | Provider::Cpu => 1,
+            _ => GPU_RUN_WINDOWS,
         }
     }
 
@@ -279,9 +295,9 @@ impl GenreModel {
     }
 }
 
-/// Windows per model run: musicnn needs ~30 MB of activations per window, so a 10-minute file
-/// in one run took 6.8 GB.
-pub const RUN_WINDOWS: usize = 16;
+/// Windows per model run on a GPU provider: musicnn needs ~30 MB of activations per window, so
+/// a 10-minute file in one run took 6.8 GB.
+pub const GPU_RUN_WINDOWS: usize = 16;
 
 /// A single-threaded session on `provider` (CPU when it is [`Provider::Cpu`]), configured like
 /// every [`GenreModel`]'s; for graphs that are not genre models (`cargo xtask embed` runs a

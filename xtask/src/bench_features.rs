@@ -1,5 +1,6 @@
 //! `cargo xtask bench-features`: single-threaded log-mel and MFCC extraction of a 30-s 22.05-kHz
-//! clip, timed against librosa on the same samples in the same run, with the speed ratio.
+//! clip, timed in the same run against librosa on the same samples and against the FFT-only
+//! bound (the clip's FFTs alone), with both ratios.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use genrescope::decode::decode_mono_at;
+use genrescope::features::stft::frame_count;
 use genrescope::features::{FeatureConfig, FeatureExtractor};
 use ndarray::Array1;
+use realfft::RealFftPlanner;
 
 const RATE: u32 = 22_050;
 const SECONDS: usize = 30;
@@ -26,7 +29,7 @@ pub struct Args {
     #[arg(long, env = "GENRESCOPE_PYTHON", default_value = "python3")]
     python: String,
     /// Timed runs per measurement; the median is reported.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 50)]
     runs: usize,
 }
 
@@ -47,17 +50,45 @@ fn default_clip() -> anyhow::Result<PathBuf> {
         .context("no clip found; pass --clip")
 }
 
-fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+/// Median milliseconds of `a` and of `b` over `runs` runs each, the two alternating run by run
+/// (after one warm-up each) so that load on a shared machine hits both alike.
+fn paired_median_ms(runs: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64() * 1000.0
+    };
+    time(&mut a);
+    time(&mut b);
+    let (mut times_a, mut times_b): (Vec<f64>, Vec<f64>) = (0..runs.max(1))
+        .map(|_| (time(&mut a), time(&mut b)))
+        .unzip();
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    (median(&mut times_a), median(&mut times_b))
+}
+
+/// The bound of a preset's features: the clip's FFTs alone, as many `n_fft`-point real FFTs
+/// (with reused buffers) as the clip has frames, each on `n_fft` of its samples; no framing,
+/// window, power, mel or logarithm. Returns the closure that computes them once.
+fn fft_only<'a>(config: &FeatureConfig, samples: &'a [f32]) -> impl FnMut() + 'a {
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(config.n_fft);
+    let (mut input, mut output) = (fft.make_input_vec(), fft.make_output_vec());
+    let mut scratch = fft.make_scratch_vec();
+    let frames = frame_count(samples.len(), config.hop_length);
+    let (n_fft, hop) = (config.n_fft, config.hop_length);
+    let last = samples.len() - n_fft;
+    move || {
+        for t in 0..frames {
+            let start = (t * hop).min(last);
+            input.copy_from_slice(&samples[start..start + n_fft]);
+            fft.process_with_scratch(&mut input, &mut output, &mut scratch)
+                .expect("buffers come from the plan itself");
+            std::hint::black_box(&output);
+        }
+    }
 }
 
 /// Runs the librosa timing script on the clip; `Err` explains why librosa could not be timed.
@@ -98,29 +129,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         clip_path.display(),
         args.runs
     );
-    let ours: Vec<f64> = PRESETS
+    // (ours, FFT-only bound) per preset, timed alternately.
+    let ours: Vec<(f64, f64)> = PRESETS
         .iter()
         .map(|preset| {
-            let extractor = FeatureExtractor::new(&FeatureConfig::preset(preset).unwrap()).unwrap();
-            median_ms(args.runs, || {
-                std::hint::black_box(extractor.extract(std::hint::black_box(&samples)));
-            })
+            let config = FeatureConfig::preset(preset).unwrap();
+            let extractor = FeatureExtractor::new(&config).unwrap();
+            paired_median_ms(
+                args.runs,
+                || {
+                    std::hint::black_box(extractor.extract(std::hint::black_box(&samples)));
+                },
+                fft_only(&config, &samples),
+            )
         })
         .collect();
     let librosa = time_librosa(&args.python, &npy, args.runs);
 
     println!(
-        "{:<10} {:>12} {:>12} {:>8}",
-        "features", "ours ms", "librosa ms", "speed-up"
+        "{:<10} {:>9} {:>12} {:>11} {:>12} {:>9}",
+        "features", "ours ms", "librosa ms", "speed-up", "FFT-only ms", "vs FFTs"
     );
-    for (preset, ours_ms) in PRESETS.iter().zip(&ours) {
-        match librosa.as_ref().ok().and_then(|json| json[preset].as_f64()) {
-            Some(librosa_ms) => println!(
-                "{preset:<10} {ours_ms:>12.2} {librosa_ms:>12.2} {:>7.1}x",
-                librosa_ms / ours_ms
-            ),
-            None => println!("{preset:<10} {ours_ms:>12.2} {:>12} {:>8}", "-", "-"),
-        }
+    for (preset, (ours_ms, fft_ms)) in PRESETS.iter().zip(&ours) {
+        let (librosa_ms, speed_up) =
+            match librosa.as_ref().ok().and_then(|json| json[preset].as_f64()) {
+                Some(ms) => (format!("{ms:.2}"), format!("{:.1}x", ms / ours_ms)),
+                None => ("-".into(), "-".into()),
+            };
+        println!(
+            "{preset:<10} {ours_ms:>9.2} {librosa_ms:>12} {speed_up:>11} {fft_ms:>12.2} {:>8.2}x",
+            ours_ms / fft_ms
+        );
     }
     match librosa {
         Ok(json) => println!("librosa {}", json["librosa"]),

@@ -30,6 +30,8 @@ struct Prediction {
     labels: Vec<String>,
     predicted: String,
     confidence: f32,
+    /// The clip's distribution over the model's labels (to compare two models clip by clip).
+    probabilities: Vec<f32>,
 }
 
 #[derive(Serialize)]
@@ -130,6 +132,7 @@ impl Report {
                         labels: r.labels.clone(),
                         predicted: labels[top].clone(),
                         confidence: p[top],
+                        probabilities: p.clone(),
                     });
                 }
             }
