@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeader};
 use super::render::{render, report, FileReport, Output};
-use super::{collect_files, parse_args, thread_count, Engine, Format, Input, SourceArgs};
+use super::{collect_files, run_command, thread_count, Engine, Format, Input, SourceArgs};
 use crate::inference::{analyze_file, GenreModel, WindowCutter};
 
 /// `genrescope analyze --help` shows these after the options.
@@ -62,17 +62,7 @@ impl AnalyzeArgs {
 /// Runs `analyze` on already-split arguments (after the `analyze` word). Returns the process
 /// exit code: 0 when every file was analysed, 1 when some failed, 2 when nothing could run.
 pub fn analyze(args: impl IntoIterator<Item = String>) -> i32 {
-    let args: AnalyzeArgs = match parse_args("analyze", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    match run(&args) {
-        Ok(all_ok) => i32::from(!all_ok),
-        Err(message) => {
-            eprintln!("genrescope analyze: {message}");
-            2
-        }
-    }
+    run_command::<AnalyzeArgs>("analyze", args, run)
 }
 
 /// A progress bar on stderr for `len` files.

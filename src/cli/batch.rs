@@ -81,9 +81,9 @@ pub fn stable_hash(text: &str) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// What identifies a file's content for the journal.
@@ -104,21 +104,14 @@ impl Fingerprint {
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
         let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 1 << 16];
-        loop {
-            let n = file.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-        }
+        std::io::copy(&mut file, &mut hasher)?;
         Ok(Self {
             size: meta.len(),
             mtime_ns: meta
                 .modified()?
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
-            sha256: hex(&hasher.finalize()),
+            sha256: format!("{:x}", hasher.finalize()),
         })
     }
 }

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use super::batch::{latest_records, read_dir, Line};
 use super::render::{render, FileReport, Output};
-use super::{parse_args, Format};
+use super::{run_command, Format};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -34,20 +34,10 @@ pub struct MergeArgs {
 
 /// Runs `merge` on already-split arguments; returns the exit code (0, or 2 on an error).
 pub fn merge(args: impl IntoIterator<Item = String>) -> i32 {
-    let args: MergeArgs = match parse_args("merge", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    match merged(&args) {
-        Ok(text) => {
-            print!("{text}");
-            0
-        }
-        Err(message) => {
-            eprintln!("genrescope merge: {message}");
-            2
-        }
-    }
+    run_command::<MergeArgs>("merge", args, |args| {
+        print!("{}", merged(args)?);
+        Ok(true)
+    })
 }
 
 /// The merged document.

@@ -30,8 +30,7 @@ pub use analyze::{analyze, AnalyzeArgs};
 pub use merge::{merge, MergeArgs};
 pub use tag::{tag, TagArgs};
 
-/// File extensions picked up inside folders (MP4/M4A: the decoder reads no MP4 yet, so
-/// `tag` cannot analyse them although [`crate::tagging`] writes their tags).
+/// File extensions picked up inside folders (MP4/M4A: AAC, which the decoder reads).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd", "m4a", "mp4",
 ];
@@ -160,7 +159,6 @@ pub struct Engine {
 impl Engine {
     /// Finds ONNX Runtime and loads the model once; prints the provider notice, if any.
     pub fn load(args: &SourceArgs) -> Result<Self, String> {
-        use sha2::Digest;
         let runtime = Runtime::find(&default_dirs()).map_err(|e| e.to_string())?;
         let choice = ModelChoice::parse(&args.model);
         let probe = choice
@@ -170,8 +168,8 @@ impl Engine {
             eprintln!("note: {notice}");
         }
         let metadata = &probe.metadata;
-        let digest = sha2::Sha256::digest(serde_json::to_vec(metadata).unwrap_or_default());
-        let model_id = format!("{}@{}", metadata.name, &batch::hex(&digest)[..12]);
+        let digest = batch::sha256_hex(&serde_json::to_vec(metadata).unwrap_or_default());
+        let model_id = format!("{}@{}", metadata.name, &digest[..12]);
         Ok(Self {
             labels: metadata.labels.clone(),
             style_labels: metadata
@@ -246,20 +244,30 @@ pub fn thread_count(requested: Option<usize>) -> usize {
         .max(1)
 }
 
-/// Parses a command's arguments (after its name); on `--help` or a usage error returns the
-/// exit code to end with (0 for help, 2 for errors) after printing.
-pub fn parse_args<A: clap::Parser>(
+/// Runs command `name` on its arguments (after its name) and returns the process exit code:
+/// 0 when `run` says everything succeeded, 1 when some files failed, 2 when nothing could run
+/// (the reason printed as `genrescope <name>: ...`) or the arguments are wrong; 0 after
+/// `--help`.
+pub fn run_command<A: clap::Parser>(
     name: &str,
     args: impl IntoIterator<Item = String>,
-) -> Result<A, i32> {
-    A::try_parse_from(std::iter::once(format!("genrescope {name}")).chain(args)).map_err(|e| {
-        let _ = e.print();
-        if e.use_stderr() {
-            2
-        } else {
-            0
+    run: impl FnOnce(&A) -> Result<bool, String>,
+) -> i32 {
+    let parsed = A::try_parse_from(std::iter::once(format!("genrescope {name}")).chain(args));
+    let args = match parsed {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
         }
-    })
+    };
+    match run(&args) {
+        Ok(all_ok) => i32::from(!all_ok),
+        Err(message) => {
+            eprintln!("genrescope {name}: {message}");
+            2
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
-use super::{parse_args, thread_count, Engine, Input, SourceArgs};
+use super::{run_command, thread_count, Engine, Input, SourceArgs};
 use crate::inference::{GenreModel, WindowCutter};
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
@@ -82,17 +82,7 @@ struct Outcome {
 
 /// Runs `tag` on already-split arguments (after the `tag` word); returns the exit code.
 pub fn tag(args: impl IntoIterator<Item = String>) -> i32 {
-    let args: TagArgs = match parse_args("tag", args) {
-        Ok(args) => args,
-        Err(code) => return code,
-    };
-    match run(&args) {
-        Ok(all_ok) => i32::from(!all_ok),
-        Err(message) => {
-            eprintln!("genrescope tag: {message}");
-            2
-        }
-    }
+    run_command::<TagArgs>("tag", args, run)
 }
 
 /// What the genre field and our fields should say for `report`.
