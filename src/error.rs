@@ -22,6 +22,10 @@ pub enum Error {
     /// An audio file with no usable audio.
     #[error("cannot decode {}: {reason}", path.display())]
     Decode { path: PathBuf, reason: String },
+    /// A file whose tags cannot be written (`genrescope tag`); the file is never touched when
+    /// this is returned.
+    #[error("{0}")]
+    Tag(String),
     /// The genre vocabulary (`models/genres.toml` or a user's own), or a label it lacks.
     #[error("{0}")]
     Vocabulary(String),

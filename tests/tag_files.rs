@@ -322,7 +322,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     let error = TagFile::open(&read_only)
         .err()
         .expect("read-only refused")
-        .0;
+        .to_string();
     assert!(error.contains("read-only"), "{error}");
     assert_eq!(state(&read_only), before);
 
@@ -330,7 +330,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     let error = TagFile::open(&dir.join("gone.mp3"))
         .err()
         .expect("missing file")
-        .0;
+        .to_string();
     assert!(error.contains("not found"), "{error}");
 
     // Unsupported container: Sun .au, and text that only calls itself MP3.
@@ -340,7 +340,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     std::fs::write(&junk, b"this is not audio at all").unwrap();
     for path in [&au, &junk] {
         let before = state(path);
-        let error = TagFile::open(path).err().expect("unsupported").0;
+        let error = TagFile::open(path).err().expect("unsupported").to_string();
         assert!(
             error.contains("unsupported container") || error.contains("corrupt"),
             "{error}"
@@ -361,7 +361,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     let error = TagFile::open(&corrupt)
         .err()
         .expect("corrupt tag refused")
-        .0;
+        .to_string();
     assert!(error.contains("corrupt"), "{error}");
     assert_eq!(state(&corrupt), before);
 
@@ -373,7 +373,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     let error = file
         .save(&change, &wanted().genres)
         .expect_err("changed file")
-        .0;
+        .to_string();
     assert!(error.contains("changed"), "{error}");
     assert_eq!(std::fs::read(&racing).unwrap(), b"replaced by someone else");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -153,7 +153,7 @@ fn tag_one(
     // Tags first: a file that cannot be tagged is not worth analysing.
     let file = match TagFile::open(&input.path) {
         Ok(file) => file,
-        Err(e) => return failed(error_report(&file_name, &e.0), e.0),
+        Err(e) => return failed(error_report(&file_name, &e.to_string()), e.to_string()),
     };
     let report = analyze_one(engine, model, cutter, &input.path, false);
     let Some(wanted) = wanted(&report, args, &engine.model_id) else {
@@ -172,7 +172,7 @@ fn tag_one(
     if !args.dry_run {
         match file.save(&change, &wanted.genres) {
             Ok(()) => result.written = true,
-            Err(e) => result.error = Some(e.0),
+            Err(e) => result.error = Some(e.to_string()),
         }
     }
     Outcome {

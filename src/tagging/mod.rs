@@ -33,6 +33,8 @@ use lofty::ogg::{OpusFile, VorbisFile};
 use lofty::tag::Accessor;
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
+
 /// Exactly what genrescope last wrote into the genre field (values joined by `; `).
 pub const FIELD_GENRE: &str = "GENRESCOPE_GENRE";
 /// The top genres with their probabilities: `Electronic 71%;Pop 12%;Rock 5%`.
@@ -74,21 +76,8 @@ impl Change {
     }
 }
 
-/// Why a file's tags cannot be written. The file is never touched when one of these is
-/// returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagError(pub String);
-
-impl std::fmt::Display for TagError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TagError {}
-
-fn error(message: impl Into<String>) -> TagError {
-    TagError(message.into())
+fn error(message: impl Into<String>) -> Error {
+    Error::Tag(message.into())
 }
 
 /// A file's container, parsed by `lofty`, holding every tag it had.
@@ -117,7 +106,7 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(path: &Path) -> Result<Self, TagError> {
+    fn of(path: &Path) -> Result<Self, Error> {
         let meta = std::fs::metadata(path).map_err(|e| error(io_reason(&e)))?;
         Ok(Self {
             len: meta.len(),
@@ -126,7 +115,7 @@ impl Snapshot {
     }
 }
 
-fn corrupt(e: impl std::fmt::Display) -> TagError {
+fn corrupt(e: impl std::fmt::Display) -> Error {
     error(format!("unreadable or corrupt tags: {e}"))
 }
 
@@ -151,7 +140,7 @@ impl TagFile {
     /// read-only (its permissions forbid writing, even to root), a container genrescope does
     /// not tag, or tags that do not parse strictly (rewriting a damaged tag could lose what
     /// a lenient parser skipped).
-    pub fn open(path: &Path) -> Result<Self, TagError> {
+    pub fn open(path: &Path) -> Result<Self, Error> {
         let meta = std::fs::metadata(path).map_err(|e| error(io_reason(&e)))?;
         if !meta.is_file() {
             return Err(error("not a regular file"));
@@ -286,7 +275,7 @@ impl TagFile {
     /// copy, the copy is fsynced and renamed over the original, and the folder is fsynced. The
     /// audio data is copied byte for byte; a file that changed since [`TagFile::open`] is left
     /// alone (error). On any error the temporary file is removed and the original is as it was.
-    pub fn save(mut self, change: &Change, genre_values: &[String]) -> Result<(), TagError> {
+    pub fn save(mut self, change: &Change, genre_values: &[String]) -> Result<(), Error> {
         self.apply(change, genre_values);
         let dir = self
             .path
@@ -325,7 +314,7 @@ impl TagFile {
         result
     }
 
-    fn write_copy(&self, temp: &Path) -> Result<(), TagError> {
+    fn write_copy(&self, temp: &Path) -> Result<(), Error> {
         // `fs::copy` also copies the permission bits.
         std::fs::copy(&self.path, temp).map_err(|e| {
             error(format!(
