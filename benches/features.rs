@@ -4,7 +4,7 @@
 //! the same run, use `cargo xtask bench-features`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use genrescope::features::{FeatureConfig, FeatureExtractor, FrameStream};
+use genrescope::features::{FeatureConfig, FeatureExtractor, FrameStream, Preset};
 
 /// 30 s of a deterministic, music-like signal (the cost does not depend on the content).
 fn clip() -> Vec<f32> {
@@ -22,16 +22,16 @@ fn batch(c: &mut Criterion) {
     let samples = clip();
     let mut group = c.benchmark_group("30 s clip");
     group.sample_size(20);
-    for preset in ["logmel128", "mfcc13"] {
-        let extractor = FeatureExtractor::new(&FeatureConfig::preset(preset).unwrap()).unwrap();
-        group.bench_function(preset, |b| b.iter(|| extractor.extract(&samples)));
+    for preset in [Preset::LogMel128, Preset::Mfcc13] {
+        let extractor = FeatureExtractor::new(&FeatureConfig::preset(preset)).unwrap();
+        group.bench_function(preset.name(), |b| b.iter(|| extractor.extract(&samples)));
     }
     group.finish();
 }
 
 /// The plugin's path: one hop of new samples into a running stream (one frame per push).
 fn streaming(c: &mut Criterion) {
-    let config = FeatureConfig::preset("mfcc13").unwrap();
+    let config = FeatureConfig::preset(Preset::Mfcc13);
     let samples = clip();
     let mut stream = FrameStream::new(&config).unwrap();
     let mut hops = samples.chunks_exact(config.hop_length).cycle();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use genrescope::decode::{decode_mono, decode_mono_at};
 use genrescope::features::stft::frame_count;
-use genrescope::features::{FeatureConfig, FeatureExtractor};
+use genrescope::features::{FeatureConfig, FeatureExtractor, Preset};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,7 +59,7 @@ fn every_container_decodes_to_the_same_sine() {
 
 #[test]
 fn any_container_becomes_features_at_the_model_rate() {
-    let config = FeatureConfig::preset("mfcc13").unwrap();
+    let config = FeatureConfig::preset(Preset::Mfcc13);
     let extractor = FeatureExtractor::new(&config).unwrap();
     for name in [
         "sine440_stereo_44100.flac",

@@ -61,12 +61,12 @@ fn matches_the_original(name: &str, fixture: &str) {
         )
         .unwrap();
         assert_eq!(
-            ours.windows.nrows(),
+            ours.answers.nrows(),
             expected.len(),
             "{name} {file}: patch count"
         );
         let mut worst = 0.0f32;
-        for (row, reference) in ours.windows.outer_iter().zip(&expected) {
+        for (row, reference) in ours.answers.outer_iter().zip(&expected) {
             for (a, b) in row.iter().zip(reference) {
                 worst = worst.max((a - b).abs());
             }

@@ -2,8 +2,9 @@
 //! frame-feature preset (mel, MFCC, musicnn) and the clip descriptors must give finite values.
 #![no_main]
 
-use genrescope::analysis::resample::{resample_clip, MAX_RATE_HZ, MIN_RATE_HZ};
-use genrescope::features::config::PRESETS;
+use genrescope::features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
+use genrescope::resample::resample_clip;
+use genrescope::features::config::Preset;
 use genrescope::features::descriptors::{clip_summary, SUMMARY_LEN};
 use genrescope::features::{FeatureConfig, FeatureExtractor};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
@@ -13,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 struct Input {
     /// Mapped into the supported rates.
     rate: u32,
-    /// Picks a preset from `PRESETS`.
+    /// Picks a preset from `Preset::ALL`.
     preset: u8,
     /// Non-finite values are dropped: the contract is finite in, finite out.
     samples: Vec<f32>,
@@ -28,14 +29,14 @@ fn assert_finite<'a>(what: &str, values: impl IntoIterator<Item = &'a f32>) {
 fuzz_target!(|input: Input| {
     let rate = MIN_RATE_HZ + input.rate % (MAX_RATE_HZ - MIN_RATE_HZ + 1);
     let samples: Vec<f32> = input.samples.into_iter().filter(|x| x.is_finite()).collect();
-    let preset = PRESETS[usize::from(input.preset) % PRESETS.len()];
+    let preset = Preset::ALL[usize::from(input.preset) % Preset::ALL.len()];
 
     // What the CLI and the worker do: resample to the model's rate, then extract.
-    let config = FeatureConfig::preset(preset).expect("known preset");
+    let config = FeatureConfig::preset(preset);
     let resampled = resample_clip(&samples, rate, config.sample_rate).expect("supported rates");
     assert_finite("resampled", &resampled);
     let extractor = FeatureExtractor::new(&config).expect("valid preset");
-    assert_finite(preset, &extractor.extract(&resampled));
+    assert_finite(preset.name(), &extractor.extract(&resampled));
 
     // The same preset computed at the file's own rate.
     let native = FeatureConfig {
@@ -43,7 +44,7 @@ fuzz_target!(|input: Input| {
         ..config
     };
     let extractor = FeatureExtractor::new(&native).expect("valid at every supported rate");
-    assert_finite(preset, &extractor.extract(&samples));
+    assert_finite(preset.name(), &extractor.extract(&samples));
 
     let summary = clip_summary(&samples, rate);
     assert_eq!(summary.len(), SUMMARY_LEN);

@@ -512,12 +512,12 @@ mod tests {
             for piece in audio.samples.chunks(1_234) {
                 analyzer.process(piece, &mut |view| published.push(view));
             }
-            assert_eq!(published.len(), offline.windows.nrows(), "{path}");
+            assert_eq!(published.len(), offline.answers.nrows(), "{path}");
             for (i, view) in published.iter().enumerate() {
                 let max_diff = view
                     .latest
                     .iter()
-                    .zip(offline.windows.row(i))
+                    .zip(offline.answers.row(i))
                     .map(|(a, b)| (a - b).abs())
                     .fold(0.0f32, f32::max);
                 assert!(max_diff < 1e-4, "{path} window {i}: {max_diff}");

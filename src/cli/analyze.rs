@@ -83,7 +83,8 @@ pub(super) fn analyze_one(
     path: &Path,
     timeline: bool,
 ) -> FileReport {
-    let outcome = analyze_file(model, cutter, path);
+    // The report names the file itself.
+    let outcome = analyze_file(model, cutter, path).map_err(|e| e.reason());
     report(
         path.display().to_string(),
         outcome,

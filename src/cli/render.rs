@@ -95,14 +95,14 @@ pub fn report(
                 &file,
                 model,
                 clip.seconds,
-                clip.windows.nrows() as u64,
+                clip.answers.nrows() as u64,
                 labels,
                 &clip.summary,
             );
             let window_s = clip.window_seconds;
             let names = Vocabulary::builtin().model_labels(labels);
             let timeline = timeline.then(|| {
-                clip.windows
+                clip.answers
                     .rows()
                     .into_iter()
                     .enumerate()
@@ -240,7 +240,7 @@ mod tests {
     fn skipped_packets_reach_the_report_and_only_when_there_are_some() {
         let labels = vec!["jazz".to_owned(), "rock".to_owned()];
         let clip = |skipped_packets| ClipAnalysis {
-            windows: Array2::from_shape_vec((2, 2), vec![0.7, 0.3, 0.5, 0.5]).unwrap(),
+            answers: Array2::from_shape_vec((2, 2), vec![0.7, 0.3, 0.5, 0.5]).unwrap(),
             summary: vec![0.6, 0.4],
             tags: Vec::new(),
             hop_seconds: 3.0,
@@ -270,7 +270,7 @@ mod tests {
             .map(String::from)
             .to_vec();
         let clip = ClipAnalysis {
-            windows: Array2::from_shape_vec((2, 3), vec![0.7, 0.2, 0.1, 0.1, 0.3, 0.6]).unwrap(),
+            answers: Array2::from_shape_vec((2, 3), vec![0.7, 0.2, 0.1, 0.1, 0.3, 0.6]).unwrap(),
             summary: vec![0.4, 0.25, 0.35],
             tags: Vec::new(),
             hop_seconds: 3.0,
@@ -372,7 +372,7 @@ mod tests {
         let labels = vec!["jazz".to_owned(), "rock".to_owned()];
         let styles: Vec<String> = ["dance", "House", "00s", "sad"].map(String::from).to_vec();
         let clip = ClipAnalysis {
-            windows: Array2::from_shape_vec((1, 2), vec![0.3, 0.7]).unwrap(),
+            answers: Array2::from_shape_vec((1, 2), vec![0.3, 0.7]).unwrap(),
             summary: vec![0.3, 0.7],
             tags: vec![0.1, 0.6, 0.4, 0.05],
             hop_seconds: 3.0,

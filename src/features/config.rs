@@ -75,15 +75,56 @@ pub struct FeatureConfig {
     pub normalization: Normalization,
 }
 
-/// Named configurations of the research model families.
-pub const PRESETS: &[&str] = &[
-    "mfcc13",
-    "mfcc18",
-    "mfcc26",
-    "crnn-mfcc",
-    "logmel128",
-    "musicnn",
-];
+/// The named configurations of the research model families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// 13 MFCC × 130 frames (3 s), the MFCC-CNN and MFCC-LSTM input.
+    Mfcc13,
+    /// 18 MFCC × 130 frames.
+    Mfcc18,
+    /// 26 MFCC × 130 frames.
+    Mfcc26,
+    /// 13 MFCC × 258 frames (6 s), the CRNN input.
+    CrnnMfcc,
+    /// 128 log-mel bands × 130 frames, for mel-CNNs (hybrid, MobileNetV2-style).
+    LogMel128,
+    /// musicnn's input: 16 kHz, n_fft 512, hop 256, 96 mels, `log10(1 + 10000·x)`, 187 frames.
+    Musicnn,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 6] = [
+        Preset::Mfcc13,
+        Preset::Mfcc18,
+        Preset::Mfcc26,
+        Preset::CrnnMfcc,
+        Preset::LogMel128,
+        Preset::Musicnn,
+    ];
+
+    /// The name the command lines and reports use (`mfcc13`, `logmel128`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Mfcc13 => "mfcc13",
+            Preset::Mfcc18 => "mfcc18",
+            Preset::Mfcc26 => "mfcc26",
+            Preset::CrnnMfcc => "crnn-mfcc",
+            Preset::LogMel128 => "logmel128",
+            Preset::Musicnn => "musicnn",
+        }
+    }
+
+    /// The preset called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|preset| preset.name() == name)
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
 
 impl FeatureConfig {
     /// librosa's defaults at 22 050 Hz: n_fft 2048, hop 512, 128 Slaney mels, top_db 80, and a
@@ -107,25 +148,20 @@ impl FeatureConfig {
         }
     }
 
-    /// A configuration from [`PRESETS`]:
-    /// - `mfcc13`: 13 MFCC × 130 frames (3 s), the MFCC-CNN and MFCC-LSTM input;
-    /// - `mfcc18`, `mfcc26`: 18 or 26 MFCC × 130 frames;
-    /// - `crnn-mfcc`: 13 MFCC × 258 frames (6 s), the CRNN input;
-    /// - `logmel128`: 128 log-mel bands × 130 frames, for mel-CNNs (hybrid, MobileNetV2-style);
-    /// - `musicnn`: 16 kHz, n_fft 512, hop 256, 96 mels, `log10(1 + 10000·x)`, 187 frames.
-    pub fn preset(name: &str) -> Option<Self> {
+    /// The configuration of `preset`.
+    pub fn preset(preset: Preset) -> Self {
         let mfcc = |n_mfcc, frames| Self {
             n_mfcc,
             frames,
             ..Self::librosa_defaults(FeatureKind::Mfcc)
         };
-        Some(match name {
-            "mfcc13" => mfcc(13, 130),
-            "mfcc18" => mfcc(18, 130),
-            "mfcc26" => mfcc(26, 130),
-            "crnn-mfcc" => mfcc(13, 258),
-            "logmel128" => Self::librosa_defaults(FeatureKind::LogMel),
-            "musicnn" => Self {
+        match preset {
+            Preset::Mfcc13 => mfcc(13, 130),
+            Preset::Mfcc18 => mfcc(18, 130),
+            Preset::Mfcc26 => mfcc(26, 130),
+            Preset::CrnnMfcc => mfcc(13, 258),
+            Preset::LogMel128 => Self::librosa_defaults(FeatureKind::LogMel),
+            Preset::Musicnn => Self {
                 sample_rate: 16_000,
                 n_fft: 512,
                 hop_length: 256,
@@ -135,8 +171,7 @@ impl FeatureConfig {
                 frames: 187,
                 ..Self::librosa_defaults(FeatureKind::Musicnn)
             },
-            _ => return None,
-        })
+        }
     }
 
     /// The same configuration with only the fields that shape frame-level features (what
@@ -219,8 +254,9 @@ mod tests {
 
     #[test]
     fn every_preset_is_valid_and_round_trips_through_json() {
-        for name in PRESETS {
-            let config = FeatureConfig::preset(name).unwrap();
+        for preset in Preset::ALL {
+            assert_eq!(Preset::from_name(preset.name()), Some(preset));
+            let config = FeatureConfig::preset(preset);
             config.validate().unwrap();
             let json = serde_json::to_string(&config).unwrap();
             assert_eq!(
@@ -228,17 +264,17 @@ mod tests {
                 config
             );
         }
-        assert!(FeatureConfig::preset("nope").is_none());
+        assert!(Preset::from_name("nope").is_none());
     }
 
     #[test]
     fn frame_level_ignores_only_window_step_fields() {
-        let mfcc13 = FeatureConfig::preset("mfcc13").unwrap();
-        let crnn = FeatureConfig::preset("crnn-mfcc").unwrap();
-        let mfcc26 = FeatureConfig::preset("mfcc26").unwrap();
+        let mfcc13 = FeatureConfig::preset(Preset::Mfcc13);
+        let crnn = FeatureConfig::preset(Preset::CrnnMfcc);
+        let mfcc26 = FeatureConfig::preset(Preset::Mfcc26);
         assert_eq!(mfcc13.frame_level(), crnn.frame_level());
         assert_eq!(mfcc13.frame_level(), mfcc26.frame_level());
-        let logmel = FeatureConfig::preset("logmel128").unwrap();
+        let logmel = FeatureConfig::preset(Preset::LogMel128);
         assert_ne!(mfcc13.frame_level(), logmel.frame_level());
         let htk = FeatureConfig {
             mel_scale: MelScale::Htk,
@@ -249,16 +285,16 @@ mod tests {
 
     #[test]
     fn research_shapes() {
-        let mfcc = FeatureConfig::preset("mfcc13").unwrap();
+        let mfcc = FeatureConfig::preset(Preset::Mfcc13);
         assert_eq!((mfcc.feature_width(), mfcc.frames), (13, 130));
         assert!((mfcc.window_seconds() - 3.0).abs() < 0.02);
-        let musicnn = FeatureConfig::preset("musicnn").unwrap();
+        let musicnn = FeatureConfig::preset(Preset::Musicnn);
         assert!((musicnn.window_seconds() - 2.98).abs() < 0.01);
     }
 
     #[test]
     fn rejects_nonsense() {
-        let good = FeatureConfig::preset("mfcc13").unwrap();
+        let good = FeatureConfig::preset(Preset::Mfcc13);
         let bad = [
             FeatureConfig {
                 hop_length: 0,

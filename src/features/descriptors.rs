@@ -10,7 +10,7 @@ use super::hpss::hpss;
 use super::limit::clip;
 use super::stft::{Framer, PowerSpectrum};
 use super::tempo::tempo;
-use super::{FeatureConfig, FeatureExtractor};
+use super::{FeatureConfig, FeatureExtractor, Preset};
 
 const FRAME_LENGTH: usize = 2048;
 const HOP_LENGTH: usize = 512;
@@ -164,7 +164,7 @@ pub fn clip_summary(samples: &[f32], sample_rate: u32) -> Vec<(String, f32)> {
     let mfcc_config = FeatureConfig {
         sample_rate,
         n_mfcc: 20,
-        ..FeatureConfig::preset("mfcc13").expect("built-in preset")
+        ..FeatureConfig::preset(Preset::Mfcc13)
     };
     let mfcc = FeatureExtractor::new(&mfcc_config)
         .expect("the MFCC preset is valid at any supported rate")

@@ -211,7 +211,7 @@ impl FeatureExtractor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::config::PRESETS;
+    use crate::features::config::Preset;
 
     fn test_signal(len: usize) -> Vec<f32> {
         (0..len)
@@ -224,8 +224,8 @@ mod tests {
 
     #[test]
     fn frame_counts_match_librosa_for_every_preset() {
-        for name in PRESETS {
-            let config = FeatureConfig::preset(name).unwrap();
+        for name in Preset::ALL {
+            let config = FeatureConfig::preset(name);
             let extractor = FeatureExtractor::new(&config).unwrap();
             for len in [
                 0,
@@ -247,8 +247,8 @@ mod tests {
 
     #[test]
     fn streaming_in_any_pieces_equals_batch() {
-        for name in PRESETS {
-            let config = FeatureConfig::preset(name).unwrap();
+        for name in Preset::ALL {
+            let config = FeatureConfig::preset(name);
             let extractor = FeatureExtractor::new(&config).unwrap();
             let signal = test_signal(config.sample_rate as usize * 2 + 123);
             let batch = extractor.frames(&signal);
@@ -278,7 +278,7 @@ mod tests {
             win_length: 256,
             hop_length: 1000,
             n_mels: 20,
-            ..FeatureConfig::preset("logmel128").unwrap()
+            ..FeatureConfig::preset(Preset::LogMel128)
         };
         let extractor = FeatureExtractor::new(&config).unwrap();
         let signal = test_signal(10_000);
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn window_step_clamps_within_the_window_only() {
-        let config = FeatureConfig::preset("logmel128").unwrap();
+        let config = FeatureConfig::preset(Preset::LogMel128);
         let extractor = FeatureExtractor::new(&config).unwrap();
         let frames = extractor.frames(&test_signal(22_050));
         let window = extractor.finish_window(frames.view());
@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn normalisation_standardises_each_feature() {
-        let mut config = FeatureConfig::preset("mfcc13").unwrap();
+        let mut config = FeatureConfig::preset(Preset::Mfcc13);
         let plain = FeatureExtractor::new(&config)
             .unwrap()
             .extract(&test_signal(22_050));

@@ -16,5 +16,5 @@ pub mod mel;
 pub mod stft;
 pub mod tempo;
 
-pub use config::{FeatureConfig, FeatureKind, Normalization};
+pub use config::{FeatureConfig, FeatureKind, Normalization, Preset};
 pub use extractor::{FeatureExtractor, FrameStream};

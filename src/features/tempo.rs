@@ -3,7 +3,7 @@
 //! time, weighted by a log-normal prior around 120 BPM, and the best lag's tempo.
 
 use super::stft::hann_window;
-use super::{FeatureConfig, FeatureExtractor};
+use super::{FeatureConfig, FeatureExtractor, Preset};
 
 /// Frames between onset-strength values, in samples.
 const HOP: usize = 512;
@@ -20,7 +20,7 @@ const MAX_BPM: f64 = 320.0;
 pub fn onset_strength(samples: &[f32], sample_rate: u32) -> Vec<f32> {
     let config = FeatureConfig {
         sample_rate,
-        ..FeatureConfig::preset("logmel128").expect("built-in preset")
+        ..FeatureConfig::preset(Preset::LogMel128)
     };
     let db = FeatureExtractor::new(&config)
         .expect("the log-mel preset is valid at any supported rate")

@@ -10,6 +10,7 @@ use super::decision::Decision;
 use super::model::GenreModel;
 use super::windows::WindowCutter;
 use crate::decode::decode_mono_at;
+use crate::Error;
 
 /// What a model says about one file, window by window and as a whole.
 #[derive(Debug, Clone)]
@@ -17,7 +18,7 @@ pub struct ClipAnalysis {
     /// `[windows, labels]`: the answer after each window, as the plugin shows it live (a
     /// pooled model's answer reads the context ending with the window); window `i` starts at
     /// `i × hop_seconds`.
-    pub windows: Array2<f32>,
+    pub answers: Array2<f32>,
     /// The file's distribution, what the plugin's track summary shows: the mean window answer,
     /// or a pooled model's head over every window.
     pub summary: Vec<f32>,
@@ -46,16 +47,20 @@ pub struct FileWindows {
 
 /// Decodes `path`, resamples it to the model's rate and cuts every window. Silent files are an
 /// error.
-pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, String> {
-    let audio = decode_mono_at(path, cutter.input().sample_rate()).map_err(|e| e.reason())?;
-    audio.audible()?;
+pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, Error> {
+    let unusable = |reason| Error::Decode {
+        path: path.to_owned(),
+        reason,
+    };
+    let audio = decode_mono_at(path, cutter.input().sample_rate())?;
+    audio.audible().map_err(unusable)?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {
-        return Err(format!(
+        return Err(unusable(format!(
             "too short for one {:.1}-s window ({:.1} s)",
             cutter.input().window_seconds(),
             audio.seconds()
-        ));
+        )));
     }
     Ok(FileWindows {
         windows,
@@ -70,7 +75,7 @@ pub fn analyze_file(
     model: &mut GenreModel,
     cutter: &WindowCutter,
     path: &Path,
-) -> Result<ClipAnalysis, String> {
+) -> Result<ClipAnalysis, Error> {
     classify(model, cutter, file_windows(cutter, path)?)
 }
 
@@ -80,26 +85,21 @@ pub fn classify(
     model: &mut GenreModel,
     cutter: &WindowCutter,
     cut: FileWindows,
-) -> Result<ClipAnalysis, String> {
-    let outputs = model
-        .outputs(cut.windows.view())
-        .map_err(|e| e.to_string())?;
+) -> Result<ClipAnalysis, Error> {
+    let outputs = model.outputs(cut.windows.view())?;
     drop(cut.windows);
     let mut decision = Decision::default();
     let mut answers = Vec::with_capacity(outputs.nrows() * model.metadata.labels.len());
     for row in outputs.rows() {
         let row = row.to_vec();
-        let answer = decision.push(model, &row).map_err(|e| e.to_string())?;
+        let answer = decision.push(model, &row)?;
         answers.extend(answer.probabilities);
     }
-    let track = decision
-        .track(model)
-        .map_err(|e| e.to_string())?
-        .expect("at least one window");
-    let windows = Array2::from_shape_vec((outputs.nrows(), model.metadata.labels.len()), answers)
-        .map_err(|e| e.to_string())?;
+    let track = decision.track(model)?.expect("at least one window");
+    let answers = Array2::from_shape_vec((outputs.nrows(), model.metadata.labels.len()), answers)
+        .expect("one answer of every label per window");
     Ok(ClipAnalysis {
-        windows,
+        answers,
         summary: track.probabilities,
         tags: track.tags,
         hop_seconds: cutter.input().hop_seconds(),

@@ -280,6 +280,7 @@ fn check_descriptor_standardisation(mean: &[f32], std: &[f32]) -> Result<(), Err
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::Preset;
 
     fn example() -> ModelMetadata {
         ModelMetadata {
@@ -288,7 +289,7 @@ mod tests {
             family: "mfcc-cnn".into(),
             labels: vec!["blues".into(), "rock".into()],
             input: ModelInput::Frames {
-                features: FeatureConfig::preset("mfcc13").unwrap(),
+                features: FeatureConfig::preset(Preset::Mfcc13),
                 hop_frames: 65,
             },
             output: Default::default(),
@@ -345,7 +346,7 @@ mod tests {
                 ..example()
             }
         };
-        let logmel = FeatureConfig::preset("logmel128").unwrap();
+        let logmel = FeatureConfig::preset(Preset::LogMel128);
         let good = hybrid(logmel.clone(), vec![0.0; 57]);
         good.validate().unwrap();
         assert_eq!(good.input.shape(), vec![131, 128]);
@@ -353,7 +354,7 @@ mod tests {
         let json = good.to_json();
         assert!(json.contains("\"kind\": \"hybrid\""));
         assert_eq!(ModelMetadata::from_json(&json).unwrap(), good);
-        let narrow = hybrid(FeatureConfig::preset("mfcc13").unwrap(), vec![0.0; 57]);
+        let narrow = hybrid(FeatureConfig::preset(Preset::Mfcc13), vec![0.0; 57]);
         assert!(narrow
             .validate()
             .unwrap_err()

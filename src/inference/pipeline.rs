@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use super::clip::{classify, file_windows, ClipAnalysis};
 use super::model::GenreModel;
 use super::windows::WindowCutter;
+use crate::Error;
 
 /// Prepared files waiting for the model. With the one the helper is preparing and the one the
 /// model is running, at most three files' windows are held at once (a 30-s file's musicnn
@@ -23,7 +24,7 @@ pub fn analyze_files<'a>(
     model: &mut GenreModel,
     cutter: &WindowCutter,
     files: impl IntoIterator<Item = (usize, &'a Path)> + Send,
-    mut done: impl FnMut(usize, Result<ClipAnalysis, String>),
+    mut done: impl FnMut(usize, Result<ClipAnalysis, Error>),
 ) {
     std::thread::scope(|scope| {
         let (sender, prepared) = mpsc::sync_channel(PREPARED_AHEAD);
@@ -78,7 +79,7 @@ mod tests {
             match (outcome, alone) {
                 (Ok(piped), Ok(alone)) => {
                     assert_eq!(piped.summary, alone.summary, "{}", path.display());
-                    assert_eq!(piped.windows, alone.windows);
+                    assert_eq!(piped.answers, alone.answers);
                 }
                 (Err(piped), Err(alone)) => assert_eq!(piped, alone),
                 (piped, alone) => panic!("{}: {piped:?} vs {alone:?}", path.display()),

@@ -10,13 +10,13 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use genrescope::decode::decode_mono_at;
 use genrescope::features::stft::frame_count;
-use genrescope::features::{FeatureConfig, FeatureExtractor};
+use genrescope::features::{FeatureConfig, FeatureExtractor, Preset};
 use ndarray::Array1;
 use realfft::RealFftPlanner;
 
 const RATE: u32 = 22_050;
 const SECONDS: usize = 30;
-const PRESETS: [&str; 2] = ["logmel128", "mfcc13"];
+const PRESETS: [Preset; 2] = [Preset::LogMel128, Preset::Mfcc13];
 const LIBROSA_TIMING: &str = include_str!("librosa_timing.py");
 
 #[derive(clap::Args)]
@@ -133,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let ours: Vec<(f64, f64)> = PRESETS
         .iter()
         .map(|preset| {
-            let config = FeatureConfig::preset(preset).unwrap();
+            let config = FeatureConfig::preset(*preset);
             let extractor = FeatureExtractor::new(&config).unwrap();
             paired_median_ms(
                 args.runs,
@@ -151,11 +151,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "features", "ours ms", "librosa ms", "speed-up", "FFT-only ms", "vs FFTs"
     );
     for (preset, (ours_ms, fft_ms)) in PRESETS.iter().zip(&ours) {
-        let (librosa_ms, speed_up) =
-            match librosa.as_ref().ok().and_then(|json| json[preset].as_f64()) {
-                Some(ms) => (format!("{ms:.2}"), format!("{:.1}x", ms / ours_ms)),
-                None => ("-".into(), "-".into()),
-            };
+        let (librosa_ms, speed_up) = match librosa
+            .as_ref()
+            .ok()
+            .and_then(|json| json[preset.name()].as_f64())
+        {
+            Some(ms) => (format!("{ms:.2}"), format!("{:.1}x", ms / ours_ms)),
+            None => ("-".into(), "-".into()),
+        };
         println!(
             "{preset:<10} {ours_ms:>9.2} {librosa_ms:>12} {speed_up:>11} {fft_ms:>12.2} {:>8.2}x",
             ours_ms / fft_ms

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use genrescope::decode::decode_mono_at;
-use genrescope::features::config::PRESETS;
+use genrescope::features::config::Preset;
 use genrescope::features::descriptors::clip_summary;
 use genrescope::features::{FeatureConfig, FeatureExtractor};
 
@@ -25,13 +25,13 @@ pub struct Args {
 
 /// Resolves `--config`: a preset name, else a path to a FeatureConfig JSON file.
 pub fn load_config(config: &str) -> anyhow::Result<FeatureConfig> {
-    if let Some(preset) = FeatureConfig::preset(config) {
-        return Ok(preset);
+    if let Some(preset) = Preset::from_name(config) {
+        return Ok(FeatureConfig::preset(preset));
     }
     let text = std::fs::read_to_string(config).with_context(|| {
         format!(
             "--config {config:?} is neither a preset ({}) nor a readable file",
-            PRESETS.join(", ")
+            Preset::ALL.map(Preset::name).join(", ")
         )
     })?;
     let parsed: FeatureConfig =

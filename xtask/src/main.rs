@@ -61,6 +61,7 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "ml")]
 mod ml {
     pub use crate::bench_features::Args as BenchFeatures;
+    pub use crate::context::distill::Args as Distill;
     pub use crate::context::Args as GenreV2;
     pub use crate::dataset_summary::Args as Dataset;
     pub use crate::embed::Args as Embed;
@@ -75,6 +76,7 @@ mod ml {
 mod ml {
     pub use crate::relaunch::Args as BenchFeatures;
     pub use crate::relaunch::Args as Dataset;
+    pub use crate::relaunch::Args as Distill;
     pub use crate::relaunch::Args as Embed;
     pub use crate::relaunch::Args as Eval;
     pub use crate::relaunch::Args as Features;
@@ -128,6 +130,8 @@ enum Command {
     Eval(ml::Eval),
     /// Choose the pooled-context genre model by artist-grouped cross-validation; export it.
     GenreV2(ml::GenreV2),
+    /// Teach a small student the genre-v2 teacher's answers; cross-validate both, export it.
+    Distill(ml::Distill),
     /// PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings.
     Embed(ml::Embed),
     /// The pre-trained musicnn: ONNX export, parity check, transfer learning and fine-tuning.
@@ -164,6 +168,8 @@ fn main() -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         #[cfg(feature = "ml")]
         Command::GenreV2(args) => context::run(args),
+        #[cfg(feature = "ml")]
+        Command::Distill(args) => context::distill::run(args),
         #[cfg(feature = "ml")]
         Command::Embed(args) => embed::run(args),
         #[cfg(feature = "ml")]
@@ -228,7 +234,7 @@ mod tests {
             names.push(command.get_name().to_owned());
         }
         for name in [
-            "bundle", "ort", "demo", "train", "eval", "genre-v2", "musicnn", "embed",
+            "bundle", "ort", "demo", "train", "eval", "genre-v2", "distill", "musicnn", "embed",
         ] {
             assert!(
                 names.iter().any(|n| n == name),

@@ -356,6 +356,21 @@ fn fit_nested(
     (head, weight_decay)
 }
 
+/// `candidate` trained on `train` (weight decay chosen on the training part's own folds) and
+/// its answers for `clips`.
+pub fn fit_and_predict(
+    candidate: &Candidate,
+    probes: &BTreeMap<Network, Vec<Array2<f32>>>,
+    corpus: &Corpus,
+    settings: &Settings,
+    train: &[usize],
+    clips: &[usize],
+) -> Vec<Vec<f32>> {
+    let windows = candidate.windows(probes);
+    let (head, _) = fit_nested(candidate, &windows, corpus, train, settings);
+    predict(candidate, &head, &windows, clips, None)
+}
+
 /// Cross-validates `candidate` on every fold of `corpus`.
 pub fn cross_validate(
     candidate: &Candidate,

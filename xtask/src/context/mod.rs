@@ -13,6 +13,7 @@
 
 mod corpus;
 mod cv;
+pub mod distill;
 mod export;
 mod head;
 pub mod report;
@@ -92,6 +93,21 @@ pub struct Args {
     /// Worker threads for the networks (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+}
+
+impl Args {
+    /// How heads are trained and scored.
+    fn settings(&self) -> Settings {
+        Settings {
+            grid: self.grid.clone(),
+            inner_folds: self.inner_folds,
+            contexts: self.contexts,
+            steps: self.steps,
+            learning_rate: self.learning_rate,
+            dropout: 0.5,
+            seed: self.seed,
+        }
+    }
 }
 
 /// Every candidate measured, in order: today's head (a per-window MLP on MSD's penultimate
@@ -259,15 +275,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         probes.insert(network, rows);
     }
-    let settings = Settings {
-        grid: args.grid.clone(),
-        inner_folds: args.inner_folds,
-        contexts: args.contexts,
-        steps: args.steps,
-        learning_rate: args.learning_rate,
-        dropout: 0.5,
-        seed: args.seed,
-    };
+    let settings = args.settings();
     let wanted = |c: &Candidate| {
         args.only.is_empty() || args.only.iter().any(|o| c.name().contains(o.as_str()))
     };

@@ -153,8 +153,7 @@ pub fn probe_rows(
             if let Ok(rows) = read_npy::<_, Array2<f32>>(&file) {
                 return Ok(rows);
             }
-            let cut = file_windows(cutter, &clip.path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", clip.path.display()))?;
+            let cut = file_windows(cutter, &clip.path)?;
             let rows = model.outputs(cut.windows.view())?;
             let tmp = file.with_extension("tmp");
             write_npy(&tmp, &rows)?;

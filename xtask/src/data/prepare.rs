@@ -186,6 +186,7 @@ mod odd_audio;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genrescope::features::{FeatureConfig, Preset};
     use genrescope::inference::windows::frame_windows;
 
     fn write_wav(path: &Path, samples: &[f32]) {
@@ -232,7 +233,7 @@ mod tests {
                 }
             })
             .collect();
-        let config = genrescope::features::FeatureConfig::preset("mfcc13").unwrap();
+        let config = FeatureConfig::preset(Preset::Mfcc13);
         let input = ModelInput::Frames {
             features: config.clone(),
             hop_frames: 65,
@@ -289,11 +290,11 @@ mod tests {
             })
             .collect();
         // A light MFCC configuration: the 11-minute file is 28 000 frames in a debug build.
-        let config = genrescope::features::FeatureConfig {
+        let config = FeatureConfig {
             n_fft: 512,
             win_length: 512,
             n_mels: 40,
-            ..genrescope::features::FeatureConfig::preset("mfcc13").unwrap()
+            ..FeatureConfig::preset(Preset::Mfcc13)
         };
         let input = ModelInput::Frames {
             features: config.clone(),

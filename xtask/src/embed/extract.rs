@@ -53,7 +53,7 @@ impl Embedder {
 
     /// The clip's embedding: the mean of its windows' embeddings.
     pub fn clip(&mut self, cutter: &WindowCutter, path: &Path) -> Result<Vec<f32>, String> {
-        let windows = file_windows(cutter, path)?.windows;
+        let windows = file_windows(cutter, path).map_err(|e| e.reason())?.windows;
         Ok(self
             .windows(windows.view())?
             .mean_axis(Axis(0))

@@ -52,7 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let cutter = WindowCutter::new(&model.metadata.input)?;
             Ok((model, cutter))
         },
-        |(model, cutter), clip| analyze_file(model, cutter, &clip.path).map(|c| c.summary),
+        |(model, cutter), clip| {
+            analyze_file(model, cutter, &clip.path)
+                .map(|c| c.summary)
+                .map_err(|e| e.reason())
+        },
     )?;
     let results: Vec<ClipResult> = clips
         .into_iter()

@@ -18,7 +18,7 @@ use super::graph::{FRAMES, MELS};
 use super::net::Trunk;
 use super::transfer::{self, ClipPatches};
 use crate::data::args::{DataArgs, Selected};
-use crate::train::data::{window_set, TrainingData};
+use crate::train::data::{window_set, Targets, TrainingData};
 use crate::train::fit::{evaluate, fit, FitConfig, Monitor};
 use crate::train::{calibrate, Backend};
 use genrescope::inference::runtime::repository_dirs;
@@ -83,9 +83,14 @@ pub fn finetune(
     let clips = &selected.data.clips;
     let patches = std::mem::take(&mut frozen.patches);
     let cut = |indices: &[usize], pick: fn(&ClipPatches) -> &ndarray::Array3<f32>| {
-        window_set(clips, classes, indices, (FRAMES, MELS), false, |i| {
-            patches[i].as_ref().map(|p| pick(p).clone())
-        })
+        window_set(
+            clips,
+            classes,
+            indices,
+            (FRAMES, MELS),
+            &Targets::PRIMARY_LABEL,
+            |i| patches[i].as_ref().map(|p| pick(p).clone()),
+        )
     };
     let data = TrainingData {
         train: cut(&selected.split.train, |p| &p.train)?,

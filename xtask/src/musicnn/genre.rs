@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use genrescope::features::FeatureConfig;
+use genrescope::features::{FeatureConfig, Preset};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{Calibration, ModelInput, ModelMetadata, OutputKind};
 
@@ -58,7 +58,7 @@ pub fn metadata(
         family: family.to_owned(),
         labels: classes.to_vec(),
         input: ModelInput::Frames {
-            features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
+            features: FeatureConfig::preset(Preset::Musicnn),
             hop_frames: run_hop_frames,
         },
         output: OutputKind::Softmax,

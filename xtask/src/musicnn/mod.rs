@@ -22,7 +22,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use genrescope::features::FeatureConfig;
+use genrescope::features::{FeatureConfig, Preset};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
     analyze_file, GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime,
@@ -110,7 +110,7 @@ fn export(dir: &Path, name: &str, out: &Path) -> anyhow::Result<()> {
         family: "musicnn".into(),
         labels: tags,
         input: ModelInput::Frames {
-            features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
+            features: FeatureConfig::preset(Preset::Musicnn),
             hop_frames: graph::FRAMES,
         },
         output: OutputKind::Sigmoid,
@@ -198,21 +198,20 @@ fn check(
         // The network alone, on musicnn's own input patches.
         let network = max_abs_diff(&model.probabilities(patches.view())?, &expected);
         // The whole pipeline: our decoding, resampling and features.
-        let ours =
-            analyze_file(&mut model, &cutter, &root.join(file)).map_err(anyhow::Error::msg)?;
-        let n = ours.windows.nrows().min(expected.nrows());
+        let ours = analyze_file(&mut model, &cutter, &root.join(file))?;
+        let n = ours.answers.nrows().min(expected.nrows());
         let pipeline = max_abs_diff(
-            &ours.windows.slice(ndarray::s![..n, ..]).to_owned(),
+            &ours.answers.slice(ndarray::s![..n, ..]).to_owned(),
             &expected.slice(ndarray::s![..n, ..]).to_owned(),
         );
         let top3 = |t: &Array2<f32>| {
             let mean = t.mean_axis(Axis(0)).expect("patches").to_vec();
             genrescope::inference::decision::ranked(&mean)[..3].to_vec()
         };
-        let same = top3(&ours.windows) == top3(&expected);
+        let same = top3(&ours.answers) == top3(&expected);
         println!(
             "{file:<40} {:>3} / {:<3} {network:>14.2e} {pipeline:>14.2e} {:>8}",
-            ours.windows.nrows(),
+            ours.answers.nrows(),
             expected.nrows(),
             if same { "same" } else { "differs" }
         );

@@ -11,7 +11,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use genrescope::decode::decode_mono_at;
 use genrescope::features::config::standardise;
-use genrescope::features::FeatureConfig;
+use genrescope::features::{FeatureConfig, Preset};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
     GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime, WindowCutter,
@@ -27,7 +27,7 @@ use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Clip;
 use crate::eval::clips::map_clips;
 use crate::train::calibrate;
-use crate::train::data::{feature_statistics, window_set, TrainingData};
+use crate::train::data::{feature_statistics, window_set, Targets, TrainingData};
 use crate::train::fit::{fit, EpochLog, FitConfig, Fitted, Monitor};
 use crate::train::models::{Family, Hyper, Net};
 use genrescope::inference::runtime::repository_dirs;
@@ -88,7 +88,7 @@ pub fn raw_metadata(name: &str, width: usize, hop_frames: usize) -> ModelMetadat
         family: "musicnn".into(),
         labels: (0..width).map(|i| format!("v{i}")).collect(),
         input: ModelInput::Frames {
-            features: FeatureConfig::preset("musicnn").expect("a built-in preset"),
+            features: FeatureConfig::preset(Preset::Musicnn),
             hop_frames,
         },
         output: OutputKind::Sigmoid, // raw values: no calibration applied
@@ -217,9 +217,14 @@ pub fn frozen(
     let classes = &selected.classes;
     let clips = &selected.data.clips;
     let cut = |indices: &[usize]| {
-        window_set(clips, classes, indices, (1, EMBEDDING), false, |i| {
-            embeddings[i].clone()
-        })
+        window_set(
+            clips,
+            classes,
+            indices,
+            (1, EMBEDDING),
+            &Targets::PRIMARY_LABEL,
+            |i| embeddings[i].clone(),
+        )
     };
     let mut train = cut(&selected.split.train)?;
     let mut valid = cut(&selected.split.valid)?;

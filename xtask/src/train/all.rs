@@ -58,7 +58,7 @@ fn research(family: Family) -> &'static str {
 
 /// Median CPU time (ms) of cutting one model window out of audio: the features of 30 s of a
 /// noisy chord, divided by the number of windows.
-fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
+pub(crate) fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
     let cutter = WindowCutter::new(&metadata.input)?;
     let rate = metadata.input.sample_rate() as f32;
     let mut noise = 1u32;
@@ -83,7 +83,7 @@ fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
 }
 
 /// Median CPU time of one single-window inference (batch 1, one thread), in ms.
-fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
+pub(crate) fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
     let mut model = GenreModel::load(runtime, model, Provider::Cpu)?;
     let shape = model.metadata.input.shape();
     let window = Array3::from_shape_fn((1, shape[0], shape[1]), |(_, t, f)| {

@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
-use super::data::{window_set, WindowSet};
+use super::data::{window_set, Targets, WindowSet};
 use crate::data::dataset::Clip;
 
 /// One augmentation; the ranges are those of the research sources and common practice.
@@ -90,7 +90,7 @@ pub struct Augmenter {
     clips: Vec<Clip>,
     labels: Vec<String>,
     train: Vec<usize>,
-    multi_label: bool,
+    targets: Targets,
     seed: u64,
 }
 
@@ -100,7 +100,7 @@ pub struct Source {
     pub clips: Vec<Clip>,
     pub labels: Vec<String>,
     pub train: Vec<usize>,
-    pub multi_label: bool,
+    pub targets: Targets,
 }
 
 impl Augmenter {
@@ -127,7 +127,7 @@ impl Augmenter {
             clips: source.clips,
             labels: source.labels,
             train: source.train,
-            multi_label: source.multi_label,
+            targets: source.targets,
             seed,
         })
     }
@@ -150,7 +150,7 @@ impl Augmenter {
             &self.labels,
             &self.train,
             shape,
-            self.multi_label,
+            &self.targets,
             |clip| {
                 let frames = self.frames[clip].as_ref()?;
                 let mut rng = ChaCha8Rng::seed_from_u64(
@@ -296,6 +296,7 @@ pub fn mixup(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genrescope::features::Preset;
 
     fn ramp(frames: usize, bands: usize) -> Array2<f32> {
         Array2::from_shape_fn((frames, bands), |(t, b)| -60.0 + t as f32 * 0.1 + b as f32)
@@ -314,7 +315,7 @@ mod tests {
 
     #[test]
     fn pitch_shift_moves_a_peak_up_by_the_interval() {
-        let config = FeatureConfig::preset("logmel128").unwrap();
+        let config = FeatureConfig::preset(Preset::LogMel128);
         // One loud band at 2 kHz (Slaney mels are logarithmic there).
         let low = hz_to_mel(0.0, config.mel_scale);
         let high = hz_to_mel(config.fmax_hz() as f64, config.mel_scale);

@@ -18,15 +18,72 @@ use crate::data::dataset::Clip;
 use crate::data::prepare::{prepare, FeatureCache, Skipped};
 use crate::data::split::Split;
 
+/// What each clip's windows are trained towards.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// One-hot on the clip's primary label; with `multi_label`, spread evenly over all of the
+    /// clip's known labels.
+    Labels { multi_label: bool },
+    /// A distribution over the classes for each clip, indexed like the dataset's clips (a
+    /// teacher's answers, `cargo xtask distill`); a clip without one gets no windows.
+    Given(Vec<Option<Vec<f32>>>),
+}
+
+impl Targets {
+    /// One-hot on each clip's primary label.
+    pub const PRIMARY_LABEL: Targets = Targets::Labels { multi_label: false };
+
+    /// The target distribution and the class (for accuracy) of `clips[index]`, `None` for a
+    /// clip [`Targets::Given`] has nothing for.
+    fn of(
+        &self,
+        clips: &[Clip],
+        labels: &[String],
+        index: usize,
+    ) -> anyhow::Result<Option<(Vec<f32>, usize)>> {
+        let position = |label: &str| labels.iter().position(|l| l == label);
+        match self {
+            Targets::Labels { multi_label } => {
+                let clip = &clips[index];
+                let label = position(clip.primary_label())
+                    .ok_or_else(|| anyhow::anyhow!("clip label outside the class list"))?;
+                let mut target = vec![0.0f32; labels.len()];
+                if *multi_label {
+                    let known: Vec<usize> =
+                        clip.labels.iter().filter_map(|l| position(l)).collect();
+                    for &k in &known {
+                        target[k] = 1.0 / known.len() as f32;
+                    }
+                } else {
+                    target[label] = 1.0;
+                }
+                Ok(Some((target, label)))
+            }
+            Targets::Given(given) => {
+                let Some(target) = given.get(index).and_then(Option::as_ref) else {
+                    return Ok(None);
+                };
+                anyhow::ensure!(
+                    target.len() == labels.len(),
+                    "a target of {} classes for {} labels",
+                    target.len(),
+                    labels.len()
+                );
+                Ok(Some((target.clone(), crate::metrics::argmax(target))))
+            }
+        }
+    }
+}
+
 /// Windows of one side of the split, `[len, frames, width]` row-major in `x`.
 pub struct WindowSet {
     pub x: Vec<f32>,
     pub frames: usize,
     pub width: usize,
-    /// Class of each window (its clip's primary label), for accuracy.
+    /// Class of each window (its clip's primary label, or its given target's top class), for
+    /// accuracy.
     pub y: Vec<usize>,
-    /// Target distribution of each window (`len × classes`): one-hot on the primary label, or
-    /// spread evenly over all of the clip's known labels with `--multi-label`.
+    /// Target distribution of each window (`len × classes`), its clip's [`Targets`].
     pub targets: Vec<f32>,
     pub classes: usize,
     /// Clip of each window, as an index into `clips`.
@@ -114,13 +171,12 @@ pub fn load(
     split: &Split,
     input: &ModelInput,
     cache_root: &Path,
-    multi_label: bool,
+    targets: &Targets,
     (augment, seed): (&[Augmentation], u64),
 ) -> anyhow::Result<TrainingData> {
     let (mut features, skipped) = clip_features(clips, input, cache_root)?;
     let raw_input = unstandardised(input);
-    let (mut train, mut valid) =
-        cut_split(clips, labels, split, &raw_input, &features, multi_label)?;
+    let (mut train, mut valid) = cut_split(clips, labels, split, &raw_input, &features, targets)?;
     if let ModelInput::Hybrid {
         mean: descriptors, ..
     } = &raw_input
@@ -163,7 +219,7 @@ pub fn load(
             clips: clips.to_vec(),
             labels: labels.to_vec(),
             train: split.train.clone(),
-            multi_label,
+            targets: targets.clone(),
         };
         let statistics = (mean.clone(), std.clone());
         Some(Augmenter::new(
@@ -246,7 +302,7 @@ fn cut_split(
     split: &Split,
     raw_input: &ModelInput,
     features: &[Option<Array2<f32>>],
-    multi_label: bool,
+    targets: &Targets,
 ) -> anyhow::Result<(WindowSet, WindowSet)> {
     let extractor = raw_input.frame_extractor()?;
     let shape = raw_input.shape();
@@ -265,14 +321,7 @@ fn cut_split(
         })
     };
     let cut = |indices: &[usize]| {
-        window_set(
-            clips,
-            labels,
-            indices,
-            (frames, width),
-            multi_label,
-            windows_of,
-        )
+        window_set(clips, labels, indices, (frames, width), targets, windows_of)
     };
     let train = cut(&split.train)?;
     let valid = cut(&split.valid)?;
@@ -309,14 +358,14 @@ fn standardised(raw_input: ModelInput, mean: Vec<f32>, std: Vec<f32>) -> ModelIn
     }
 }
 
-/// The windows of the clips `indices` (those `windows_of` has windows for), each labelled with
-/// its clip's primary label (or all its known labels with `multi_label`).
+/// The windows of the clips `indices` (those `windows_of` and `targets` have something for),
+/// each trained towards its clip's [`Targets`].
 pub fn window_set(
     clips: &[Clip],
     labels: &[String],
     indices: &[usize],
     (frames, width): (usize, usize),
-    multi_label: bool,
+    targets: &Targets,
     mut windows_of: impl FnMut(usize) -> Option<Array3<f32>>,
 ) -> anyhow::Result<WindowSet> {
     let mut set = WindowSet {
@@ -331,26 +380,12 @@ pub fn window_set(
         clip_labels: Vec::new(),
     };
     for &index in indices {
+        let Some((target, label)) = targets.of(clips, labels, index)? else {
+            continue;
+        };
         let Some(windows) = windows_of(index) else {
             continue;
         };
-        let label = labels
-            .iter()
-            .position(|l| l == clips[index].primary_label())
-            .ok_or_else(|| anyhow::anyhow!("clip label outside the class list"))?;
-        let mut target = vec![0.0f32; labels.len()];
-        target[label] = 1.0;
-        if multi_label {
-            let known: Vec<usize> = clips[index]
-                .labels
-                .iter()
-                .filter_map(|l| labels.iter().position(|k| k == l))
-                .collect();
-            target.fill(0.0);
-            for &k in &known {
-                target[k] = 1.0 / known.len() as f32;
-            }
-        }
         let n = windows.dim().0;
         let position = set.clips.len();
         set.clips.push(index);

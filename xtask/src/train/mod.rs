@@ -16,12 +16,14 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use genrescope::features::descriptors::SUMMARY_LEN;
+use genrescope::features::{FeatureConfig, Preset};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{GenreModel, ModelInput, ModelMetadata, Provider, Runtime};
 use serde_json::json;
 
 use crate::data::args::{DataArgs, Selected};
 use crate::features::load_config;
+use data::Targets;
 use fit::{fit, FitConfig, Monitor};
 use models::{Family, Hyper, Net};
 
@@ -122,6 +124,10 @@ pub struct TrainOptions {
     /// Train-time augmentations (frame-feature families), e.g. `gain,pitch,spec-augment`.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub augment: Vec<augment::Augmentation>,
+    /// Each clip's target distribution from a teacher (`cargo xtask distill`) instead of its
+    /// labels.
+    #[arg(skip)]
+    pub teacher: Option<Targets>,
 }
 
 #[derive(clap::Args)]
@@ -149,11 +155,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--features` where given (a preset name or a FeatureConfig JSON file), else `preset`.
+fn features_for(preset: Preset, options: &TrainOptions) -> anyhow::Result<FeatureConfig> {
+    match options.features.as_deref() {
+        Some(config) => load_config(config),
+        None => Ok(FeatureConfig::preset(preset)),
+    }
+}
+
 /// The model input of a family before standardisation (filled in from the training data).
 fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInput> {
     Ok(match family.default_features() {
         Some(preset) if family == Family::Hybrid => {
-            let features = load_config(options.features.as_deref().unwrap_or(preset))?;
+            let features = features_for(preset, options)?;
             anyhow::ensure!(
                 features.feature_width() >= SUMMARY_LEN,
                 "the hybrid's descriptor row needs features at least {SUMMARY_LEN} wide \
@@ -168,7 +182,7 @@ fn input_for(family: Family, options: &TrainOptions) -> anyhow::Result<ModelInpu
             }
         }
         Some(preset) => {
-            let features = load_config(options.features.as_deref().unwrap_or(preset))?;
+            let features = features_for(preset, options)?;
             let hop_frames = match options.hop {
                 Some(seconds) => ((seconds * features.sample_rate as f32)
                     / features.hop_length as f32)
@@ -209,7 +223,7 @@ pub fn train(
         &selected.split,
         &template,
         &options.cache,
-        options.multi_label,
+        &targets(options),
         (&options.augment, seed),
     )?;
     report_data(name, selected, &data);
@@ -241,7 +255,11 @@ pub fn train(
         .to_onnx(frames, width, classes.len(), &doc)?;
     let training = json!({
         "skipped_clips": data.skipped.len(),
-        "targets": if options.multi_label { "all known labels of a clip, evenly" } else { "primary label" },
+        "targets": match (&options.teacher, options.multi_label) {
+            (Some(_), _) => "the teacher's answer for the clip (cargo xtask distill)",
+            (None, true) => "all known labels of a clip, evenly",
+            (None, false) => "primary label",
+        },
         "fit": config,
         "hyper": hyper,
         "parameters": parameters,
@@ -276,6 +294,14 @@ pub fn train(
     let path = options.out.join(format!("{name}.onnx"));
     write_model(&path, &onnx, &metadata)?;
     Ok(path)
+}
+
+/// What each clip's windows are trained towards: the teacher's answers where given, else the
+/// labels.
+fn targets(options: &TrainOptions) -> Targets {
+    options.teacher.clone().unwrap_or(Targets::Labels {
+        multi_label: options.multi_label,
+    })
 }
 
 /// Prints the skipped clips and the size of the training and validation sets.
@@ -476,6 +502,7 @@ mod tests {
             dropout: None,
             init_seed: None,
             augment: vec![],
+            teacher: None,
         }
     }
 

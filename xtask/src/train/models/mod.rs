@@ -12,6 +12,7 @@ mod mobilenet;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use genrescope::features::Preset;
 use serde::{Deserialize, Serialize};
 
 use crate::onnx::{layers, Graph};
@@ -65,11 +66,11 @@ impl Family {
     }
 
     /// The feature preset a family trains on unless told otherwise (`None`: descriptors).
-    pub fn default_features(self) -> Option<&'static str> {
+    pub fn default_features(self) -> Option<Preset> {
         match self {
-            Family::MfccCnn | Family::MfccLstm => Some("mfcc13"),
-            Family::Crnn => Some("crnn-mfcc"),
-            Family::Mobilenet | Family::Hybrid => Some("logmel128"),
+            Family::MfccCnn | Family::MfccLstm => Some(Preset::Mfcc13),
+            Family::Crnn => Some(Preset::CrnnMfcc),
+            Family::Mobilenet | Family::Hybrid => Some(Preset::LogMel128),
             Family::DescriptorMlp => None,
         }
     }

@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use genrescope::features::FeatureConfig;
+use genrescope::features::{FeatureConfig, Preset};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{GenreModel, ModelInput, ModelMetadata, Provider, Runtime};
 use ndarray::Array3;
@@ -28,7 +28,7 @@ fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> Mode
             std: vec![1.0; width],
         },
         Family::Hybrid => {
-            let mut features = FeatureConfig::preset("logmel128").unwrap();
+            let mut features = FeatureConfig::preset(Preset::LogMel128);
             features.n_mels = width;
             features.frames = frames - 1;
             ModelInput::Hybrid {
@@ -40,8 +40,8 @@ fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> Mode
         }
         _ => {
             let mut features = match width {
-                13 => FeatureConfig::preset("mfcc13").unwrap(),
-                _ => FeatureConfig::preset("logmel128").unwrap(),
+                13 => FeatureConfig::preset(Preset::Mfcc13),
+                _ => FeatureConfig::preset(Preset::LogMel128),
             };
             features.n_mels = features.n_mels.min(width);
             features.frames = frames;
