@@ -111,40 +111,47 @@ impl NiceEguiApp for EditorApp {
                 self.top_bar(ui);
                 self.banners(ui, view);
                 ui.separator();
-                // The body takes what the two diagnostics lines at the bottom leave.
-                let body_height = (ui.available_height() - DIAGNOSTICS_HEIGHT).max(0.0);
+                // The body takes what the diagnostics lines at the bottom leave (more lines
+                // when the window is narrow).
+                let diagnostics = views::diagnostics(ui, view, &stats);
+                let body_height =
+                    (ui.available_height() - diagnostics.size().y - SEPARATOR_HEIGHT).max(0.0);
                 if ui.available_width() >= TWO_COLUMNS_MIN_WIDTH {
                     self.two_columns(ui, view, &names, body_height);
                 } else {
                     self.one_column(ui, view, &names, body_height);
                 }
                 ui.separator();
-                views::diagnostics(ui, view, &stats);
+                ui.label(diagnostics);
             });
     }
 }
 
 /// Empty space around the editor's content, in logical pixels.
 const MARGIN: i8 = 10;
-/// Height kept for the diagnostics lines and the separator above them, in logical pixels.
-const DIAGNOSTICS_HEIGHT: f32 = 44.0;
+/// Height of a separator line with its spacing, in logical pixels.
+const SEPARATOR_HEIGHT: f32 = 14.0;
+/// Width of the smoothing label, slider and value box together, in logical pixels: the top bar
+/// starts a new row for them rather than drawing them past the window's edge.
+const SMOOTHING_WIDTH: f32 = 220.0;
 /// Narrower windows stack the views in one scrolling column, in logical pixels.
 const TWO_COLUMNS_MIN_WIDTH: f32 = 560.0;
 /// Height below which a view is not squeezed further, in logical pixels.
 const MIN_VIEW_HEIGHT: f32 = 200.0;
 
 impl EditorApp {
-    /// The current distribution on the left; history and track summary on the right.
+    /// The current distribution on the left; history and track summary on the right, each
+    /// column scrolled when the window is too short for it.
     fn two_columns(&mut self, ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
-        let height = height.max(MIN_VIEW_HEIGHT);
         ui.horizontal_top(|ui| {
             let width = ui.available_width();
-            fixed_area(ui, egui::vec2(width * 0.42, height), |ui| {
+            scrolled_area(ui, "current", egui::vec2(width * 0.42, height), |ui| {
                 views::current(ui, view, names);
             });
             // A plain separator would claim the whole remaining height of the window.
             ui.add_sized([6.0, height], egui::Separator::default().vertical());
-            fixed_area(ui, egui::vec2(ui.available_width(), height), |ui| {
+            let size = egui::vec2(ui.available_width(), height);
+            scrolled_area(ui, "history", size, |ui| {
                 views::history(ui, view, names, (height * 0.55).max(80.0));
                 ui.separator();
                 self.summary(ui, view, names);
@@ -191,6 +198,9 @@ impl EditorApp {
             if let Some(ctx) = &self.gui_context {
                 let setter = ctx.param_setter();
                 analyze_toggle(ui, &self.params, &setter);
+                if ui.available_size_before_wrap().x < SMOOTHING_WIDTH {
+                    ui.end_row();
+                }
                 ui.label("Smoothing");
                 ui.add(ParamSlider::for_param(&self.params.smoothing, &setter).with_width(90.0));
             }
@@ -318,6 +328,22 @@ fn fixed_area(ui: &mut egui::Ui, size: egui::Vec2, add_contents: impl FnOnce(&mu
     ui.allocate_ui_with_layout(size, top_down, |ui| {
         ui.set_min_size(size);
         add_contents(ui);
+    });
+}
+
+/// [`fixed_area`] with a vertical scroll bar when `add_contents` is taller than `size`.
+fn scrolled_area(
+    ui: &mut egui::Ui,
+    id: &str,
+    size: egui::Vec2,
+    add_contents: impl FnOnce(&mut egui::Ui),
+) {
+    fixed_area(ui, size, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt(id)
+            .max_height(size.y)
+            .auto_shrink([false, false])
+            .show(ui, add_contents);
     });
 }
 

@@ -279,7 +279,13 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
 }
 
 /// One line: provider, inference time, worker load, drops, latency, rates and input level.
-pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
+/// The diagnostics lines laid out for the current width, so the body can leave room for their
+/// height before they are drawn ([`egui::Label`] takes the galley).
+pub fn diagnostics(
+    ui: &egui::Ui,
+    view: &GenreView,
+    stats: &StatsSnapshot,
+) -> std::sync::Arc<egui::Galley> {
     let (provider, window) = match &view.status {
         ModelStatus::Ready {
             provider,
@@ -303,19 +309,22 @@ pub fn diagnostics(ui: &mut egui::Ui, view: &GenreView, stats: &StatsSnapshot) {
     } else {
         format!("{:.0} dBFS", view.level.rms_dbfs)
     };
-    ui.label(
-        RichText::new(format!(
-            "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms\n\
-             host {} Hz, model {} Hz · {window} · {} windows · input {level}",
-            view.inference_ms,
-            stats.worker_load_ppm as f32 / 1e4,
-            stats.dropped,
-            stats.nonfinite,
-            latency_ms,
-            stats.host_rate_hz,
-            stats.analysis_rate_hz,
-            view.windows,
-        ))
-        .size(12.0),
+    let text = format!(
+        "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms\n\
+         host {} Hz, model {} Hz · {window} · {} windows · input {level}",
+        view.inference_ms,
+        stats.worker_load_ppm as f32 / 1e4,
+        stats.dropped,
+        stats.nonfinite,
+        latency_ms,
+        stats.host_rate_hz,
+        stats.analysis_rate_hz,
+        view.windows,
     );
+    ui.painter().layout(
+        text,
+        FontId::proportional(12.0),
+        ui.visuals().text_color(),
+        ui.available_width(),
+    )
 }
