@@ -136,7 +136,7 @@ const SEPARATOR_HEIGHT: f32 = 14.0;
 const SMOOTHING_WIDTH: f32 = 220.0;
 /// Narrower windows stack the views in one scrolling column, in logical pixels.
 const TWO_COLUMNS_MIN_WIDTH: f32 = 560.0;
-/// Height below which a view is not squeezed further, in logical pixels.
+/// Height of the current distribution in the one-column layout, in logical pixels.
 const MIN_VIEW_HEIGHT: f32 = 200.0;
 
 impl EditorApp {
