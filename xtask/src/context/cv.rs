@@ -186,7 +186,7 @@ fn config(candidate: &Candidate, settings: &Settings, weight_decay: f64) -> Head
 }
 
 /// Figures of one set of clips.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Scores {
     /// Single-genre clips: accuracy and macro-F1.
     pub accuracy: f64,

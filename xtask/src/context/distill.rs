@@ -12,18 +12,19 @@
 //! `analyze` runs it, beside the teacher on the same clips.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use genrescope::genres::Vocabulary;
 use genrescope::inference::runtime::repository_dirs;
 use genrescope::inference::{
     analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::corpus::{Corpus, Labelled, Thresholds};
 use super::cv::{self, mean_std, Candidate, Scores, Settings};
 use super::head::Classifier;
+use super::report::Section;
 use super::windows::{self, Layer, Network};
 use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Dataset;
@@ -76,6 +77,10 @@ pub struct Args {
     /// write `<out>/<name>.onnx`.
     #[arg(long)]
     export: bool,
+    /// Only rebuild the table (`<out>/report/distill.md` and its section of `REPORT.md`) from
+    /// the students' JSON files, timing each student's latest fold model and the teacher again.
+    #[arg(long)]
+    report_only: bool,
     /// Threads for the teacher's windows and the scoring (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -95,7 +100,7 @@ fn teacher() -> Candidate {
 }
 
 /// One test fold's figures for teacher and student.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Fold {
     fold: usize,
     teacher: Scores,
@@ -104,17 +109,44 @@ struct Fold {
     agreement: f64,
 }
 
-/// What `<out>/report/<name>.distill.json` holds.
-#[derive(Serialize)]
-struct Report<'a> {
-    student: &'a str,
-    family: &'a str,
+/// A network's size and CPU cost per window, one thread.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cost {
     parameters: Option<u64>,
+    /// Seconds of audio between windows: the cost of a second of audio is `ms / hop`.
+    hop_seconds: f32,
     features_ms: f64,
     model_ms: f64,
+}
+
+impl Cost {
+    /// Measures `model` (with its `.json`) on this machine.
+    fn of(runtime: &Runtime, model: &Path) -> anyhow::Result<Self> {
+        let metadata = ModelMetadata::load(&ModelMetadata::path_for(model))?;
+        Ok(Self {
+            parameters: metadata.training["parameters"].as_u64(),
+            hop_seconds: metadata.input.hop_seconds(),
+            features_ms: all::features_ms(&metadata)?,
+            model_ms: all::inference_ms(runtime, model)?,
+        })
+    }
+
+    /// Seconds of audio analysed per second of one core (features and model).
+    fn real_time(&self) -> f64 {
+        f64::from(self.hop_seconds) * 1e3 / (self.features_ms + self.model_ms)
+    }
+}
+
+/// What `<out>/report/<name>.distill.json` holds: one student's cross-validation.
+#[derive(Serialize, Deserialize)]
+struct Report {
+    student: String,
+    family: String,
     temperature: f32,
     label_weight: f32,
-    folds: &'a [Fold],
+    folds: Vec<Fold>,
+    /// Of the latest fold's student.
+    cost: Cost,
     command: String,
 }
 
@@ -240,6 +272,33 @@ fn student_answers(
     Ok(answers.into_iter().collect::<Result<_, _>>()?)
 }
 
+/// Where the fold students go (`cache/distill/` by default): they are for scoring only, and stay
+/// out of `models/`.
+fn fold_models(args: &Args) -> PathBuf {
+    args.options.cache.with_file_name("distill")
+}
+
+/// Times every student's latest fold model again (see [`Args::report_only`]).
+fn time_again(args: &Args, runtime: &Runtime) -> anyhow::Result<()> {
+    let dir = args.options.out.join("report");
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if !path.to_string_lossy().ends_with(".distill.json") {
+            continue;
+        }
+        let mut report: Report = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        let Some(last) = report.folds.last() else {
+            continue;
+        };
+        let model = fold_models(args).join(format!("{}-fold{}.onnx", report.student, last.fold));
+        if model.is_file() {
+            report.cost = Cost::of(runtime, &model)?;
+            std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+        }
+    }
+    Ok(())
+}
+
 /// Trains and scores the student of one test fold.
 fn cross_validate_fold(
     args: &Args,
@@ -257,8 +316,7 @@ fn cross_validate_fold(
         valid: corpus.fold(valid_fold, true),
     };
     let name = format!("{}-fold{}", args.name, fold + 1);
-    // Fold models are for scoring only: they stay out of `models/`.
-    let out = args.options.cache.with_file_name("distill");
+    let out = fold_models(args);
     let (path, teacher) =
         train_student(args, corpus, probes, (split, test.clone()), (&name, &out))?;
     let clips: Vec<&Labelled> = test.iter().map(|&c| &corpus.clips[c]).collect();
@@ -287,6 +345,11 @@ fn figure(folds: &[Fold], of: impl Fn(&Fold) -> f64) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.report_only {
+        let runtime = Runtime::find(&repository_dirs())?;
+        time_again(&args, &runtime)?;
+        return write_table(&args.options.out, &runtime);
+    }
     let vocabulary = Vocabulary::load(&args.vocabulary)?;
     let thresholds = Thresholds {
         single: args.min_single,
@@ -344,29 +407,131 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the figures so far, with the size and CPU cost per window (one thread) of `model`,
-/// the latest fold's student.
+/// The network the teacher runs per window (genre-v2's window graph is this trunk).
+const TEACHER_NETWORK: &str = "models/msd-musicnn.onnx";
+
+/// Writes `<out>/report/<name>.distill.json` with the figures so far and the cost of `model`,
+/// the latest fold's student, then the table of every student.
 fn write_report(
     args: &Args,
     folds: &[Fold],
-    model: &std::path::Path,
+    model: &Path,
     runtime: &Runtime,
 ) -> anyhow::Result<()> {
-    let metadata = ModelMetadata::load(&ModelMetadata::path_for(model))?;
     let report = Report {
-        student: &args.name,
-        family: args.family.name(),
-        parameters: metadata.training["parameters"].as_u64(),
-        features_ms: all::features_ms(&metadata)?,
-        model_ms: all::inference_ms(runtime, model)?,
+        student: args.name.clone(),
+        family: args.family.name().to_owned(),
         temperature: args.temperature,
         label_weight: args.label_weight,
-        folds,
+        folds: folds.to_vec(),
+        cost: Cost::of(runtime, model)?,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let dir = args.options.out.join("report");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{}.distill.json", args.name));
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
-    Ok(())
+    write_table(&args.options.out, runtime)
+}
+
+/// `models/report/distill.md` (and its section of `REPORT.md`): every student's
+/// cross-validation beside the teacher's on the same folds, and the cost of each, measured
+/// again now so that the ratios come from one run.
+fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
+    let dir = out.join("report");
+    let mut reports: Vec<Report> = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.to_string_lossy().ends_with(".distill.json") {
+            reports.push(serde_json::from_str(&std::fs::read_to_string(&path)?)?);
+        }
+    }
+    reports.sort_by_key(|r| r.cost.parameters);
+    let teacher = Cost::of(runtime, Path::new(TEACHER_NETWORK))?;
+    let mut md = String::from("## Distilled students (`cargo xtask distill`)\n\n");
+    md += "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \
+           mixed with the share L of the same answer restricted to the genres the clip's labels \
+           allow) with the augmentations of its command. 5-fold artist-grouped cross-validation \
+           with `genre-v2`'s folds: per test fold, the next fold validates and the other three \
+           train both the teacher's head and the student, so neither sees a test clip; the \
+           teacher column is that teacher on the same test clips. Scores are of whole clips \
+           through ONNX Runtime, as `analyze` runs them: single-genre accuracy / macro-F1, mean \
+           ± std over the folds; agreement is how often the student's top genre is the \
+           teacher's. Cost: CPU per window on this machine, one thread, measured in this run; \
+           real time = seconds of audio per CPU-second for features and model (decoding \
+           excluded).\n\n";
+    md += "| model | parameters | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
+    md += "|---|---|---|---|---|---|---|---|---|\n";
+    md += &format!(
+        "| genre-v2 teacher (MSD musicnn trunk) | {} | {:.2} + {:.2} | {:.0}× | | | | | |\n",
+        teacher.parameters.unwrap_or(0),
+        teacher.features_ms,
+        teacher.model_ms,
+        teacher.real_time()
+    );
+    for r in &reports {
+        let pair = |of: &dyn Fn(&Fold) -> &Scores| {
+            format!(
+                "{} / {}",
+                figure(&r.folds, |f| of(f).accuracy),
+                figure(&r.folds, |f| of(f).macro_f1)
+            )
+        };
+        md += &format!(
+            "| {} ({}) | {} | {:.2} + {:.2} | {:.0}× ({:.1}× the teacher) | {} | {} | {} | {} | {}, {} |\n",
+            r.student,
+            r.family,
+            r.cost.parameters.unwrap_or(0),
+            r.cost.features_ms,
+            r.cost.model_ms,
+            r.cost.real_time(),
+            r.cost.real_time() / teacher.real_time(),
+            r.folds.len(),
+            pair(&|f| &f.teacher),
+            pair(&|f| &f.student),
+            figure(&r.folds, |f| f.agreement),
+            r.temperature,
+            r.label_weight
+        );
+    }
+    md += "\nCommands:\n\n";
+    for r in &reports {
+        md += &format!("- `{}`\n", r.command);
+    }
+    Section::DISTILL.write(out, &md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_soften_the_teacher_and_keep_the_labels_share_inside_the_clips_genres() {
+        let answer = [0.7, 0.2, 0.1];
+        let soft = target(&answer, &[0, 1, 2], 2.0, 0.0);
+        assert!((soft.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(soft[0] < 0.7 && soft[2] > 0.1, "T = 2 flattens: {soft:?}");
+        // The clip may only be genre 1 or 2: the label share goes there, renormalised.
+        let mixed = target(&answer, &[1, 2], 1.0, 0.5);
+        assert!((mixed.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((mixed[0] - 0.35).abs() < 1e-6, "{mixed:?}");
+        assert!(
+            (mixed[1] - (0.1 + 0.5 * 2.0 / 3.0)).abs() < 1e-6,
+            "{mixed:?}"
+        );
+        // A teacher sure of a genre the labels exclude still leaves the labelled genres a share.
+        let against = target(&[1.0, 0.0, 0.0], &[2], 1.0, 0.5);
+        assert!((against[2] - 0.5).abs() < 1e-3, "{against:?}");
+    }
+
+    #[test]
+    fn real_time_counts_the_hop_not_the_window() {
+        let cost = Cost {
+            parameters: Some(1),
+            hop_seconds: 3.0,
+            features_ms: 0.5,
+            model_ms: 0.5,
+        };
+        assert!((cost.real_time() - 3000.0).abs() < 1e-9);
+    }
 }

@@ -17,33 +17,61 @@ use crate::metrics::Confusion;
 /// File stem of the report in `<out>/report/`.
 pub const STEM: &str = "genre-v2";
 
-/// Where the section starts and ends in `REPORT.md`.
-const BEGIN: &str =
-    "<!-- genre-v2: written by `cargo xtask genre-v2` (models/report/genre-v2.md) -->\n";
-const END: &str = "<!-- /genre-v2 -->\n";
-
-/// The section as `REPORT.md` carries it (empty before the first `genre-v2` run).
-pub fn section(out: &Path) -> String {
-    std::fs::read_to_string(out.join("report").join(format!("{STEM}.md")))
-        .map(|md| format!("{BEGIN}{md}\n{END}\n"))
-        .unwrap_or_default()
+/// A part of `REPORT.md` that a command writes as `<out>/report/<stem>.md`; `train-all` keeps
+/// every one when it rebuilds the rest, in [`Section::ALL`]'s order.
+pub struct Section {
+    stem: &'static str,
 }
 
-/// Puts the current section into `<out>/REPORT.md`, replacing the previous one (or after the
-/// title); `train-all` keeps it when it rebuilds the rest.
-fn splice(out: &Path) -> anyhow::Result<()> {
-    let path = out.join("REPORT.md");
-    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Model report\n\n".into());
-    let (before, after) = match (doc.find(BEGIN), doc.find(END)) {
-        (Some(begin), Some(end)) => (&doc[..begin], &doc[end + END.len()..]),
-        _ => {
-            let title = doc.find("\n\n").map_or(0, |i| i + 2);
-            (&doc[..title], &doc[title..])
-        }
-    };
-    let after = after.trim_start_matches('\n');
-    std::fs::write(&path, format!("{before}{}{after}", section(out)))?;
-    Ok(())
+impl Section {
+    pub const GENRE_V2: Section = Section { stem: STEM };
+    pub const DISTILL: Section = Section { stem: "distill" };
+    pub const ALL: [Section; 2] = [Section::GENRE_V2, Section::DISTILL];
+
+    /// Where the section starts in `REPORT.md`.
+    fn begin(&self) -> String {
+        let stem = self.stem;
+        format!("<!-- {stem}: written by `cargo xtask {stem}` (models/report/{stem}.md) -->\n")
+    }
+
+    /// Where the section ends in `REPORT.md`.
+    fn end(&self) -> String {
+        format!("<!-- /{} -->\n", self.stem)
+    }
+
+    /// The section as `REPORT.md` carries it (empty before the command's first run).
+    pub fn text(&self, out: &Path) -> String {
+        std::fs::read_to_string(out.join("report").join(format!("{}.md", self.stem)))
+            .map(|md| format!("{}{md}\n{}\n", self.begin(), self.end()))
+            .unwrap_or_default()
+    }
+
+    /// Writes `md` as `<out>/report/<stem>.md` and puts it into `<out>/REPORT.md`, replacing
+    /// the previous one, else after the sections before it in [`Section::ALL`], else after the
+    /// title.
+    pub fn write(&self, out: &Path, md: &str) -> anyhow::Result<()> {
+        let dir = out.join("report");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{}.md", self.stem)), md)?;
+        let path = out.join("REPORT.md");
+        let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Model report\n\n".into());
+        let (begin, end) = (self.begin(), self.end());
+        let (before, after) = match (doc.find(&begin), doc.find(&end)) {
+            (Some(b), Some(e)) => (&doc[..b], &doc[e + end.len()..]),
+            _ => {
+                let earlier = Section::ALL
+                    .iter()
+                    .take_while(|s| s.stem != self.stem)
+                    .filter_map(|s| doc.find(&s.end()).map(|e| e + s.end().len()))
+                    .max();
+                let at = earlier.unwrap_or_else(|| doc.find("\n\n").map_or(0, |i| i + 2));
+                (&doc[..at], &doc[at..])
+            }
+        };
+        let after = after.trim_start_matches('\n');
+        std::fs::write(&path, format!("{before}{}{after}", self.text(out)))?;
+        Ok(())
+    }
 }
 
 /// A result's figures as mean ± std over folds.
@@ -164,8 +192,7 @@ pub fn write_cv(
     if let Some((c, calibration)) = chosen {
         write_chosen(&mut md, &dir, &name, &results[c], calibration)?;
     }
-    std::fs::write(dir.join(format!("{STEM}.md")), &md)?;
-    splice(out)?;
+    Section::GENRE_V2.write(out, &md)?;
     let doc = json!({
         "settings": settings,
         "classes": corpus.classes,
@@ -234,4 +261,32 @@ fn write_chosen(
         writeln!(md, "| {label} | {} |", cells.join(" | "))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_replaced_in_place_or_added_after_the_earlier_ones() {
+        let out = std::env::temp_dir().join(format!("genrescope-sections-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let report = out.join("REPORT.md");
+        std::fs::write(
+            &report,
+            "# Model report\n\nIntro.\n\n## Per-window models\n",
+        )
+        .unwrap();
+        Section::DISTILL.write(&out, "students v1\n").unwrap();
+        Section::GENRE_V2.write(&out, "pooled v1\n").unwrap();
+        Section::DISTILL.write(&out, "students v2\n").unwrap();
+        let doc = std::fs::read_to_string(&report).unwrap();
+        let at = |text: &str| doc.find(text).unwrap_or_else(|| panic!("{text} in {doc}"));
+        assert!(!doc.contains("students v1"), "{doc}");
+        assert!(at("# Model report") < at("pooled v1"));
+        assert!(at("pooled v1") < at("students v2"), "{doc}");
+        assert!(at("students v2") < at("## Per-window models"), "{doc}");
+        assert_eq!(doc.matches("<!-- /distill -->").count(), 1, "{doc}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }

@@ -315,7 +315,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let entries = Entry::all(&args.options.out)?;
     let mut doc = String::from("# Model report\n\n");
-    doc += &crate::context::report::section(&args.options.out);
+    for section in crate::context::report::Section::ALL {
+        doc += &section.text(&args.options.out);
+    }
     doc += "## Per-window models (`train-all`, one artist-grouped split)\n\n";
     let _ = writeln!(
         doc,
