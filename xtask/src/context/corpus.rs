@@ -3,12 +3,50 @@
 //! and artist-grouped cross-validation folds.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use genrescope::genres::{LabelKind, Vocabulary};
 
 use crate::data::dataset::{Clip, Dataset};
 use crate::data::split::group_folds;
+
+/// The corpus options `genre-v2` and `distill` share, so that both judge on the same clips,
+/// genres and folds.
+#[derive(clap::Args)]
+pub struct CorpusArgs {
+    /// A labels table (`../shared/music/labels.tsv`'s format) or a `<root>/<label>/<file>` tree.
+    #[arg(default_value_os_t = genrescope::research::music_dir().join("labels.tsv"))]
+    pub data: PathBuf,
+    /// The genre vocabulary the labels are mapped through.
+    #[arg(long, default_value = "models/genres.toml")]
+    pub vocabulary: PathBuf,
+    /// Folders written by `tools/musicnn/export_weights.py` (`MSD_musicnn`, `MTT_musicnn`).
+    #[arg(long, default_value = "cache/musicnn")]
+    pub weights: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// A genre is in the model with at least this many single-genre clips...
+    #[arg(long, default_value_t = 10)]
+    pub min_single: usize,
+    /// ...and this many clips in all.
+    #[arg(long, default_value_t = 20)]
+    pub min_clips: usize,
+}
+
+impl CorpusArgs {
+    /// The vocabulary and the corpus these options describe.
+    pub fn load(&self) -> anyhow::Result<(Vocabulary, Corpus)> {
+        let vocabulary = Vocabulary::load(&self.vocabulary)?;
+        let thresholds = Thresholds {
+            single: self.min_single,
+            any: self.min_clips,
+        };
+        let corpus = Corpus::load(&self.data, &vocabulary, thresholds, self.folds, self.seed)?;
+        Ok((vocabulary, corpus))
+    }
+}
 
 /// How many clips a genre needs to be in the built-in model.
 #[derive(Debug, Clone, Copy, serde::Serialize)]

@@ -14,14 +14,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use genrescope::genres::Vocabulary;
 use genrescope::inference::runtime::repository_dirs;
 use genrescope::inference::{
     analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
 };
 use serde::{Deserialize, Serialize};
 
-use super::corpus::{Corpus, Labelled, Thresholds};
+use super::corpus::{Corpus, CorpusArgs, Labelled};
 use super::cv::{self, mean_std, Candidate, Scores, Settings};
 use super::head::Classifier;
 use super::report::Section;
@@ -36,14 +35,8 @@ use crate::train::{self, all, TrainOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A labels table (`../shared/music/labels.tsv`'s format).
-    #[arg(default_value_os_t = genrescope::research::music_dir().join("labels.tsv"))]
-    data: PathBuf,
-    #[arg(long, default_value = "models/genres.toml")]
-    vocabulary: PathBuf,
-    /// Folders written by `tools/musicnn/export_weights.py` (the teacher's network).
-    #[arg(long, default_value = "cache/musicnn")]
-    weights: PathBuf,
+    #[command(flatten)]
+    corpus: CorpusArgs,
     /// The teacher's cached window outputs (shared with `genre-v2`).
     #[arg(long, default_value = "cache/context")]
     windows: PathBuf,
@@ -59,16 +52,6 @@ pub struct Args {
     /// Share of each target that is the teacher's answer restricted to the clip's genres.
     #[arg(long, default_value_t = 0.5)]
     label_weight: f32,
-    #[arg(long, default_value_t = 5)]
-    folds: usize,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// As `genre-v2`: a genre needs this many single-genre clips...
-    #[arg(long, default_value_t = 10)]
-    min_single: usize,
-    /// ...and this many clips in all.
-    #[arg(long, default_value_t = 20)]
-    min_clips: usize,
     /// Test only these folds (1-based), e.g. to spread a long run over sessions; the
     /// cross-validation figures need every fold.
     #[arg(long, value_delimiter = ',')]
@@ -203,7 +186,7 @@ fn train_student(
     (name, out): (&str, &std::path::Path),
 ) -> anyhow::Result<(PathBuf, Vec<Vec<f32>>)> {
     let settings = Settings {
-        seed: args.seed,
+        seed: args.corpus.seed,
         ..crate::clap_defaults::<super::Args>().settings()
     };
     let everyone: Vec<usize> = (0..corpus.clips.len()).collect();
@@ -233,11 +216,11 @@ fn train_student(
     );
     let selected = selected(corpus, split, test, description);
     let data_args = DataArgs {
-        source: args.data.clone(),
+        source: args.corpus.data.clone(),
         classes: Vec::new(),
         min_count: 0,
         valid_fraction: 0.0,
-        seed: args.seed,
+        seed: args.corpus.seed,
         test_fraction: 0.0,
         lists: None,
     };
@@ -350,17 +333,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         time_again(&args, &runtime)?;
         return write_table(&args.options.out, &runtime);
     }
-    let vocabulary = Vocabulary::load(&args.vocabulary)?;
-    let thresholds = Thresholds {
-        single: args.min_single,
-        any: args.min_clips,
-    };
-    let corpus = Corpus::load(&args.data, &vocabulary, thresholds, args.folds, args.seed)?;
+    let (_, corpus) = args.corpus.load()?;
     let probes = BTreeMap::from([(
         Network::Msd,
         windows::probe_rows(
             Network::Msd,
-            &args.weights,
+            &args.corpus.weights,
             &corpus.clips,
             &args.windows,
             args.threads,
@@ -522,6 +500,13 @@ mod tests {
         // A teacher sure of a genre the labels exclude still leaves the labelled genres a share.
         let against = target(&[1.0, 0.0, 0.0], &[2], 1.0, 0.5);
         assert!((against[2] - 0.5).abs() < 1e-3, "{against:?}");
+    }
+
+    #[test]
+    fn the_teacher_is_fitted_with_genre_v2s_default_settings() {
+        let settings = crate::clap_defaults::<super::super::Args>().settings();
+        assert_eq!(settings.grid, [1e-4, 1e-3, 1e-2]);
+        assert_eq!(teacher().name(), "msd penultimate window-average logistic");
     }
 
     #[test]

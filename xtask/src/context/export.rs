@@ -156,7 +156,7 @@ pub fn write(
         &spec.networks,
         spec.layer,
         per_window.then_some(head),
-        &args.weights,
+        &args.corpus.weights,
     )?;
     let head_file = format!("{}.head.onnx", args.name);
     let doc = "genrescope pooled genre model: head";
@@ -189,12 +189,12 @@ pub fn write(
         }),
         training: json!({
             "command": std::env::args().collect::<Vec<_>>().join(" "),
-            "data": args.data.display().to_string(),
-            "vocabulary": { "file": args.vocabulary.display().to_string(), "version": vocabulary.version },
-            "thresholds": { "single_genre_clips": args.min_single, "clips": args.min_clips },
+            "data": args.corpus.data.display().to_string(),
+            "vocabulary": { "file": args.corpus.vocabulary.display().to_string(), "version": vocabulary.version },
+            "thresholds": { "single_genre_clips": args.corpus.min_single, "clips": args.corpus.min_clips },
             "clips": corpus.clips.len(),
             "left_out": corpus.dropped,
-            "folds": { "k": corpus.k, "seed": args.seed, "grouping": "artist (clips without one: each its own group)" },
+            "folds": { "k": corpus.k, "seed": args.corpus.seed, "grouping": "artist (clips without one: each its own group)" },
             "method": if per_window {
                 format!(
                     "frozen pre-trained musicnn ({}); a {} head on its standardised {} layer answers each window (partial-label loss, weight decay {weight_decay:e} chosen inside the training folds); the context's answer is the mean of its windows' answers",

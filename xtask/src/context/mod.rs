@@ -22,25 +22,17 @@ mod windows;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use genrescope::genres::Vocabulary;
 use genrescope::inference::context::Pool;
 
-use corpus::{Corpus, Thresholds};
+use corpus::{Corpus, CorpusArgs};
 use cv::{Candidate, Settings};
 use head::Classifier;
 use windows::{Layer, Network};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A labels table (`../shared/music/labels.tsv`'s format) or a `<root>/<label>/<file>` tree.
-    #[arg(default_value_os_t = genrescope::research::music_dir().join("labels.tsv"))]
-    data: PathBuf,
-    /// The genre vocabulary the labels are mapped through.
-    #[arg(long, default_value = "models/genres.toml")]
-    vocabulary: PathBuf,
-    /// Folders written by `tools/musicnn/export_weights.py` (`MSD_musicnn`, `MTT_musicnn`).
-    #[arg(long, default_value = "cache/musicnn")]
-    weights: PathBuf,
+    #[command(flatten)]
+    corpus: CorpusArgs,
     /// Networks to measure (every one must have its weights).
     #[arg(long, value_delimiter = ',', default_value = "msd,mtt")]
     networks: Vec<Network>,
@@ -48,16 +40,6 @@ pub struct Args {
     /// core live at a 3-s hop; the budget is 2 %).
     #[arg(long, default_value_t = 1)]
     max_networks: usize,
-    #[arg(long, default_value_t = 5)]
-    folds: usize,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// A genre is in the model with at least this many single-genre clips...
-    #[arg(long, default_value_t = 10)]
-    min_single: usize,
-    /// ...and this many clips in all.
-    #[arg(long, default_value_t = 20)]
-    min_clips: usize,
     /// Weight decays tried inside each training part.
     #[arg(long, value_delimiter = ',', default_value = "1e-4,1e-3,1e-2")]
     grid: Vec<f64>,
@@ -105,7 +87,7 @@ impl Args {
             steps: self.steps,
             learning_rate: self.learning_rate,
             dropout: 0.5,
-            seed: self.seed,
+            seed: self.corpus.seed,
         }
     }
 }
@@ -251,12 +233,7 @@ fn cross_validate_all(
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let vocabulary = Vocabulary::load(&args.vocabulary)?;
-    let thresholds = Thresholds {
-        single: args.min_single,
-        any: args.min_clips,
-    };
-    let corpus = Corpus::load(&args.data, &vocabulary, thresholds, args.folds, args.seed)?;
+    let (vocabulary, corpus) = args.corpus.load()?;
     println!(
         "{} clips in {} genres ({} left out: no genre, or only genres below the thresholds), {} folds",
         corpus.clips.len(),
@@ -268,7 +245,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for &network in &args.networks {
         let rows = windows::probe_rows(
             network,
-            &args.weights,
+            &args.corpus.weights,
             &corpus.clips,
             &args.cache,
             args.threads,
