@@ -403,7 +403,10 @@ fn write_report(
         label_weight: args.label_weight,
         folds: folds.to_vec(),
         cost: Cost::of(runtime, model)?,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: std::iter::once("cargo xtask".to_owned())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     let dir = args.options.out.join("report");
     std::fs::create_dir_all(&dir)?;
