@@ -183,7 +183,7 @@ fn train_student(
     corpus: &Corpus,
     probes: &BTreeMap<Network, Vec<ndarray::Array2<f32>>>,
     (split, test): (Split, Vec<usize>),
-    (name, out): (&str, &std::path::Path),
+    (name, out): (&str, &Path),
 ) -> anyhow::Result<(PathBuf, Vec<Vec<f32>>)> {
     let settings = Settings {
         seed: args.corpus.seed,
@@ -236,7 +236,7 @@ fn train_student(
 /// The student's answers for `clips`, through ONNX Runtime as `analyze` runs it.
 fn student_answers(
     runtime: &Runtime,
-    model: &std::path::Path,
+    model: &Path,
     clips: &[&Labelled],
     threads: Option<usize>,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
