@@ -501,3 +501,53 @@ fn column_statistics<'a>(
         .collect();
     (mean, std)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clip(labels: &[&str]) -> Clip {
+        Clip {
+            path: "x.ogg".into(),
+            labels: labels.iter().map(|&l| l.to_owned()).collect(),
+            group: "g".into(),
+            licence: None,
+        }
+    }
+
+    #[test]
+    fn windows_learn_their_clips_targets() {
+        let clips = [clip(&["a"]), clip(&["b", "a"]), clip(&["a"])];
+        let labels = ["a".to_owned(), "b".to_owned()];
+        let two_windows = |_| Some(Array3::zeros((2, 1, 1)));
+        let cut = |targets: &Targets| {
+            window_set(&clips, &labels, &[0, 1, 2], (1, 1), targets, two_windows).unwrap()
+        };
+
+        let primary = cut(&Targets::PRIMARY_LABEL);
+        assert_eq!(primary.y, [0, 0, 1, 1, 0, 0]);
+        assert_eq!(&primary.targets[4..6], [0.0, 1.0]);
+        let spread = cut(&Targets::Labels { multi_label: true });
+        assert_eq!(&spread.targets[4..6], [0.5, 0.5]);
+
+        // A teacher's answers: the top class is the window's class; a clip without an answer
+        // (a test clip) has no windows.
+        let taught = cut(&Targets::Given(vec![
+            Some(vec![0.2, 0.8]),
+            None,
+            Some(vec![0.6, 0.4]),
+        ]));
+        assert_eq!(taught.clips, [0, 2]);
+        assert_eq!(taught.y, [1, 1, 0, 0]);
+        assert_eq!(&taught.targets[..2], [0.2, 0.8]);
+        assert!(window_set(
+            &clips,
+            &labels,
+            &[0],
+            (1, 1),
+            &Targets::Given(vec![Some(vec![1.0])]),
+            two_windows
+        )
+        .is_err());
+    }
+}
