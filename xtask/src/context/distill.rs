@@ -423,8 +423,16 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     let mut reports: Vec<Report> = Vec::new();
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
-        if path.to_string_lossy().ends_with(".distill.json") {
-            reports.push(serde_json::from_str(&std::fs::read_to_string(&path)?)?);
+        if !path.to_string_lossy().ends_with(".distill.json") {
+            continue;
+        }
+        // Another student's report must not stop this student's training.
+        match std::fs::read_to_string(&path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| Ok(serde_json::from_str(&text)?))
+        {
+            Ok(report) => reports.push(report),
+            Err(e) => eprintln!("{} left out of the table: {e}", path.display()),
         }
     }
     reports.sort_by_key(|r| r.cost.parameters);
