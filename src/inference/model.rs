@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use ndarray::{Array2, ArrayView3, Axis};
+use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 use ort::value::TensorRef;
 
@@ -303,15 +304,20 @@ pub const GPU_RUN_WINDOWS: usize = 16;
 /// every [`GenreModel`]'s; for graphs that are not genre models (`cargo xtask embed` runs a
 /// model with an extra output).
 pub fn session(runtime: &Runtime, onnx: &[u8], provider: Provider) -> Result<Session, String> {
-    let builder = Session::builder(&runtime.environment)
+    provider
+        .register(session_builder(runtime)?)?
+        .commit_from_memory(onnx)
+        .map_err(|e| e.to_string())
+}
+
+/// The options every genrescope session starts from (one intra-op thread, memory patterns),
+/// for tools that add their own (profiling, optimisation level) before committing a model.
+pub fn session_builder(runtime: &Runtime) -> Result<SessionBuilder, String> {
+    Session::builder(&runtime.environment)
         .map_err(|e| e.to_string())?
         .with_intra_threads(1)
         .map_err(|e| e.to_string())?
         .with_memory_pattern(true)
-        .map_err(|e| e.to_string())?;
-    provider
-        .register(builder)?
-        .commit_from_memory(onnx)
         .map_err(|e| e.to_string())
 }
 

@@ -41,6 +41,8 @@ mod eval;
 #[cfg(feature = "ml")]
 mod features;
 #[cfg(feature = "ml")]
+mod flops;
+#[cfg(feature = "ml")]
 mod metrics;
 #[cfg(feature = "ml")]
 mod musicnn;

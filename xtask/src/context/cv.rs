@@ -29,7 +29,7 @@ pub struct Candidate {
 
 impl Candidate {
     pub fn name(&self) -> String {
-        let networks: Vec<&str> = self.networks.iter().map(|n| n.name()).collect();
+        let networks: Vec<String> = self.networks.iter().map(|n| n.name()).collect();
         let pools: Vec<&str> = self.pools.iter().map(|p| p.name()).collect();
         format!(
             "{} {} {} {}",
@@ -47,7 +47,7 @@ impl Candidate {
     /// Today's default: a per-window MLP on the MSD penultimate embedding, answers averaged.
     pub fn today() -> Self {
         Self {
-            networks: vec![Network::Msd],
+            networks: vec![Network::MSD],
             layer: Layer::Penultimate,
             pools: Vec::new(),
             classifier: Classifier::Mlp(128),
@@ -57,14 +57,16 @@ impl Candidate {
     /// Each clip's window rows of this candidate's layer, networks side by side
     /// (`[windows, width]`), from the probe rows of every network.
     pub fn windows(&self, probes: &BTreeMap<Network, Vec<Array2<f32>>>) -> Vec<Array2<f32>> {
-        let range = self.layer.range();
         let clips = probes.values().next().map_or(0, Vec::len);
         (0..clips)
             .map(|c| {
                 let parts: Vec<_> = self
                     .networks
                     .iter()
-                    .map(|n| probes[n][c].slice(s![.., range.clone()]))
+                    .map(|n| {
+                        let rows = &probes[n][c];
+                        rows.slice(s![.., self.layer.range(rows.ncols())])
+                    })
                     .collect();
                 let n = parts
                     .iter()

@@ -75,7 +75,7 @@ pub struct Args {
 /// layer, window answers averaged (`models/genre-v2.json`).
 fn teacher() -> Candidate {
     Candidate {
-        networks: vec![Network::Msd],
+        networks: vec![Network::MSD],
         layer: Layer::Penultimate,
         pools: Vec::new(),
         classifier: Classifier::Logistic,
@@ -100,6 +100,10 @@ struct Cost {
     hop_seconds: f32,
     features_ms: f64,
     model_ms: f64,
+    /// Millions of floating-point operations of the model per window (two per multiply-add,
+    /// convolutions, matrix products and LSTMs: `flops.rs`); absent in reports older than it.
+    #[serde(default)]
+    mflops: Option<f64>,
 }
 
 impl Cost {
@@ -111,7 +115,20 @@ impl Cost {
             hop_seconds: metadata.input.hop_seconds(),
             features_ms: all::features_ms(&metadata)?,
             model_ms: all::inference_ms(runtime, model)?,
+            mflops: Some(
+                2.0 * crate::flops::multiply_adds(
+                    runtime,
+                    &std::fs::read(model)?,
+                    &[1, metadata.input.shape()[0], metadata.input.shape()[1]],
+                )? as f64
+                    / 1e6,
+            ),
         })
+    }
+
+    /// The MFLOPs cell of the table.
+    fn mflops(&self) -> String {
+        self.mflops.map_or("–".into(), |m| format!("{m:.1}"))
     }
 
     /// Seconds of audio analysed per second of one core (features and model).
@@ -335,9 +352,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let (_, corpus) = args.corpus.load()?;
     let probes = BTreeMap::from([(
-        Network::Msd,
+        Network::MSD,
         windows::probe_rows(
-            Network::Msd,
+            Network::MSD,
             &args.corpus.weights,
             &corpus.clips,
             &args.windows,
@@ -446,14 +463,17 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
            teacher column is that teacher on the same test clips. Scores are of whole clips \
            through ONNX Runtime, as `analyze` runs them: single-genre accuracy / macro-F1, mean \
            ± std over the folds; agreement is how often the student's top genre is the \
-           teacher's. Cost: CPU per window on this machine, one thread, measured in this run; \
+           teacher's. MFLOPs: two per multiply-add of the model's convolutions, matrix products and \
+           LSTMs, counted from the shapes ONNX Runtime reports for one window. Cost: CPU per \
+           window on this machine, one thread, measured in this run; \
            real time = seconds of audio per CPU-second for features and model (decoding \
            excluded).\n\n";
-    md += "| model | parameters | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
-    md += "|---|---|---|---|---|---|---|---|---|\n";
+    md += "| model | parameters | MFLOPs/window | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
+    md += "|---|---|---|---|---|---|---|---|---|---|\n";
     md += &format!(
-        "| genre-v2 teacher (MSD musicnn trunk) | {} | {:.2} + {:.2} | {:.0}× | | | | | |\n",
+        "| genre-v2 teacher (MSD musicnn trunk) | {} | {} | {:.2} + {:.2} | {:.0}× | | | | | |\n",
         teacher.parameters.unwrap_or(0),
+        teacher.mflops(),
         teacher.features_ms,
         teacher.model_ms,
         teacher.real_time()
@@ -467,10 +487,11 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
             )
         };
         md += &format!(
-            "| {} ({}) | {} | {:.2} + {:.2} | {:.0}× ({:.1}× the teacher) | {} | {} | {} | {} | {}, {} |\n",
+            "| {} ({}) | {} | {} | {:.2} + {:.2} | {:.0}× ({:.1}× the teacher) | {} | {} | {} | {} | {}, {} |\n",
             r.student,
             r.family,
             r.cost.parameters.unwrap_or(0),
+            r.cost.mflops(),
             r.cost.features_ms,
             r.cost.model_ms,
             r.cost.real_time(),
@@ -527,7 +548,9 @@ mod tests {
             hop_seconds: 3.0,
             features_ms: 0.5,
             model_ms: 0.5,
+            mflops: None,
         };
         assert!((cost.real_time() - 3000.0).abs() < 1e-9);
+        assert_eq!(cost.mflops(), "–");
     }
 }

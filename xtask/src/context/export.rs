@@ -19,8 +19,7 @@ use super::cv::{self, Settings};
 use super::head::{self, Head};
 use super::windows::{self, Layer, Network};
 use super::Args;
-use crate::musicnn::graph;
-use crate::musicnn::weights::Weights;
+use crate::musicnn::graph::{self, EMBEDDING, TAGS};
 use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
 use genrescope::inference::runtime::repository_dirs;
@@ -98,10 +97,16 @@ fn window_graph(
     let mut g = Graph::new();
     let mut parts = Vec::new();
     let mut tags = None;
+    let mut embedding = 0;
     for &network in networks {
-        let dir = network.weights(weights_root);
-        let weights = Weights::load(&dir)?;
+        let dir = network.weights_dir(weights_root);
+        let weights = network.weights(weights_root)?;
         let (values, tag_values) = windows::exported_values(&mut g, &weights, "input")?;
+        embedding += match layer {
+            Layer::PreDense => values.pooled_width,
+            Layer::Penultimate => EMBEDDING,
+            Layer::Tags => TAGS,
+        };
         parts.push(match layer {
             Layer::PreDense => values.pooled,
             Layer::Penultimate => values.embedding,
@@ -114,7 +119,6 @@ fn window_graph(
         }
     }
     let (tag_values, names) = tags.ok_or_else(|| anyhow::anyhow!("no network"))?;
-    let mut embedding = layer.range().len() * networks.len();
     if let Some(head) = per_window {
         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
         let values = layers::concat(&mut g, &refs, 1);
@@ -168,7 +172,7 @@ pub fn write(
     } else {
         (head.to_onnx(corpus.classes.len(), doc), spec.pools.clone())
     };
-    let networks: Vec<&str> = spec.networks.iter().map(|n| n.name()).collect();
+    let networks: Vec<String> = spec.networks.iter().map(|n| n.name()).collect();
     let cv_table: Vec<serde_json::Value> = results.iter().map(super::report::summary).collect();
     let metadata = ModelMetadata {
         format: FORMAT_VERSION,

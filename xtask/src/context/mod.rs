@@ -33,7 +33,8 @@ use windows::{Layer, Network};
 pub struct Args {
     #[command(flatten)]
     corpus: CorpusArgs,
-    /// Networks to measure (every one must have its weights).
+    /// Networks to measure (every one must have its weights): `msd`, `mtt`, or a narrowed copy
+    /// keeping a share of the front-end filters, e.g. `msd@25`.
     #[arg(long, value_delimiter = ',', default_value = "msd,mtt")]
     networks: Vec<Network>,
     /// The shipped model may run at most this many networks (each musicnn costs ~1.1 % of a
@@ -102,7 +103,7 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
         pools: pools.to_vec(),
         classifier,
     };
-    let msd = || vec![Network::Msd];
+    let msd = || vec![Network::MSD];
     let mut list = vec![
         Candidate::today(),
         on(msd(), Layer::Penultimate, &[], Classifier::Logistic),
@@ -151,9 +152,9 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
         ),
         on(msd(), Layer::Tags, &[], Classifier::Mlp(128)),
     ];
-    if networks.contains(&Network::Mtt) {
-        let mtt = || vec![Network::Mtt];
-        let both = || vec![Network::Msd, Network::Mtt];
+    if networks.contains(&Network::MTT) {
+        let mtt = || vec![Network::MTT];
+        let both = || vec![Network::MSD, Network::MTT];
         list.extend([
             on(mtt(), Layer::Penultimate, &[], Classifier::Mlp(128)),
             on(
@@ -167,6 +168,19 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
                 both(),
                 Layer::PreDense,
                 &[Pool::Mean, Pool::Std],
+                Classifier::Logistic,
+            ),
+        ]);
+    }
+    // A narrowed network (`msd@25`) with the teacher's recipe, and a pooled head on its
+    // pre-dense values (which may make up for what the narrowing changed downstream).
+    for &narrow in networks.iter().filter(|n| n.percent < 100) {
+        list.extend([
+            on(vec![narrow], Layer::Penultimate, &[], Classifier::Logistic),
+            on(
+                vec![narrow],
+                Layer::PreDense,
+                &[Pool::Mean],
                 Classifier::Logistic,
             ),
         ]);
@@ -251,6 +265,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.threads,
         )?;
         probes.insert(network, rows);
+        println!(
+            "{}: {:.2} ms per window on one thread",
+            network.name(),
+            windows::window_ms(network, &args.corpus.weights)?
+        );
     }
     let settings = args.settings();
     let wanted = |c: &Candidate| {

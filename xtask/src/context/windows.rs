@@ -15,18 +15,25 @@ use ndarray_npy::{read_npy, write_npy};
 use super::corpus::Labelled;
 use crate::eval::clips::map_clips;
 use crate::musicnn::graph::{self, EMBEDDING, FRAMES, TAGS};
-use crate::musicnn::net::{self, Trunk, POOLED};
+use crate::musicnn::narrow;
+use crate::musicnn::net::{self, Trunk};
 use crate::musicnn::transfer::raw_metadata;
 use crate::musicnn::weights::Weights;
 use crate::onnx::{layers, Graph};
 use genrescope::inference::runtime::repository_dirs;
 
-/// A pre-trained musicnn whose windows the heads read.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Network {
+/// A pre-trained musicnn whose windows the heads read: `msd`, `mtt`, or a narrowed copy such
+/// as `msd@25` (a quarter of the front-end filters kept, `musicnn/narrow.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Network {
+    pub source: Source,
+    /// Percent of the front-end filters kept (100: the original network).
+    pub percent: u8,
+}
+
+/// The training set of a pre-trained musicnn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
     /// Million Song Dataset (last.fm tags).
     Msd,
     /// MagnaTagATune.
@@ -34,19 +41,72 @@ pub enum Network {
 }
 
 impl Network {
-    pub fn name(self) -> &'static str {
-        match self {
-            Network::Msd => "msd",
-            Network::Mtt => "mtt",
+    pub const MSD: Self = Self::full(Source::Msd);
+    pub const MTT: Self = Self::full(Source::Mtt);
+
+    const fn full(source: Source) -> Self {
+        Self {
+            source,
+            percent: 100,
         }
     }
 
-    /// The folder `tools/musicnn/export_weights.py` writes its weights to, under `root`.
-    pub fn weights(self, root: &Path) -> PathBuf {
-        root.join(match self {
-            Network::Msd => "MSD_musicnn",
-            Network::Mtt => "MTT_musicnn",
+    pub fn name(self) -> String {
+        let source = match self.source {
+            Source::Msd => "msd",
+            Source::Mtt => "mtt",
+        };
+        if self.percent == 100 {
+            source.to_owned()
+        } else {
+            format!("{source}@{}", self.percent)
+        }
+    }
+
+    /// The folder `tools/musicnn/export_weights.py` writes the original weights to, under
+    /// `root`.
+    pub fn weights_dir(self, root: &Path) -> PathBuf {
+        root.join(match self.source {
+            Source::Msd => "MSD_musicnn",
+            Source::Mtt => "MTT_musicnn",
         })
+    }
+
+    /// The network's weights (narrowed where it keeps less than every filter).
+    pub fn weights(self, root: &Path) -> anyhow::Result<Weights> {
+        let weights = Weights::load(&self.weights_dir(root))?;
+        if self.percent == 100 {
+            Ok(weights)
+        } else {
+            narrow::narrowed(&weights, self.percent)
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (source, percent) = s.split_once('@').unwrap_or((s, "100"));
+        let source = match source {
+            "msd" => Source::Msd,
+            "mtt" => Source::Mtt,
+            _ => {
+                return Err(format!(
+                    "{source}: a network is msd or mtt (e.g. msd, mtt, msd@25)"
+                ))
+            }
+        };
+        match percent.parse::<u8>() {
+            Ok(percent @ 1..=100) => Ok(Self { source, percent }),
+            _ => Err(format!("{s}: keep 1-100 % of the filters (e.g. msd@25)")),
+        }
+    }
+}
+
+impl serde::Serialize for Network {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
     }
 }
 
@@ -71,29 +131,28 @@ impl Layer {
         }
     }
 
-    /// Where the layer sits in a [`probe`] row.
-    pub fn range(self) -> std::ops::Range<usize> {
+    /// Where the layer sits in a [`probe`] row of `width` values (the pre-dense values are
+    /// narrower in a narrowed network; the last two layers never change).
+    pub fn range(self, width: usize) -> std::ops::Range<usize> {
+        let pooled = width - EMBEDDING - TAGS;
         match self {
-            Layer::PreDense => 0..POOLED,
-            Layer::Penultimate => POOLED..POOLED + EMBEDDING,
-            Layer::Tags => POOLED + EMBEDDING..PROBE_WIDTH,
+            Layer::PreDense => 0..pooled,
+            Layer::Penultimate => pooled..pooled + EMBEDDING,
+            Layer::Tags => pooled + EMBEDDING..width,
         }
     }
 }
 
-/// Width of a probe row: every [`Layer`] side by side.
-pub const PROBE_WIDTH: usize = POOLED + EMBEDDING + TAGS;
-
-/// The network's values of every layer in one graph: `[B, 187, 96]` → `[B, PROBE_WIDTH]`.
-pub fn probe(weights: &Weights) -> anyhow::Result<Vec<u8>> {
+/// The network's values of every layer in one graph: `[B, 187, 96]` → `[B, width]`, every
+/// [`Layer`] side by side; returns the graph and the width.
+pub fn probe(weights: &Weights) -> anyhow::Result<(Vec<u8>, usize)> {
     let mut g = Graph::new();
     let (values, tags) = exported_values(&mut g, weights, "input")?;
     let row = layers::concat(&mut g, &[&values.pooled, &values.embedding, &tags], 1);
-    Ok(graph::finish(
-        g,
-        &row,
-        PROBE_WIDTH,
-        "musicnn layers (probe)",
+    let width = values.pooled_width + EMBEDDING + TAGS;
+    Ok((
+        graph::finish(g, &row, width, "musicnn layers (probe)"),
+        width,
     ))
 }
 
@@ -118,7 +177,7 @@ pub fn window_metadata(width: usize) -> ModelMetadata {
     raw_metadata("musicnn-windows", width, FRAMES)
 }
 
-/// Every clip's probe rows `[windows, PROBE_WIDTH]` for `network`, from the cache in
+/// Every clip's probe rows `[windows, width]` for `network`, from the cache in
 /// `cache/<network>/<graph hash>/` where present. Clips that cannot be decoded are an error:
 /// the corpus must be whole for the folds to be comparable.
 pub fn probe_rows(
@@ -128,14 +187,13 @@ pub fn probe_rows(
     cache: &Path,
     threads: Option<usize>,
 ) -> anyhow::Result<Vec<Array2<f32>>> {
-    let weights = Weights::load(&network.weights(weights_root))?;
-    let onnx = probe(&weights)?;
+    let (onnx, width) = probe(&network.weights(weights_root)?)?;
     let dir = cache
         .join(network.name())
         .join(&blake3::hash(&onnx).to_hex()[..16]);
     std::fs::create_dir_all(&dir)?;
     let runtime = Runtime::find(&repository_dirs())?;
-    let metadata = window_metadata(PROBE_WIDTH);
+    let metadata = window_metadata(width);
     let plain: Vec<_> = clips.iter().map(|c| c.clip.clone()).collect();
     let rows = map_clips(
         &plain,
@@ -162,4 +220,13 @@ pub fn probe_rows(
         },
     )?;
     rows.into_iter().collect()
+}
+
+/// Median CPU time of one window through `network`'s every layer (one thread), in ms.
+pub fn window_ms(network: Network, weights_root: &Path) -> anyhow::Result<f64> {
+    let (onnx, width) = probe(&network.weights(weights_root)?)?;
+    let runtime = Runtime::find(&repository_dirs())?;
+    let mut model =
+        GenreModel::from_memory(&runtime, &onnx, window_metadata(width), Provider::Cpu)?;
+    crate::train::all::window_ms(&mut model)
 }

@@ -12,6 +12,7 @@
 pub mod finetune;
 pub mod genre;
 pub mod graph;
+pub mod narrow;
 pub mod net;
 pub mod transfer;
 pub mod weights;

@@ -28,17 +28,22 @@ pub const MELS: usize = 96;
 /// Width of the penultimate layer, musicnn's embedding.
 pub const EMBEDDING: usize = 200;
 /// TensorFlow's batch-norm epsilon (`tf.compat.v1.layers.batch_normalization` default).
-const BN_EPSILON: f64 = 0.001;
+pub(super) const BN_EPSILON: f32 = 0.001;
 /// Mid-end filters and kernel length (frames).
 const MID_FILTERS: usize = 64;
 const MID_KERNEL: usize = 7;
+/// TensorFlow names of the back-end's batch norm over the pooled features and of the dense
+/// layer that reads them.
+pub(super) const POOL_NORM: &str = "batch_normalization_9";
+pub(super) const DENSE: &str = "dense";
 
 /// One front-end branch: TensorFlow names of its conv and batch norm, kernel `[time, freq]`,
-/// filters, and zero time padding `[before, after]` (frequency is never padded: 'valid', or
+/// the original network's filters (a narrowed network has fewer: they are read from the
+/// weights), and zero time padding `[before, after]` (frequency is never padded: 'valid', or
 /// 'same' for width-1 kernels).
-struct FrontSpec {
-    conv: &'static str,
-    norm: &'static str,
+pub(super) struct FrontSpec {
+    pub conv: &'static str,
+    pub norm: &'static str,
     kernel: [usize; 2],
     filters: usize,
     pad: [usize; 2],
@@ -61,7 +66,7 @@ const fn front(
 }
 
 /// Timbral (7×38, 7×67) and temporal (128, 64, 32 frames) branches.
-const FRONT: [FrontSpec; 5] = [
+pub(super) const FRONT: [FrontSpec; 5] = [
     front("conv2d", "batch_normalization_1", [7, 38], 204, [3, 3]),
     front("conv2d_1", "batch_normalization_2", [7, 67], 204, [3, 3]),
     front("conv2d_2", "batch_normalization_3", [128, 1], 51, [63, 64]),
@@ -69,7 +74,7 @@ const FRONT: [FrontSpec; 5] = [
     front("conv2d_4", "batch_normalization_5", [32, 1], 51, [15, 16]),
 ];
 /// Mid-end layers: (conv, its batch norm).
-const MID: [(&str, &str); 3] = [
+pub(super) const MID: [(&str, &str); 3] = [
     ("conv2d_5", "batch_normalization_6"),
     ("conv2d_6", "batch_normalization_7"),
     ("conv2d_7", "batch_normalization_8"),
@@ -90,7 +95,7 @@ fn norm(w: &Weights, name: &str, channels: usize, device: &Device) -> anyhow::Re
         ))
     };
     let mut bn = BatchNormConfig::new(channels)
-        .with_epsilon(BN_EPSILON)
+        .with_epsilon(f64::from(BN_EPSILON))
         .init(device);
     bn.gamma = Param::from_tensor(get("gamma")?);
     bn.beta = Param::from_tensor(get("beta")?);
@@ -138,10 +143,17 @@ impl Branch {
             conv: conv_name,
             norm: bn_name,
             kernel: [kh, kw],
-            filters,
             pad: [before, after],
+            ..
         } = *spec;
-        let kernel = w.get(&format!("{conv_name}/kernel"), &[kh, kw, 1, filters])?;
+        let kernel_name = format!("{conv_name}/kernel");
+        let filters = *w.shape(&kernel_name)?.last().unwrap_or(&0);
+        anyhow::ensure!(
+            (1..=spec.filters).contains(&filters),
+            "{kernel_name}: {filters} filters, musicnn has {}",
+            spec.filters
+        );
+        let kernel = w.get(&kernel_name, &[kh, kw, 1, filters])?;
         let (dims, values) = conv_kernel_to_onnx(kernel);
         let mut conv = Conv2dConfig::new([1, filters], [kh, kw])
             .with_padding(PaddingConfig2d::Explicit(before, 0, after, 0))
@@ -156,6 +168,10 @@ impl Branch {
             conv,
             norm: norm(w, bn_name, filters, device)?,
         })
+    }
+
+    fn filters(&self) -> usize {
+        self.conv.weight.dims()[0]
     }
 
     /// `[B, 1, T, F]` → `[B, filters, T]`.
@@ -245,13 +261,14 @@ pub struct Trunk {
 }
 
 impl Trunk {
-    /// The network with the weights exported by `tools/musicnn/export_weights.py`.
+    /// The network with the weights exported by `tools/musicnn/export_weights.py` (or a
+    /// narrowed copy of them: the front-end widths are those of the weights).
     pub fn new(w: &Weights, device: &Device) -> anyhow::Result<Self> {
         let front = FRONT
             .iter()
             .map(|spec| Branch::new(w, spec, device))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let front_width: usize = FRONT.iter().map(|b| b.filters).sum();
+        let front_width: usize = front.iter().map(Branch::filters).sum();
         let mid = MID
             .into_iter()
             .enumerate()
@@ -265,8 +282,8 @@ impl Trunk {
             input_norm: norm(w, "batch_normalization", 1, device)?,
             front,
             mid,
-            pool_norm: norm(w, "batch_normalization_9", pooled, device)?,
-            dense: dense(w, "dense", [pooled, EMBEDDING], device)?,
+            pool_norm: norm(w, POOL_NORM, pooled, device)?,
+            dense: dense(w, DENSE, [pooled, EMBEDDING], device)?,
             norm: norm(w, "batch_normalization_10", EMBEDDING, device)?,
         })
     }
@@ -345,21 +362,21 @@ impl Trunk {
         Ok(TrunkValues {
             embedding: layers::batch_norm(g, &self.norm, &hidden),
             pooled: flat,
+            pooled_width: self.pool_norm.gamma.dims()[0],
         })
     }
 }
 
 /// Values of an exported trunk.
 pub struct TrunkValues {
-    /// `[B, 1506]`: max and mean over time of every front- and mid-end feature, batch-normed:
-    /// what enters the first dense layer.
+    /// `[B, pooled_width]`: max and mean over time of every front- and mid-end feature,
+    /// batch-normed: what enters the first dense layer.
     pub pooled: String,
+    /// 1 506 for the original network (753 features), less for a narrowed one.
+    pub pooled_width: usize,
     /// `[B, 200]`: the penultimate embedding.
     pub embedding: String,
 }
-
-/// Width of [`TrunkValues::pooled`].
-pub const POOLED: usize = 2 * (204 + 204 + 51 + 51 + 51 + 3 * MID_FILTERS);
 
 /// Every variable [`Trunk::new`] reads, with its TensorFlow shape (for synthetic test weights).
 #[cfg(test)]

@@ -20,6 +20,7 @@ struct Entry {
 }
 
 /// One variable: its TensorFlow shape and values.
+#[derive(Clone)]
 pub struct Variable {
     pub shape: Vec<usize>,
     pub values: Vec<f32>,
@@ -73,6 +74,26 @@ impl Weights {
             dir: PathBuf::from("<memory>"),
             variables,
         }
+    }
+
+    /// These weights with some variables replaced (a narrowed network: `narrow.rs`); `dir`
+    /// still names where they came from (tag lists and licences live there).
+    pub fn with_replaced(&self, replaced: HashMap<String, Variable>) -> Self {
+        let mut variables = self.variables.clone();
+        variables.extend(replaced);
+        Self {
+            dir: self.dir.clone(),
+            variables,
+        }
+    }
+
+    /// The shape of variable `name`.
+    pub fn shape(&self, name: &str) -> anyhow::Result<&[usize]> {
+        Ok(&self
+            .variables
+            .get(name)
+            .with_context(|| format!("variable {name} missing from {}", self.dir.display()))?
+            .shape)
     }
 
     /// The variable `name`, checked to have `shape`.

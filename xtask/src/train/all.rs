@@ -84,19 +84,23 @@ pub(crate) fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
 
 /// Median CPU time of one single-window inference (batch 1, one thread), in ms.
 pub(crate) fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
-    let mut model = GenreModel::load(runtime, model, Provider::Cpu)?;
+    window_ms(&mut GenreModel::load(runtime, model, Provider::Cpu)?)
+}
+
+/// Median CPU time of `model` on one window (batch 1, as loaded: one thread), in ms.
+pub(crate) fn window_ms(model: &mut GenreModel) -> anyhow::Result<f64> {
     let shape = model.metadata.input.shape();
     let window = Array3::from_shape_fn((1, shape[0], shape[1]), |(_, t, f)| {
         ((t * 31 + f * 17) % 23) as f32 / 23.0 - 0.5
     });
     for _ in 0..10 {
-        model.probabilities(window.view())?;
+        model.outputs(window.view())?;
     }
     let mut times: Vec<f64> = (0..200)
         .map(|_| {
             let start = Instant::now();
             model
-                .probabilities(window.view())
+                .outputs(window.view())
                 .map(|_| start.elapsed().as_secs_f64() * 1e3)
         })
         .collect::<Result<_, _>>()?;
