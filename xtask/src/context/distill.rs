@@ -67,6 +67,12 @@ pub struct Args {
     /// Threads for the teacher's windows and the scoring (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Instead of training a student: the teacher's own recipe on MSD musicnn narrowed to this
+    /// percentage of its front-end filters (`xtask/src/musicnn/narrow.rs`), its head fitted on
+    /// the same training clips as the teacher's (the narrowed musicnn family needs no training
+    /// of its network).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    narrow: Option<u8>,
     #[command(flatten)]
     options: TrainOptions,
 }
@@ -74,8 +80,13 @@ pub struct Args {
 /// genre-v2's shipped head: a per-window logistic regression on MSD musicnn's penultimate
 /// layer, window answers averaged (`models/genre-v2.json`).
 fn teacher() -> Candidate {
+    on(Network::MSD)
+}
+
+/// The teacher's recipe on `network`.
+fn on(network: Network) -> Candidate {
     Candidate {
-        networks: vec![Network::MSD],
+        networks: vec![network],
         layer: Layer::Penultimate,
         pools: Vec::new(),
         classifier: Classifier::Logistic,
@@ -115,14 +126,25 @@ impl Cost {
             hop_seconds: metadata.input.hop_seconds(),
             features_ms: all::features_ms(&metadata)?,
             model_ms: all::inference_ms(runtime, model)?,
-            mflops: Some(
-                2.0 * crate::flops::multiply_adds(
-                    runtime,
-                    &std::fs::read(model)?,
-                    &[1, metadata.input.shape()[0], metadata.input.shape()[1]],
-                )? as f64
-                    / 1e6,
-            ),
+            mflops: Some(mflops(runtime, &std::fs::read(model)?, &metadata)?),
+        })
+    }
+
+    /// Measures a narrowed MSD musicnn (every layer, as the teacher's window graph runs it).
+    fn of_narrowed(runtime: &Runtime, percent: u8, weights_root: &Path) -> anyhow::Result<Self> {
+        let network = Network {
+            percent,
+            ..Network::MSD
+        };
+        let weights = network.weights(weights_root)?;
+        let (onnx, width) = windows::probe(&weights)?;
+        let metadata = windows::window_metadata(width);
+        Ok(Self {
+            parameters: Some(weights.parameters() as u64),
+            hop_seconds: metadata.input.hop_seconds(),
+            features_ms: all::features_ms(&metadata)?,
+            model_ms: windows::window_ms(network, weights_root)?,
+            mflops: Some(mflops(runtime, &onnx, &metadata)?),
         })
     }
 
@@ -137,6 +159,13 @@ impl Cost {
     }
 }
 
+/// MFLOPs of one window through `onnx` (two per multiply-add).
+fn mflops(runtime: &Runtime, onnx: &[u8], metadata: &ModelMetadata) -> anyhow::Result<f64> {
+    let shape = metadata.input.shape();
+    let multiply_adds = crate::flops::multiply_adds(runtime, onnx, &[1, shape[0], shape[1]])?;
+    Ok(2.0 * multiply_adds as f64 / 1e6)
+}
+
 /// What `<out>/report/<name>.distill.json` holds: one student's cross-validation.
 #[derive(Serialize, Deserialize)]
 struct Report {
@@ -148,6 +177,9 @@ struct Report {
     /// Of the latest fold's student.
     cost: Cost,
     command: String,
+    /// A narrowed musicnn's percentage of front-end filters (`--narrow`), not a trained student.
+    #[serde(default)]
+    narrow: Option<u8>,
 }
 
 /// The target of one clip: the teacher's `answer` softened by `temperature`, mixed with
@@ -193,6 +225,22 @@ fn selected(corpus: &Corpus, split: Split, test: Vec<usize>, description: String
     }
 }
 
+/// How the teacher's head (and a narrowed network's) is fitted: genre-v2's defaults.
+fn teacher_settings(args: &Args) -> Settings {
+    Settings {
+        seed: args.corpus.seed,
+        ..crate::clap_defaults::<super::Args>().settings()
+    }
+}
+
+/// The narrowed network of `--narrow`.
+fn narrowed(percent: u8) -> Network {
+    Network {
+        percent,
+        ..Network::MSD
+    }
+}
+
 /// Trains a student on `split` with the teacher fitted on `split.train`; returns the student's
 /// model file and the teacher's answers for every clip.
 fn train_student(
@@ -202,10 +250,7 @@ fn train_student(
     (split, test): (Split, Vec<usize>),
     (name, out): (&str, &Path),
 ) -> anyhow::Result<(PathBuf, Vec<Vec<f32>>)> {
-    let settings = Settings {
-        seed: args.corpus.seed,
-        ..crate::clap_defaults::<super::Args>().settings()
-    };
+    let settings = teacher_settings(args);
     let everyone: Vec<usize> = (0..corpus.clips.len()).collect();
     let answers = cv::fit_and_predict(
         &teacher(),
@@ -291,22 +336,32 @@ fn time_again(args: &Args, runtime: &Runtime) -> anyhow::Result<()> {
             continue;
         };
         let model = fold_models(args).join(format!("{}-fold{}.onnx", report.student, last.fold));
-        if model.is_file() {
+        if let Some(percent) = report.narrow {
+            report.cost = Cost::of_narrowed(runtime, percent, &args.corpus.weights)?;
+        } else if model.is_file() {
             report.cost = Cost::of(runtime, &model)?;
-            std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+        } else {
+            eprintln!(
+                "{}: not timed again ({} is gone)",
+                report.student,
+                model.display()
+            );
+            continue;
         }
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     }
     Ok(())
 }
 
-/// Trains and scores the student of one test fold.
+/// Trains and scores the student of one test fold (or fits the narrowed network's head);
+/// returns the figures and the student's model file.
 fn cross_validate_fold(
     args: &Args,
     corpus: &Corpus,
     probes: &BTreeMap<Network, Vec<ndarray::Array2<f32>>>,
     runtime: &Runtime,
     fold: usize,
-) -> anyhow::Result<(Fold, PathBuf)> {
+) -> anyhow::Result<(Fold, Option<PathBuf>)> {
     let valid_fold = (fold + 1) % corpus.k;
     let test = corpus.fold(fold, true);
     let split = Split {
@@ -315,13 +370,22 @@ fn cross_validate_fold(
             .collect(),
         valid: corpus.fold(valid_fold, true),
     };
-    let name = format!("{}-fold{}", args.name, fold + 1);
-    let out = fold_models(args);
-    let (path, teacher) =
-        train_student(args, corpus, probes, (split, test.clone()), (&name, &out))?;
-    let clips: Vec<&Labelled> = test.iter().map(|&c| &corpus.clips[c]).collect();
-    let student = student_answers(runtime, &path, &clips, args.threads)?;
-    let teacher: Vec<Vec<f32>> = test.iter().map(|&c| teacher[c].clone()).collect();
+    let (teacher, student, path) = if let Some(percent) = args.narrow {
+        let settings = teacher_settings(args);
+        let fit = |candidate: &Candidate| {
+            cv::fit_and_predict(candidate, probes, corpus, &settings, &split.train, &test)
+        };
+        (fit(&teacher()), fit(&on(narrowed(percent))), None)
+    } else {
+        let name = format!("{}-fold{}", args.name, fold + 1);
+        let out = fold_models(args);
+        let (path, teacher) =
+            train_student(args, corpus, probes, (split, test.clone()), (&name, &out))?;
+        let clips: Vec<&Labelled> = test.iter().map(|&c| &corpus.clips[c]).collect();
+        let student = student_answers(runtime, &path, &clips, args.threads)?;
+        let teacher: Vec<Vec<f32>> = test.iter().map(|&c| teacher[c].clone()).collect();
+        (teacher, student, Some(path))
+    };
     let agreement = student
         .iter()
         .zip(&teacher)
@@ -351,16 +415,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return write_table(&args.options.out, &runtime);
     }
     let (_, corpus) = args.corpus.load()?;
-    let probes = BTreeMap::from([(
-        Network::MSD,
-        windows::probe_rows(
-            Network::MSD,
+    anyhow::ensure!(
+        !(args.export && args.narrow.is_some()),
+        "--export trains a student; a narrowed network ships through `cargo xtask genre-v2 --narrow`"
+    );
+    let mut probes = BTreeMap::new();
+    for network in std::iter::once(Network::MSD).chain(args.narrow.map(narrowed)) {
+        let rows = windows::probe_rows(
+            network,
             &args.corpus.weights,
             &corpus.clips,
             &args.windows,
             args.threads,
-        )?,
-    )]);
+        )?;
+        probes.insert(network, rows);
+    }
     let runtime = Runtime::find(&repository_dirs())?;
     let mut folds = Vec::new();
     for fold in 0..corpus.k {
@@ -378,7 +447,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             result.agreement
         );
         folds.push(result);
-        write_report(&args, &folds, &path, &runtime)?;
+        write_report(&args, &folds, path.as_deref(), &runtime)?;
     }
     println!(
         "teacher: acc {}, macro-F1 {} · student {}: acc {}, macro-F1 {} ({} folds)",
@@ -402,28 +471,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The network the teacher runs per window (genre-v2's window graph is this trunk).
-const TEACHER_NETWORK: &str = "models/msd-musicnn.onnx";
+/// The teacher as it ships: genre-v2's window graph (its network, the per-window head and the
+/// tags), which is what `analyze` runs per window.
+const TEACHER_MODEL: &str = "models/genre-v2.onnx";
 
 /// Writes `<out>/report/<name>.distill.json` with the figures so far and the cost of `model`,
 /// the latest fold's student, then the table of every student.
 fn write_report(
     args: &Args,
     folds: &[Fold],
-    model: &Path,
+    model: Option<&Path>,
     runtime: &Runtime,
 ) -> anyhow::Result<()> {
+    let (family, cost) = match (args.narrow, model) {
+        (Some(percent), _) => (
+            format!("musicnn narrowed to {percent} %"),
+            Cost::of_narrowed(runtime, percent, &args.corpus.weights)?,
+        ),
+        (None, Some(model)) => (args.family.name().to_owned(), Cost::of(runtime, model)?),
+        (None, None) => anyhow::bail!("a trained student has a model file"),
+    };
     let report = Report {
         student: args.name.clone(),
-        family: args.family.name().to_owned(),
+        family,
         temperature: args.temperature,
         label_weight: args.label_weight,
         folds: folds.to_vec(),
-        cost: Cost::of(runtime, model)?,
+        cost,
         command: std::iter::once("cargo xtask".to_owned())
             .chain(std::env::args().skip(1))
             .collect::<Vec<_>>()
             .join(" "),
+        narrow: args.narrow,
     };
     let dir = args.options.out.join("report");
     std::fs::create_dir_all(&dir)?;
@@ -453,7 +532,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
         }
     }
     reports.sort_by_key(|r| r.cost.parameters);
-    let teacher = Cost::of(runtime, Path::new(TEACHER_NETWORK))?;
+    let teacher = Cost::of(runtime, Path::new(TEACHER_MODEL))?;
     let mut md = String::from("## Distilled students (`cargo xtask distill`)\n\n");
     md += "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \
            mixed with the share L of the same answer restricted to the genres the clip's labels \
@@ -471,7 +550,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     md += "| model | parameters | MFLOPs/window | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
     md += "|---|---|---|---|---|---|---|---|---|---|\n";
     md += &format!(
-        "| genre-v2 teacher (MSD musicnn trunk) | {} | {} | {:.2} + {:.2} | {:.0}× | | | | | |\n",
+        "| genre-v2 teacher, as shipped (`models/genre-v2.onnx`) | {} | {} | {:.2} + {:.2} | {:.0}× | | | | | |\n",
         teacher.parameters.unwrap_or(0),
         teacher.mflops(),
         teacher.features_ms,
@@ -487,7 +566,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
             )
         };
         md += &format!(
-            "| {} ({}) | {} | {} | {:.2} + {:.2} | {:.0}× ({:.1}× the teacher) | {} | {} | {} | {} | {}, {} |\n",
+            "| {} ({}) | {} | {} | {:.2} + {:.2} | {:.0}× ({:.1}× the teacher) | {} | {} | {} | {} | {} |\n",
             r.student,
             r.family,
             r.cost.parameters.unwrap_or(0),
@@ -500,8 +579,11 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
             pair(&|f| &f.teacher),
             pair(&|f| &f.student),
             figure(&r.folds, |f| f.agreement),
-            r.temperature,
-            r.label_weight
+            if r.narrow.is_some() {
+                "– (not trained)".to_owned()
+            } else {
+                format!("{}, {}", r.temperature, r.label_weight)
+            }
         );
     }
     md += "\nCommands:\n\n";

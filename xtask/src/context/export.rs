@@ -85,22 +85,134 @@ pub fn calibration(corpus: &Corpus, result: &cv::Result) -> Fitted {
     }
 }
 
+/// The networks the exported window graph runs: the chosen candidate's, or with `--narrow`
+/// their narrowed copies, checked on every window of the corpus.
+#[derive(Debug, Serialize)]
+pub struct Shipped {
+    pub networks: Vec<Network>,
+    /// Largest difference between a narrowed and a full network's value of the chosen layer,
+    /// over every window of every clip (0 without narrowing).
+    pub max_difference: f32,
+    /// CPU time of one window through each shipped network and through its full original (one
+    /// thread, ms), measured in this run.
+    pub ms_per_window: Vec<(f64, f64)>,
+}
+
+impl Shipped {
+    /// One line for the report.
+    pub fn describe(&self) -> String {
+        self.networks
+            .iter()
+            .zip(&self.ms_per_window)
+            .map(|(n, (ms, full_ms))| {
+                if n.percent == 100 {
+                    format!(
+                        "{} as trained by its author ({ms:.2} ms per window on one thread)",
+                        n.name()
+                    )
+                } else {
+                    format!(
+                        "{} (`--narrow {}`: the front-end filters that matter least taken out, \
+                         `xtask/src/musicnn/narrow.rs`), {ms:.2} ms per window on one thread \
+                         against {full_ms:.2} ms for the full network ({:.1}×); its values differ \
+                         from the full network's by at most {:.1e} over every window of the \
+                         corpus, so the cross-validation above holds for it",
+                        n.name(),
+                        n.percent,
+                        full_ms / ms,
+                        self.max_difference
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// What `args.narrow` makes of the chosen candidate's networks: every window of the corpus
+/// through each narrowed network, compared with the full network's cached values.
+pub fn shipped(
+    args: &Args,
+    spec: &cv::Candidate,
+    probes: &std::collections::BTreeMap<Network, Vec<Array2<f32>>>,
+    corpus: &Corpus,
+) -> anyhow::Result<Shipped> {
+    let mut networks = Vec::new();
+    let mut max_difference = 0.0_f32;
+    let mut ms_per_window = Vec::new();
+    for &full in &spec.networks {
+        let full_ms = windows::window_ms(full, &args.corpus.weights)?;
+        let Some(percent) = args.narrow.filter(|_| full.percent == 100) else {
+            networks.push(full);
+            ms_per_window.push((full_ms, full_ms));
+            continue;
+        };
+        let narrow = Network { percent, ..full };
+        let rows = windows::probe_rows(
+            narrow,
+            &args.corpus.weights,
+            &corpus.clips,
+            &args.cache,
+            args.threads,
+        )?;
+        for (a, b) in probes[&full].iter().zip(&rows) {
+            let (a, b) = (
+                a.slice(ndarray::s![.., spec.layer.range(a.ncols())]),
+                b.slice(ndarray::s![.., spec.layer.range(b.ncols())]),
+            );
+            anyhow::ensure!(a.dim() == b.dim(), "{}: another layer width", narrow.name());
+            let worst = a
+                .iter()
+                .zip(b)
+                .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
+            max_difference = max_difference.max(worst);
+        }
+        anyhow::ensure!(
+            max_difference <= args.narrow_tolerance,
+            "{} changes the {} values by up to {max_difference:e} (tolerance {:e}): keep more \
+             filters (a larger --narrow)",
+            narrow.name(),
+            spec.layer.name(),
+            args.narrow_tolerance
+        );
+        networks.push(narrow);
+        ms_per_window.push((windows::window_ms(narrow, &args.corpus.weights)?, full_ms));
+    }
+    Ok(Shipped {
+        networks,
+        max_difference,
+        ms_per_window,
+    })
+}
+
+/// The exported window graph and what its metadata says of it.
+struct WindowGraph {
+    onnx: Vec<u8>,
+    /// Values per window before the tags: the chosen layers, or a per-window head's answer.
+    embedding: usize,
+    tags: Vec<String>,
+    /// Weights of the networks (their tag layers included) and of a per-window head.
+    parameters: usize,
+}
+
 /// The window graph: `[B, 187, 96]` → `[B, embedding + 50]`: the chosen layer of every network,
 /// side by side (or, with a per-window head, that head's answer for the window), then the first
-/// network's tag probabilities. Returns the graph, the embedding width and the tag names.
+/// network's tag probabilities.
 fn window_graph(
     networks: &[Network],
     layer: Layer,
     per_window: Option<&Head>,
     weights_root: &Path,
-) -> anyhow::Result<(Vec<u8>, usize, Vec<String>)> {
+) -> anyhow::Result<WindowGraph> {
     let mut g = Graph::new();
     let mut parts = Vec::new();
     let mut tags = None;
     let mut embedding = 0;
+    let mut parameters = per_window.map_or(0, Head::parameters);
     for &network in networks {
         let dir = network.weights_dir(weights_root);
         let weights = network.weights(weights_root)?;
+        parameters += weights.parameters();
         let (values, tag_values) = windows::exported_values(&mut g, &weights, "input")?;
         embedding += match layer {
             Layer::PreDense => values.pooled_width,
@@ -129,16 +241,17 @@ fn window_graph(
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let row = layers::concat(&mut g, &parts, 1);
     let width = embedding + names.len();
-    Ok((
-        graph::finish(
+    Ok(WindowGraph {
+        onnx: graph::finish(
             g,
             &row,
             width,
             "genrescope pooled genre model: window graph",
         ),
         embedding,
-        names,
-    ))
+        tags: names,
+        parameters,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -151,13 +264,13 @@ pub fn write(
     chosen: usize,
     head: &Head,
     weight_decay: f64,
-    calibration: &Fitted,
+    (calibration, shipped): (&Fitted, &Shipped),
 ) -> anyhow::Result<PathBuf> {
     let result = &results[chosen];
     let spec = &result.spec;
     let per_window = spec.pools.is_empty();
-    let (window_onnx, embedding, tags) = window_graph(
-        &spec.networks,
+    let window = window_graph(
+        &shipped.networks,
         spec.layer,
         per_window.then_some(head),
         &args.corpus.weights,
@@ -186,10 +299,10 @@ pub fn write(
         },
         context: Some(PooledContext {
             head: head_file.clone(),
-            embedding,
+            embedding: window.embedding,
             pools,
             windows: args.live_windows,
-            tags,
+            tags: window.tags,
         }),
         training: json!({
             "command": std::env::args().collect::<Vec<_>>().join(" "),
@@ -217,6 +330,8 @@ pub fn write(
             },
             "settings": settings,
             "chosen": result.candidate,
+            "shipped_networks": shipped,
+            "parameters": window.parameters,
             "cross_validation": cv_table,
         }),
         metrics: json!({
@@ -236,7 +351,7 @@ pub fn write(
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join(format!("{}.onnx", args.name));
     std::fs::write(args.out.join(&head_file), &head_onnx)?;
-    crate::train::write_model(&path, &window_onnx, &metadata)?;
+    crate::train::write_model(&path, &window.onnx, &metadata)?;
     // The written files load as the plugin loads them.
     let runtime = Runtime::find(&repository_dirs())?;
     GenreModel::load(&runtime, &path, Provider::Cpu)?;

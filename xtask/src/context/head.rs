@@ -154,6 +154,11 @@ impl Head {
         self.classes
     }
 
+    /// Weights of the classifier (the standardisation's mean and std are constants beside it).
+    pub fn parameters(&self) -> usize {
+        self.net.num_params()
+    }
+
     /// Probabilities `[rows, classes]`.
     pub fn predict(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let device = Device::flex();

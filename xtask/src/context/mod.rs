@@ -67,6 +67,13 @@ pub struct Args {
     /// Cross-validate only; export nothing.
     #[arg(long)]
     no_export: bool,
+    /// Ship the chosen networks narrowed to this percentage of their front-end filters
+    /// (`musicnn/narrow.rs`), provided every corpus window's values of the chosen layer stay
+    /// within `--narrow-tolerance` of the full networks': the same answers, cheaper.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    narrow: Option<u8>,
+    #[arg(long, default_value_t = 1e-4)]
+    narrow_tolerance: f32,
     #[arg(long, default_value = "genre-v2")]
     name: String,
     #[arg(long, default_value = "models")]
@@ -294,13 +301,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|(i, _)| i)
         .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
     let calibration = export::calibration(&corpus, &results[chosen]);
+    let shipped = export::shipped(&args, &results[chosen].spec, &probes, &corpus)?;
     report::write_cv(
         &args.out,
         &corpus,
         &vocabulary,
         &settings,
         &results,
-        Some((chosen, &calibration)),
+        Some((chosen, &calibration, &shipped)),
     )?;
     if args.no_export {
         return Ok(());
@@ -321,7 +329,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         chosen,
         &head,
         weight_decay,
-        &calibration,
+        (&calibration, &shipped),
     )?;
     println!(
         "wrote {} in {:.1} min",

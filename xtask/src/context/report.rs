@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::corpus::Corpus;
 use super::cv::{self, Settings};
-use super::export::Fitted;
+use super::export::{Fitted, Shipped};
 use crate::eval::plots;
 use crate::metrics::Confusion;
 
@@ -113,7 +113,7 @@ pub fn write_cv(
     vocabulary: &Vocabulary,
     settings: &Settings,
     results: &[cv::Result],
-    chosen: Option<(usize, &Fitted)>,
+    chosen: Option<(usize, &Fitted, &Shipped)>,
 ) -> anyhow::Result<()> {
     let dir = out.join("report");
     std::fs::create_dir_all(&dir)?;
@@ -170,7 +170,7 @@ pub fn write_cv(
                 .map(|s| s.accuracy)
                 .collect::<Vec<_>>(),
         );
-        let mark = if chosen.is_some_and(|(c, _)| c == i) {
+        let mark = if chosen.is_some_and(|(c, ..)| c == i) {
             "**"
         } else {
             ""
@@ -189,15 +189,16 @@ pub fn write_cv(
             r.seconds
         )?;
     }
-    if let Some((c, calibration)) = chosen {
+    if let Some((c, calibration, shipped)) = chosen {
         write_chosen(&mut md, &dir, &name, &results[c], calibration)?;
+        writeln!(md, "\nShipped networks: {}\n", shipped.describe())?;
     }
     Section::GENRE_V2.write(out, &md)?;
     let doc = json!({
         "settings": settings,
         "classes": corpus.classes,
         "results": results.iter().map(summary).collect::<Vec<_>>(),
-        "chosen": chosen.map(|(c, f)| json!({ "candidate": results[c].candidate, "calibration": f })),
+        "chosen": chosen.map(|(c, f, s)| json!({ "candidate": results[c].candidate, "calibration": f, "shipped": s })),
     });
     std::fs::write(
         dir.join(format!("{STEM}.json")),
