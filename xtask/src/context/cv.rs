@@ -269,6 +269,40 @@ pub struct Result {
     pub seconds: f64,
 }
 
+/// The candidate to ship by the one-standard-error rule: the best mean single-genre macro-F1
+/// among the candidates running at most `max_networks` networks, or the simplest candidate whose
+/// mean is within one standard error (std / √folds) of it: fewer networks, then a logistic head
+/// before an MLP (narrower first), then fewer pooled statistics, then the better mean. Heads
+/// that differ by less than their folds' noise are told apart by what they cost and how well
+/// they reproduce, not by that noise.
+pub fn choose(results: &[Result], max_networks: usize) -> Option<usize> {
+    let eligible: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].spec.networks.len() <= max_networks)
+        .collect();
+    let f1 = |i: usize| results[i].stat(|s| s.macro_f1);
+    let best = *eligible
+        .iter()
+        .max_by(|&&a, &&b| f1(a).0.total_cmp(&f1(b).0))?;
+    let (mean, std) = f1(best);
+    let floor = mean - std / (results[best].folds.len().max(1) as f64).sqrt();
+    let complexity = |i: usize| {
+        let spec = &results[i].spec;
+        let width = match spec.classifier {
+            Classifier::Logistic => 0,
+            Classifier::Mlp(width) => width,
+        };
+        (spec.networks.len(), width, spec.pools.len())
+    };
+    eligible
+        .into_iter()
+        .filter(|&i| f1(i).0 >= floor)
+        .min_by(|&a, &b| {
+            complexity(a)
+                .cmp(&complexity(b))
+                .then(f1(b).0.total_cmp(&f1(a).0))
+        })
+}
+
 impl Result {
     /// Mean and sample standard deviation of a figure over folds.
     pub fn stat(&self, figure: impl Fn(&Scores) -> f64) -> (f64, f64) {
@@ -445,4 +479,74 @@ pub fn fit_all(
         corpus.classes.len(),
         &config(candidate, settings, weight_decay),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(networks: Vec<Network>, classifier: Classifier, f1: &[f64]) -> Result {
+        let spec = Candidate {
+            networks,
+            layer: Layer::Penultimate,
+            pools: Vec::new(),
+            classifier,
+        };
+        Result {
+            candidate: spec.name(),
+            spec,
+            folds: f1
+                .iter()
+                .map(|&macro_f1| Scores {
+                    macro_f1,
+                    ..Scores::default()
+                })
+                .collect(),
+            first_window: Vec::new(),
+            weight_decays: Vec::new(),
+            confusion: Confusion::new(&[], &[], &[]),
+            out_of_fold: Vec::new(),
+            sources: BTreeMap::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_simplest_candidate_within_one_standard_error_of_the_best_ships() {
+        let msd = || vec![Network::MSD];
+        let results = [
+            // Best mean 0.64, standard error 0.035 / √5 ≈ 0.016: the floor is ≈ 0.624.
+            result(msd(), Classifier::Mlp(128), &[0.60, 0.62, 0.64, 0.66, 0.68]),
+            result(msd(), Classifier::Logistic, &[0.62, 0.63, 0.63, 0.64, 0.63]),
+            result(
+                vec![Network::MSD, Network::MTT],
+                Classifier::Logistic,
+                &[0.7; 5],
+            ),
+        ];
+        assert_eq!(
+            choose(&results, 1),
+            Some(1),
+            "logistic within noise of the MLP"
+        );
+        assert_eq!(
+            choose(&results, 2),
+            Some(2),
+            "two networks, clearly better, when allowed"
+        );
+        let below = [
+            results[0].clone(),
+            result(msd(), Classifier::Logistic, &[0.58, 0.59, 0.60, 0.61, 0.62]),
+        ];
+        assert_eq!(
+            choose(&below, 1),
+            Some(0),
+            "logistic more than one error below"
+        );
+        assert_eq!(
+            choose(&results[2..], 1),
+            None,
+            "nothing within --max-networks"
+        );
+    }
 }

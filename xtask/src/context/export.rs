@@ -116,7 +116,7 @@ impl Shipped {
                          `xtask/src/musicnn/narrow.rs`), {ms:.2} ms per window on one thread \
                          against {full_ms:.2} ms for the full network ({:.1}×); its values differ \
                          from the full network's by at most {:.1e} over every window of the \
-                         corpus, so the cross-validation above holds for it",
+                         corpus, so the cross-validation above holds for it.",
                         n.name(),
                         n.percent,
                         full_ms / ms,

@@ -289,16 +289,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let results = cross_validate_all(&list, &probes, &corpus, &settings, args.threads, |done| {
         report::write_cv(&args.out, &corpus, &vocabulary, &settings, done, None)
     })?;
-    let chosen = results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.spec.networks.len() <= args.max_networks)
-        .max_by(|a, b| {
-            a.1.stat(|s| s.macro_f1)
-                .0
-                .total_cmp(&b.1.stat(|s| s.macro_f1).0)
-        })
-        .map(|(i, _)| i)
+    let chosen = cv::choose(&results, args.max_networks)
         .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
     let calibration = export::calibration(&corpus, &results[chosen]);
     let shipped = export::shipped(&args, &results[chosen].spec, &probes, &corpus)?;
