@@ -474,6 +474,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The teacher as it ships: genre-v2's window graph (its network, the per-window head and the
 /// tags), which is what `analyze` runs per window.
 const TEACHER_MODEL: &str = "models/genre-v2.onnx";
+/// The full MSD musicnn tagger: what genre-v2's window graph ran before `--narrow`.
+const FULL_NETWORK: &str = "models/msd-musicnn.onnx";
 
 /// Writes `<out>/report/<name>.distill.json` with the figures so far and the cost of `model`,
 /// the latest fold's student, then the table of every student.
@@ -542,7 +544,10 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
            teacher column is that teacher on the same test clips. Scores are of whole clips \
            through ONNX Runtime, as `analyze` runs them: single-genre accuracy / macro-F1, mean \
            ± std over the folds; agreement is how often the student's top genre is the \
-           teacher's. MFLOPs: two per multiply-add of the model's convolutions, matrix products and \
+           teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's recipe \
+           on MSD musicnn keeping that share of its front-end filters (the least important \
+           taken out, `xtask/src/musicnn/narrow.rs`), its head fitted on the same training \
+           clips; at 12 % it is the teacher (the shipped model runs it). MFLOPs: two per multiply-add of the model's convolutions, matrix products and \
            LSTMs, counted from the shapes ONNX Runtime reports for one window. Cost: CPU per \
            window on this machine, one thread, measured in this run; \
            real time = seconds of audio per CPU-second for features and model (decoding \
@@ -556,6 +561,16 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
         teacher.features_ms,
         teacher.model_ms,
         teacher.real_time()
+    );
+    let full = Cost::of(runtime, Path::new(FULL_NETWORK))?;
+    md += &format!(
+        "| full MSD musicnn (`{FULL_NETWORK}`, the teacher's network before narrowing) | {} | {} | {:.2} + {:.2} | {:.0}× ({:.2}× the teacher) | | | | | |\n",
+        full.parameters.unwrap_or(0),
+        full.mflops(),
+        full.features_ms,
+        full.model_ms,
+        full.real_time(),
+        full.real_time() / teacher.real_time()
     );
     for r in &reports {
         let pair = |of: &dyn Fn(&Fold) -> &Scores| {
