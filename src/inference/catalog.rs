@@ -25,9 +25,10 @@ impl Embedded {
     }
 }
 
-/// The default genre model (`models/genre-v2.onnx` and its head: the pre-trained musicnn with
-/// the genre head artist-grouped cross-validation chose, its windows pooled over the last ~30 s
-/// and 50 style tags beside; see `models/REPORT.md`), at about 1 % of a core live.
+/// The default genre model (`models/genre-v2.onnx` and its head: the pre-trained musicnn,
+/// narrowed to the front-end filters that fire, with the genre head artist-grouped
+/// cross-validation chose, its windows pooled over the last ~30 s and 50 style tags beside; see
+/// `models/REPORT.md`), at about 0.2 % of a core live.
 const GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/genre-v2.onnx"),
     head: Some(include_bytes!("../../models/genre-v2.head.onnx")),
