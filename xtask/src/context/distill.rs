@@ -513,6 +513,21 @@ fn write_report(
     write_table(&args.options.out, runtime)
 }
 
+/// A row of the table for a model that is not cross-validated here: its cost only.
+fn reference_row(label: &str, cost: &Cost, teacher: Option<&Cost>) -> String {
+    let against = teacher.map_or(String::new(), |t| {
+        format!(" ({:.2}× the teacher)", cost.real_time() / t.real_time())
+    });
+    format!(
+        "| {label} | {} | {} | {:.2} + {:.2} | {:.0}×{against} | | | | | |\n",
+        cost.parameters.unwrap_or(0),
+        cost.mflops(),
+        cost.features_ms,
+        cost.model_ms,
+        cost.real_time()
+    )
+}
+
 /// `models/report/distill.md` (and its section of `REPORT.md`): every student's
 /// cross-validation beside the teacher's on the same folds, and the cost of each, measured
 /// again now so that the ratios come from one run.
@@ -547,30 +562,22 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
            teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's recipe \
            on MSD musicnn keeping that share of its front-end filters (the least important \
            taken out, `xtask/src/musicnn/narrow.rs`), its head fitted on the same training \
-           clips; at 12 % it is the teacher (the shipped model runs it). MFLOPs: two per multiply-add of the model's convolutions, matrix products and \
-           LSTMs, counted from the shapes ONNX Runtime reports for one window. Cost: CPU per \
-           window on this machine, one thread, measured in this run; \
-           real time = seconds of audio per CPU-second for features and model (decoding \
+           clips; at 12 % it is the teacher (the shipped model runs it). MFLOPs: two per \
+           multiply-add of the model's convolutions, matrix products and LSTMs, counted from \
+           the shapes ONNX Runtime reports for one window. Cost: CPU per window on this \
+           machine, one thread, measured in this run; real time = seconds of audio per CPU-second for features and model (decoding \
            excluded).\n\n";
     md += "| model | parameters | MFLOPs/window | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
     md += "|---|---|---|---|---|---|---|---|---|---|\n";
-    md += &format!(
-        "| genre-v2 teacher, as shipped (`models/genre-v2.onnx`) | {} | {} | {:.2} + {:.2} | {:.0}× | | | | | |\n",
-        teacher.parameters.unwrap_or(0),
-        teacher.mflops(),
-        teacher.features_ms,
-        teacher.model_ms,
-        teacher.real_time()
+    md += &reference_row(
+        &format!("genre-v2 teacher, as shipped (`{TEACHER_MODEL}`)"),
+        &teacher,
+        None,
     );
-    let full = Cost::of(runtime, Path::new(FULL_NETWORK))?;
-    md += &format!(
-        "| full MSD musicnn (`{FULL_NETWORK}`, the teacher's network before narrowing) | {} | {} | {:.2} + {:.2} | {:.0}× ({:.2}× the teacher) | | | | | |\n",
-        full.parameters.unwrap_or(0),
-        full.mflops(),
-        full.features_ms,
-        full.model_ms,
-        full.real_time(),
-        full.real_time() / teacher.real_time()
+    md += &reference_row(
+        &format!("full MSD musicnn (`{FULL_NETWORK}`, the teacher's network before narrowing)"),
+        &Cost::of(runtime, Path::new(FULL_NETWORK))?,
+        Some(&teacher),
     );
     for r in &reports {
         let pair = |of: &dyn Fn(&Fold) -> &Scores| {

@@ -282,10 +282,15 @@ mod tests {
     fn keeping_every_filter_changes_nothing() {
         let weights = synthetic_weights(5);
         let same = narrowed(&weights, 100).unwrap();
+        assert_same_embeddings(&weights, &same);
+    }
+
+    /// Both networks embed the same random patches alike.
+    fn assert_same_embeddings(a: &Weights, b: &Weights) {
         let device = Device::flex();
         let x = Tensor::<3>::random([2, FRAMES, MELS], Distribution::Uniform(0.0, 3.0), &device);
-        let a = Trunk::new(&weights, &device).unwrap().forward(x.clone());
-        let b = Trunk::new(&same, &device).unwrap().forward(x);
+        let a = Trunk::new(a, &device).unwrap().forward(x.clone());
+        let b = Trunk::new(b, &device).unwrap().forward(x);
         a.into_data()
             .assert_approx_eq::<f32>(&b.into_data(), Default::default());
     }
@@ -376,12 +381,7 @@ mod tests {
         }
         assert_eq!(kept.iter().map(Vec::len).sum::<usize>(), front - 1);
         let narrow = weights.with_replaced(removed(&weights, &widths, &kept).unwrap());
-        let device = Device::flex();
-        let x = Tensor::<3>::random([2, FRAMES, MELS], Distribution::Uniform(0.0, 3.0), &device);
-        let a = Trunk::new(&weights, &device).unwrap().forward(x.clone());
-        let b = Trunk::new(&narrow, &device).unwrap().forward(x);
-        a.into_data()
-            .assert_approx_eq::<f32>(&b.into_data(), Default::default());
+        assert_same_embeddings(&weights, &narrow);
     }
 
     #[test]
