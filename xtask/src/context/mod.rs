@@ -37,8 +37,8 @@ pub struct Args {
     /// keeping a share of the front-end filters, e.g. `msd@25`.
     #[arg(long, value_delimiter = ',', default_value = "msd,mtt")]
     networks: Vec<Network>,
-    /// The shipped model may run at most this many networks (each musicnn costs ~1.1 % of a
-    /// core live at a 3-s hop; the budget is 2 %).
+    /// The shipped model may run at most this many networks (a full musicnn costs ~0.75 % of a
+    /// core live at a 3-s hop, MSD narrowed by `--narrow 12` ~0.18 %; the budget is 2 %).
     #[arg(long, default_value_t = 1)]
     max_networks: usize,
     /// Weight decays tried inside each training part.
