@@ -151,7 +151,7 @@ fn removed(
     for ((spec, &width), branch) in FRONT.iter().zip(widths).zip(kept) {
         let local: Vec<usize> = branch.iter().map(|g| g - offset).collect();
         let kernel_name = format!("{}/kernel", spec.conv);
-        let kernel = w.get(&kernel_name, &w.shape(&kernel_name)?.to_vec())?;
+        let kernel = w.get(&kernel_name, w.shape(&kernel_name)?)?;
         out.insert(kernel_name, select_last(kernel, &local));
         for name in std::iter::once(format!("{}/bias", spec.conv))
             .chain(NORM_PARTS.iter().map(|p| format!("{}/{p}", spec.norm)))
@@ -334,7 +334,7 @@ mod tests {
         let mut changed = HashMap::new();
         let mut edit = |name: String, f: &dyn Fn(&mut Variable)| {
             let mut v = weights
-                .get(&name, &weights.shape(&name).unwrap().to_vec())
+                .get(&name, weights.shape(&name).unwrap())
                 .unwrap()
                 .clone();
             f(&mut v);
@@ -348,7 +348,7 @@ mod tests {
         edit(format!("{}/bias", spec.conv), &|v| v.values[0] = -1.0);
         edit(format!("{}/moving_mean", spec.norm), &|v| v.values[0] = 0.0);
         edit(format!("{}/moving_variance", spec.norm), &|v| {
-            v.values[0] = 0.0
+            v.values[0] = 0.0;
         });
         let shift = weights
             .get(&format!("{}/beta", spec.norm), &[widths[2]])
