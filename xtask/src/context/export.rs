@@ -99,9 +99,10 @@ pub struct Shipped {
 }
 
 impl Shipped {
-    /// One line for the report.
+    /// One sentence for the report.
     pub fn describe(&self) -> String {
-        self.networks
+        let parts: Vec<String> = self
+            .networks
             .iter()
             .zip(&self.ms_per_window)
             .map(|(n, (ms, full_ms))| {
@@ -116,7 +117,7 @@ impl Shipped {
                          `xtask/src/musicnn/narrow.rs`), {ms:.2} ms per window on one thread \
                          against {full_ms:.2} ms for the full network ({:.1}×); its values differ \
                          from the full network's by at most {:.1e} over every window of the \
-                         corpus, so the cross-validation above holds for it.",
+                         corpus, so the cross-validation above holds for it",
                         n.name(),
                         n.percent,
                         full_ms / ms,
@@ -124,8 +125,8 @@ impl Shipped {
                     )
                 }
             })
-            .collect::<Vec<_>>()
-            .join("; ")
+            .collect();
+        format!("{}.", parts.join("; "))
     }
 }
 
@@ -356,4 +357,28 @@ pub fn write(
     let runtime = Runtime::find(&repository_dirs())?;
     GenreModel::load(&runtime, &path, Provider::Cpu)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_says_what_ships_and_what_it_saves() {
+        let shipped = Shipped {
+            networks: vec![
+                Network {
+                    percent: 12,
+                    ..Network::MSD
+                },
+                Network::MTT,
+            ],
+            max_difference: 5.2e-6,
+            ms_per_window: vec![(4.0, 20.0), (21.0, 21.0)],
+        };
+        let text = shipped.describe();
+        assert!(text.starts_with("msd@12 (`--narrow 12`"), "{text}");
+        assert!(text.contains("(5.0×)") && text.contains("5.2e-6"), "{text}");
+        assert!(text.ends_with("mtt as trained by its author (21.00 ms per window on one thread)."));
+    }
 }
