@@ -31,15 +31,7 @@ pub fn narrowed(weights: &Weights, percent: u8) -> anyhow::Result<Weights> {
         (1..=100).contains(&percent),
         "a narrowed musicnn keeps 1-100 % of its filters, not {percent}"
     );
-    let widths = FRONT
-        .iter()
-        .map(|spec| {
-            Ok(*weights
-                .shape(&format!("{}/bias", spec.conv))?
-                .first()
-                .unwrap_or(&0))
-        })
-        .collect::<anyhow::Result<Vec<usize>>>()?;
+    let widths = branch_widths(weights)?;
     let scores = importance(weights, &widths)?;
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
@@ -61,6 +53,19 @@ pub fn narrowed(weights: &Weights, percent: u8) -> anyhow::Result<Weights> {
     Ok(weights.with_replaced(removed(weights, &widths, &kept)?))
 }
 
+/// Filters of every front-end branch, in `FRONT`'s order.
+fn branch_widths(w: &Weights) -> anyhow::Result<Vec<usize>> {
+    FRONT
+        .iter()
+        .map(|spec| {
+            Ok(*w
+                .shape(&format!("{}/bias", spec.conv))?
+                .first()
+                .unwrap_or(&0))
+        })
+        .collect()
+}
+
 /// The spread of a batch norm's output per channel: its scale, shrunk where the channel's
 /// moving variance is small beside the norm's epsilon (a channel that never varies has none).
 fn spread(w: &Weights, norm: &str, channels: usize) -> anyhow::Result<Vec<f32>> {
@@ -80,10 +85,11 @@ fn importance(w: &Weights, widths: &[usize]) -> anyhow::Result<Vec<f32>> {
     let front: usize = widths.iter().sum();
     let mid = w.get(&format!("{}/kernel", MID[0].0), &mid_shape(w, front)?)?;
     let outputs = mid.shape[3];
-    let pool_spread = spread(w, POOL_NORM, pooled(w)?)?;
+    let pooled_width = pooled(w)?;
+    let pool_spread = spread(w, POOL_NORM, pooled_width)?;
     let dense = w.get(
         &format!("{DENSE}/kernel"),
-        &[pooled(w)?, w.shape(&format!("{DENSE}/bias"))?[0]],
+        &[pooled_width, w.shape(&format!("{DENSE}/bias"))?[0]],
     )?;
     let dense_row = |r: usize| {
         let n = dense.shape[1];
@@ -151,7 +157,7 @@ fn removed(
     for ((spec, &width), branch) in FRONT.iter().zip(widths).zip(kept) {
         let local: Vec<usize> = branch.iter().map(|g| g - offset).collect();
         let kernel_name = format!("{}/kernel", spec.conv);
-        let kernel = w.get(&kernel_name, w.shape(&kernel_name)?)?;
+        let kernel = w.variable(&kernel_name)?;
         out.insert(kernel_name, select_last(kernel, &local));
         for name in std::iter::once(format!("{}/bias", spec.conv))
             .chain(NORM_PARTS.iter().map(|p| format!("{}/{p}", spec.norm)))
@@ -169,8 +175,9 @@ fn removed(
 
     // First mid-end convolution: kept input channels; removed ones as their mean over time.
     let (mid_conv, _) = MID[0];
-    let mid = w.get(&format!("{mid_conv}/kernel"), &mid_shape(w, front)?)?;
-    let [taps, _, _, outputs] = mid_shape(w, front)?;
+    let shape = mid_shape(w, front)?;
+    let mid = w.get(&format!("{mid_conv}/kernel"), &shape)?;
+    let [taps, _, _, outputs] = shape;
     let mut mid_bias = w
         .get(&format!("{mid_conv}/bias"), &[outputs])?
         .values
@@ -299,11 +306,11 @@ mod tests {
     fn a_narrowed_network_keeps_its_share_of_filters_and_every_branch() {
         let weights = synthetic_weights(6);
         let narrow = narrowed(&weights, 25).unwrap();
-        let widths = branch_widths(&narrow);
+        let widths = branch_widths(&narrow).unwrap();
         assert_eq!(widths.iter().sum::<usize>(), (561 * 25_usize).div_ceil(100));
         assert!(widths.iter().all(|&w| w >= 1), "{widths:?}");
         // 1 %: the 6 best filters, and the best of any branch they leave out.
-        let tiny = branch_widths(&narrowed(&weights, 1).unwrap());
+        let tiny = branch_widths(&narrowed(&weights, 1).unwrap()).unwrap();
         let total: usize = tiny.iter().sum();
         assert!(
             tiny.iter().all(|&w| w >= 1) && (6..=10).contains(&total),
@@ -327,16 +334,13 @@ mod tests {
         // mid-end kernel (so the edge padding plays no part) and the pooling norm's moving mean
         // equal to that shift, folding it into the biases is exact.
         let weights = synthetic_weights(7);
-        let widths = branch_widths(&weights);
+        let widths = branch_widths(&weights).unwrap();
         let front: usize = widths.iter().sum();
         let g = widths[0] + widths[1]; // the first temporal filter
         let spec = &FRONT[2];
         let mut changed = HashMap::new();
         let mut edit = |name: String, f: &dyn Fn(&mut Variable)| {
-            let mut v = weights
-                .get(&name, weights.shape(&name).unwrap())
-                .unwrap()
-                .clone();
+            let mut v = weights.variable(&name).unwrap().clone();
             f(&mut v);
             changed.insert(name, v);
         };
@@ -404,8 +408,8 @@ mod tests {
         let runtime = crate::train::models::tests::test_runtime();
         let device = Device::flex();
         for (w, widths) in [
-            (&weights, branch_widths(&weights)),
-            (&narrow, branch_widths(&narrow)),
+            (&weights, branch_widths(&weights).unwrap()),
+            (&narrow, branch_widths(&narrow).unwrap()),
         ] {
             let mut g = crate::onnx::Graph::new();
             let out = Trunk::new(w, &device)
@@ -416,13 +420,6 @@ mod tests {
             let counted = crate::flops::multiply_adds(&runtime, &onnx, &[1, FRAMES, MELS]).unwrap();
             assert_eq!(counted, expected(&widths), "{widths:?}");
         }
-        assert_eq!(branch_widths(&narrow).iter().sum::<usize>(), 141);
-    }
-
-    fn branch_widths(w: &Weights) -> Vec<usize> {
-        FRONT
-            .iter()
-            .map(|s| w.shape(&format!("{}/bias", s.conv)).unwrap()[0])
-            .collect()
+        assert_eq!(branch_widths(&narrow).unwrap().iter().sum::<usize>(), 141);
     }
 }

@@ -89,19 +89,19 @@ impl Weights {
 
     /// The shape of variable `name`.
     pub fn shape(&self, name: &str) -> anyhow::Result<&[usize]> {
-        Ok(&self
-            .variables
+        Ok(&self.variable(name)?.shape)
+    }
+
+    /// The variable `name`, whatever its shape.
+    pub fn variable(&self, name: &str) -> anyhow::Result<&Variable> {
+        self.variables
             .get(name)
-            .with_context(|| format!("variable {name} missing from {}", self.dir.display()))?
-            .shape)
+            .with_context(|| format!("variable {name} missing from {}", self.dir.display()))
     }
 
     /// The variable `name`, checked to have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> anyhow::Result<&Variable> {
-        let variable = self
-            .variables
-            .get(name)
-            .with_context(|| format!("variable {name} missing from {}", self.dir.display()))?;
+        let variable = self.variable(name)?;
         anyhow::ensure!(
             variable.shape == shape,
             "{name}: shape {:?}, expected {shape:?}",
