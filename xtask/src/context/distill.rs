@@ -132,18 +132,14 @@ impl Cost {
 
     /// Measures a narrowed MSD musicnn (every layer, as the teacher's window graph runs it).
     fn of_narrowed(runtime: &Runtime, percent: u8, weights_root: &Path) -> anyhow::Result<Self> {
-        let network = Network {
-            percent,
-            ..Network::MSD
-        };
-        let weights = network.weights(weights_root)?;
+        let weights = Network::MSD.narrowed(percent).weights(weights_root)?;
         let (onnx, width) = windows::probe(&weights)?;
         let metadata = windows::window_metadata(width);
         Ok(Self {
             parameters: Some(weights.parameters() as u64),
             hop_seconds: metadata.input.hop_seconds(),
             features_ms: all::features_ms(&metadata)?,
-            model_ms: windows::window_ms(network, weights_root)?,
+            model_ms: windows::probe_ms(&onnx, width)?,
             mflops: Some(mflops(runtime, &onnx, &metadata)?),
         })
     }
@@ -230,14 +226,6 @@ fn teacher_settings(args: &Args) -> Settings {
     Settings {
         seed: args.corpus.seed,
         ..crate::clap_defaults::<super::Args>().settings()
-    }
-}
-
-/// The narrowed network of `--narrow`.
-fn narrowed(percent: u8) -> Network {
-    Network {
-        percent,
-        ..Network::MSD
     }
 }
 
@@ -375,7 +363,11 @@ fn cross_validate_fold(
         let fit = |candidate: &Candidate| {
             cv::fit_and_predict(candidate, probes, corpus, &settings, &split.train, &test)
         };
-        (fit(&teacher()), fit(&on(narrowed(percent))), None)
+        (
+            fit(&teacher()),
+            fit(&on(Network::MSD.narrowed(percent))),
+            None,
+        )
     } else {
         let name = format!("{}-fold{}", args.name, fold + 1);
         let out = fold_models(args);
@@ -420,7 +412,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "--export trains a student; a narrowed network ships through `cargo xtask genre-v2 --narrow`"
     );
     let mut probes = BTreeMap::new();
-    for network in std::iter::once(Network::MSD).chain(args.narrow.map(narrowed)) {
+    let narrowed = args.narrow.map(|percent| Network::MSD.narrowed(percent));
+    for network in std::iter::once(Network::MSD).chain(narrowed) {
         let rows = windows::probe_rows(
             network,
             &args.corpus.weights,

@@ -2,6 +2,7 @@
 //! layer, plus the tag probabilities of the first network), the head graph, and metadata that
 //! records the corpus, the folds and the whole cross-validation table.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use genrescope::genres::{LabelKind, Vocabulary};
@@ -131,24 +132,28 @@ impl Shipped {
 }
 
 /// What `args.narrow` makes of the chosen candidate's networks: every window of the corpus
-/// through each narrowed network, compared with the full network's cached values.
+/// through each narrowed network, compared with the full network's cached values. `ms` holds
+/// the CPU time per window of every measured network, timed once by the caller.
 pub fn shipped(
     args: &Args,
     spec: &cv::Candidate,
-    probes: &std::collections::BTreeMap<Network, Vec<Array2<f32>>>,
+    (probes, ms): (
+        &BTreeMap<Network, Vec<Array2<f32>>>,
+        &BTreeMap<Network, f64>,
+    ),
     corpus: &Corpus,
 ) -> anyhow::Result<Shipped> {
     let mut networks = Vec::new();
     let mut max_difference = 0.0_f32;
     let mut ms_per_window = Vec::new();
     for &full in &spec.networks {
-        let full_ms = windows::window_ms(full, &args.corpus.weights)?;
+        let full_ms = ms[&full];
         let Some(percent) = args.narrow.filter(|_| full.percent == 100) else {
             networks.push(full);
             ms_per_window.push((full_ms, full_ms));
             continue;
         };
-        let narrow = Network { percent, ..full };
+        let narrow = full.narrowed(percent);
         let rows = windows::probe_rows(
             narrow,
             &args.corpus.weights,
@@ -366,13 +371,7 @@ mod tests {
     #[test]
     fn the_report_says_what_ships_and_what_it_saves() {
         let shipped = Shipped {
-            networks: vec![
-                Network {
-                    percent: 12,
-                    ..Network::MSD
-                },
-                Network::MTT,
-            ],
+            networks: vec![Network::MSD.narrowed(12), Network::MTT],
             max_difference: 5.2e-6,
             ms_per_window: vec![(4.0, 20.0), (21.0, 21.0)],
         };

@@ -263,6 +263,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         corpus.k
     );
     let mut probes = BTreeMap::new();
+    let mut ms = BTreeMap::new();
     for &network in &args.networks {
         let rows = windows::probe_rows(
             network,
@@ -272,11 +273,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.threads,
         )?;
         probes.insert(network, rows);
+        let network_ms = windows::window_ms(network, &args.corpus.weights)?;
         println!(
-            "{}: {:.2} ms per window on one thread",
-            network.name(),
-            windows::window_ms(network, &args.corpus.weights)?
+            "{}: {network_ms:.2} ms per window on one thread",
+            network.name()
         );
+        ms.insert(network, network_ms);
     }
     let settings = args.settings();
     let wanted = |c: &Candidate| {
@@ -292,7 +294,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let chosen = cv::choose(&results, args.max_networks)
         .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
     let calibration = export::calibration(&corpus, &results[chosen]);
-    let shipped = export::shipped(&args, &results[chosen].spec, &probes, &corpus)?;
+    let shipped = export::shipped(&args, &results[chosen].spec, (&probes, &ms), &corpus)?;
     report::write_cv(
         &args.out,
         &corpus,

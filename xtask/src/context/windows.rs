@@ -51,6 +51,11 @@ impl Network {
         }
     }
 
+    /// This network keeping `percent` % of its front-end filters.
+    pub fn narrowed(self, percent: u8) -> Self {
+        Self { percent, ..self }
+    }
+
     pub fn name(self) -> String {
         let source = match self.source {
             Source::Msd => "msd",
@@ -225,8 +230,12 @@ pub fn probe_rows(
 /// Median CPU time of one window through `network`'s every layer (one thread), in ms.
 pub fn window_ms(network: Network, weights_root: &Path) -> anyhow::Result<f64> {
     let (onnx, width) = probe(&network.weights(weights_root)?)?;
+    probe_ms(&onnx, width)
+}
+
+/// Median CPU time of one window through a [`probe`] graph of `width` outputs (one thread).
+pub fn probe_ms(onnx: &[u8], width: usize) -> anyhow::Result<f64> {
     let runtime = Runtime::find(&repository_dirs())?;
-    let mut model =
-        GenreModel::from_memory(&runtime, &onnx, window_metadata(width), Provider::Cpu)?;
+    let mut model = GenreModel::from_memory(&runtime, onnx, window_metadata(width), Provider::Cpu)?;
     crate::train::all::window_ms(&mut model)
 }
