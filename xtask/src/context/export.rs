@@ -137,10 +137,8 @@ impl Shipped {
 pub fn shipped(
     args: &Args,
     spec: &cv::Candidate,
-    (probes, ms): (
-        &BTreeMap<Network, Vec<Array2<f32>>>,
-        &BTreeMap<Network, f64>,
-    ),
+    probes: &BTreeMap<Network, Vec<Array2<f32>>>,
+    ms: &BTreeMap<Network, f64>,
     corpus: &Corpus,
 ) -> anyhow::Result<Shipped> {
     let mut networks = Vec::new();

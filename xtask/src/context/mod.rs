@@ -294,7 +294,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let chosen = cv::choose(&results, args.max_networks)
         .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
     let calibration = export::calibration(&corpus, &results[chosen]);
-    let shipped = export::shipped(&args, &results[chosen].spec, (&probes, &ms), &corpus)?;
+    let shipped = export::shipped(&args, &results[chosen].spec, &probes, &ms, &corpus)?;
     report::write_cv(
         &args.out,
         &corpus,
