@@ -552,14 +552,14 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
            teacher column is that teacher on the same test clips. Scores are of whole clips \
            through ONNX Runtime, as `analyze` runs them: single-genre accuracy / macro-F1, mean \
            ± std over the folds; agreement is how often the student's top genre is the \
-           teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's recipe \
-           on MSD musicnn keeping that share of its front-end filters (the least important \
+           teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's \
+           recipe on MSD musicnn keeping that share of its front-end filters (the least important \
            taken out, `xtask/src/musicnn/narrow.rs`), its head fitted on the same training \
            clips; at 12 % it is the teacher (the shipped model runs it). MFLOPs: two per \
            multiply-add of the model's convolutions, matrix products and LSTMs, counted from \
            the shapes ONNX Runtime reports for one window. Cost: CPU per window on this \
-           machine, one thread, measured in this run; real time = seconds of audio per CPU-second for features and model (decoding \
-           excluded).\n\n";
+           machine, one thread, measured in this run; real time = seconds of audio per \
+           CPU-second for features and model (decoding excluded).\n\n";
     md += "| model | parameters | MFLOPs/window | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
     md += "|---|---|---|---|---|---|---|---|---|---|\n";
     md += &reference_row(
