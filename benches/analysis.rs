@@ -1,5 +1,5 @@
-//! Analysis cost with the built-in models (the default genre model and the musicnn tagger), each
-//! figure a ratio against real time measured in this process:
+//! Analysis cost with the built-in models (the genre model, Accurate and Fast, the light genre
+//! model and the musicnn tagger), each figure a ratio against real time measured in this process:
 //! - the plugin's worker pipeline (48 kHz → model rate resampling, streaming features, one
 //!   inference per model hop) as a share of one core;
 //! - `analyze` throughput per core (decode, features, inference of whole files) as a multiple
@@ -247,13 +247,14 @@ fn main() {
     for choice in [
         previous,
         ModelChoice::Builtin,
+        ModelChoice::Fast,
         ModelChoice::MfccCnn,
         ModelChoice::MsdMusicnn,
     ] {
         worker_share(&choice, rounds);
         speeds.push((choice.name(), analyze_speed(&choice, rounds)));
     }
-    for choice in [ModelChoice::Builtin, ModelChoice::MfccCnn] {
+    for choice in [ModelChoice::Builtin, ModelChoice::Fast, ModelChoice::MfccCnn] {
         thread_scaling(&choice, rounds);
     }
     for (name, speed) in &speeds[1..] {

@@ -89,7 +89,7 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
         assert_eq!(window["top_id"], ids[top].as_str(), "{window}");
     }
     let hop = timeline[1]["start_s"].as_f64().unwrap();
-    let expected = genrescope::inference::ModelChoice::Builtin
+    let expected = genrescope::inference::ModelChoice::Fast
         .metadata()
         .unwrap()
         .input

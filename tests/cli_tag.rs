@@ -114,7 +114,7 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
     assert!(file
         .field("GENRESCOPE_MODEL")
         .unwrap()
-        .starts_with("genre-v2@"));
+        .starts_with("genre-v2-fast@"));
     assert_eq!(
         genrescope::tagging::TagFile::open(&music.join("b.flac"))
             .unwrap()

@@ -25,13 +25,14 @@ fn clip(path: &str) -> PathBuf {
     harness::shared_music().join(path)
 }
 
-/// `genrescope analyze --json` on the clips, as a user would run it.
+/// `genrescope analyze --json` on the clips, as a user would run it, with the model the
+/// plugin starts with (`analyze` defaults to the fast one).
 fn analyze(paths: &[PathBuf]) -> serde_json::Value {
     provide_onnx_runtime();
     let output = Command::new(env!("CARGO_BIN_EXE_genrescope"))
         .arg("analyze")
         .args(paths)
-        .args(["--json", "--threads", "2"])
+        .args(["--json", "--threads", "2", "--model", "accurate"])
         .output()
         .expect("run genrescope analyze");
     assert!(

@@ -10,7 +10,7 @@ processed twice. Files that fail one by one (exit code 1) are in the journal wit
 and do not fail the task.
 
     python scale/ray/tag_catalog.py --binary target/release/genrescope --shards 64 \\
-        --out /shared/runs/catalog /shared/music -- --model default
+        --out /shared/runs/catalog /shared/music -- --model fast
 
     genrescope merge /shared/runs/catalog > catalog.json
 

@@ -1,5 +1,6 @@
-//! The models a user can pick: the models embedded in the binary (the default genre model, a
-//! lighter genre model and the musicnn tagger), and every model in the per-user model folder
+//! The models a user can pick: the models embedded in the binary (the genre model in two speeds,
+//! "Accurate" and "Fast", a lighter genre model and the musicnn tagger), and every model in the
+//! per-user model folder
 //! (`<platform data dir>/genrescope/models`, e.g. `~/.local/share/genrescope/models` on Linux).
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,16 @@ const GENRES: Embedded = Embedded {
     json: include_str!("../../models/genre-v2.json"),
 };
 
+/// The fast genre model (`models/genre-v2-fast.onnx` and its head): the default genre model's
+/// recipe on musicnn narrowed further, to 10 % of its front-end filters; about 1.2× cheaper per
+/// window for about one point less cross-validated accuracy (`models/REPORT.md`, the distill
+/// table). `analyze` and `tag` run it by default.
+const FAST_GENRES: Embedded = Embedded {
+    onnx: include_bytes!("../../models/genre-v2-fast.onnx"),
+    head: Some(include_bytes!("../../models/genre-v2-fast.head.onnx")),
+    json: include_str!("../../models/genre-v2-fast.json"),
+};
+
 /// The small from-scratch genre model (`models/mfcc-cnn.onnx`): less accurate, ~20× cheaper.
 const LIGHT_GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/mfcc-cnn.onnx"),
@@ -54,9 +65,11 @@ const MSD_TAGS: Embedded = Embedded {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]
 pub enum ModelChoice {
-    /// The default genre model embedded in the plugin binary.
+    /// The default genre model embedded in the plugin binary ("Accurate").
     #[default]
     Builtin,
+    /// The embedded fast genre model ("Fast"), the default of `analyze` and `tag`.
+    Fast,
     /// The embedded small genre model (MFCC CNN).
     MfccCnn,
     /// The embedded musicnn tagger (50 Million Song Dataset tags).
@@ -66,11 +79,12 @@ pub enum ModelChoice {
 }
 
 impl ModelChoice {
-    /// `default` (or `builtin`), `mfcc-cnn` and `msd-musicnn` name the embedded models,
-    /// anything else a model file.
+    /// `accurate` (or `default`, `builtin`), `fast`, `mfcc-cnn` and `msd-musicnn` name the
+    /// embedded models, anything else a model file.
     pub fn parse(text: &str) -> Self {
         match text {
-            "default" | "builtin" => Self::Builtin,
+            "accurate" | "default" | "builtin" => Self::Builtin,
+            "fast" => Self::Fast,
             "msd-musicnn" => Self::MsdMusicnn,
             "mfcc-cnn" => Self::MfccCnn,
             path => Self::File(PathBuf::from(path)),
@@ -80,15 +94,19 @@ impl ModelChoice {
     fn embedded(&self) -> Option<&'static Embedded> {
         match self {
             Self::Builtin => Some(&GENRES),
+            Self::Fast => Some(&FAST_GENRES),
             Self::MfccCnn => Some(&LIGHT_GENRES),
             Self::MsdMusicnn => Some(&MSD_TAGS),
             Self::File(_) => None,
         }
     }
 
-    /// Short name for pickers and reports.
+    /// Short name for pickers and reports; the two speeds of the genre model are named for
+    /// people.
     pub fn name(&self) -> String {
         match (self.embedded(), self) {
+            (Some(embedded), Self::Builtin) => format!("Accurate ({})", embedded.metadata().name),
+            (Some(embedded), Self::Fast) => format!("Fast ({})", embedded.metadata().name),
             (Some(embedded), _) => format!("{} (built-in)", embedded.metadata().name),
             (None, Self::File(path)) => path.file_stem().map_or_else(
                 || path.display().to_string(),
@@ -144,6 +162,7 @@ pub fn list(dir: Option<&Path>) -> Vec<ModelChoice> {
     files.sort();
     [
         ModelChoice::Builtin,
+        ModelChoice::Fast,
         ModelChoice::MfccCnn,
         ModelChoice::MsdMusicnn,
     ]
@@ -158,7 +177,7 @@ mod tests {
 
     #[test]
     fn embedded_metadata_is_valid_and_licensed() {
-        for embedded in [&GENRES, &LIGHT_GENRES, &MSD_TAGS] {
+        for embedded in [&GENRES, &FAST_GENRES, &LIGHT_GENRES, &MSD_TAGS] {
             let metadata = embedded.metadata();
             metadata.validate().unwrap();
             assert!(metadata.labels.len() >= 2);
@@ -187,6 +206,7 @@ mod tests {
             listed,
             vec![
                 ModelChoice::Builtin,
+                ModelChoice::Fast,
                 ModelChoice::MfccCnn,
                 ModelChoice::MsdMusicnn,
                 ModelChoice::File(dir.join("a.onnx")),
@@ -197,6 +217,7 @@ mod tests {
             list(Some(Path::new("/nonexistent/genrescope"))),
             vec![
                 ModelChoice::Builtin,
+                ModelChoice::Fast,
                 ModelChoice::MfccCnn,
                 ModelChoice::MsdMusicnn
             ]
@@ -206,6 +227,10 @@ mod tests {
     #[test]
     fn parses_cli_names() {
         assert_eq!(ModelChoice::parse("default"), ModelChoice::Builtin);
+        assert_eq!(ModelChoice::parse("accurate"), ModelChoice::Builtin);
+        assert_eq!(ModelChoice::parse("fast"), ModelChoice::Fast);
+        assert_eq!(ModelChoice::Builtin.name(), "Accurate (genre-v2)");
+        assert_eq!(ModelChoice::Fast.name(), "Fast (genre-v2-fast)");
         assert_eq!(ModelChoice::parse("msd-musicnn"), ModelChoice::MsdMusicnn);
         assert_eq!(ModelChoice::parse("mfcc-cnn"), ModelChoice::MfccCnn);
         assert_eq!(

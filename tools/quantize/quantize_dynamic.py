@@ -1,9 +1,10 @@
 """ONNX Runtime dynamic int8 quantisation of a model's window graph, and its speed against the
 float graph measured in the same run.
 
-Setup (once): python3 -m venv /tmp/qenv && /tmp/qenv/bin/pip install onnxruntime==1.32.0 onnx
+Setup (once): python3 -m venv .venv-quantize && .venv-quantize/bin/pip install onnxruntime==1.32.0 onnx
 Usage:
     python tools/quantize/quantize_dynamic.py models/genre-v2.onnx /tmp/q/genre-v2-int8.onnx
+(`cargo xtask distill --int8` runs it with --no-timing on every fold model.)
 The graph is first pre-processed by ONNX Runtime (shape inference, batch norms folded into the
 convolutions), then `quantize_dynamic` stores weights as int8 and quantises activations per
 call. Timing: one intra-op thread (as genrescope's sessions), random windows of the graph's own
@@ -71,6 +72,7 @@ def main():
     parser.add_argument("--weights", choices=["qint8", "quint8"], default="quint8")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ops", help="only these operator types, e.g. Gemm,MatMul (default: all)")
+    parser.add_argument("--no-timing", action="store_true", help="quantise only (`cargo xtask distill --int8`)")
     args = parser.parse_args()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     pre = args.out + ".pre.onnx"
@@ -83,6 +85,8 @@ def main():
     )
     os.remove(pre)
     copy_metadata(args.model, args.out)
+    if args.no_timing:
+        return
 
     shape = [d.dim_value for d in onnx.load(args.model).graph.input[0].type.tensor_type.shape.dim[1:]]
     result = {

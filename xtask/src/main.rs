@@ -51,6 +51,8 @@ mod onnx;
 #[cfg(feature = "ml")]
 mod plot;
 #[cfg(feature = "ml")]
+mod quantize;
+#[cfg(feature = "ml")]
 mod train;
 
 use std::ffi::OsString;

@@ -73,6 +73,11 @@ pub struct Args {
     /// of its network).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     narrow: Option<u8>,
+    /// Score ONNX Runtime's dynamic int8 quantisation (`quantize.rs`) instead: of the fold
+    /// students an earlier run of the same `--name` trained, or of the `--narrow` network (its
+    /// windows through the int8 graph, the head fitted on them). The row is `<name>-int8`.
+    #[arg(long)]
+    int8: bool,
     #[command(flatten)]
     options: TrainOptions,
 }
@@ -130,11 +135,22 @@ impl Cost {
         })
     }
 
-    /// Measures a narrowed MSD musicnn (every layer, as the teacher's window graph runs it).
-    fn of_narrowed(runtime: &Runtime, percent: u8, weights_root: &Path) -> anyhow::Result<Self> {
+    /// Measures a narrowed MSD musicnn (every layer, as the teacher's window graph runs it),
+    /// or its int8 quantisation.
+    fn of_narrowed(
+        runtime: &Runtime,
+        percent: u8,
+        int8: bool,
+        weights_root: &Path,
+    ) -> anyhow::Result<Self> {
         let weights = Network::MSD.narrowed(percent).weights(weights_root)?;
         let (onnx, width) = windows::probe(&weights)?;
         let metadata = windows::window_metadata(width);
+        let onnx = if int8 {
+            crate::quantize::graph(&onnx, &metadata)?
+        } else {
+            onnx
+        };
         Ok(Self {
             parameters: Some(weights.parameters() as u64),
             hop_seconds: metadata.input.hop_seconds(),
@@ -176,6 +192,9 @@ struct Report {
     /// A narrowed musicnn's percentage of front-end filters (`--narrow`), not a trained student.
     #[serde(default)]
     narrow: Option<u8>,
+    /// Scores of the int8 quantisation (`--int8`).
+    #[serde(default)]
+    int8: bool,
 }
 
 /// The target of one clip: the teacher's `answer` softened by `temperature`, mixed with
@@ -325,7 +344,7 @@ fn time_again(args: &Args, runtime: &Runtime) -> anyhow::Result<()> {
         };
         let model = fold_models(args).join(format!("{}-fold{}.onnx", report.student, last.fold));
         if let Some(percent) = report.narrow {
-            report.cost = Cost::of_narrowed(runtime, percent, &args.corpus.weights)?;
+            report.cost = Cost::of_narrowed(runtime, percent, report.int8, &args.corpus.weights)?;
         } else if model.is_file() {
             report.cost = Cost::of(runtime, &model)?;
         } else {
@@ -339,6 +358,29 @@ fn time_again(args: &Args, runtime: &Runtime) -> anyhow::Result<()> {
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     }
     Ok(())
+}
+
+/// The row's name: `--name`, with `-int8` for `--int8`.
+fn row_name(args: &Args) -> String {
+    if args.int8 {
+        format!("{}-int8", args.name)
+    } else {
+        args.name.clone()
+    }
+}
+
+/// The int8 quantisation of the student an earlier run of `--name` trained for `fold`.
+fn quantized_student(args: &Args, fold: usize) -> anyhow::Result<PathBuf> {
+    let dir = fold_models(args);
+    let float = dir.join(format!("{}-fold{}.onnx", args.name, fold + 1));
+    anyhow::ensure!(
+        float.is_file(),
+        "{} is missing: train the student first (the same command without --int8)",
+        float.display()
+    );
+    let int8 = dir.join(format!("{}-fold{}.onnx", row_name(args), fold + 1));
+    crate::quantize::file(&float, &int8)?;
+    Ok(int8)
 }
 
 /// Trains and scores the student of one test fold (or fits the narrowed network's head);
@@ -369,13 +411,25 @@ fn cross_validate_fold(
             None,
         )
     } else {
-        let name = format!("{}-fold{}", args.name, fold + 1);
-        let out = fold_models(args);
-        let (path, teacher) =
-            train_student(args, corpus, probes, (split, test.clone()), (&name, &out))?;
+        let (path, teacher) = if args.int8 {
+            let teacher = cv::fit_and_predict(
+                &teacher(),
+                probes,
+                corpus,
+                &teacher_settings(args),
+                &split.train,
+                &test,
+            );
+            (quantized_student(args, fold)?, teacher)
+        } else {
+            let name = format!("{}-fold{}", args.name, fold + 1);
+            let out = fold_models(args);
+            let (path, teacher) =
+                train_student(args, corpus, probes, (split, test.clone()), (&name, &out))?;
+            (path, test.iter().map(|&c| teacher[c].clone()).collect())
+        };
         let clips: Vec<&Labelled> = test.iter().map(|&c| &corpus.clips[c]).collect();
         let student = student_answers(runtime, &path, &clips, args.threads)?;
-        let teacher: Vec<Vec<f32>> = test.iter().map(|&c| teacher[c].clone()).collect();
         (teacher, student, Some(path))
     };
     let agreement = student
@@ -411,11 +465,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         !(args.export && args.narrow.is_some()),
         "--export trains a student; a narrowed network ships through `cargo xtask genre-v2 --narrow`"
     );
+    anyhow::ensure!(
+        !(args.export && args.int8),
+        "--int8 measures a quantisation; it exports nothing"
+    );
     let mut probes = BTreeMap::new();
     let narrowed = args.narrow.map(|percent| Network::MSD.narrowed(percent));
     for network in std::iter::once(Network::MSD).chain(narrowed) {
+        // With `--int8`, the narrowed network's windows come from its int8 graph.
+        let int8 = args.int8 && network != Network::MSD;
         let rows = windows::probe_rows(
             network,
+            int8,
             &args.corpus.weights,
             &corpus.clips,
             &args.windows,
@@ -446,7 +507,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "teacher: acc {}, macro-F1 {} · student {}: acc {}, macro-F1 {} ({} folds)",
         figure(&folds, |f| f.teacher.accuracy),
         figure(&folds, |f| f.teacher.macro_f1),
-        args.name,
+        row_name(&args),
         figure(&folds, |f| f.student.accuracy),
         figure(&folds, |f| f.student.macro_f1),
         folds.len()
@@ -467,6 +528,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The teacher as it ships: genre-v2's window graph (its network, the per-window head and the
 /// tags), which is what `analyze` runs per window.
 const TEACHER_MODEL: &str = "models/genre-v2.onnx";
+/// The fast genre model as it ships: the `--narrow 10` row's recipe trained on every clip by
+/// `cargo xtask genre-v2 --networks msd@10` (`analyze`'s default).
+const FAST_MODEL: &str = "models/genre-v2-fast.onnx";
 /// The full MSD musicnn tagger: what genre-v2's window graph ran before `--narrow`.
 const FULL_NETWORK: &str = "models/msd-musicnn.onnx";
 
@@ -481,13 +545,18 @@ fn write_report(
     let (family, cost) = match (args.narrow, model) {
         (Some(percent), _) => (
             format!("musicnn narrowed to {percent} %"),
-            Cost::of_narrowed(runtime, percent, &args.corpus.weights)?,
+            Cost::of_narrowed(runtime, percent, args.int8, &args.corpus.weights)?,
         ),
         (None, Some(model)) => (args.family.name().to_owned(), Cost::of(runtime, model)?),
         (None, None) => anyhow::bail!("a trained student has a model file"),
     };
+    let family = if args.int8 {
+        format!("{family}, int8")
+    } else {
+        family
+    };
     let report = Report {
-        student: args.name.clone(),
+        student: row_name(args),
         family,
         temperature: args.temperature,
         label_weight: args.label_weight,
@@ -498,10 +567,11 @@ fn write_report(
             .collect::<Vec<_>>()
             .join(" "),
         narrow: args.narrow,
+        int8: args.int8,
     };
     let dir = args.options.out.join("report");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}.distill.json", args.name));
+    let path = dir.join(format!("{}.distill.json", row_name(args)));
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     write_table(&args.options.out, runtime)
 }
@@ -541,7 +611,8 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
             Err(e) => eprintln!("{} left out of the table: {e}", path.display()),
         }
     }
-    reports.sort_by_key(|r| r.cost.parameters);
+    // A quantisation's row right below its float row.
+    reports.sort_by(|a, b| (a.cost.parameters, &a.student).cmp(&(b.cost.parameters, &b.student)));
     let teacher = Cost::of(runtime, Path::new(TEACHER_MODEL))?;
     let mut md = String::from("## Distilled students (`cargo xtask distill`)\n\n");
     md += "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \
@@ -555,7 +626,11 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
            teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's \
            recipe on MSD musicnn keeping that share of its front-end filters (the least important \
            taken out, `xtask/src/musicnn/narrow.rs`), its head fitted on the same training \
-           clips; at 12 % it is the teacher (the shipped model runs it). MFLOPs: two per \
+           clips; at 12 % it is the teacher (the shipped model runs it). Rows named `-int8` \
+           (`--int8`) are ONNX Runtime's dynamic int8 quantisation (8-bit weights, activations \
+           quantised per call, `xtask/src/quantize.rs`) of the row above: the same fold \
+           students quantised, or the narrowed network's windows through its int8 graph with \
+           the head fitted on them. MFLOPs: two per \
            multiply-add of the model's convolutions, matrix products and LSTMs, counted from \
            the shapes ONNX Runtime reports for one window. Cost: CPU per window on this \
            machine, one thread, measured in this run; real time = seconds of audio per \
@@ -566,6 +641,11 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
         &format!("genre-v2 teacher, as shipped (`{TEACHER_MODEL}`)"),
         &teacher,
         None,
+    );
+    md += &reference_row(
+        &format!("genre-v2-fast, as shipped (`{FAST_MODEL}`, the 10 % row's recipe on every clip)"),
+        &Cost::of(runtime, Path::new(FAST_MODEL))?,
+        Some(&teacher),
     );
     md += &reference_row(
         &format!("full MSD musicnn (`{FULL_NETWORK}`, the teacher's network before narrowing)"),
@@ -596,6 +676,8 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
             figure(&r.folds, |f| f.agreement),
             if r.narrow.is_some() {
                 "– (not trained)".to_owned()
+            } else if r.int8 {
+                "– (the float row's folds)".to_owned()
             } else {
                 format!("{}, {}", r.temperature, r.label_weight)
             }

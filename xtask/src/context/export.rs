@@ -154,6 +154,7 @@ pub fn shipped(
         let narrow = full.narrowed(percent);
         let rows = windows::probe_rows(
             narrow,
+            false,
             &args.corpus.weights,
             &corpus.clips,
             &args.cache,

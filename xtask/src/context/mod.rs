@@ -267,6 +267,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for &network in &args.networks {
         let rows = windows::probe_rows(
             network,
+            false,
             &args.corpus.weights,
             &corpus.clips,
             &args.cache,

@@ -182,23 +182,30 @@ pub fn window_metadata(width: usize) -> ModelMetadata {
     raw_metadata("musicnn-windows", width, FRAMES)
 }
 
-/// Every clip's probe rows `[windows, width]` for `network`, from the cache in
-/// `cache/<network>/<graph hash>/` where present. Clips that cannot be decoded are an error:
-/// the corpus must be whole for the folds to be comparable.
+/// Every clip's probe rows `[windows, width]` for `network` (through its int8 quantisation
+/// with `int8`, `quantize.rs`), from the cache in `cache/<network>/<graph hash>/` where
+/// present. Clips that cannot be decoded are an error: the corpus must be whole for the folds
+/// to be comparable.
 pub fn probe_rows(
     network: Network,
+    int8: bool,
     weights_root: &Path,
     clips: &[Labelled],
     cache: &Path,
     threads: Option<usize>,
 ) -> anyhow::Result<Vec<Array2<f32>>> {
     let (onnx, width) = probe(&network.weights(weights_root)?)?;
+    let metadata = window_metadata(width);
+    let onnx = if int8 {
+        crate::quantize::graph(&onnx, &metadata)?
+    } else {
+        onnx
+    };
     let dir = cache
         .join(network.name())
         .join(&blake3::hash(&onnx).to_hex()[..16]);
     std::fs::create_dir_all(&dir)?;
     let runtime = Runtime::find(&repository_dirs())?;
-    let metadata = window_metadata(width);
     let plain: Vec<_> = clips.iter().map(|c| c.clip.clone()).collect();
     let rows = map_clips(
         &plain,
