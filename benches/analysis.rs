@@ -254,7 +254,11 @@ fn main() {
         worker_share(&choice, rounds);
         speeds.push((choice.name(), analyze_speed(&choice, rounds)));
     }
-    for choice in [ModelChoice::Builtin, ModelChoice::Fast, ModelChoice::MfccCnn] {
+    for choice in [
+        ModelChoice::Builtin,
+        ModelChoice::Fast,
+        ModelChoice::MfccCnn,
+    ] {
         thread_scaling(&choice, rounds);
     }
     for (name, speed) in &speeds[1..] {

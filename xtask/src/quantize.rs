@@ -3,18 +3,24 @@
 //! quantiser only in Python, so `tools/quantize/quantize_dynamic.py` runs it, with the Python of
 //! `GENRESCOPE_QUANTIZE_PYTHON` (default: `.venv-quantize/bin/python`, made once by
 //! `python3 -m venv .venv-quantize && .venv-quantize/bin/pip install onnxruntime==1.32.0 onnx`,
-//! the same ONNX Runtime release as `cargo xtask ort`'s). Paths are relative to the repository,
-//! where `cargo xtask` runs.
+//! the same ONNX Runtime release as `cargo xtask ort`'s; `bash .ci/quantizer` makes it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use genrescope::inference::ModelMetadata;
 
+/// The repository root (xtask lives in `<root>/xtask`).
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is a folder of the repository")
+}
+
 /// The Python with `onnxruntime` and `onnx`.
 fn python() -> PathBuf {
     std::env::var_os("GENRESCOPE_QUANTIZE_PYTHON").map_or_else(
-        || PathBuf::from(".venv-quantize/bin/python"),
+        || repository().join(".venv-quantize/bin/python"),
         PathBuf::from,
     )
 }
@@ -26,12 +32,11 @@ pub fn file(model: &Path, out: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(
         python.is_file(),
         "{} is missing: the quantiser needs a Python with onnxruntime==1.32.0 and onnx \
-         (`python3 -m venv .venv-quantize && .venv-quantize/bin/pip install onnxruntime==1.32.0 \
-         onnx`, or set GENRESCOPE_QUANTIZE_PYTHON)",
+         (`bash .ci/quantizer`, or set GENRESCOPE_QUANTIZE_PYTHON)",
         python.display()
     );
     let output = Command::new(&python)
-        .arg("tools/quantize/quantize_dynamic.py")
+        .arg(repository().join("tools/quantize/quantize_dynamic.py"))
         .args([model, out])
         .arg("--no-timing")
         .output()?;
@@ -65,4 +70,50 @@ pub fn graph(onnx: &[u8], metadata: &ModelMetadata) -> anyhow::Result<Vec<u8>> {
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use genrescope::inference::{GenreModel, Provider};
+    use ndarray::Array3;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    #[test]
+    fn the_int8_model_is_smaller_runs_integer_kernels_and_answers_nearly_alike() {
+        let float = repository().join("models/mfcc-cnn.onnx");
+        let dir = std::env::temp_dir().join(format!("genrescope-int8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let int8 = dir.join("mfcc-cnn-int8.onnx");
+        file(&float, &int8).unwrap();
+        let bytes = std::fs::read(&int8).unwrap();
+        assert!(bytes.len() * 2 < std::fs::read(&float).unwrap().len());
+        let has = |op: &[u8]| bytes.windows(op.len()).any(|w| w == op);
+        assert!(has(b"ConvInteger") || has(b"MatMulInteger"));
+
+        let runtime = genrescope::inference::runtime::for_tests();
+        let mut a = GenreModel::load(&runtime, &float, Provider::Cpu).unwrap();
+        let mut b = GenreModel::load(&runtime, &int8, Provider::Cpu).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(b.metadata.name, "mfcc-cnn-int8");
+        assert_eq!(b.metadata.labels, a.metadata.labels);
+        let shape = a.metadata.input.shape();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let windows =
+            Array3::from_shape_fn((16, shape[0], shape[1]), |_| rng.random_range(-2.0..2.0));
+        let (p, q) = (
+            a.outputs(windows.view()).unwrap(),
+            b.outputs(windows.view()).unwrap(),
+        );
+        let largest = p
+            .iter()
+            .zip(&q)
+            .fold(0.0_f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(largest < 0.2, "probabilities differ by up to {largest}");
+        assert!(
+            largest > 0.0,
+            "the int8 graph computes in integers, not as the float one"
+        );
+    }
 }

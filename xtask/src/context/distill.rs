@@ -687,7 +687,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     for r in &reports {
         md += &format!("- `{}`\n", r.command);
     }
-    Section::DISTILL.write(out, &md)
+    Section::distill().write(out, &md)
 }
 
 #[cfg(test)]

@@ -290,13 +290,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .filter(wanted)
         .collect();
     let results = cross_validate_all(&list, &probes, &corpus, &settings, args.threads, |done| {
-        report::write_cv(&args.out, &corpus, &vocabulary, &settings, done, None)
+        report::write_cv(
+            &args.name,
+            &args.out,
+            &corpus,
+            &vocabulary,
+            &settings,
+            done,
+            None,
+        )
     })?;
     let chosen = cv::choose(&results, args.max_networks)
         .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
     let calibration = export::calibration(&corpus, &results[chosen]);
     let shipped = export::shipped(&args, &results[chosen].spec, &probes, &ms, &corpus)?;
     report::write_cv(
+        &args.name,
         &args.out,
         &corpus,
         &vocabulary,

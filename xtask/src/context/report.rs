@@ -1,6 +1,6 @@
-//! `models/report/genre-v2.md` and `.json`: the cross-validation table of every candidate, and
-//! for the chosen one its figures per source and per genre, the confusion matrix and the
-//! calibration. `REPORT.md` includes the Markdown at its top.
+//! `models/report/<name>.md` and `.json` (`genre-v2`, `genre-v2-fast`): the cross-validation
+//! table of every candidate, and for the chosen one its figures per source and per genre, the
+//! confusion matrix and the calibration. `REPORT.md` includes the Markdown at its top.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -14,24 +14,48 @@ use super::export::{Fitted, Shipped};
 use crate::eval::plots;
 use crate::metrics::Confusion;
 
-/// File stem of the report in `<out>/report/`.
-pub const STEM: &str = "genre-v2";
+/// The shipped genre models, by `genre-v2 --name`: the default ("Accurate") and the fast one.
+pub const DEFAULT_MODEL: &str = "genre-v2";
+pub const FAST_MODEL: &str = "genre-v2-fast";
 
 /// A part of `REPORT.md` that a command writes as `<out>/report/<stem>.md`; `train-all` keeps
-/// every one when it rebuilds the rest, in [`Section::ALL`]'s order.
+/// every one when it rebuilds the rest, in [`Section::all`]'s order.
 pub struct Section {
-    stem: &'static str,
+    stem: String,
+    /// The `cargo xtask` command that writes it.
+    command: &'static str,
 }
 
 impl Section {
-    pub const GENRE_V2: Section = Section { stem: STEM };
-    pub const DISTILL: Section = Section { stem: "distill" };
-    pub const ALL: [Section; 2] = [Section::GENRE_V2, Section::DISTILL];
+    /// The cross-validation report of `cargo xtask genre-v2 --name <name>`.
+    pub fn cv(name: &str) -> Self {
+        Self {
+            stem: name.to_owned(),
+            command: "genre-v2",
+        }
+    }
+
+    /// The table of `cargo xtask distill`.
+    pub fn distill() -> Self {
+        Self {
+            stem: "distill".to_owned(),
+            command: "distill",
+        }
+    }
+
+    /// Every section, in `REPORT.md`'s order (another `--name`'s goes after them).
+    pub fn all() -> [Section; 3] {
+        [
+            Section::cv(DEFAULT_MODEL),
+            Section::cv(FAST_MODEL),
+            Section::distill(),
+        ]
+    }
 
     /// Where the section starts in `REPORT.md`.
     fn begin(&self) -> String {
-        let stem = self.stem;
-        format!("<!-- {stem}: written by `cargo xtask {stem}` (models/report/{stem}.md) -->\n")
+        let (stem, command) = (&self.stem, self.command);
+        format!("<!-- {stem}: written by `cargo xtask {command}` (models/report/{stem}.md) -->\n")
     }
 
     /// Where the section ends in `REPORT.md`.
@@ -47,7 +71,7 @@ impl Section {
     }
 
     /// Writes `md` as `<out>/report/<stem>.md` and puts it into `<out>/REPORT.md`, replacing
-    /// the previous one, else after the sections before it in [`Section::ALL`], else after the
+    /// the previous one, else after the sections before it in [`Section::all`], else after the
     /// title.
     pub fn write(&self, out: &Path, md: &str) -> anyhow::Result<()> {
         let dir = out.join("report");
@@ -59,7 +83,7 @@ impl Section {
         let (before, after) = match (doc.find(&begin), doc.find(&end)) {
             (Some(b), Some(e)) => (&doc[..b], &doc[e + end.len()..]),
             _ => {
-                let earlier = Section::ALL
+                let earlier = Section::all()
                     .iter()
                     .take_while(|s| s.stem != self.stem)
                     .filter_map(|s| doc.find(&s.end()).map(|e| e + s.end().len()))
@@ -106,8 +130,10 @@ fn pm(result: &cv::Result, figure: impl Fn(&cv::Scores) -> f64) -> String {
     format!("{mean:.3} ± {std:.3}")
 }
 
-/// Rewrites the report with every result so far; `chosen` adds the chosen candidate's details.
+/// Rewrites the report of the model `name` with every result so far; `chosen` adds the chosen
+/// candidate's details.
 pub fn write_cv(
+    model: &str,
     out: &Path,
     corpus: &Corpus,
     vocabulary: &Vocabulary,
@@ -120,9 +146,14 @@ pub fn write_cv(
     let name = |id: &str| vocabulary.display_name(id);
     let mut md = String::new();
     let kinds = |kind| corpus.clips.iter().filter(|c| c.kind == kind).count();
+    let which = if model == DEFAULT_MODEL {
+        String::new()
+    } else {
+        format!(" (`{model}`)")
+    };
     writeln!(
         md,
-        "## Genre model v2: pooled context, chosen by cross-validation\n"
+        "## Genre model v2{which}: pooled context, chosen by cross-validation\n"
     )?;
     writeln!(
         md,
@@ -190,10 +221,11 @@ pub fn write_cv(
         )?;
     }
     if let Some((c, calibration, shipped)) = chosen {
-        write_chosen(&mut md, &dir, &name, &results[c], calibration)?;
+        let png = format!("{model}-confusion.png");
+        write_chosen(&mut md, (&dir, &png), &name, &results[c], calibration)?;
         writeln!(md, "\nShipped networks: {}\n", shipped.describe())?;
     }
-    Section::GENRE_V2.write(out, &md)?;
+    Section::cv(model).write(out, &md)?;
     let doc = json!({
         "settings": settings,
         "classes": corpus.classes,
@@ -201,15 +233,16 @@ pub fn write_cv(
         "chosen": chosen.map(|(c, f, s)| json!({ "candidate": results[c].candidate, "calibration": f, "shipped": s })),
     });
     std::fs::write(
-        dir.join(format!("{STEM}.json")),
+        dir.join(format!("{model}.json")),
         serde_json::to_string_pretty(&doc)? + "\n",
     )?;
     Ok(())
 }
 
+/// The chosen candidate's figures, its confusion matrix plotted as `dir/png`.
 fn write_chosen(
     md: &mut String,
-    dir: &Path,
+    (dir, png): (&Path, &str),
     name: &dyn Fn(&str) -> String,
     result: &cv::Result,
     calibration: &Fitted,
@@ -248,9 +281,8 @@ fn write_chosen(
             s.label, s.support, s.precision, s.recall, s.f1
         )?;
     }
-    let png = dir.join(format!("{STEM}-confusion.png"));
-    plots::confusion(&named, &result.candidate, &png)?;
-    writeln!(md, "\n![confusion](report/{STEM}-confusion.png)\n")?;
+    plots::confusion(&named, &result.candidate, &dir.join(png))?;
+    writeln!(md, "\n![confusion](report/{png})\n")?;
     writeln!(
         md,
         "Confusion (rows: truth, columns: predicted, single-genre clips):\n"
@@ -278,16 +310,24 @@ mod tests {
             "# Model report\n\nIntro.\n\n## Per-window models\n",
         )
         .unwrap();
-        Section::DISTILL.write(&out, "students v1\n").unwrap();
-        Section::GENRE_V2.write(&out, "pooled v1\n").unwrap();
-        Section::DISTILL.write(&out, "students v2\n").unwrap();
+        Section::distill().write(&out, "students v1\n").unwrap();
+        Section::cv(DEFAULT_MODEL)
+            .write(&out, "pooled v1\n")
+            .unwrap();
+        Section::distill().write(&out, "students v2\n").unwrap();
+        Section::cv(FAST_MODEL).write(&out, "fast v1\n").unwrap();
         let doc = std::fs::read_to_string(&report).unwrap();
         let at = |text: &str| doc.find(text).unwrap_or_else(|| panic!("{text} in {doc}"));
         assert!(!doc.contains("students v1"), "{doc}");
         assert!(at("# Model report") < at("pooled v1"));
-        assert!(at("pooled v1") < at("students v2"), "{doc}");
+        assert!(at("pooled v1") < at("fast v1"), "{doc}");
+        assert!(at("fast v1") < at("students v2"), "{doc}");
         assert!(at("students v2") < at("## Per-window models"), "{doc}");
         assert_eq!(doc.matches("<!-- /distill -->").count(), 1, "{doc}");
+        assert!(
+            doc.contains("<!-- genre-v2-fast: written by `cargo xtask genre-v2`"),
+            "{doc}"
+        );
         std::fs::remove_dir_all(&out).unwrap();
     }
 }

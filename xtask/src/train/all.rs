@@ -319,7 +319,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let entries = Entry::all(&args.options.out)?;
     let mut doc = String::from("# Model report\n\n");
-    for section in crate::context::report::Section::ALL {
+    for section in crate::context::report::Section::all() {
         doc += &section.text(&args.options.out);
     }
     doc += "## Per-window models (`train-all`, one artist-grouped split)\n\n";
