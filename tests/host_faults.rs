@@ -60,8 +60,11 @@ fn choose_model(plugin: &mut PluginUnderTest, model: serde_json::Value) {
 #[test]
 fn damaged_model_files_are_reported_and_a_good_model_recovers() {
     let _exclusive = harness::exclusive();
-    let dir = std::env::temp_dir().join(format!("genrescope-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temporary = tempfile::Builder::new()
+        .prefix("genrescope-faults-")
+        .tempdir()
+        .unwrap();
+    let dir = temporary.path();
     let faults: Vec<(&str, Damage, &[&str])> = vec![
         (
             "truncated",
@@ -98,7 +101,7 @@ fn damaged_model_files_are_reported_and_a_good_model_recovers() {
     let mut plugin = PluginUnderTest::load();
     let mut rng = SmallRng::seed_from_u64(11);
     for (name, damage, expected) in faults {
-        let path = damaged_model(&dir, name, damage);
+        let path = damaged_model(dir, name, damage);
         choose_model(
             &mut plugin,
             serde_json::json!({ "kind": "file", "path": path }),
@@ -123,7 +126,7 @@ fn damaged_model_files_are_reported_and_a_good_model_recovers() {
             assert!(message.contains(part), "{name}: {message:?} lacks {part:?}");
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(temporary);
 
     // Choosing a good model again analyses without a restart.
     choose_model(&mut plugin, serde_json::json!({ "kind": "mfcc_cnn" }));

@@ -22,8 +22,11 @@ const OrtApiBase *OrtGetApiBase(void) { return &base; }
 
 #[test]
 fn audio_passes_and_the_analysis_names_the_version_it_needs() {
-    let dir = std::env::temp_dir().join(format!("genrescope-old-ort-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temporary = tempfile::Builder::new()
+        .prefix("genrescope-old-ort-")
+        .tempdir()
+        .unwrap();
+    let dir = temporary.path();
     let source = dir.join("fake_onnxruntime.c");
     std::fs::write(&source, FAKE_RUNTIME).unwrap();
     let library = dir.join(genrescope::inference::runtime::library_file_name());
@@ -40,7 +43,7 @@ fn audio_passes_and_the_analysis_names_the_version_it_needs() {
     );
 
     let report = harness::run_with_unusable_runtime(&library);
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(temporary);
     let message = report.message();
     assert!(
         message.contains("cannot load ONNX Runtime")

@@ -55,8 +55,11 @@ fn assemble_bundle(dir: &Path) -> PathBuf {
 #[test]
 fn pedalboard_passes_real_audio_through_bit_exact_and_unloads_cleanly() {
     let python = host_python();
-    let dir = std::env::temp_dir().join(format!("genrescope-pedalboard-{}", std::process::id()));
-    let bundle = assemble_bundle(&dir);
+    let dir = tempfile::Builder::new()
+        .prefix("genrescope-pedalboard-")
+        .tempdir()
+        .expect("temporary folder");
+    let bundle = assemble_bundle(dir.path());
     let clip = harness::shared_music().join("gtzan/blues/blues.00000.ogg");
     let output = Command::new(python)
         .arg(repository().join("tests/hosts/pedalboard_host.py"))
@@ -66,7 +69,6 @@ fn pedalboard_passes_real_audio_through_bit_exact_and_unloads_cleanly() {
         .env_remove("ORT_DYLIB_PATH")
         .output()
         .expect("run the pedalboard host");
-    let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");

@@ -223,6 +223,9 @@ impl EditorApp {
                     let item = ui.selectable_label(choice == current, name);
                     // What the model names, by genre name; read only while hovered.
                     let item = item.on_hover_ui(|ui| {
+                        if let Some(trade_off) = choice.trade_off() {
+                            ui.label(trade_off);
+                        }
                         ui.label(match choice.metadata() {
                             Ok(metadata) => names::model_details(&metadata),
                             Err(e) => e.to_string(),
