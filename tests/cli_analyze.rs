@@ -4,7 +4,6 @@
 mod harness;
 mod odd_audio;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn genrescope(args: &[&std::ffi::OsStr]) -> Output {
@@ -16,9 +15,14 @@ fn genrescope(args: &[&std::ffi::OsStr]) -> Output {
         .expect("run genrescope analyze")
 }
 
-/// A folder with one real clip, one junk file and one clip shorter than a model window.
-fn batch_folder() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("genrescope-cli-{}", std::process::id()));
+/// A folder with one real clip, one junk file and one clip shorter than a model window,
+/// removed when the test ends (also when it fails).
+fn batch_folder() -> tempfile::TempDir {
+    let temporary = tempfile::Builder::new()
+        .prefix("genrescope-cli-")
+        .tempdir()
+        .unwrap();
+    let dir = temporary.path();
     let nested = dir.join("nested");
     std::fs::create_dir_all(&nested).unwrap();
     std::fs::copy(
@@ -39,12 +43,13 @@ fn batch_folder() -> PathBuf {
     }
     short.finalize().unwrap();
     std::fs::write(dir.join("notes.txt"), b"not audio, not listed").unwrap();
-    dir
+    temporary
 }
 
 #[test]
 fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
-    let dir = batch_folder();
+    let temporary = batch_folder();
+    let dir = temporary.path();
     let output = genrescope(&[dir.as_os_str(), "--json".as_ref(), "--timeline".as_ref()]);
     assert_eq!(output.status.code(), Some(1), "some files failed");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -135,7 +140,6 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
             assert!(!text.contains(label.as_str()), "{label} in {text}");
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn strings(value: &serde_json::Value) -> Vec<String> {
@@ -160,10 +164,12 @@ fn an_unusable_model_is_one_clear_error() {
 
 #[test]
 fn odd_files_are_analysed_in_full_or_reported_by_name() {
-    let dir = std::env::temp_dir().join(format!("genrescope-cli-odd-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let files = odd_audio::write_odd_files(&dir);
+    let temporary = tempfile::Builder::new()
+        .prefix("genrescope-cli-odd-")
+        .tempdir()
+        .unwrap();
+    let dir = temporary.path();
+    let files = odd_audio::write_odd_files(dir);
     // The small model: this test is about the files, and the 11-minute one is 440 windows.
     let output = genrescope(&[
         dir.as_os_str(),
@@ -213,7 +219,6 @@ fn odd_files_are_analysed_in_full_or_reported_by_name() {
             }
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `genrescope --help` (and `-h`, `help`) lists every command, one line each, before the

@@ -15,11 +15,12 @@ fn genrescope(args: &[&str]) -> Output {
         .expect("run genrescope")
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("genrescope-clitag-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// An empty folder of its own, removed when the test ends (also when it fails).
+fn fresh_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("genrescope-clitag-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// The first `seconds` of the `index`-th real GTZAN clip of `genre`, re-encoded to `out` (format by extension).
@@ -64,7 +65,8 @@ fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
 #[test]
 fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = fresh_dir("tag");
+    let temporary = fresh_dir("tag");
+    let dir = temporary.path();
     let music = dir.join("music");
     std::fs::create_dir_all(&music).unwrap();
     clip("disco", 1, 6, &music.join("a song #1.mp3"), &[]);
@@ -165,7 +167,6 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
     );
     assert_eq!(state(&music.join("a song #1.mp3")), tagged, "not rewritten");
     std::fs::set_permissions(music.join("c.wav"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A folder of `n` short real clips.
@@ -215,8 +216,9 @@ fn recorded_paths(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_killed_run_resumes_and_the_result_equals_an_uninterrupted_run() {
-    let dir = fresh_dir("resume");
-    let music = catalog(&dir, 10);
+    let temporary = fresh_dir("resume");
+    let dir = temporary.path();
+    let music = catalog(dir, 10);
     let m = music.to_str().unwrap();
     let whole = dir.join("whole");
     let single = genrescope(&[
@@ -288,13 +290,13 @@ fn a_killed_run_resumes_and_the_result_equals_an_uninterrupted_run() {
     let third = genrescope(&["analyze", m, "--out", resumed.to_str().unwrap()]);
     assert_eq!(third.status.code(), Some(0));
     assert_eq!(recorded_paths(&resumed).len(), 10);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
-    let dir = fresh_dir("shards");
-    let music = catalog(&dir, 9);
+    let temporary = fresh_dir("shards");
+    let dir = temporary.path();
+    let music = catalog(dir, 9);
     let m = music.to_str().unwrap();
     let whole = dir.join("whole");
     assert_eq!(
@@ -335,5 +337,4 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     );
     let old = genrescope(&["analyze", m, "--csv", "--out", whole.to_str().unwrap()]);
     assert_eq!(text(&old.stdout), text_csv, "--csv is --format csv");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -118,8 +118,11 @@ fn a_corrupt_mp3_frame_is_skipped_and_counted() {
 #[test]
 fn damaged_mp4_files_are_errors_not_crashes() {
     let good = std::fs::read(fixture("sine440_stereo_44100.m4a")).unwrap();
-    let dir = std::env::temp_dir().join(format!("genrescope-mp4-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temporary = tempfile::Builder::new()
+        .prefix("genrescope-mp4-")
+        .tempdir()
+        .unwrap();
+    let dir = temporary.path();
     let mut damaged: Vec<Vec<u8>> = [8, 16, 40, 200, good.len() / 2, good.len() - 10]
         .iter()
         .map(|&n| good[..n].to_vec())
@@ -144,7 +147,6 @@ fn damaged_mp4_files_are_errors_not_crashes() {
             }
         }
     }
-    std::fs::remove_dir_all(&dir).unwrap();
     assert!(
         errors >= 6,
         "the truncated files at least are errors ({errors})"

@@ -11,12 +11,12 @@ use genrescope::tagging::{TagFile, Wanted, FIELD_GENRE, FIELD_GENRES, FIELD_MODE
 use lofty::file::TaggedFileExt;
 use lofty::tag::Accessor;
 
-fn dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("genrescope-tagfiles-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// An empty folder of its own, removed when the test ends (also when it fails).
+fn dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("genrescope-tagfiles-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn ffmpeg(args: &[&str]) -> Vec<u8> {
@@ -124,8 +124,9 @@ fn wanted() -> Wanted {
 }
 
 fn check_format(name: &str) {
-    let dir = dir(name.replace('.', "-").as_str());
-    let path = make(&dir, name, &[]);
+    let temporary = dir(name.replace('.', "-").as_str());
+    let dir = temporary.path();
+    let path = make(dir, name, &[]);
     let (bytes_before, samples_before) = (stream_bytes(&path), decoded(&path));
     assert!(!bytes_before.is_empty() && !samples_before.is_empty());
     let pictures_before = lofty::read_from_path(&path)
@@ -169,7 +170,7 @@ fn check_format(name: &str) {
         mode_before,
         "{name}: permissions"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
@@ -239,7 +240,6 @@ fn check_format(name: &str) {
     again.save(&change, &other.genres).unwrap();
     assert_eq!(TagFile::open(&path).unwrap().genres(), ["Jazz"], "{name}");
     assert_eq!(stream_bytes(&path), bytes_before, "{name}: second write");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -274,9 +274,10 @@ fn mp4_ilst() {
 
 #[test]
 fn a_genre_written_by_a_person_is_kept_unless_overwrite() {
-    let dir = dir("person");
+    let temporary = dir("person");
+    let dir = temporary.path();
     for name in ["p.mp3", "p.flac", "p.ogg", "p.m4a"] {
-        let path = make(&dir, name, &["-metadata", "genre=Techno"]);
+        let path = make(dir, name, &["-metadata", "genre=Techno"]);
         let file = TagFile::open(&path).unwrap();
         assert_eq!(file.genres(), ["Techno"], "{name}");
         let kept = file.plan(&wanted(), false);
@@ -301,7 +302,6 @@ fn a_genre_written_by_a_person_is_kept_unless_overwrite() {
         reread.save(&replaced, &wanted().genres).unwrap();
         assert_ne!(TagFile::open(&path).unwrap().genres(), ["Techno"], "{name}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The file's bytes and modification time.
@@ -314,9 +314,10 @@ fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
 
 #[test]
 fn bad_files_are_clear_errors_and_stay_untouched() {
-    let dir = dir("bad");
+    let temporary = dir("bad");
+    let dir = temporary.path();
     // Read-only (refused even for root, who could write it anyway).
-    let read_only = make(&dir, "ro.flac", &[]);
+    let read_only = make(dir, "ro.flac", &[]);
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
     let before = state(&read_only);
     let error = TagFile::open(&read_only)
@@ -349,7 +350,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     }
 
     // A corrupt ID3v2 tag: the header promises more frames than the file holds.
-    let corrupt = make(&dir, "corrupt.mp3", &[]);
+    let corrupt = make(dir, "corrupt.mp3", &[]);
     let mut bytes = std::fs::read(&corrupt).unwrap();
     assert_eq!(&bytes[..3], b"ID3");
     // Frame data replaced by garbage frame ids and sizes.
@@ -366,7 +367,7 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
     assert_eq!(state(&corrupt), before);
 
     // A file that changes between reading and writing is left as the other writer left it.
-    let racing = make(&dir, "race.ogg", &[]);
+    let racing = make(dir, "race.ogg", &[]);
     let file = TagFile::open(&racing).unwrap();
     let change = file.plan(&wanted(), false);
     std::fs::write(&racing, b"replaced by someone else").unwrap();
@@ -376,5 +377,4 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
         .to_string();
     assert!(error.contains("changed"), "{error}");
     assert_eq!(std::fs::read(&racing).unwrap(), b"replaced by someone else");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
