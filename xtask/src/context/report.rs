@@ -210,7 +210,11 @@ pub fn write_cv(
             md,
             "| {mark}{}{mark}{} | {} | {} | {} | {} | {:.3} ± {:.3} | {:.0} |",
             r.candidate,
-            if i == 0 { " (today's head)" } else { "" },
+            if r.candidate == cv::Candidate::today().name() {
+                " (today's head)"
+            } else {
+                ""
+            },
             pm(r, |s| s.accuracy),
             pm(r, |s| s.macro_f1),
             pm(r, |s| s.partial_in_set),
