@@ -289,30 +289,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .filter(wanted)
         .collect();
-    let results = cross_validate_all(&list, &probes, &corpus, &settings, args.threads, |done| {
+    let write_report = |results: &[cv::Result], chosen| {
         report::write_cv(
             &args.name,
             &args.out,
             &corpus,
             &vocabulary,
             &settings,
-            done,
-            None,
+            results,
+            chosen,
         )
+    };
+    let results = cross_validate_all(&list, &probes, &corpus, &settings, args.threads, |done| {
+        write_report(done, None)
     })?;
     let chosen = cv::choose(&results, args.max_networks)
         .ok_or_else(|| anyhow::anyhow!("no candidate within --max-networks"))?;
     let calibration = export::calibration(&corpus, &results[chosen]);
     let shipped = export::shipped(&args, &results[chosen].spec, &probes, &ms, &corpus)?;
-    report::write_cv(
-        &args.name,
-        &args.out,
-        &corpus,
-        &vocabulary,
-        &settings,
-        &results,
-        Some((chosen, &calibration, &shipped)),
-    )?;
+    write_report(&results, Some((chosen, &calibration, &shipped)))?;
     if args.no_export {
         return Ok(());
     }
