@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::corpus::{Corpus, CorpusArgs, Labelled};
 use super::cv::{self, mean_std, Candidate, Scores, Settings};
 use super::head::Classifier;
-use super::report::Section;
+use super::report::{self, Section};
 use super::windows::{self, Layer, Network};
 use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Dataset;
@@ -469,6 +469,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         !(args.export && args.int8),
         "--int8 measures a quantisation; it exports nothing"
     );
+    anyhow::ensure!(
+        !(args.int8 && args.narrow == Some(100)),
+        "--narrow 100 is the teacher's own network, whose windows the teacher reads in float: \
+         quantise a narrower one"
+    );
     let mut probes = BTreeMap::new();
     let narrowed = args.narrow.map(|percent| Network::MSD.narrowed(percent));
     for network in std::iter::once(Network::MSD).chain(narrowed) {
@@ -525,12 +530,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The teacher as it ships: genre-v2's window graph (its network, the per-window head and the
-/// tags), which is what `analyze` runs per window.
-const TEACHER_MODEL: &str = "models/genre-v2.onnx";
-/// The fast genre model as it ships: the `--narrow 10` row's recipe trained on every clip by
-/// `cargo xtask genre-v2 --networks msd@10` (`analyze`'s default).
-const FAST_MODEL: &str = "models/genre-v2-fast.onnx";
+/// A shipped model's window graph, `models/<name>.onnx`: what `analyze` runs per window. The
+/// teacher is [`report::DEFAULT_MODEL`]; [`report::FAST_MODEL`] is the `--narrow 10` row's
+/// recipe trained on every clip (`cargo xtask genre-v2 --networks msd@10`).
+fn shipped(name: &str) -> PathBuf {
+    Path::new("models").join(format!("{name}.onnx"))
+}
+
 /// The full MSD musicnn tagger: what genre-v2's window graph ran before `--narrow`.
 const FULL_NETWORK: &str = "models/msd-musicnn.onnx";
 
@@ -613,7 +619,8 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     }
     // A quantisation's row right below its float row.
     reports.sort_by(|a, b| (a.cost.parameters, &a.student).cmp(&(b.cost.parameters, &b.student)));
-    let teacher = Cost::of(runtime, Path::new(TEACHER_MODEL))?;
+    let (teacher_model, fast_model) = (shipped(report::DEFAULT_MODEL), shipped(report::FAST_MODEL));
+    let teacher = Cost::of(runtime, &teacher_model)?;
     let mut md = String::from("## Distilled students (`cargo xtask distill`)\n\n");
     md += "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \
            mixed with the share L of the same answer restricted to the genres the clip's labels \
@@ -638,13 +645,19 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     md += "| model | parameters | MFLOPs/window | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
     md += "|---|---|---|---|---|---|---|---|---|---|\n";
     md += &reference_row(
-        &format!("genre-v2 teacher, as shipped (`{TEACHER_MODEL}`)"),
+        &format!(
+            "genre-v2 teacher, as shipped (`{}`)",
+            teacher_model.display()
+        ),
         &teacher,
         None,
     );
     md += &reference_row(
-        &format!("genre-v2-fast, as shipped (`{FAST_MODEL}`, the 10 % row's recipe on every clip)"),
-        &Cost::of(runtime, Path::new(FAST_MODEL))?,
+        &format!(
+            "genre-v2-fast, as shipped (`{}`, the 10 % row's recipe on every clip)",
+            fast_model.display()
+        ),
+        &Cost::of(runtime, &fast_model)?,
         Some(&teacher),
     );
     md += &reference_row(
