@@ -1,9 +1,8 @@
 //! ONNX Runtime's dynamic int8 quantisation of a model file: weights stored as 8-bit integers,
 //! activations quantised per call (`ConvInteger`, `MatMulInteger`). ONNX Runtime ships its
 //! quantiser only in Python, so `tools/quantize/quantize_dynamic.py` runs it, with the Python of
-//! `GENRESCOPE_QUANTIZE_PYTHON` (default: `.venv-quantize/bin/python`, made once by
-//! `python3 -m venv .venv-quantize && .venv-quantize/bin/pip install onnxruntime==1.32.0 onnx`,
-//! the same ONNX Runtime release as `cargo xtask ort`'s; `bash .ci/quantizer` makes it).
+//! `GENRESCOPE_QUANTIZE_PYTHON` (default: `.venv-quantize/bin/python`, which `bash .ci/quantizer`
+//! makes with the ONNX Runtime release `cargo xtask ort` provisions).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,25 +50,18 @@ pub fn file(model: &Path, out: &Path) -> anyhow::Result<()> {
 
 /// The int8 graph of `onnx`, whose inputs and outputs `metadata` describes.
 pub fn graph(onnx: &[u8], metadata: &ModelMetadata) -> anyhow::Result<Vec<u8>> {
-    let dir = std::env::temp_dir().join(format!(
-        "genrescope-quantize-{}-{}",
-        std::process::id(),
-        blake3::hash(onnx).to_hex()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let result = (|| {
-        let model = dir.join("float.onnx");
-        std::fs::write(&model, onnx)?;
-        std::fs::write(
-            ModelMetadata::path_for(&model),
-            serde_json::to_string(metadata)?,
-        )?;
-        let out = dir.join("int8.onnx");
-        file(&model, &out)?;
-        Ok(std::fs::read(&out)?)
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let dir = tempfile::Builder::new()
+        .prefix("genrescope-quantize-")
+        .tempdir()?;
+    let model = dir.path().join("float.onnx");
+    std::fs::write(&model, onnx)?;
+    std::fs::write(
+        ModelMetadata::path_for(&model),
+        serde_json::to_string(metadata)?,
+    )?;
+    let out = dir.path().join("int8.onnx");
+    file(&model, &out)?;
+    Ok(std::fs::read(&out)?)
 }
 
 #[cfg(test)]
@@ -83,9 +75,11 @@ mod tests {
     #[test]
     fn the_int8_model_is_smaller_runs_integer_kernels_and_answers_nearly_alike() {
         let float = repository().join("models/mfcc-cnn.onnx");
-        let dir = std::env::temp_dir().join(format!("genrescope-int8-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let int8 = dir.join("mfcc-cnn-int8.onnx");
+        let dir = tempfile::Builder::new()
+            .prefix("genrescope-int8-")
+            .tempdir()
+            .unwrap();
+        let int8 = dir.path().join("mfcc-cnn-int8.onnx");
         file(&float, &int8).unwrap();
         let bytes = std::fs::read(&int8).unwrap();
         assert!(bytes.len() * 2 < std::fs::read(&float).unwrap().len());
@@ -95,7 +89,6 @@ mod tests {
         let runtime = genrescope::inference::runtime::for_tests();
         let mut a = GenreModel::load(&runtime, &float, Provider::Cpu).unwrap();
         let mut b = GenreModel::load(&runtime, &int8, Provider::Cpu).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(b.metadata.name, "mfcc-cnn-int8");
         assert_eq!(b.metadata.labels, a.metadata.labels);
         let shape = a.metadata.input.shape();

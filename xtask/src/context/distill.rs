@@ -144,13 +144,8 @@ impl Cost {
         weights_root: &Path,
     ) -> anyhow::Result<Self> {
         let weights = Network::MSD.narrowed(percent).weights(weights_root)?;
-        let (onnx, width) = windows::probe(&weights)?;
+        let (onnx, width) = windows::probe_graph(&weights, int8)?;
         let metadata = windows::window_metadata(width);
-        let onnx = if int8 {
-            crate::quantize::graph(&onnx, &metadata)?
-        } else {
-            onnx
-        };
         Ok(Self {
             parameters: Some(weights.parameters() as u64),
             hop_seconds: metadata.input.hop_seconds(),
@@ -400,11 +395,12 @@ fn cross_validate_fold(
             .collect(),
         valid: corpus.fold(valid_fold, true),
     };
+    // A head fitted on the training clips, answering for the test clips.
+    let settings = teacher_settings(args);
+    let fit = |candidate: &Candidate| {
+        cv::fit_and_predict(candidate, probes, corpus, &settings, &split.train, &test)
+    };
     let (teacher, student, path) = if let Some(percent) = args.narrow {
-        let settings = teacher_settings(args);
-        let fit = |candidate: &Candidate| {
-            cv::fit_and_predict(candidate, probes, corpus, &settings, &split.train, &test)
-        };
         (
             fit(&teacher()),
             fit(&on(Network::MSD.narrowed(percent))),
@@ -412,15 +408,7 @@ fn cross_validate_fold(
         )
     } else {
         let (path, teacher) = if args.int8 {
-            let teacher = cv::fit_and_predict(
-                &teacher(),
-                probes,
-                corpus,
-                &teacher_settings(args),
-                &split.train,
-                &test,
-            );
-            (quantized_student(args, fold)?, teacher)
+            (quantized_student(args, fold)?, fit(&teacher()))
         } else {
             let name = format!("{}-fold{}", args.name, fold + 1);
             let out = fold_models(args);

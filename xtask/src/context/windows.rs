@@ -161,6 +161,19 @@ pub fn probe(weights: &Weights) -> anyhow::Result<(Vec<u8>, usize)> {
     ))
 }
 
+/// [`probe`], or with `int8` its int8 quantisation (`quantize.rs`); returns the graph and the
+/// width.
+pub fn probe_graph(weights: &Weights, int8: bool) -> anyhow::Result<(Vec<u8>, usize)> {
+    let (onnx, width) = probe(weights)?;
+    if !int8 {
+        return Ok((onnx, width));
+    }
+    Ok((
+        crate::quantize::graph(&onnx, &window_metadata(width))?,
+        width,
+    ))
+}
+
 /// Appends a network's trunk and its tag layer to `g`; returns the trunk's values and the tag
 /// probabilities.
 pub fn exported_values(
@@ -194,13 +207,8 @@ pub fn probe_rows(
     cache: &Path,
     threads: Option<usize>,
 ) -> anyhow::Result<Vec<Array2<f32>>> {
-    let (onnx, width) = probe(&network.weights(weights_root)?)?;
+    let (onnx, width) = probe_graph(&network.weights(weights_root)?, int8)?;
     let metadata = window_metadata(width);
-    let onnx = if int8 {
-        crate::quantize::graph(&onnx, &metadata)?
-    } else {
-        onnx
-    };
     let dir = cache
         .join(network.name())
         .join(&blake3::hash(&onnx).to_hex()[..16]);
