@@ -37,7 +37,14 @@ pub struct Fitted {
     /// The same per fold (about 100 clips each: noisier), mean and std.
     pub ece_fold_mean: f64,
     pub ece_fold_std: f64,
+    /// What a perfectly calibrated model with the cross-fitted confidences would show on the
+    /// same clips (`calibrate::ece_floor`), mean and std: `ece_after` cannot be read below it.
+    pub ece_floor: (f64, f64),
 }
+
+/// Draws of labels for the ECE floor, and their seed.
+const FLOOR_DRAWS: usize = 1000;
+const FLOOR_SEED: u64 = 0;
 
 fn single_clips(
     corpus: &Corpus,
@@ -83,6 +90,7 @@ pub fn calibration(corpus: &Corpus, result: &cv::Result) -> Fitted {
         ece_after: calibrate::ece(calibrated.view(), &labels),
         ece_fold_mean,
         ece_fold_std,
+        ece_floor: calibrate::ece_floor(calibrated.view(), FLOOR_DRAWS, FLOOR_SEED),
     }
 }
 
@@ -267,6 +275,22 @@ fn window_graph(
     })
 }
 
+/// This run as the documented `cargo xtask` command (not the path of the binary that ran it),
+/// arguments with spaces quoted: what a reader pastes to reproduce the model.
+fn command_line() -> String {
+    let args = std::env::args().skip(1).map(|a| {
+        if a.contains(' ') {
+            format!("\"{a}\"")
+        } else {
+            a
+        }
+    });
+    std::iter::once("cargo xtask".to_owned())
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn write(
     args: &Args,
@@ -278,6 +302,7 @@ pub fn write(
     head: &Head,
     weight_decay: f64,
     (calibration, shipped): (&Fitted, &Shipped),
+    exploration: Option<&super::report::Exploration>,
 ) -> anyhow::Result<PathBuf> {
     let result = &results[chosen];
     let spec = &result.spec;
@@ -318,7 +343,7 @@ pub fn write(
             tags: window.tags,
         }),
         training: json!({
-            "command": std::env::args().collect::<Vec<_>>().join(" "),
+            "command": command_line(),
             "data": args.corpus.data.display().to_string(),
             "vocabulary": { "file": args.corpus.vocabulary.display().to_string(), "version": vocabulary.version },
             "thresholds": { "single_genre_clips": args.corpus.min_single, "clips": args.corpus.min_clips },
@@ -346,6 +371,7 @@ pub fn write(
             "shipped_networks": shipped,
             "parameters": window.parameters,
             "cross_validation": cv_table,
+            "exploration": exploration,
         }),
         metrics: json!({
             "split": "5-fold artist-grouped cross-validation on the whole corpus (out-of-fold, whole clips)",

@@ -27,7 +27,7 @@ use genrescope::inference::context::Pool;
 use corpus::{Corpus, CorpusArgs};
 use cv::{Candidate, Settings};
 use head::Classifier;
-use windows::{Layer, Network};
+use windows::{Layer, Network, Source};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -102,7 +102,8 @@ impl Args {
 
 /// Every candidate measured, in order: today's head (a per-window MLP on MSD's penultimate
 /// layer, window answers averaged), per-window and pooled heads on MSD's layers, then MTT alone
-/// and both networks side by side.
+/// and both networks side by side, narrowed networks alone, and narrowed MSD and MTT side by
+/// side.
 fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
     let on = |networks: Vec<Network>, layer, pools: &[Pool], classifier| Candidate {
         networks,
@@ -170,6 +171,7 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
                 &[Pool::Mean, Pool::Std],
                 Classifier::Logistic,
             ),
+            on(both(), Layer::Penultimate, &[], Classifier::Logistic),
             on(both(), Layer::Penultimate, &[], Classifier::Mlp(128)),
             on(
                 both(),
@@ -191,6 +193,24 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
                 Classifier::Logistic,
             ),
         ]);
+    }
+    // Both sources narrowed (`msd@12,mtt@45`): the per-window logistic head on their
+    // penultimate layers side by side, the two views at the cost of narrowed networks.
+    let narrowed = |source| {
+        networks
+            .iter()
+            .copied()
+            .filter(move |n| n.source == source && n.percent < 100)
+    };
+    for msd in narrowed(Source::Msd) {
+        for mtt in narrowed(Source::Mtt) {
+            list.push(on(
+                vec![msd, mtt],
+                Layer::Penultimate,
+                &[],
+                Classifier::Logistic,
+            ));
+        }
     }
     if quick {
         list.truncate(3);
@@ -289,16 +309,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .filter(wanted)
         .collect();
+    let exploration = report::exploration(&args.out, &args.name, &args.only)?;
+    let run = report::Run {
+        model: &args.name,
+        out: &args.out,
+        only: &args.only,
+        threads: args.threads,
+        max_networks: args.max_networks,
+        exploration: exploration.as_ref(),
+    };
     let write_report = |results: &[cv::Result], chosen| {
-        report::write_cv(
-            &args.name,
-            &args.out,
-            &corpus,
-            &vocabulary,
-            &settings,
-            results,
-            chosen,
-        )
+        report::write_cv(&corpus, &vocabulary, &settings, &run, results, chosen)
     };
     let results = cross_validate_all(&list, &probes, &corpus, &settings, args.threads, |done| {
         write_report(done, None)
@@ -328,6 +349,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &head,
         weight_decay,
         (&calibration, &shipped),
+        exploration.as_ref(),
     )?;
     println!(
         "wrote {} in {:.1} min",

@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use anyhow::Context as _;
 use genrescope::genres::{LabelKind, Vocabulary};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::corpus::Corpus;
@@ -125,22 +127,103 @@ pub fn summary(result: &cv::Result) -> serde_json::Value {
     })
 }
 
-fn pm(result: &cv::Result, figure: impl Fn(&cv::Scores) -> f64) -> String {
-    let (mean, std) = result.stat(figure);
-    format!("{mean:.3} ± {std:.3}")
+/// A wider cross-validation kept beside a decision run: the candidates of an earlier run
+/// without `--only`, carried over while the same model is re-run with `--only`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Exploration {
+    /// How the table was made (e.g. how many candidates, on how many threads).
+    pub note: String,
+    /// Each candidate's [`summary`].
+    pub results: Vec<serde_json::Value>,
 }
 
-/// Rewrites the report of the model `name` with every result so far; `chosen` adds the chosen
+/// The exploration a run of `model` keeps: none for a run without `--only` (its own table is
+/// the exploration); for an `--only` run, the earlier report's exploration, or the earlier
+/// report's whole table if that run had no `--only`.
+pub fn exploration(
+    out: &Path,
+    model: &str,
+    only: &[String],
+) -> anyhow::Result<Option<Exploration>> {
+    let path = out.join("report").join(format!("{model}.json"));
+    let Some(text) = std::fs::read_to_string(&path)
+        .ok()
+        .filter(|_| !only.is_empty())
+    else {
+        return Ok(None);
+    };
+    let earlier: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a genre-v2 report", path.display()))?;
+    if let Some(kept) = earlier.get("exploration") {
+        return Ok(Some(serde_json::from_value(kept.clone()).with_context(
+            || format!("the exploration in {}", path.display()),
+        )?));
+    }
+    let full = earlier["only"].as_array().is_some_and(Vec::is_empty);
+    let results = earlier["results"].as_array().cloned().unwrap_or_default();
+    Ok(full.then(|| Exploration {
+        note: format!("all {} candidates of a run without `--only`", results.len()),
+        results,
+    }))
+}
+
+/// The cross-validation table of candidate [`summary`]s, `chosen` in bold.
+fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) -> std::fmt::Result {
+    writeln!(md, "| candidate (networks, layer, pools, classifier) | single acc | single macro-F1 | partial top-in-set | multi top-in-set | first window acc | s |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|")?;
+    let pm = |s: &serde_json::Value| {
+        format!(
+            "{:.3} ± {:.3}",
+            s["mean"].as_f64().unwrap_or(f64::NAN),
+            s["std"].as_f64().unwrap_or(f64::NAN)
+        )
+    };
+    for r in results {
+        let candidate = r["candidate"].as_str().unwrap_or("?");
+        let mark = if chosen == Some(candidate) { "**" } else { "" };
+        let today = if candidate == cv::Candidate::today().name() {
+            " (today's head)"
+        } else {
+            ""
+        };
+        writeln!(
+            md,
+            "| {mark}{candidate}{mark}{today} | {} | {} | {} | {} | {} | {:.0} |",
+            pm(&r["single_accuracy"]),
+            pm(&r["single_macro_f1"]),
+            pm(&r["partial_top_in_set"]),
+            pm(&r["multi_top_in_set"]),
+            pm(&r["first_window_single_accuracy"]),
+            r["seconds"].as_f64().unwrap_or(f64::NAN)
+        )?;
+    }
+    Ok(())
+}
+
+/// What a `genre-v2` run was asked for, as its report says it.
+pub struct Run<'a> {
+    /// The model's name (`--name`) and the folder its report goes to (`--out`).
+    pub model: &'a str,
+    pub out: &'a Path,
+    /// `--only` (empty: every candidate).
+    pub only: &'a [String],
+    pub threads: Option<usize>,
+    pub max_networks: usize,
+    /// An earlier run's wider table, shown before this run's ([`exploration`]).
+    pub exploration: Option<&'a Exploration>,
+}
+
+/// Rewrites the report of `run.model` with every result so far; `chosen` adds the chosen
 /// candidate's details.
 pub fn write_cv(
-    model: &str,
-    out: &Path,
     corpus: &Corpus,
     vocabulary: &Vocabulary,
     settings: &Settings,
+    run: &Run,
     results: &[cv::Result],
     chosen: Option<(usize, &Fitted, &Shipped)>,
 ) -> anyhow::Result<()> {
+    let (model, out) = (run.model, run.out);
     let dir = out.join("report");
     std::fs::create_dir_all(&dir)?;
     let name = |id: &str| vocabulary.display_name(id);
@@ -192,38 +275,23 @@ pub fn write_cv(
         settings.steps,
         settings.learning_rate
     )?;
-    writeln!(md, "| candidate (networks, layer, pools, classifier) | single acc | single macro-F1 | partial top-in-set | multi top-in-set | first window acc | s |")?;
-    writeln!(md, "|---|---|---|---|---|---|---|")?;
-    for (i, r) in results.iter().enumerate() {
-        let first = cv::mean_std(
-            &r.first_window
-                .iter()
-                .map(|s| s.accuracy)
-                .collect::<Vec<_>>(),
-        );
-        let mark = if chosen.is_some_and(|(c, ..)| c == i) {
-            "**"
-        } else {
-            ""
-        };
+    let summaries: Vec<serde_json::Value> = results.iter().map(summary).collect();
+    let chosen_name = chosen.map(|(c, ..)| results[c].candidate.as_str());
+    if let Some(exploration) = run.exploration {
+        writeln!(md, "**Exploration** ({}):\n", exploration.note)?;
+        table(&mut md, &exploration.results, None)?;
         writeln!(
             md,
-            "| {mark}{}{mark}{} | {} | {} | {} | {} | {:.3} ± {:.3} | {:.0} |",
-            r.candidate,
-            if r.candidate == cv::Candidate::today().name() {
-                " (today's head)"
+            "\n**Decision run** (`--only`: the leading candidates again{}; the default is the simplest candidate running at most {} network(s) within one standard error of the best single-genre macro-F1):\n",
+            if run.threads == Some(1) {
+                ", one head at a time (`--threads 1`), so a build reproduces its own figures"
             } else {
                 ""
             },
-            pm(r, |s| s.accuracy),
-            pm(r, |s| s.macro_f1),
-            pm(r, |s| s.partial_in_set),
-            pm(r, |s| s.multi_in_set),
-            first.0,
-            first.1,
-            r.seconds
+            run.max_networks
         )?;
     }
+    table(&mut md, &summaries, chosen_name)?;
     if let Some((c, calibration, shipped)) = chosen {
         let png = format!("{model}-confusion.png");
         write_chosen(&mut md, (&dir, &png), &name, &results[c], calibration)?;
@@ -233,7 +301,9 @@ pub fn write_cv(
     let doc = json!({
         "settings": settings,
         "classes": corpus.classes,
-        "results": results.iter().map(summary).collect::<Vec<_>>(),
+        "only": run.only,
+        "results": summaries,
+        "exploration": run.exploration,
         "chosen": chosen.map(|(c, f, s)| json!({ "candidate": results[c].candidate, "calibration": f, "shipped": s })),
     });
     std::fs::write(
@@ -254,8 +324,8 @@ fn write_chosen(
     writeln!(md, "\n### Chosen: {}\n", result.candidate)?;
     writeln!(
         md,
-        "Calibration: temperature {:.2} fitted on the out-of-fold answers of single-genre clips (15-bin ECE {:.3} before). Cross-fitted, each fold calibrated by a temperature fitted on the other folds: ECE {:.3} over all single-genre clips ({:.3} ± {:.3} per fold of ~110 clips, where sampling noise dominates).\n",
-        calibration.temperature, calibration.ece_before, calibration.ece_after, calibration.ece_fold_mean, calibration.ece_fold_std
+        "Calibration: temperature {:.2} fitted on the out-of-fold answers of single-genre clips (15-bin ECE {:.3} before). Cross-fitted, each fold calibrated by a temperature fitted on the other folds: ECE {:.3} over all single-genre clips ({:.3} ± {:.3} per fold of ~110 clips, where sampling noise dominates). A perfectly calibrated model with the same confidences would show {:.3} ± {:.3} on these clips (labels drawn from its own probabilities, 1000 draws): the sampling noise of 15 bins over this many clips, below which no ECE can be read.\n",
+        calibration.temperature, calibration.ece_before, calibration.ece_after, calibration.ece_fold_mean, calibration.ece_fold_std, calibration.ece_floor.0, calibration.ece_floor.1
     )?;
     writeln!(
         md,
@@ -333,5 +403,39 @@ mod tests {
             "{doc}"
         );
         std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn a_decision_run_keeps_the_wider_table_of_the_run_before_it() {
+        let out = tempfile::tempdir().unwrap();
+        let report = out.path().join("report");
+        std::fs::create_dir_all(&report).unwrap();
+        let write = |doc: serde_json::Value| {
+            std::fs::write(report.join("m.json"), doc.to_string()).unwrap();
+        };
+        let only = ["msd".to_owned()];
+        let kept = |only: &[String]| exploration(out.path(), "m", only).unwrap();
+        // No earlier report, or a run of every candidate: nothing to keep.
+        assert!(kept(&only).is_none());
+        write(json!({ "only": [], "results": [{ "candidate": "a" }, { "candidate": "b" }] }));
+        assert!(kept(&[]).is_none());
+        // An --only run after a full one keeps the full table.
+        let first = kept(&only).expect("the full run's table");
+        assert_eq!(first.results.len(), 2);
+        assert_eq!(first.note, "all 2 candidates of a run without `--only`");
+        // The next --only run keeps what the previous one kept, not its own narrower table.
+        write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }], "exploration": first }));
+        let again = kept(&only).expect("kept again");
+        assert_eq!(again.results, first.results);
+        // An --only run after an --only run that kept nothing keeps nothing.
+        write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }] }));
+        assert!(kept(&only).is_none());
+        // A damaged report is an error, not a silently lost table.
+        std::fs::write(report.join("m.json"), "{ not json").unwrap();
+        let error = exploration(out.path(), "m", &only).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("not a genre-v2 report"),
+            "{error:#}"
+        );
     }
 }

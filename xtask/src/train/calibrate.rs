@@ -7,6 +7,8 @@ use genrescope::inference::model::calibrate;
 
 use crate::metrics::argmax;
 use ndarray::{ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 /// Confidence bins of the expected calibration error.
@@ -100,6 +102,40 @@ pub fn ece(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
         .sum()
 }
 
+/// The ECE a perfectly calibrated model with these probabilities would still show on this many
+/// clips: each draw replaces the labels by labels drawn from the rows themselves, so every
+/// confidence is exactly right in expectation and what remains is the sampling noise of
+/// [`ECE_BINS`] bins. Mean and standard deviation over `draws` draws (seeded, reproducible).
+pub fn ece_floor(probabilities: ArrayView2<f32>, draws: usize, seed: u64) -> (f64, f64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let values: Vec<f64> = (0..draws)
+        .map(|_| {
+            let labels: Vec<usize> = probabilities
+                .axis_iter(Axis(0))
+                .map(|row| draw(row.as_slice().expect("contiguous rows"), rng.random()))
+                .collect();
+            ece(probabilities, &labels)
+        })
+        .collect();
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// The class whose cumulative probability first exceeds `u` (`u` uniform in [0, 1)).
+fn draw(row: &[f32], u: f32) -> usize {
+    let total: f32 = row.iter().sum();
+    let mut acc = 0.0;
+    for (k, &p) in row.iter().enumerate() {
+        acc += p / total;
+        if u < acc {
+            return k;
+        }
+    }
+    row.len() - 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +166,28 @@ mod tests {
         assert!(fitted.temperature > 1.5, "{fitted:?}");
         assert!(fitted.nll_after < fitted.nll_before, "{fitted:?}");
         assert!(fitted.ece_after < fitted.ece_before / 5.0, "{fitted:?}");
+    }
+
+    #[test]
+    fn the_ece_floor_is_the_sampling_noise_of_a_calibrated_model() {
+        // Two classes at 0.5: the one bin's accuracy is Binomial(n, 0.5) / n, so the floor is
+        // E|B/n − 0.5| = √(1 / (2πn)) to first order: 0.040 for 100 clips, 0.004 for 10 000.
+        let floor = |n: usize| {
+            let p = Array2::from_elem((n, 2), 0.5f32);
+            ece_floor(p.view(), 400, 7)
+        };
+        let (small, small_std) = floor(100);
+        let (large, _) = floor(10_000);
+        assert!((small - 0.040).abs() < 0.006, "{small} ± {small_std}");
+        assert!(
+            small_std > 0.01,
+            "the floor of 100 clips varies: {small_std}"
+        );
+        assert!((large - 0.004).abs() < 0.001, "{large}");
+        // Certain and right: no noise at all.
+        let sure = Array2::from_shape_fn((50, 3), |(_, k)| if k == 1 { 1.0f32 } else { 0.0 });
+        assert!(ece_floor(sure.view(), 50, 7).0 < 1e-6);
+        // The same seed gives the same floor.
+        assert_eq!(floor(100), (small, small_std));
     }
 }
