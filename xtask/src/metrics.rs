@@ -26,6 +26,15 @@ pub fn clip_probabilities(
     sums
 }
 
+/// Mean and sample standard deviation (n − 1 in the denominator; 0 for fewer than two values)
+/// of fold scores, draws and other repeated measurements.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var.sqrt())
+}
+
 pub fn argmax(values: &[f32]) -> usize {
     values
         .iter()

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::corpus::Corpus;
 use super::head::{self, Classifier, Head, HeadConfig};
 use super::windows::{Layer, Network};
-use crate::metrics::{argmax, Confusion};
+use crate::metrics::{argmax, mean_std, Confusion};
 
 /// One way of turning windows into a genre.
 #[derive(Debug, Clone, Serialize)]
@@ -322,13 +322,6 @@ impl Result {
             .map(|(&bits, _)| f64::from_bits(bits))
             .fold(0.0, f64::max)
     }
-}
-
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (mean, var.sqrt())
 }
 
 /// Trains a head on `train` clips with the weight decay that validates best on the training

@@ -21,7 +21,7 @@ use genrescope::inference::{
 use serde::{Deserialize, Serialize};
 
 use super::corpus::{Corpus, CorpusArgs, Labelled};
-use super::cv::{self, mean_std, Candidate, Scores, Settings};
+use super::cv::{self, Candidate, Scores, Settings};
 use super::head::Classifier;
 use super::report::{self, Section};
 use super::windows::{self, Layer, Network};
@@ -29,6 +29,7 @@ use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Dataset;
 use crate::data::split::Split;
 use crate::eval::clips::map_clips;
+use crate::metrics::mean_std;
 use crate::train::data::Targets;
 use crate::train::models::Family;
 use crate::train::{self, all, TrainOptions};

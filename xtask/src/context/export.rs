@@ -20,6 +20,7 @@ use super::cv::{self, Settings};
 use super::head::{self, Head};
 use super::windows::{self, Layer, Network};
 use super::Args;
+use crate::metrics::mean_std;
 use crate::musicnn::graph::{self, EMBEDDING, TAGS};
 use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
@@ -83,7 +84,7 @@ pub fn calibration(corpus: &Corpus, result: &cv::Result) -> Fitted {
     }
     let calibrated = Array2::from_shape_vec((labels.len(), corpus.classes.len()), calibrated)
         .expect("one row per clip");
-    let (ece_fold_mean, ece_fold_std) = cv::mean_std(&per_fold);
+    let (ece_fold_mean, ece_fold_std) = mean_std(&per_fold);
     Fitted {
         temperature: all.temperature,
         ece_before: all.ece_before,

@@ -14,7 +14,7 @@ use super::corpus::Corpus;
 use super::cv::{self, Settings};
 use super::export::{Fitted, Shipped};
 use crate::eval::plots;
-use crate::metrics::Confusion;
+use crate::metrics::{mean_std, Confusion};
 
 /// The shipped genre models, by `genre-v2 --name`: the default ("Accurate") and the fast one.
 pub const DEFAULT_MODEL: &str = "genre-v2";
@@ -106,7 +106,7 @@ pub fn summary(result: &cv::Result) -> serde_json::Value {
         let (mean, std) = result.stat(f);
         json!({ "mean": mean, "std": std })
     };
-    let (first_acc, first_sd) = cv::mean_std(
+    let (first_acc, first_sd) = mean_std(
         &result
             .first_window
             .iter()
@@ -145,16 +145,17 @@ pub fn exploration(
     model: &str,
     only: &[String],
 ) -> anyhow::Result<Option<Exploration>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
     let path = out.join("report").join(format!("{model}.json"));
-    let Some(text) = std::fs::read_to_string(&path)
-        .ok()
-        .filter(|_| !only.is_empty())
-    else {
+    let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
     let earlier: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a genre-v2 report", path.display()))?;
-    if let Some(kept) = earlier.get("exploration") {
+    // `null`: the earlier run kept none (what `write_cv` writes then).
+    if let Some(kept) = earlier.get("exploration").filter(|e| !e.is_null()) {
         return Ok(Some(serde_json::from_value(kept.clone()).with_context(
             || format!("the exploration in {}", path.display()),
         )?));
@@ -427,7 +428,10 @@ mod tests {
         write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }], "exploration": first }));
         let again = kept(&only).expect("kept again");
         assert_eq!(again.results, first.results);
-        // An --only run after an --only run that kept nothing keeps nothing.
+        // An --only run after an --only run that kept nothing keeps nothing, whether that
+        // report says so with `null` (as `write_cv` writes it) or leaves the key out.
+        write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }], "exploration": null }));
+        assert!(kept(&only).is_none());
         write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }] }));
         assert!(kept(&only).is_none());
         // A damaged report is an error, not a silently lost table.

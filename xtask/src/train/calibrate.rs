@@ -5,8 +5,9 @@
 
 use genrescope::inference::model::calibrate;
 
-use crate::metrics::argmax;
+use crate::metrics::{argmax, mean_std};
 use ndarray::{ArrayView2, Axis};
+use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -107,33 +108,18 @@ pub fn ece(probabilities: ArrayView2<f32>, labels: &[usize]) -> f64 {
 /// confidence is exactly right in expectation and what remains is the sampling noise of
 /// [`ECE_BINS`] bins. Mean and standard deviation over `draws` draws (seeded, reproducible).
 pub fn ece_floor(probabilities: ArrayView2<f32>, draws: usize, seed: u64) -> (f64, f64) {
+    let rows: Vec<WeightedIndex<f32>> = probabilities
+        .axis_iter(Axis(0))
+        .map(|row| WeightedIndex::new(row).expect("probability rows: non-negative, not all zero"))
+        .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let values: Vec<f64> = (0..draws)
         .map(|_| {
-            let labels: Vec<usize> = probabilities
-                .axis_iter(Axis(0))
-                .map(|row| draw(row.as_slice().expect("contiguous rows"), rng.random()))
-                .collect();
+            let labels: Vec<usize> = rows.iter().map(|row| rng.sample(row)).collect();
             ece(probabilities, &labels)
         })
         .collect();
-    let n = values.len().max(1) as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
-/// The class whose cumulative probability first exceeds `u` (`u` uniform in [0, 1)).
-fn draw(row: &[f32], u: f32) -> usize {
-    let total: f32 = row.iter().sum();
-    let mut acc = 0.0;
-    for (k, &p) in row.iter().enumerate() {
-        acc += p / total;
-        if u < acc {
-            return k;
-        }
-    }
-    row.len() - 1
+    mean_std(&values)
 }
 
 #[cfg(test)]
