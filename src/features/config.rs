@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::level::Level;
 use super::limit::{check_standardisation, MAX_RATE_HZ, MIN_RATE_HZ, RATES_HZ};
 use super::mel::{MelNorm, MelScale};
 use crate::Error;
@@ -46,9 +47,10 @@ pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
 /// frequencies in Hz.
 ///
 /// Frames follow `librosa.stft(center=True, pad_mode="constant")`. Everything up to the dB
-/// conversion is per frame and identical in batch and streaming use; `top_db` and
+/// conversion is per frame and identical in batch and streaming use; `level`, `top_db` and
 /// `normalization` act on a whole model window of `frames` frames (see
-/// [`super::FeatureExtractor::finish_window`]).
+/// [`super::FeatureExtractor::finish_window`]). With a normalising `level`, frames hold mel
+/// power and the window step compresses them after the gain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureConfig {
@@ -71,6 +73,9 @@ pub struct FeatureConfig {
     pub top_db: Option<f32>,
     /// Model window length in frames.
     pub frames: usize,
+    /// The window's level before compression (absent in models made before it: as it comes).
+    #[serde(default)]
+    pub level: Level,
     #[serde(default)]
     pub normalization: Normalization,
 }
@@ -144,6 +149,7 @@ impl FeatureConfig {
             n_mfcc: 20,
             top_db: Some(80.0),
             frames: 130,
+            level: Level::AsIs,
             normalization: Normalization::None,
         }
     }
@@ -176,7 +182,8 @@ impl FeatureConfig {
 
     /// The same configuration with only the fields that shape frame-level features (what
     /// [`super::FeatureExtractor::frames`] returns): `n_mfcc`, `top_db`, `frames` and
-    /// `normalization` act later, in the window step. Feature caches key on this.
+    /// `normalization` act later, in the window step (`level` stays: it decides whether frames
+    /// are compressed). Feature caches key on this.
     pub fn frame_level(&self) -> Self {
         let defaults = Self::librosa_defaults(self.kind);
         Self {
@@ -240,6 +247,7 @@ impl FeatureConfig {
         if self.top_db.is_some_and(|db| db.is_nan() || db < 0.0) {
             return fail("top_db must be non-negative".into());
         }
+        self.level.validate().map_err(Error::Config)?;
         if let Normalization::PerFeature { mean, std } = &self.normalization {
             check_standardisation(mean, std, self.feature_width())
                 .map_err(|e| Error::Config(format!("normalization: {e}")))?;

@@ -6,6 +6,7 @@ use ndarray::{Array2, ArrayView2};
 use super::config::{standardise, FeatureConfig, FeatureKind, Normalization};
 use super::db::{clamp_below_max, power_to_db};
 use super::dct::Dct;
+use super::level::{gated_energy, power_gain, Level};
 use super::log::log10;
 use super::mel::MelFilterbank;
 use super::stft::{frame_count, Framer, PowerSpectrum};
@@ -15,6 +16,9 @@ use crate::Error;
 #[derive(Clone)]
 struct FrameFeatures {
     kind: FeatureKind,
+    /// Whether frames are compressed here; with a normalising [`Level`] they stay mel power for
+    /// the window step's gain.
+    compressed: bool,
     spectrum: PowerSpectrum,
     mel: MelFilterbank,
     power: Vec<f32>,
@@ -34,13 +38,34 @@ impl FrameFeatures {
         );
         Self {
             kind: config.kind,
+            compressed: !config.level.normalises(),
             power: vec![0.0; spectrum.bins()],
             spectrum,
             mel,
         }
     }
 
-    /// Writes `n_mels` values: dB mel power, or musicnn's compressed mel power. The logarithm
+    /// The mel energy (sum over bands of mel power) of one frame of a full-scale 1-kHz sine:
+    /// 0 dB for [`Level::Window`]'s target.
+    fn reference_energy(&self, sample_rate: u32) -> f64 {
+        let mut frames = Self {
+            compressed: false,
+            ..self.clone()
+        };
+        let n_fft = frames.spectrum.n_fft();
+        let sine: Vec<f32> = (0..n_fft)
+            .map(|i| {
+                let phase = std::f64::consts::TAU * 1000.0 * i as f64 / f64::from(sample_rate);
+                phase.sin() as f32
+            })
+            .collect();
+        let mut mel = vec![0.0; frames.mel.n_mels()];
+        frames.compute(&sine, &mut mel);
+        mel.iter().map(|&p| f64::from(p)).sum()
+    }
+
+    /// Writes `n_mels` values: dB mel power, musicnn's compressed mel power, or (for the window
+    /// step's level) the mel power itself. The logarithm
     /// runs as one loop over the frame's mel values, which vectorises ([`super::log`]). On
     /// x86-64 CPUs with AVX the same code runs compiled for AVX (8 lanes instead of SSE2's 4);
     /// without FMA every operation rounds as in the SSE2 build, so the values are identical.
@@ -65,12 +90,23 @@ impl FrameFeatures {
     fn compute_portable(&mut self, frame: &[f32], out: &mut [f32]) {
         self.spectrum.compute(frame, &mut self.power);
         self.mel.apply(&self.power, out);
-        match self.kind {
-            FeatureKind::LogMel | FeatureKind::Mfcc => {
-                out.iter_mut().for_each(|x| *x = power_to_db(*x));
-            }
-            FeatureKind::Musicnn => out.iter_mut().for_each(|x| *x = log10(1.0 + 10_000.0 * *x)),
+        if self.compressed {
+            compress(self.kind, out);
         }
+    }
+}
+
+/// Mel power to the values `kind` names: dB, or musicnn's `log10(1 + 10000·x)`. Inline and
+/// branch-free per value: the loop vectorises.
+#[inline(always)]
+fn compress(kind: FeatureKind, values: &mut [f32]) {
+    match kind {
+        FeatureKind::LogMel | FeatureKind::Mfcc => {
+            values.iter_mut().for_each(|x| *x = power_to_db(*x));
+        }
+        FeatureKind::Musicnn => values
+            .iter_mut()
+            .for_each(|x| *x = log10(1.0 + 10_000.0 * *x)),
     }
 }
 
@@ -126,6 +162,8 @@ impl FrameStream {
 pub struct FeatureExtractor {
     config: FeatureConfig,
     dct: Option<Dct>,
+    /// The mel energy per frame of a full-scale 1-kHz sine (see [`Level::Window`]).
+    reference_energy: f64,
     /// A fresh stream, cloned for each clip: building the FFT plan and the filterbank costs
     /// about 4 % of a 30-s clip's features.
     stream: FrameStream,
@@ -136,10 +174,12 @@ impl FeatureExtractor {
         config.validate()?;
         let dct =
             (config.kind == FeatureKind::Mfcc).then(|| Dct::new(config.n_mels, config.n_mfcc));
+        let stream = FrameStream::new(config)?;
         Ok(Self {
             config: config.clone(),
             dct,
-            stream: FrameStream::new(config)?,
+            reference_energy: stream.frame.reference_energy(config.sample_rate),
+            stream,
         })
     }
 
@@ -160,14 +200,26 @@ impl FeatureExtractor {
         Array2::from_shape_vec((rows, width), values).expect("whole frames")
     }
 
-    /// The window step: applies `top_db` relative to the maximum of `frames`, the DCT for MFCC,
-    /// and the normalisation. Returns `frames.nrows() × feature_width()`.
+    /// The window step: sets the window's level and compresses its mel power (with a
+    /// normalising [`Level`]), applies `top_db` relative to the maximum of `frames`, the DCT for
+    /// MFCC, and the normalisation. Returns `frames.nrows() × feature_width()`.
     ///
     /// librosa applies `top_db` over whatever array it is given. Here the array is always one
     /// model window, in batch and streaming use alike, so a window's features never depend on
-    /// audio outside it beyond the frames' own overlap.
+    /// audio outside it beyond the frames' own overlap; the level's gain likewise.
     pub fn finish_window(&self, frames: ArrayView2<f32>) -> Array2<f32> {
         let mut db = frames.to_owned();
+        if let Level::Window {
+            target_db,
+            max_gain_db,
+        } = self.config.level
+        {
+            let values = db.as_slice_mut().expect("owned arrays are contiguous");
+            let energy = gated_energy(values, self.config.n_mels);
+            let gain = power_gain(energy, self.reference_energy, target_db, max_gain_db);
+            values.iter_mut().for_each(|p| *p *= gain);
+            compress(self.config.kind, values);
+        }
         if let (Some(top_db), FeatureKind::LogMel | FeatureKind::Mfcc) =
             (self.config.top_db, self.config.kind)
         {
@@ -307,6 +359,67 @@ mod tests {
                 assert_eq!(a, b);
             }
         }
+    }
+
+    fn levelled(preset: Preset, target_db: f32) -> FeatureConfig {
+        FeatureConfig {
+            level: Level::Window {
+                target_db,
+                max_gain_db: 60.0,
+            },
+            ..FeatureConfig::preset(preset)
+        }
+    }
+
+    #[test]
+    fn a_levelled_window_does_not_depend_on_the_gain() {
+        for preset in [Preset::Musicnn, Preset::LogMel128, Preset::Mfcc13] {
+            let extractor = FeatureExtractor::new(&levelled(preset, -20.0)).unwrap();
+            let as_is = FeatureExtractor::new(&FeatureConfig::preset(preset)).unwrap();
+            let signal = test_signal(3 * extractor.config().sample_rate as usize);
+            let reference = extractor.extract(&signal);
+            let range = reference.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for gain_db in [-20.0f32, -6.0, -3.0, 6.0, 20.0] {
+                let gain = 10f32.powf(gain_db / 20.0);
+                let scaled: Vec<f32> = signal.iter().map(|x| x * gain).collect();
+                let max_diff = extractor
+                    .extract(&scaled)
+                    .iter()
+                    .zip(&reference)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(max_diff <= 1e-4 * range, "{preset} {gain_db} dB: {max_diff}");
+                // Without the level step the same gain moves the features.
+                let moved = as_is
+                    .extract(&scaled)
+                    .iter()
+                    .zip(as_is.extract(&signal).iter())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(moved > 100.0 * max_diff.max(1e-6), "{preset} {gain_db} dB");
+            }
+        }
+    }
+
+    #[test]
+    fn the_level_target_is_relative_to_a_full_scale_sine() {
+        // A full-scale 1-kHz sine is at 0 dB: normalised to 0 dB it keeps its features.
+        let config = FeatureConfig::preset(Preset::Musicnn);
+        let sine: Vec<f32> = (0..config.sample_rate)
+            .map(|i| (std::f64::consts::TAU * 1000.0 * f64::from(i) / 16_000.0).sin() as f32)
+            .collect();
+        let steady = |extractor: FeatureExtractor| {
+            let frames = extractor.frames(&sine);
+            extractor.finish_window(frames.slice(ndarray::s![4..frames.nrows() - 4, ..]))
+        };
+        let levelled = steady(FeatureExtractor::new(&levelled(Preset::Musicnn, 0.0)).unwrap());
+        let as_is = steady(FeatureExtractor::new(&config).unwrap());
+        let max_diff = levelled
+            .iter()
+            .zip(&as_is)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(max_diff < 1e-4, "{max_diff}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod dct;
 pub mod descriptors;
 pub mod extractor;
 pub mod hpss;
+pub mod level;
 pub mod limit;
 mod linalg;
 pub mod log;
@@ -17,4 +18,5 @@ pub mod stft;
 pub mod tempo;
 
 pub use config::{FeatureConfig, FeatureKind, Normalization, Preset};
+pub use level::Level;
 pub use extractor::{FeatureExtractor, FrameStream};

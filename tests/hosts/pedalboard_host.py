@@ -1,15 +1,25 @@
 """Hosts genrescope.vst3 in pedalboard (JUCE's VST3 hosting, a real third-party host).
 
 Usage: python pedalboard_host.py <genrescope.vst3> <clip>
+       python pedalboard_host.py --summaries <genrescope.vst3> <clip> <folder>
 
 Processes a real clip at 44.1, 48 and 96 kHz, mono and stereo, in block sizes from 64 to 8192
 samples, then with NaN, infinite and denormal samples, and asserts the audio comes back
 bit-exact. Loads and unloads the plugin several times and asserts that no thread survives an
 instance. Exit status 0 only when every check passed (run by tests/host_pedalboard.rs).
+
+With --summaries: plays the clip at each rate and layout through a fresh instance at the pace
+its analysis keeps up with, writes the same audio to <folder> as float WAV, and prints one
+`summary {json}` line per file with the track summary the instance published (read through
+the plugin's test hooks: a build with the `test-hooks` feature), for the caller to compare with
+`genrescope analyze` on the file.
 """
 
+import ctypes
 import gc
+import json
 import os
+import platform
 import sys
 import time
 
@@ -104,5 +114,99 @@ def main(bundle, clip_path):
     assert counts[0] <= baseline + 2, f"{counts[0] - baseline} threads left after unloading: {counts}"
 
 
+class Stats(ctypes.Structure):
+    """`genrescope::stats::StatsSnapshot`."""
+
+    _fields_ = [
+        ("pushed", ctypes.c_uint64),
+        ("dropped", ctypes.c_uint64),
+        ("received", ctypes.c_uint64),
+        ("nonfinite", ctypes.c_uint64),
+        ("host_rate_hz", ctypes.c_uint32),
+        ("worker_failed", ctypes.c_bool),
+        ("analysis_rate_hz", ctypes.c_uint32),
+        ("worker_load_ppm", ctypes.c_uint32),
+    ]
+
+
+class Report(ctypes.Structure):
+    """`genrescope::test_hooks::TestReport`."""
+
+    _fields_ = [
+        ("stats", Stats),
+        ("snapshot", ctypes.c_uint64),
+        ("model_state", ctypes.c_uint32),
+        ("rms_dbfs", ctypes.c_float),
+        ("peak_dbfs", ctypes.c_float),
+        ("windows", ctypes.c_uint64),
+        ("summary_windows", ctypes.c_uint64),
+        ("labels", ctypes.c_uint32),
+        ("summary_top", ctypes.c_uint32),
+        ("summary", ctypes.c_float * 64),
+        ("message", ctypes.c_uint8 * 512),
+    ]
+
+
+def hooks(bundle):
+    """The test hooks of the plugin library pedalboard loaded (the same file: the same copy)."""
+    library = os.path.join(bundle, "Contents", f"{platform.machine()}-linux", "genrescope.so")
+    lib = ctypes.CDLL(os.path.abspath(library))
+    lib.genrescope_test_last_instance.restype = ctypes.c_uint32
+    lib.genrescope_test_report.restype = ctypes.c_bool
+    lib.genrescope_test_report.argtypes = [ctypes.c_uint32, ctypes.POINTER(Report)]
+
+    def report(instance):
+        out = Report()
+        assert lib.genrescope_test_report(instance, ctypes.byref(out)), "instance gone"
+        return out
+
+    return lib, report
+
+
+def settled(report, instance, timeout_s=120.0):
+    """The instance's report once its worker has analysed everything it was given."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        now = report(instance)
+        assert now.stats.dropped == 0, f"{now.stats.dropped} samples dropped"
+        state = (now.stats.received, now.windows, now.snapshot)
+        if now.stats.received == now.stats.pushed and state == last:
+            return now
+        last = state
+        time.sleep(0.25)
+    raise AssertionError("the analysis did not catch up")
+
+
+def summaries(bundle, clip_path, folder):
+    clip, source_rate = soundfile.read(clip_path, dtype="float32", always_2d=True)
+    clip = clip.mean(axis=1)[: source_rate * 12]
+    lib, report = hooks(bundle)
+    for rate in RATES:
+        for name, audio in layouts(at_rate(clip, source_rate, rate)).items():
+            path = os.path.join(folder, f"{name}-{rate}.wav")
+            soundfile.write(path, audio.T, rate, subtype="FLOAT")
+            plugin = pedalboard.load_plugin(bundle)
+            instance = lib.genrescope_test_last_instance()
+            # Half a second of silence after the clip flushes the resampler and the last frame,
+            # as the end of a file does offline; one second at a time, so the ring never fills.
+            tail = np.zeros((audio.shape[0], rate // 2), np.float32)
+            played = np.concatenate([audio, tail], axis=1)
+            for start in range(0, played.shape[1], rate):
+                chunk = played[:, start : start + rate]
+                out = plugin.process(chunk, rate, buffer_size=512, reset=start == 0)
+                assert np.array_equal(bits(out), bits(chunk)), f"{path}: audio changed"
+                settled(report, instance)
+            final = settled(report, instance)
+            assert final.model_state == 1, bytes(final.message).rstrip(b"\0").decode()
+            summary = list(final.summary[: final.labels])
+            print("summary " + json.dumps({"file": path, "windows": final.summary_windows, "summary": summary}))
+            del plugin
+            gc.collect()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--summaries":
+        summaries(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        main(sys.argv[1], sys.argv[2])

@@ -11,6 +11,7 @@
 //! - `augment-study`: measures each train-time augmentation on the same validation split;
 //! - `eval`: judges an exported model on labelled audio through ONNX Runtime;
 //! - `genre-v2`: the pooled-context genre model, chosen by artist-grouped cross-validation;
+//! - `invariance`: the same clips at other rates, channels, levels and codecs, same answers?
 //! - `embed`: PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings;
 //! - `musicnn`: the pre-trained musicnn taggers as ONNX models, and their parity check.
 //!
@@ -43,6 +44,8 @@ mod features;
 #[cfg(feature = "ml")]
 mod flops;
 #[cfg(feature = "ml")]
+mod invariance;
+#[cfg(feature = "ml")]
 mod metrics;
 #[cfg(feature = "ml")]
 mod musicnn;
@@ -71,6 +74,7 @@ mod ml {
     pub use crate::embed::Args as Embed;
     pub use crate::eval::Args as Eval;
     pub use crate::features::Args as Features;
+    pub use crate::invariance::Args as Invariance;
     pub use crate::musicnn::Args as Musicnn;
     pub use crate::train::all::Args as TrainAll;
     pub use crate::train::study::Args as AugmentStudy;
@@ -85,6 +89,7 @@ mod ml {
     pub use crate::relaunch::Args as Eval;
     pub use crate::relaunch::Args as Features;
     pub use crate::relaunch::Args as GenreV2;
+    pub use crate::relaunch::Args as Invariance;
     pub use crate::relaunch::Args as Musicnn;
     pub use crate::relaunch::Args as TrainAll;
     pub use crate::relaunch::Args as AugmentStudy;
@@ -136,6 +141,8 @@ enum Command {
     GenreV2(ml::GenreV2),
     /// Teach a small student the genre-v2 teacher's answers; cross-validate both, export it.
     Distill(ml::Distill),
+    /// The same clips at other rates, channels, levels and codecs: do the answers hold?
+    Invariance(ml::Invariance),
     /// PCA and t-SNE maps and the genre similarity matrix of a model's clip embeddings.
     Embed(ml::Embed),
     /// The pre-trained musicnn: ONNX export, parity check, transfer learning and fine-tuning.
@@ -174,6 +181,8 @@ fn main() -> anyhow::Result<()> {
         Command::GenreV2(args) => context::run(args),
         #[cfg(feature = "ml")]
         Command::Distill(args) => context::distill::run(args),
+        #[cfg(feature = "ml")]
+        Command::Invariance(args) => invariance::run(args),
         #[cfg(feature = "ml")]
         Command::Embed(args) => embed::run(args),
         #[cfg(feature = "ml")]
@@ -239,6 +248,7 @@ mod tests {
         }
         for name in [
             "bundle", "ort", "demo", "train", "eval", "genre-v2", "distill", "musicnn", "embed",
+            "invariance",
         ] {
             assert!(
                 names.iter().any(|n| n == name),

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
+use genrescope::features::Level;
 use genrescope::inference::{
-    file_windows, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
+    file_windows, GenreModel, ModelInput, ModelMetadata, Provider, Runtime, WindowCutter,
 };
 use ndarray::Array2;
 use ndarray_npy::{read_npy, write_npy};
@@ -189,15 +190,31 @@ pub fn exported_values(
     Ok((values, tags))
 }
 
+/// The level of every genre-v2 window before musicnn's compression (`features::level`): the
+/// median window level of the research corpus (-14.2 dB; half its windows lie within -17.5 to
+/// -10.8 dB, the quietest at -39 dB), so that the network reads music at the level it usually
+/// comes at, whatever level it comes at; at most 50 dB of gain, so a window 20 dB below the
+/// corpus's quietest still reaches the target, and a near-silent one (below -64 dB) is not
+/// raised into a loud one.
+pub const WINDOW_LEVEL: Level = Level::Window {
+    target_db: -14.0,
+    max_gain_db: 50.0,
+};
+
 /// Metadata of a window graph with `width` raw outputs, cutting musicnn patches `FRAMES`
-/// apart (musicnn's own non-overlapping patches, as the shipped model runs).
+/// apart (musicnn's own non-overlapping patches, as the shipped model runs), each at
+/// [`WINDOW_LEVEL`].
 pub fn window_metadata(width: usize) -> ModelMetadata {
-    raw_metadata("musicnn-windows", width, FRAMES)
+    let mut metadata = raw_metadata("musicnn-windows", width, FRAMES);
+    if let ModelInput::Frames { features, .. } = &mut metadata.input {
+        features.level = WINDOW_LEVEL;
+    }
+    metadata
 }
 
 /// Every clip's probe rows `[windows, width]` for `network` (through its int8 quantisation
-/// with `int8`, `quantize.rs`), from the cache in `cache/<network>/<graph hash>/` where
-/// present. Clips that cannot be decoded are an error: the corpus must be whole for the folds
+/// with `int8`, `quantize.rs`), from the cache in `cache/<network>/<hash>/` where present (the
+/// hash of the graph, the window input and the resampler's design). Clips that cannot be decoded are an error: the corpus must be whole for the folds
 /// to be comparable.
 pub fn probe_rows(
     network: Network,
@@ -209,9 +226,12 @@ pub fn probe_rows(
 ) -> anyhow::Result<Vec<Array2<f32>>> {
     let (onnx, width) = probe_graph(&network.weights(weights_root)?, int8)?;
     let metadata = window_metadata(width);
-    let dir = cache
-        .join(network.name())
-        .join(&blake3::hash(&onnx).to_hex()[..16]);
+    let key = blake3::Hasher::new()
+        .update(&onnx)
+        .update(&serde_json::to_vec(&metadata.input)?)
+        .update(genrescope::resample::DESIGN.as_bytes())
+        .finalize();
+    let dir = cache.join(network.name()).join(&key.to_hex()[..16]);
     std::fs::create_dir_all(&dir)?;
     let runtime = Runtime::find(&repository_dirs())?;
     let plain: Vec<_> = clips.iter().map(|c| c.clip.clone()).collect();
