@@ -10,12 +10,11 @@ use std::path::Path;
 use std::process::Command;
 
 use genrescope::decode::decode_mono_at;
-use genrescope::features::{FeatureConfig, FeatureExtractor, FeatureKind, Preset};
 use genrescope::features::mel::{hz_to_mel, mel_to_hz};
+use genrescope::features::{FeatureConfig, FeatureExtractor, FeatureKind, Preset};
 
 const RATES: [u32; 12] = [
-    8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000,
-    384_000,
+    8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000, 384_000,
 ];
 
 /// `ffmpeg -i input -af aresample=<rate> (soxr) out` as float WAV, the first 10 s.
@@ -72,9 +71,9 @@ fn every_rate_gives_the_reference_resamplers_log_mel() {
         let theirs = extractor.frames(&decode_mono_at(&reference, model_rate).unwrap().samples);
         assert_eq!(ours.dim(), theirs.dim(), "{rate} Hz");
 
-        // Bands both contain: below 90 % of the lower Nyquist frequency (the clip itself is
-        // 22.05 kHz audio), where neither resampler's transition band reaches.
-        let limit = 0.9 * f64::from(rate.min(model_rate).min(22_050)) / 2.0;
+        // Bands both contain: below 95 % of the lower Nyquist frequency (the clip itself is
+        // 22.05 kHz audio), inside both passbands (soxr's ends at 97 % here, ours at 98.7 %).
+        let limit = 0.95 * f64::from(rate.min(model_rate).min(22_050)) / 2.0;
         let bands = tops.iter().take_while(|&&top| top <= limit).count();
         // Bins more than 60 dB below the clip's loudest are the resamplers' noise floors.
         let floor = theirs.iter().copied().fold(f32::MIN, f32::max) - 60.0;
@@ -93,6 +92,16 @@ fn every_rate_gives_the_reference_resamplers_log_mel() {
         let p99 = differences[differences.len() * 99 / 100];
         println!("{rate} Hz: {bands} bands, |Δ| mean {mean:.4} dB, 99th percentile {p99:.4} dB");
         assert!(bands >= 60, "{rate} Hz: only {bands} bands compared");
-        assert!(mean < 0.05 && p99 < 0.5, "{rate} Hz: mean {mean} dB, p99 {p99} dB");
+        // Two different filter designs differ by their passband ripple and by what each lets
+        // through near its transition band. Measured: at most 0.026 dB mean and 0.13 dB at the
+        // 99th percentile (11.025 kHz, the lowest rate resampled by both), 0.006 / 0.03 dB from
+        // 44.1 kHz, below 0.0001 dB from rates in simple ratio to 16 kHz. The bound is twice
+        // the worst; the resampler this replaced (rubato's ~256-frame blocks) missed it from
+        // 24 kHz up: 99th percentiles of 0.38 dB at 24 kHz, 0.79 at 44.1, 17 at 48, 54 at 96
+        // and 70 dB at 192 kHz, where its filter cut the top bands.
+        assert!(
+            mean < 0.05 && p99 < 0.25,
+            "{rate} Hz: mean {mean} dB, p99 {p99} dB"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 mod au;
 mod flac_metadata;
+mod mp4_edit;
 mod ogg_comments;
 mod sink;
 
@@ -94,9 +95,16 @@ pub fn decode_source(
     mut source: Box<dyn MediaSource>,
     sample_rate: Option<u32>,
 ) -> Result<MonoAudio, String> {
-    let mut magic = [0u8; 4];
-    let is_au = source.read_exact(&mut magic).is_ok() && &magic == au::MAGIC;
+    let mut header = Vec::with_capacity(8);
+    (&mut source)
+        .take(8)
+        .read_to_end(&mut header)
+        .map_err(|err| err.to_string())?;
     source.rewind().map_err(|err| err.to_string())?;
+    let is_au = header.get(..4) == Some(&au::MAGIC[..]);
+    let edit = mp4_edit::is_mp4(&header)
+        .then(|| mp4_edit::audio_edit(&mut source))
+        .flatten();
     if is_au {
         let mut bytes = Vec::new();
         source
@@ -115,18 +123,19 @@ pub fn decode_source(
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or("no audio track")?;
     let track_id = track.id;
-    // Encoder delay and end padding (Ogg's last granule position, for one) are trimmed, so the
-    // sample count matches libsndfile's and ffmpeg's.
+    // Encoder delay and end padding (Ogg's last granule position, an MP3's LAME header, an
+    // MP4's edit list) are trimmed, so the sample count matches libsndfile's and ffmpeg's.
     let params = &track.codec_params;
-    let exact_frames = params
-        .n_frames
-        .map(|n| (n as usize).saturating_sub(params.padding.unwrap_or(0) as usize));
-    let mut sink = MonoSink::new(
-        params.delay.unwrap_or(0) as usize,
-        exact_frames,
-        sample_rate,
-        MAX_SECONDS,
-    );
+    let (delay, exact_frames) = match (edit, params.sample_rate) {
+        (Some(edit), Some(rate)) => edit.frames(rate),
+        _ => (
+            params.delay.unwrap_or(0) as usize,
+            params
+                .n_frames
+                .map(|n| (n as usize).saturating_sub(params.padding.unwrap_or(0) as usize)),
+        ),
+    };
+    let mut sink = MonoSink::new(delay, exact_frames, sample_rate, MAX_SECONDS);
     let mut decoder = guarded(|| {
         symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions::default())
     })?

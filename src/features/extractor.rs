@@ -388,7 +388,10 @@ mod tests {
                     .zip(&reference)
                     .map(|(a, b)| (a - b).abs())
                     .fold(0.0f32, f32::max);
-                assert!(max_diff <= 1e-4 * range, "{preset} {gain_db} dB: {max_diff}");
+                assert!(
+                    max_diff <= 1e-4 * range,
+                    "{preset} {gain_db} dB: {max_diff}"
+                );
                 // Without the level step the same gain moves the features.
                 let moved = as_is
                     .extract(&scaled)

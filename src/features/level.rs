@@ -40,8 +40,8 @@ impl Level {
                 target_db,
                 max_gain_db,
             } => {
-                let sane = (-100.0..=20.0).contains(&target_db)
-                    && (0.0..=100.0).contains(&max_gain_db);
+                let sane =
+                    (-100.0..=20.0).contains(&target_db) && (0.0..=100.0).contains(&max_gain_db);
                 sane.then_some(()).ok_or_else(|| {
                     format!(
                         "level: need target_db in -100..=20 and max_gain_db in 0..=100 \

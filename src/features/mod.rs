@@ -18,5 +18,5 @@ pub mod stft;
 pub mod tempo;
 
 pub use config::{FeatureConfig, FeatureKind, Normalization, Preset};
-pub use level::Level;
 pub use extractor::{FeatureExtractor, FrameStream};
+pub use level::Level;

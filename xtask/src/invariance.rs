@@ -11,8 +11,8 @@ use std::process::Command;
 
 use anyhow::Context;
 use genrescope::inference::runtime::repository_dirs;
-use genrescope::inference::{analyze_file, GenreModel, ModelChoice, Provider, Runtime};
 use genrescope::inference::WindowCutter;
+use genrescope::inference::{analyze_file, GenreModel, ModelChoice, Provider, Runtime};
 
 use crate::data::dataset::Clip;
 use crate::eval::clips::{map_clips, select_clips};
@@ -96,7 +96,13 @@ fn soxr(rate: u32) -> String {
 const FLOAT_WAV: [&str; 2] = ["-c:a", "pcm_f32le"];
 
 impl Condition {
-    fn new(name: String, group: Group, filter: &str, output: &[&str], extension: &'static str) -> Self {
+    fn new(
+        name: String,
+        group: Group,
+        filter: &str,
+        output: &[&str],
+        extension: &'static str,
+    ) -> Self {
         let mut ffmpeg = vec!["-af".to_owned(), filter.to_owned()];
         ffmpeg.extend(output.iter().map(|s| (*s).to_owned()));
         Self {
@@ -111,8 +117,8 @@ impl Condition {
     pub fn all() -> Vec<Condition> {
         let mut conditions = Vec::new();
         for rate in [
-            8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000,
-            192_000, 384_000,
+            8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000,
+            384_000,
         ] {
             let group = if rate < 16_000 {
                 Group::BandLimited
@@ -136,7 +142,13 @@ impl Condition {
         ];
         for (name, pan) in stereo {
             let name = format!("44.1 kHz {name} WAV");
-            conditions.push(Self::new(name, Group::Channels, &at_44k(pan), &FLOAT_WAV, "wav"));
+            conditions.push(Self::new(
+                name,
+                Group::Channels,
+                &at_44k(pan),
+                &FLOAT_WAV,
+                "wav",
+            ));
         }
         for gain_db in [-20, -6, 6, 20] {
             let filter = format!("volume={gain_db}dB");
@@ -145,10 +157,22 @@ impl Condition {
         }
         let dual_mono = at_44k("pan=stereo|c0=c0|c1=c0");
         let codecs: [(&str, &[&str], &str); 4] = [
-            ("MP3 128 kb/s", &["-c:a", "libmp3lame", "-b:a", "128k"], "mp3"),
-            ("MP3 320 kb/s", &["-c:a", "libmp3lame", "-b:a", "320k"], "mp3"),
+            (
+                "MP3 128 kb/s",
+                &["-c:a", "libmp3lame", "-b:a", "128k"],
+                "mp3",
+            ),
+            (
+                "MP3 320 kb/s",
+                &["-c:a", "libmp3lame", "-b:a", "320k"],
+                "mp3",
+            ),
             ("AAC 128 kb/s", &["-c:a", "aac", "-b:a", "128k"], "m4a"),
-            ("FLAC 24-bit", &["-c:a", "flac", "-sample_fmt", "s32"], "flac"),
+            (
+                "FLAC 24-bit",
+                &["-c:a", "flac", "-sample_fmt", "s32"],
+                "flac",
+            ),
         ];
         for (name, output, extension) in codecs {
             let name = format!("44.1 kHz stereo {name}");
@@ -367,7 +391,10 @@ fn markdown(rows: &[Row], model: &str, clips: usize, command: &str) -> String {
         let target = match (row.group.targets(), row.meets_targets()) {
             (None, _) => "—".to_owned(),
             (Some((a, l)), met) => {
-                format!("≥ {a:.2}, ≤ {l:.2}: {}", if met { "met" } else { "**missed**" })
+                format!(
+                    "≥ {a:.2}, ≤ {l:.2}: {}",
+                    if met { "met" } else { "**missed**" }
+                )
             }
         };
         let _ = writeln!(
@@ -402,7 +429,12 @@ mod tests {
         .iter()
         .map(|path| {
             let path = table.parent().unwrap().join(path);
-            dataset.clips.iter().find(|c| c.path == path).unwrap().clone()
+            dataset
+                .clips
+                .iter()
+                .find(|c| c.path == path)
+                .unwrap()
+                .clone()
         })
         .collect();
         let rows = suite(&clips, &ModelChoice::Builtin, Some(12.0), None).unwrap();

@@ -247,7 +247,15 @@ mod tests {
             names.push(command.get_name().to_owned());
         }
         for name in [
-            "bundle", "ort", "demo", "train", "eval", "genre-v2", "distill", "musicnn", "embed",
+            "bundle",
+            "ort",
+            "demo",
+            "train",
+            "eval",
+            "genre-v2",
+            "distill",
+            "musicnn",
+            "embed",
             "invariance",
         ] {
             assert!(

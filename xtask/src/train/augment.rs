@@ -114,8 +114,8 @@ impl Augmenter {
         seed: u64,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            matches!(raw.kind, FeatureKind::LogMel | FeatureKind::Mfcc),
-            "augmentation needs dB mel features (log-mel or MFCC presets)"
+            matches!(raw.kind, FeatureKind::LogMel | FeatureKind::Mfcc) && !raw.level.normalises(),
+            "augmentation needs dB mel frames (log-mel or MFCC presets without a window level)"
         );
         Ok(Self {
             augmentations: augmentations.to_vec(),
