@@ -97,9 +97,14 @@ pub(super) fn analyze_one(
     )
 }
 
-/// The files of this run (after `--shard`), or an error when there are none.
+/// The files of this run (after `--shard`), or an error when there are none. What the folders
+/// held that is left out is said on stderr.
 pub(super) fn inputs(source: &SourceArgs) -> Result<Vec<Input>, String> {
-    let mut files = collect_files(&source.paths);
+    let collected = collect_files(&source.paths, source.follow_links);
+    for note in &collected.notes {
+        eprintln!("{note}");
+    }
+    let mut files = collected.files;
     if files.is_empty() {
         return Err("no audio files found".into());
     }
