@@ -27,11 +27,12 @@ Examples:
   genrescope tag music/ --rekordbox-xml lib.xml   also a library for rekordbox's Import
   genrescope tag music/ --out runs/tag --shard 3/8   resumable, one of 8 workers
 
-The genre goes into ID3v2 TCON (MP3, WAV, AIFF), Vorbis GENRE (FLAC, Ogg, Opus) or MP4 ©gen;
+The genre goes into ID3v2 TCON (MP3, WAV, AIFF), Vorbis GENRE (FLAC, Ogg Vorbis) or MP4 ©gen;
 the distribution, style tags and model go into GENRESCOPE_* fields (TXXX frames, Vorbis fields,
 MP4 freeform atoms). A genre that genrescope did not write is kept unless --overwrite. Files
 are rewritten through a temporary copy in the same folder, renamed over the original when
-complete; the audio data is copied unchanged. Exit code 0: every file tagged, 1: some failed,
+complete; the audio data and the other tags are copied unchanged, and a file whose tags already
+say all of it is not rewritten. Exit code 0: every file tagged, 1: some failed,
 2: nothing could run.";
 
 /// Writes each file's genre, as the model hears it, into the file's own tags.
@@ -171,16 +172,15 @@ fn tag_one(
     };
     if !args.dry_run {
         match file.save(&change, &wanted.genres) {
-            Ok(()) => result.written = true,
+            Ok(written) => result.written = written,
             Err(e) => result.error = Some(e.to_string()),
         }
     }
+    // Written or already as wanted: the journal records the file as it now is.
+    let done = !args.dry_run && result.error.is_none();
     Outcome {
         report,
-        fingerprint: result
-            .written
-            .then(|| Fingerprint::of(&input.path).ok())
-            .flatten(),
+        fingerprint: done.then(|| Fingerprint::of(&input.path).ok()).flatten(),
         tag: result,
     }
 }
@@ -232,7 +232,12 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
     } else {
         format!("genre {} unchanged", quoted(&change.genre_after))
     };
-    format!("{file}: {heard} · {action}")
+    let rewrite = if change.unchanged && !skipped {
+        " · file unchanged, not rewritten"
+    } else {
+        ""
+    };
+    format!("{file}: {heard} · {action}{rewrite}")
 }
 
 fn run(args: &TagArgs) -> Result<bool, String> {
