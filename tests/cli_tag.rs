@@ -110,8 +110,16 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
         "a dry run writes no library either"
     );
 
+    // What a killed run left: removed by the next run, when its process is gone.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = music.join(genrescope::tagging::temporary_name("b.flac", dead));
+    std::fs::write(&stale, b"half a copy").unwrap();
+
     let xml = dir.join("library.xml");
     let run = genrescope(&["tag", m, "--rekordbox-xml", xml.to_str().unwrap()]);
+    assert!(!stale.exists(), "stale temporary file left");
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
     let out = text(&run.stdout);
     assert_eq!(out.lines().count(), 4, "one line per file: {out}");

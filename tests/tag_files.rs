@@ -433,3 +433,34 @@ fn saving_what_the_tags_already_say_rewrites_nothing() {
         assert_eq!(state(&path), tagged, "{name}: rewritten");
     }
 }
+
+/// Only `.NAME.genrescope-PID.tmp` files of processes that no longer exist are removed.
+#[test]
+fn stale_temporaries_of_killed_runs_are_removed_and_nothing_else() {
+    let temporary = dir("stale");
+    let dir = temporary.path();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let live = std::process::id();
+    let stale = dir.join(genrescope::tagging::temporary_name("a.wav", dead));
+    let kept = [
+        genrescope::tagging::temporary_name("b.wav", live),
+        format!(".c.wav.genrescope-{dead}x.tmp"),
+        format!(".c.wav.other-{dead}.tmp"),
+        format!("c.wav.genrescope-{dead}.tmp.keep"),
+        "a.wav".to_owned(),
+    ];
+    std::fs::write(&stale, b"half a copy").unwrap();
+    for name in &kept {
+        std::fs::write(dir.join(name), b"keep").unwrap();
+    }
+    assert_eq!(
+        genrescope::tagging::remove_stale_temporaries(dir),
+        [stale.clone()]
+    );
+    assert!(!stale.exists());
+    for name in &kept {
+        assert!(dir.join(name).exists(), "{name} removed");
+    }
+}

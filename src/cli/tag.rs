@@ -14,7 +14,8 @@ use super::{run_command, thread_count, Engine, Input, SourceArgs};
 use crate::inference::{GenreModel, WindowCutter};
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
-    percent_list, Change, TagFile, Wanted, FIELD_GENRES, FIELD_MODEL, FIELD_STYLES,
+    folder_of, percent_list, remove_stale_temporaries, Change, TagFile, Wanted, FIELD_GENRES,
+    FIELD_MODEL, FIELD_STYLES,
 };
 
 /// `genrescope tag --help` shows these after the options.
@@ -243,6 +244,9 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
 fn run(args: &TagArgs) -> Result<bool, String> {
     let engine = Engine::load(&args.source)?;
     let files = inputs(&args.source)?;
+    if !args.dry_run {
+        remove_temporaries_of_killed_runs(&files);
+    }
     let (journal, previous) = open_journal(&args.source, &engine, "tag")?;
     let mut journal = JournalSink::new(journal);
     let journaled = journal.is_open();
@@ -316,6 +320,21 @@ fn run(args: &TagArgs) -> Result<bool, String> {
         );
     }
     Ok(all_ok)
+}
+
+/// Removes what killed `tag` runs left in the folders of `files`: their temporary copies
+/// ([`remove_stale_temporaries`]), each said on stderr.
+fn remove_temporaries_of_killed_runs(files: &[Input]) {
+    let folders: std::collections::BTreeSet<&Path> =
+        files.iter().map(|input| folder_of(&input.path)).collect();
+    for folder in folders {
+        for removed in remove_stale_temporaries(folder) {
+            eprintln!(
+                "{}: removed (a temporary copy left by a genrescope tag that was killed)",
+                removed.display()
+            );
+        }
+    }
 }
 
 /// The rekordbox track of a tagged (or, in a dry run, analysed) file.

@@ -3,7 +3,7 @@
 //! [`Change`], and [`TagFile::save`] writes it through a temporary copy in the same folder
 //! that replaces the original only when complete, and only when the tag changes. Only the tag
 //! below is rewritten (with FLAC, its metadata blocks); other tags (ID3v1, APE, RIFF INFO) and
-//! the audio stay byte for byte.
+//! the audio stay byte for byte. [`remove_stale_temporaries`] cleans up after a killed run.
 //!
 //! | container | tag | genre field | our fields |
 //! | --- | --- | --- | --- |
@@ -472,6 +472,55 @@ pub fn folder_of(path: &Path) -> &Path {
 /// `.name.genrescope-PID.tmp`.
 pub fn temporary_name(name: &str, pid: u32) -> String {
     format!(".{name}.genrescope-{pid}.tmp")
+}
+
+/// The process that wrote a temporary file named by [`temporary_name`], or `None` for any
+/// other name.
+fn temporary_owner(file_name: &str) -> Option<u32> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (name, pid) = inner.rsplit_once(".genrescope-")?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (!name.is_empty() && digits)
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Removes the temporary files of [`TagFile::save`] in `dir` that no running process will
+/// finish: those named by [`temporary_name`] whose process no longer exists (a `tag` run that
+/// was killed). Nothing else is touched: not other names, not links, not the files of running
+/// processes. Returns the paths removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|entry| {
+            temporary_owner(&entry.file_name().to_string_lossy())
+                .is_some_and(|pid| !process_exists(pid))
+        })
+        .map(|entry| entry.path())
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
+}
+
+/// Whether process `pid` exists on this machine (signal 0 checks without sending anything; a
+/// process of another user exists too).
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: `kill` with signal 0 only checks that the process exists and may be signalled.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Without a portable check every process is taken to exist: nothing is removed.
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
 }
 
 fn freeform(name: &str) -> AtomIdent<'static> {
