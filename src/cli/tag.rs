@@ -96,13 +96,17 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
         .take(usize::from(args.top))
         .map(|t| t.genre.clone())
         .collect();
-    genres.extend(
-        report
-            .styles
-            .iter()
-            .take(usize::from(args.styles))
-            .map(|s| s.tag.clone()),
-    );
+    // Style tags that only repeat a genre (`hip hop` beside `Hip-Hop`) or another style are
+    // left out; the next ones take their place.
+    let wanted_len = genres.len() + usize::from(args.styles);
+    for style in &report.styles {
+        if genres.len() == wanted_len {
+            break;
+        }
+        if !genres.iter().any(|g| same_name(g, &style.tag)) {
+            genres.push(style.tag.clone());
+        }
+    }
     let mut fields = vec![
         (
             FIELD_GENRES.to_owned(),
@@ -130,6 +134,17 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
         ));
     }
     Some(Wanted { genres, fields })
+}
+
+/// Whether two names say the same, case, spaces and punctuation aside (`Hip-Hop`, `hip hop`).
+fn same_name(a: &str, b: &str) -> bool {
+    let key = |name: &str| -> String {
+        name.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    key(a) == key(b)
 }
 
 /// Reads the file's tags, analyses it and (unless `--dry-run`) writes the change.
@@ -368,4 +383,47 @@ fn write_library(path: &Path, tracks: &[Track]) -> Result<(), String> {
     file.flush().map_err(error)?;
     file.sync_all().map_err(error)?;
     std::fs::rename(&temp, path).map_err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report whose top genres are Hip-Hop then Rock, with these style tags.
+    fn report(styles: &[&str]) -> FileReport {
+        let tag = |genre: &str, probability: f32| serde_json::json!({"genre": genre, "id": genre, "probability": probability, "label": genre});
+        let styles: Vec<_> = styles
+            .iter()
+            .map(|s| serde_json::json!({"tag": s, "probability": 0.5}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "file": "a.mp3",
+            "tags": {"source": "a.mp3", "model": "m", "seconds": 30.0, "windows": 10,
+                     "genres": [tag("Hip-Hop", 0.6), tag("Rock", 0.3)]},
+            "styles": styles,
+        }))
+        .unwrap()
+    }
+
+    fn genres(styles: &[&str], arguments: &[&str]) -> Vec<String> {
+        let args =
+            TagArgs::try_parse_from(["genrescope tag", "a.mp3"].iter().chain(arguments)).unwrap();
+        wanted(&report(styles), &args, "m@1").unwrap().genres
+    }
+
+    #[test]
+    fn styles_that_repeat_a_genre_or_each_other_are_left_out() {
+        assert_eq!(
+            genres(
+                &["Hip-Hop", "hip hop", "funk", "Funk", "soul"],
+                &["--styles", "2"]
+            ),
+            ["Hip-Hop", "funk", "soul"]
+        );
+        assert_eq!(
+            genres(&["rock", "indie"], &["--top", "2", "--styles", "1"]),
+            ["Hip-Hop", "Rock", "indie"]
+        );
+        assert_eq!(genres(&["hiphop"], &["--styles", "3"]), ["Hip-Hop"]);
+    }
 }
