@@ -364,4 +364,16 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     );
     let old = genrescope(&["analyze", m, "--csv", "--out", whole.to_str().unwrap()]);
     assert_eq!(text(&old.stdout), text_csv, "--csv is --format csv");
+
+    // A reader that goes away (`merge ... | head`): a quiet end, no panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genrescope"))
+        .args(["merge", shards.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    assert_eq!(closed.status.code(), Some(0), "{}", text(&closed.stderr));
+    assert!(closed.stderr.is_empty(), "{}", text(&closed.stderr));
 }

@@ -8,7 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeader};
 use super::render::{render, report, FileReport, Output};
-use super::{collect_files, run_command, thread_count, Engine, Format, Input, SourceArgs};
+use super::{
+    collect_files, print_out, run_command, thread_count, Engine, Format, Input, SourceArgs,
+};
 use crate::inference::{analyze_file, GenreModel, WindowCutter};
 
 /// `genrescope analyze --help` shows these after the options.
@@ -208,7 +210,7 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     let all_ok = reports.iter().all(|r| r.error.is_none());
     let output = Output::new(engine.model_name.clone(), &engine.labels, reports);
     let format = args.format();
-    print!("{}", render(&output, format, args.timeline));
+    print_out(&render(&output, format, args.timeline))?;
     if format != Format::Text {
         // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
         for file in &output.files {

@@ -20,6 +20,7 @@ pub mod merge;
 pub mod render;
 pub mod tag;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -185,6 +186,22 @@ pub fn thread_count(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .max(1)
+}
+
+/// Writes `text` to stdout. A reader that went away (`genrescope merge … | head`) ends the
+/// output quietly: what it did not read is dropped, and nothing panics as `print!` would.
+/// Any other error (a full disk behind a redirect) is returned.
+pub fn print_out(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Runs command `name` on its arguments (after its name) and returns the process exit code:

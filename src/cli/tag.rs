@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
-use super::{run_command, thread_count, Engine, Input, SourceArgs};
+use super::{print_out, run_command, thread_count, Engine, Input, SourceArgs};
 use crate::inference::{GenreModel, WindowCutter};
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
@@ -292,11 +292,11 @@ fn run(args: &TagArgs) -> Result<bool, String> {
             (tag_one(&engine, args, model, cutter, input), false)
         },
         |i, (outcome, skipped)| {
+            let line = describe(&outcome.report, &outcome.tag, args.dry_run, skipped);
+            // The lines only report: the files and the journal are the record, so tagging goes
+            // on when stdout fails.
             bar.suspend(|| {
-                println!(
-                    "{}",
-                    describe(&outcome.report, &outcome.tag, args.dry_run, skipped)
-                );
+                let _ = print_out(&format!("{line}\n"));
             });
             if !skipped {
                 journal.append(|| Record {
