@@ -334,6 +334,12 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
         .to_string();
     assert!(error.contains("not found"), "{error}");
 
+    // Empty.
+    let empty = dir.join("empty.mp3");
+    std::fs::write(&empty, b"").unwrap();
+    let error = TagFile::open(&empty).err().expect("empty").to_string();
+    assert!(error.contains("empty file"), "{error}");
+
     // Unsupported container: Sun .au, and text that only calls itself MP3.
     let au = dir.join("a.au");
     ffmpeg(&["-f", "lavfi", "-i", "sine=duration=1", au.to_str().unwrap()]);

@@ -18,7 +18,7 @@ const EXAMPLES: &str = "\
 Examples:
   genrescope analyze song.flac more/songs/            top genre and top 3 per file
   genrescope analyze songs/ --format json --timeline  JSON, with every window's distribution
-  genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id
+  genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id,error
   genrescope analyze songs/ --model accurate          the plugin's default genre model: ~1 point
                                                       more accurate, ~1.2x the cost of `fast`
   genrescope analyze songs/ --model mfcc-cnn          a much faster, less accurate built-in model
@@ -212,10 +212,15 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     let format = args.format();
     print_out(&render(&output, format, args.timeline))?;
     if format != Format::Text {
-        // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
+        // Machine-readable output on stdout: errors and warnings go to stderr as well, so they
+        // are seen.
         for file in &output.files {
             if let Some(error) = &file.error {
                 eprintln!("{}: error: {error}", file.file);
+            }
+            let warnings = file.warnings();
+            if let Some(warnings) = warnings.strip_prefix(" · ") {
+                eprintln!("{}: warning: {warnings}", file.file);
             }
         }
     }

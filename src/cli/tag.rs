@@ -208,6 +208,7 @@ fn error_report(file: &str, error: &str) -> FileReport {
         styles: Vec::new(),
         timeline: None,
         skipped_packets: 0,
+        missing_seconds: 0.0,
         error: Some(error.to_owned()),
     }
 }
@@ -222,7 +223,14 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
         .tags
         .as_ref()
         .and_then(|t| t.top())
-        .map(|t| format!("{} ({:.0}%)", t.genre, t.probability * 100.0))
+        .map(|t| {
+            format!(
+                "{} ({:.0}%){}",
+                t.genre,
+                t.probability * 100.0,
+                report.warnings()
+            )
+        })
         .unwrap_or_default();
     let Some(change) = &tag.change else {
         return format!("{file}: {heard}");

@@ -144,6 +144,9 @@ impl TagFile {
         if !meta.is_file() {
             return Err(error("not a regular file"));
         }
+        if meta.len() == 0 {
+            return Err(error("empty file (0 bytes)"));
+        }
         if meta.permissions().readonly() {
             return Err(error(
                 "read-only file: tags not written (make it writable to tag it)",
