@@ -117,14 +117,22 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
     let csv = genrescope(&[dir.as_os_str(), "--csv".as_ref()]);
     let text = String::from_utf8(csv.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("source,model,rank,genre,probability,id"));
+    assert_eq!(
+        lines.next(),
+        Some("source,model,rank,genre,probability,id,error")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows.len(),
-        genres.len(),
-        "one row per genre of the good file"
+        genres.len() + 2,
+        "one row per genre of the good file, one per failed file"
     );
-    for row in &rows {
+    let (good, failed): (Vec<_>, Vec<_>) = rows.iter().partition(|row| row[6].is_empty());
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed
+        .iter()
+        .all(|row| row[2..6].iter().all(|f| f.is_empty())));
+    for row in &good {
         let i = ids.iter().position(|id| id == row[5]).unwrap();
         assert_eq!(row[3], names[i], "{row:?}");
     }

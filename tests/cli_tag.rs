@@ -69,7 +69,14 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
     let dir = temporary.path();
     let music = dir.join("music");
     std::fs::create_dir_all(&music).unwrap();
-    clip("disco", 1, 6, &music.join("a song #1.mp3"), &[]);
+    // ID3v1 beside ID3v2, as DJ libraries have them (lofty's strict mode refused its empty year).
+    clip(
+        "disco",
+        1,
+        6,
+        &music.join("a song #1.mp3"),
+        &["-write_id3v1", "1"],
+    );
     clip(
         "jazz",
         2,
@@ -103,8 +110,16 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
         "a dry run writes no library either"
     );
 
+    // What a killed run left: removed by the next run, when its process is gone.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = music.join(genrescope::tagging::temporary_name("b.flac", dead));
+    std::fs::write(&stale, b"half a copy").unwrap();
+
     let xml = dir.join("library.xml");
     let run = genrescope(&["tag", m, "--rekordbox-xml", xml.to_str().unwrap()]);
+    assert!(!stale.exists(), "stale temporary file left");
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
     let out = text(&run.stdout);
     assert_eq!(out.lines().count(), 4, "one line per file: {out}");
@@ -133,6 +148,18 @@ fn tag_writes_genres_keeps_a_persons_and_goes_on_past_bad_files() {
     assert!(library.contains("<COLLECTION Entries=\"2\">"), "{library}");
     assert!(library.contains("a%20song%20%231.mp3\""), "{library}");
     assert!(library.contains("Genre=\"Techno\""), "{library}");
+
+    // Nothing new to say: no file is rewritten (same bytes, same modification time).
+    let tagged: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    let same = genrescope(&["tag", m]);
+    let out = text(&same.stdout);
+    assert_eq!(
+        out.matches("file unchanged, not rewritten").count(),
+        2,
+        "{out}"
+    );
+    let after: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    assert_eq!(after, tagged, "a second run rewrote files");
 
     // --top 2 replaces our own genre without --overwrite; the person's stays.
     let again = genrescope(&["tag", m, "--top", "2"]);
@@ -332,9 +359,21 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     let csv = genrescope(&["merge", shards.to_str().unwrap(), "--format", "csv"]);
     let text_csv = text(&csv.stdout);
     assert!(
-        text_csv.starts_with("source,model,rank,genre,probability,id\n"),
+        text_csv.starts_with("source,model,rank,genre,probability,id,error\n"),
         "{text_csv}"
     );
     let old = genrescope(&["analyze", m, "--csv", "--out", whole.to_str().unwrap()]);
     assert_eq!(text(&old.stdout), text_csv, "--csv is --format csv");
+
+    // A reader that goes away (`merge ... | head`): a quiet end, no panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genrescope"))
+        .args(["merge", shards.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    assert_eq!(closed.status.code(), Some(0), "{}", text(&closed.stderr));
+    assert!(closed.stderr.is_empty(), "{}", text(&closed.stderr));
 }

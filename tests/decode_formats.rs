@@ -49,6 +49,10 @@ fn every_container_decodes_to_the_same_sine() {
             "{name}: {} samples",
             audio.samples.len()
         );
+        assert_eq!(
+            audio.missing_seconds, 0.0,
+            "{name}: complete, not truncated"
+        );
         let frequency = zero_crossing_frequency(&audio.samples, rate);
         assert!((frequency - 440.0).abs() < 5.0, "{name}: {frequency} Hz");
         let middle = &audio.samples[audio.samples.len() / 4..audio.samples.len() * 3 / 4];
@@ -136,6 +140,28 @@ fn a_corrupt_mp3_frame_is_skipped_and_counted() {
     // At most one frame (1 152 samples) is missing; the rest decodes.
     assert!(audio.samples.len() < clean.samples.len());
     assert!(audio.samples.len() + 1152 >= clean.samples.len());
+}
+
+#[test]
+fn an_empty_file_says_so_and_a_truncated_one_counts_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.mp3");
+    std::fs::write(&empty, b"").unwrap();
+    let error = decode_mono(&empty).unwrap_err().to_string();
+    assert!(error.contains("empty file"), "{error}");
+
+    // Half of a 0.5-s MP3 whose Xing header counts every frame.
+    let whole = std::fs::read(fixture("sine440_stereo_44100.mp3")).unwrap();
+    let cut = dir.path().join("cut.mp3");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let audio = decode_mono(&cut).unwrap();
+    let missing = 0.5 - audio.seconds();
+    assert!(missing > 0.2, "{} s decoded", audio.seconds());
+    assert!(
+        (audio.missing_seconds - missing).abs() < 0.03,
+        "{} s said missing, {missing} s missing",
+        audio.missing_seconds
+    );
 }
 
 /// Truncated and corrupted MP4 files (sizes cut short, atom sizes and sample tables garbled)

@@ -334,6 +334,12 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
         .to_string();
     assert!(error.contains("not found"), "{error}");
 
+    // Empty.
+    let empty = dir.join("empty.mp3");
+    std::fs::write(&empty, b"").unwrap();
+    let error = TagFile::open(&empty).err().expect("empty").to_string();
+    assert!(error.contains("empty file"), "{error}");
+
     // Unsupported container: Sun .au, and text that only calls itself MP3.
     let au = dir.join("a.au");
     ffmpeg(&["-f", "lavfi", "-i", "sine=duration=1", au.to_str().unwrap()]);
@@ -377,4 +383,88 @@ fn bad_files_are_clear_errors_and_stay_untouched() {
         .to_string();
     assert!(error.contains("changed"), "{error}");
     assert_eq!(std::fs::read(&racing).unwrap(), b"replaced by someone else");
+}
+
+/// ID3v1 beside ID3v2 (v2.3 or v2.4), as ffmpeg writes it with an empty year: tagged, and the
+/// ID3v1 tag (the last 128 bytes) stays byte for byte.
+#[test]
+fn mp3_with_id3v1_and_id3v2_is_tagged_and_its_id3v1_kept() {
+    let temporary = dir("id3v1");
+    let dir = temporary.path();
+    for version in ["3", "4"] {
+        let name = format!("v1-v2{version}.mp3");
+        let path = make(
+            dir,
+            &name,
+            &["-write_id3v1", "1", "-id3v2_version", version],
+        );
+        let before = std::fs::read(&path).unwrap();
+        let id3v1 = before[before.len() - 128..].to_vec();
+        assert_eq!(&id3v1[..3], b"TAG", "{name}: the fixture has ID3v1");
+        let bytes_before = stream_bytes(&path);
+
+        let file = TagFile::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(file.genres().is_empty(), "{name}");
+        let change = file.plan(&wanted(), false);
+        assert!(file.save(&change, &wanted().genres).unwrap(), "{name}");
+
+        let after = std::fs::read(&path).unwrap();
+        assert_eq!(&after[after.len() - 128..], id3v1, "{name}: ID3v1 changed");
+        assert_eq!(stream_bytes(&path), bytes_before, "{name}: audio changed");
+        let reread = TagFile::open(&path).unwrap();
+        assert_eq!(reread.genres(), ["Electronic", "Pop"], "{name}");
+        assert_eq!(reread.title().as_deref(), Some("A title"), "{name}");
+    }
+}
+
+/// A save that would leave the tag as it is writes nothing: same bytes, same modification time.
+#[test]
+fn saving_what_the_tags_already_say_rewrites_nothing() {
+    let temporary = dir("unchanged");
+    let dir = temporary.path();
+    for name in ["u.mp3", "u.flac", "u.ogg", "u.wav", "u.aiff", "u.m4a"] {
+        let path = make(dir, name, &[]);
+        let file = TagFile::open(&path).unwrap();
+        let change = file.plan(&wanted(), false);
+        assert!(!change.unchanged, "{name}: nothing tagged yet");
+        assert!(file.save(&change, &wanted().genres).unwrap(), "{name}");
+        let tagged = state(&path);
+        // The file system's clock may be coarse: a rewrite must be able to show.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+
+        let again = TagFile::open(&path).unwrap();
+        let change = again.plan(&wanted(), false);
+        assert!(change.unchanged, "{name}: {change:?}");
+        assert!(!again.save(&change, &wanted().genres).unwrap(), "{name}");
+        assert_eq!(state(&path), tagged, "{name}: rewritten");
+    }
+}
+
+/// Only `.NAME.genrescope-PID.tmp` files of processes that no longer exist are removed.
+#[test]
+fn stale_temporaries_of_killed_runs_are_removed_and_nothing_else() {
+    let temporary = dir("stale");
+    let dir = temporary.path();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let live = std::process::id();
+    let stale = dir.join(genrescope::tagging::temporary_name("a.wav", dead));
+    let kept = [
+        genrescope::tagging::temporary_name("b.wav", live),
+        format!(".c.wav.genrescope-{dead}x.tmp"),
+        format!(".c.wav.other-{dead}.tmp"),
+        format!("c.wav.genrescope-{dead}.tmp.keep"),
+        "a.wav".to_owned(),
+    ];
+    std::fs::write(&stale, b"half a copy").unwrap();
+    for name in &kept {
+        std::fs::write(dir.join(name), b"keep").unwrap();
+    }
+    let removed = genrescope::tagging::remove_stale_temporaries(dir);
+    assert_eq!(removed, std::slice::from_ref(&stale));
+    assert!(!stale.exists());
+    for name in &kept {
+        assert!(dir.join(name).exists(), "{name} removed");
+    }
 }

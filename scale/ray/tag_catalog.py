@@ -95,6 +95,9 @@ def main():
     parser.add_argument("--out", required=True, help="journal folder (shared)")
     parser.add_argument("--retries", type=int, default=3, help="retries per shard")
     parser.add_argument("--address", default=None, help="Ray cluster address")
+    parser.add_argument("--node-ip-address", default=None,
+                        help="this driver's node address, as the cluster's (`ray start "
+                             "--node-ip-address`; 127.0.0.1 keeps a local cluster on loopback)")
     parser.add_argument("--test-kill-shard", type=int, default=None, help=argparse.SUPPRESS)
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
@@ -103,7 +106,7 @@ def main():
     out_dir = os.path.abspath(args.out)
     paths = [os.path.abspath(p) for p in args.paths]
     os.makedirs(out_dir, exist_ok=True)
-    ray.init(address=args.address, log_to_driver=False)
+    ray.init(address=args.address, log_to_driver=False, _node_ip_address=args.node_ip_address)
 
     started = time.monotonic()
     pending = {}

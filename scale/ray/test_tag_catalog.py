@@ -4,16 +4,20 @@ generated folder of 40 files in 4 shards, one of which is killed mid-run.
 
 Checks: the merged shard output equals a single-process run of the same binary; the killed
 task was retried (its journal has two run headers and the kill marker exists); every file has
-exactly one record (nothing processed twice).
+exactly one record (nothing processed twice); the cluster and the driver are pinned to loopback
+(`--node-ip-address 127.0.0.1`) and no Ray process listens on any other address (read from
+Linux's /proc).
 
     python scale/ray/test_tag_catalog.py --binary target/debug/genrescope --music ../shared/music
 """
 
 import argparse
 import collections
+import ipaddress
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +62,54 @@ def records(out_dir):
     return paths, runs
 
 
+def listening_sockets():
+    """Socket inode → (address, port) of every listening TCP socket (IPv4 and IPv6)."""
+    sockets = {}
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with open(table, encoding="ascii") as f:
+            next(f)  # header
+            for line in f:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state != "0A":  # TCP_LISTEN
+                    continue
+                hex_address, hex_port = local.split(":")
+                raw = bytes.fromhex(hex_address)
+                # The kernel prints each 32-bit word of the address in host (little-endian) order.
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                sockets[inode] = (socket.inet_ntop(family, raw), int(hex_port, 16))
+    return sockets
+
+
+def is_loopback(address):
+    """127.0.0.0/8, ::1, or 127.x.y.z mapped into IPv6 (a dual-stack socket bound to it)."""
+    ip = ipaddress.ip_address(address)
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
+def ray_listeners():
+    """(process, address, port) of each listening TCP socket held by one of this user's
+    processes whose command line names Ray (GCS, raylet, agents, workers)."""
+    sockets = listening_sockets()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            if "ray" not in command:
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                inode = target[len("socket:["):-1] if target.startswith("socket:[") else None
+                if inode in sockets:
+                    found.append((command[:80], *sockets[inode]))
+        except OSError:  # the process ended meanwhile, or is not ours to read
+            continue
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -68,7 +120,10 @@ def main():
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="genrescope-ray-")
     ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    # Ray replaces a node address of 127.0.0.1 by the machine's interface address unless it
+    # runs as a single-machine cluster, which this variable asks for (on Linux too, despite its
+    # name); with it, `--node-ip-address 127.0.0.1` is kept.
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     # ONNX Runtime as `cargo xtask ort` provisions it for the tests (.ort/ at the repo root).
     provisioned = os.path.join(HERE, "..", "..", ".ort", "libonnxruntime.so")
     if "ORT_DYLIB_PATH" not in env and os.path.exists(provisioned):
@@ -81,14 +136,16 @@ def main():
         subprocess.run([binary, "analyze", catalog, "--out", single, "--threads", "2"],
                        stdout=subprocess.DEVNULL, check=True, env=env)
 
-        subprocess.run([ray_bin, "start", "--head", "--num-cpus", "2", "--include-dashboard",
-                        "false", "--disable-usage-stats"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        # Tests serve on loopback only: the node, its servers and the driver on 127.0.0.1.
+        subprocess.run([ray_bin, "start", "--head", "--node-ip-address", "127.0.0.1",
+                        "--num-cpus", "2", "--include-dashboard", "false",
+                        "--disable-usage-stats"], check=True, env=env, stdout=subprocess.DEVNULL)
         sharded = os.path.join(work, "sharded")
         launched = subprocess.run(
             [sys.executable, os.path.join(HERE, "tag_catalog.py"), "--binary", binary,
              "--command", "analyze", "--shards", str(args.shards), "--out", sharded,
-             "--address", "auto", "--test-kill-shard", "2", catalog],
+             "--address", "auto", "--node-ip-address", "127.0.0.1", "--test-kill-shard", "2",
+             catalog],
             capture_output=True, text=True, env=env)
         print(launched.stderr[-2000:], file=sys.stderr)
         print(launched.stdout)
@@ -109,7 +166,11 @@ def main():
         twice = [p for p, n in paths.items() if n != 1]
         check("nothing processed twice", not twice, str(twice))
         check("merged shards = single-process run", merge(binary, sharded) == merge(binary, single))
-        print(f"ray launcher: {7 - len(failures)} passed, {len(failures)} failed")
+        listeners = ray_listeners()
+        check("the Ray cluster listens", bool(listeners))
+        exposed = [l for l in listeners if not is_loopback(l[1])]
+        check("Ray listens on loopback only", not exposed, str(exposed or listeners))
+        print(f"ray launcher: {9 - len(failures)} passed, {len(failures)} failed")
     finally:
         subprocess.run([ray_bin, "stop", "--force"], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)

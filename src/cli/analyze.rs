@@ -8,7 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeader};
 use super::render::{render, report, FileReport, Output};
-use super::{collect_files, run_command, thread_count, Engine, Format, Input, SourceArgs};
+use super::{
+    collect_files, print_out, run_command, thread_count, Engine, Format, Input, SourceArgs,
+};
 use crate::inference::{analyze_file, GenreModel, WindowCutter};
 
 /// `genrescope analyze --help` shows these after the options.
@@ -16,7 +18,7 @@ const EXAMPLES: &str = "\
 Examples:
   genrescope analyze song.flac more/songs/            top genre and top 3 per file
   genrescope analyze songs/ --format json --timeline  JSON, with every window's distribution
-  genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id
+  genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id,error
   genrescope analyze songs/ --model accurate          the plugin's default genre model: ~1 point
                                                       more accurate, ~1.2x the cost of `fast`
   genrescope analyze songs/ --model mfcc-cnn          a much faster, less accurate built-in model
@@ -97,9 +99,14 @@ pub(super) fn analyze_one(
     )
 }
 
-/// The files of this run (after `--shard`), or an error when there are none.
+/// The files of this run (after `--shard`), or an error when there are none. What the folders
+/// held that is left out is said on stderr.
 pub(super) fn inputs(source: &SourceArgs) -> Result<Vec<Input>, String> {
-    let mut files = collect_files(&source.paths);
+    let collected = collect_files(&source.paths, source.follow_links);
+    for note in &collected.notes {
+        eprintln!("{note}");
+    }
+    let mut files = collected.files;
     if files.is_empty() {
         return Err("no audio files found".into());
     }
@@ -203,12 +210,17 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     let all_ok = reports.iter().all(|r| r.error.is_none());
     let output = Output::new(engine.model_name.clone(), &engine.labels, reports);
     let format = args.format();
-    print!("{}", render(&output, format, args.timeline));
+    print_out(&render(&output, format, args.timeline))?;
     if format != Format::Text {
-        // Machine-readable output on stdout: errors go to stderr as well, so they are seen.
+        // Machine-readable output on stdout: errors and warnings go to stderr as well, so they
+        // are seen.
         for file in &output.files {
             if let Some(error) = &file.error {
                 eprintln!("{}: error: {error}", file.file);
+            }
+            let warnings = file.warnings();
+            if let Some(warnings) = warnings.strip_prefix(" · ") {
+                eprintln!("{}: warning: {warnings}", file.file);
             }
         }
     }

@@ -434,6 +434,7 @@ mod tests {
                 styles: Vec::new(),
                 timeline: None,
                 skipped_packets: 0,
+                missing_seconds: 0.0,
                 error: None,
             },
             tag: None,

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use super::batch::{latest_records, read_dir, Line};
 use super::render::{render, FileReport, Output};
-use super::{run_command, Format};
+use super::{print_out, run_command, Format};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -35,7 +35,7 @@ pub struct MergeArgs {
 /// Runs `merge` on already-split arguments; returns the exit code (0, or 2 on an error).
 pub fn merge(args: impl IntoIterator<Item = String>) -> i32 {
     run_command::<MergeArgs>("merge", args, |args| {
-        print!("{}", merged(args)?);
+        print_out(&merged(args)?)?;
         Ok(true)
     })
 }

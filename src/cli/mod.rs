@@ -8,17 +8,20 @@
 //! - [`batch`]: what both share for large catalogs: the `--out` journal that makes a batch
 //!   resumable, and `--shard K/N`.
 //! - [`merge`](mod@merge): shard journals into one JSON or CSV.
+//! - [`files`]: which files a run reads (folders walked, links, each file once).
 //!
-//! This module holds what the commands share: the model and file arguments, file collection
-//! and the parallel [`Engine`] that runs the model on each file.
+//! This module holds what the commands share: the model and file arguments and the parallel
+//! [`Engine`] that runs the model on each file.
 
 pub mod analyze;
 pub mod batch;
+pub mod files;
 pub mod merge;
 pub mod render;
 pub mod tag;
 
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 use clap::{Args, ValueEnum};
@@ -27,13 +30,9 @@ use crate::inference::runtime::default_dirs;
 use crate::inference::{GenreModel, ModelChoice, Provider, Runtime, WindowCutter};
 
 pub use analyze::{analyze, AnalyzeArgs};
+pub use files::{collect_files, Input, AUDIO_EXTENSIONS};
 pub use merge::{merge, MergeArgs};
 pub use tag::{tag, TagArgs};
-
-/// File extensions picked up inside folders (MP4/M4A: AAC, which the decoder reads).
-pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "flac", "ogg", "mp3", "aif", "aiff", "au", "snd", "m4a", "mp4",
-];
 
 /// How results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,72 +72,15 @@ pub struct SourceArgs {
     /// stable hash of each path relative to the folder named on the command line.
     #[arg(long, value_name = "K/N", value_parser = batch::Shard::parse)]
     pub shard: Option<batch::Shard>,
+    /// Enter symbolic links to folders (not followed by default). A link back to a folder
+    /// above it is detected and not entered; a file reached twice is processed once.
+    #[arg(long)]
+    pub follow_links: bool,
 }
 
 fn parse_provider(text: &str) -> Result<Provider, String> {
     serde_json::from_value(serde_json::Value::String(text.to_lowercase()))
         .map_err(|_| format!("unknown provider {text:?}"))
-}
-
-/// An audio file to process, with the name the shard hash reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Input {
-    /// As found: the argument itself, or the argument's folder joined with the relative path.
-    pub path: PathBuf,
-    /// `/`-separated path relative to the folder named on the command line (a file named
-    /// directly: its file name). Stable across machines that mount the catalog elsewhere.
-    pub relative: String,
-}
-
-/// Files named directly (a missing one is reported later like any unreadable file), and audio
-/// files in named folders (recursively, sorted by path).
-pub fn collect_files(paths: &[PathBuf]) -> Vec<Input> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found);
-            found.sort();
-            files.extend(found.into_iter().map(|file| Input {
-                relative: relative_name(&file, path),
-                path: file,
-            }));
-        } else {
-            files.push(Input {
-                relative: path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-                path: path.clone(),
-            });
-        }
-    }
-    files
-}
-
-fn relative_name(file: &Path, root: &Path) -> String {
-    let relative = file.strip_prefix(root).unwrap_or(file);
-    relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
-        if path.is_dir() {
-            walk(&path, found);
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            found.push(path);
-        }
-    }
 }
 
 /// The model as the commands use it: loaded once up front (an unusable model is one clear
@@ -246,6 +188,22 @@ pub fn thread_count(requested: Option<usize>) -> usize {
         .max(1)
 }
 
+/// Writes `text` to stdout. A reader that went away (`genrescope merge … | head`) ends the
+/// output quietly: what it did not read is dropped, and nothing panics as `print!` would.
+/// Any other error (a full disk behind a redirect) is returned.
+pub fn print_out(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs command `name` on its arguments (after its name) and returns the process exit code:
 /// 0 when `run` says everything succeeded, 1 when some files failed, 2 when nothing could run
 /// (the reason printed as `genrescope <name>: ...`) or the arguments are wrong; 0 after
@@ -269,24 +227,5 @@ pub fn run_command<A: clap::Parser>(
             eprintln!("genrescope {name}: {message}");
             2
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_names_use_slashes_and_a_file_named_directly_is_its_file_name() {
-        let dir = std::env::temp_dir().join(format!("genrescope-collect-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("sub/b.flac"), b"").unwrap();
-        std::fs::write(dir.join("a.MP3"), b"").unwrap();
-        std::fs::write(dir.join("notes.txt"), b"").unwrap();
-        let files = collect_files(&[dir.clone(), PathBuf::from("x/y/z.wav")]);
-        let names: Vec<&str> = files.iter().map(|f| f.relative.as_str()).collect();
-        assert_eq!(names, ["a.MP3", "sub/b.flac", "z.wav"]);
-        assert_eq!(files[1].path, dir.join("sub/b.flac"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -49,12 +49,38 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "is_zero")]
     #[serde(default)]
     pub skipped_packets: usize,
+    /// Seconds of audio a truncated file's header promises and the file does not hold.
+    #[serde(default, skip_serializing_if = "is_zero_seconds")]
+    pub missing_seconds: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_zero_seconds(seconds: &f64) -> bool {
+    *seconds == 0.0
+}
+
+impl FileReport {
+    /// What the analysis of an analysed file lacks, as the text line ends:
+    /// ` · 2 unreadable packets skipped · truncated: 23.8 s of audio missing`, or nothing.
+    pub fn warnings(&self) -> String {
+        let mut warnings = match self.skipped_packets {
+            0 => String::new(),
+            1 => " · 1 unreadable packet skipped".to_owned(),
+            n => format!(" · {n} unreadable packets skipped"),
+        };
+        if self.missing_seconds > 0.0 {
+            warnings += &format!(
+                " · truncated: {:.1} s of audio missing",
+                self.missing_seconds
+            );
+        }
+        warnings
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +160,7 @@ pub fn report(
                 styles,
                 timeline,
                 skipped_packets: clip.skipped_packets,
+                missing_seconds: clip.missing_seconds,
                 error: None,
             }
         }
@@ -143,6 +170,7 @@ pub fn report(
             styles: Vec::new(),
             timeline: None,
             skipped_packets: 0,
+            missing_seconds: 0.0,
             error: Some(error),
         },
     }
@@ -178,20 +206,32 @@ pub fn render(output: &Output, format: Format, timeline: bool) -> String {
             }
         }
     } else if format == Format::Csv {
-        let _ = writeln!(out, "{}", Tags::CSV_HEADER);
-        for tags in output.files.iter().filter_map(|f| f.tags.as_ref()) {
-            out += &tags.csv_rows();
+        // Every file has rows: a failed one a single row with its reason in the last column.
+        let _ = writeln!(out, "{},error", Tags::CSV_HEADER);
+        for file in &output.files {
+            match &file.tags {
+                Some(tags) => {
+                    for row in tags.csv_rows().lines() {
+                        let _ = writeln!(out, "{row},");
+                    }
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "{},{},,,,,{}",
+                        csv_field(&file.file),
+                        csv_field(&output.model),
+                        csv_field(file.error.as_deref().unwrap_or_default())
+                    );
+                }
+            }
         }
     } else {
         for file in &output.files {
             match (&file.tags, &file.error) {
                 (Some(tags), _) => {
                     let top = tags.top().expect("every model has labels");
-                    let skipped = match file.skipped_packets {
-                        0 => String::new(),
-                        1 => " · 1 unreadable packet skipped".to_owned(),
-                        n => format!(" · {n} unreadable packets skipped"),
-                    };
+                    let warnings = file.warnings();
                     let styles: Vec<&str> =
                         file.styles.iter().take(3).map(|s| s.tag.as_str()).collect();
                     let styles = match styles.len() {
@@ -200,7 +240,7 @@ pub fn render(output: &Output, format: Format, timeline: bool) -> String {
                     };
                     let _ = writeln!(
                         out,
-                        "{}: {} ({:.0}%) · {}{styles} · {} windows, {:.1} s{skipped}",
+                        "{}: {} ({:.0}%) · {}{styles} · {} windows, {:.1} s{warnings}",
                         file.file,
                         top.genre,
                         top.probability * 100.0,
@@ -247,6 +287,7 @@ mod tests {
             window_seconds: 3.0,
             seconds: 6.0,
             skipped_packets,
+            missing_seconds: 0.0,
         };
         let damaged = report("a.ogg".into(), Ok(clip(2)), "m", &labels, &[], false);
         assert_eq!(damaged.skipped_packets, 2);
@@ -264,6 +305,33 @@ mod tests {
         assert!(clean.get("skipped_packets").is_none(), "{clean}");
     }
 
+    #[test]
+    fn a_truncated_file_is_analysed_with_a_warning() {
+        let labels = vec!["jazz".to_owned(), "rock".to_owned()];
+        let clip = ClipAnalysis {
+            answers: Array2::from_shape_vec((1, 2), vec![0.7, 0.3]).unwrap(),
+            summary: vec![0.7, 0.3],
+            tags: Vec::new(),
+            hop_seconds: 3.0,
+            window_seconds: 3.0,
+            seconds: 6.2,
+            skipped_packets: 1,
+            missing_seconds: 23.8,
+        };
+        let file = report("a.mp3".into(), Ok(clip), "m", &labels, &[], false);
+        let json = serde_json::to_value(&file).unwrap();
+        assert!((json["missing_seconds"].as_f64().unwrap() - 23.8).abs() < 1e-9);
+        let text = render(
+            &Output::new("m".into(), &labels, vec![file]),
+            Format::Text,
+            false,
+        );
+        assert!(
+            text.ends_with(" · 1 unreadable packet skipped · truncated: 23.8 s of audio missing\n"),
+            "{text}"
+        );
+    }
+
     /// `analyze` output for one good file of a model with dataset labels, and one bad file.
     fn rendered(flags: &[&str]) -> String {
         let labels: Vec<String> = ["hiphop", "rnb", "pop-rock(allmusic)"]
@@ -277,6 +345,7 @@ mod tests {
             window_seconds: 3.0,
             seconds: 6.0,
             skipped_packets: 0,
+            missing_seconds: 0.0,
         };
         let files = vec![
             report("a.ogg".into(), Ok(clip), "m", &labels, &[], true),
@@ -343,16 +412,17 @@ mod tests {
     }
 
     #[test]
-    fn csv_has_a_name_column_and_an_id_column() {
+    fn csv_has_a_name_column_an_id_column_and_a_row_for_a_failed_file() {
         let csv = rendered(&["--csv"]);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines,
             [
-                "source,model,rank,genre,probability,id",
-                "a.ogg,m,1,Hip-Hop,0.400000,hip-hop",
-                "a.ogg,m,2,Pop or Rock,0.350000,pop|rock",
-                "a.ogg,m,3,R&B / Soul,0.250000,rnb",
+                "source,model,rank,genre,probability,id,error",
+                "a.ogg,m,1,Hip-Hop,0.400000,hip-hop,",
+                "a.ogg,m,2,Pop or Rock,0.350000,pop|rock,",
+                "a.ogg,m,3,R&B / Soul,0.250000,rnb,",
+                "b.wav,m,,,,,cannot decode",
             ]
         );
         let timeline = rendered(&["--csv", "--timeline"]);
@@ -379,6 +449,7 @@ mod tests {
             window_seconds: 3.0,
             seconds: 3.0,
             skipped_packets: 0,
+            missing_seconds: 0.0,
         };
         let file = report("a.ogg".into(), Ok(clip), "m", &labels, &styles, false);
         let json = serde_json::to_value(&file).unwrap();

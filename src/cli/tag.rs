@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
-use super::{run_command, thread_count, Engine, Input, SourceArgs};
+use super::{print_out, run_command, thread_count, Engine, Input, SourceArgs};
 use crate::inference::{GenreModel, WindowCutter};
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
-    percent_list, Change, TagFile, Wanted, FIELD_GENRES, FIELD_MODEL, FIELD_STYLES,
+    folder_of, percent_list, remove_stale_temporaries, Change, TagFile, Wanted, FIELD_GENRES,
+    FIELD_MODEL, FIELD_STYLES,
 };
 
 /// `genrescope tag --help` shows these after the options.
@@ -27,11 +28,12 @@ Examples:
   genrescope tag music/ --rekordbox-xml lib.xml   also a library for rekordbox's Import
   genrescope tag music/ --out runs/tag --shard 3/8   resumable, one of 8 workers
 
-The genre goes into ID3v2 TCON (MP3, WAV, AIFF), Vorbis GENRE (FLAC, Ogg, Opus) or MP4 ©gen;
+The genre goes into ID3v2 TCON (MP3, WAV, AIFF), Vorbis GENRE (FLAC, Ogg Vorbis) or MP4 ©gen;
 the distribution, style tags and model go into GENRESCOPE_* fields (TXXX frames, Vorbis fields,
 MP4 freeform atoms). A genre that genrescope did not write is kept unless --overwrite. Files
 are rewritten through a temporary copy in the same folder, renamed over the original when
-complete; the audio data is copied unchanged. Exit code 0: every file tagged, 1: some failed,
+complete; the audio data and the other tags are copied unchanged, and a file whose tags already
+say all of it is not rewritten. Exit code 0: every file tagged, 1: some failed,
 2: nothing could run.";
 
 /// Writes each file's genre, as the model hears it, into the file's own tags.
@@ -94,13 +96,17 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
         .take(usize::from(args.top))
         .map(|t| t.genre.clone())
         .collect();
-    genres.extend(
-        report
-            .styles
-            .iter()
-            .take(usize::from(args.styles))
-            .map(|s| s.tag.clone()),
-    );
+    // Style tags that only repeat a genre (`hip hop` beside `Hip-Hop`) or another style are
+    // left out; the next ones take their place.
+    let wanted_len = genres.len() + usize::from(args.styles);
+    for style in &report.styles {
+        if genres.len() == wanted_len {
+            break;
+        }
+        if !genres.iter().any(|g| same_name(g, &style.tag)) {
+            genres.push(style.tag.clone());
+        }
+    }
     let mut fields = vec![
         (
             FIELD_GENRES.to_owned(),
@@ -128,6 +134,17 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
         ));
     }
     Some(Wanted { genres, fields })
+}
+
+/// Whether two names say the same, case, spaces and punctuation aside (`Hip-Hop`, `hip hop`).
+fn same_name(a: &str, b: &str) -> bool {
+    let key = |name: &str| -> String {
+        name.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    key(a) == key(b)
 }
 
 /// Reads the file's tags, analyses it and (unless `--dry-run`) writes the change.
@@ -171,16 +188,15 @@ fn tag_one(
     };
     if !args.dry_run {
         match file.save(&change, &wanted.genres) {
-            Ok(()) => result.written = true,
+            Ok(written) => result.written = written,
             Err(e) => result.error = Some(e.to_string()),
         }
     }
+    // Written or already as wanted: the journal records the file as it now is.
+    let done = !args.dry_run && result.error.is_none();
     Outcome {
         report,
-        fingerprint: result
-            .written
-            .then(|| Fingerprint::of(&input.path).ok())
-            .flatten(),
+        fingerprint: done.then(|| Fingerprint::of(&input.path).ok()).flatten(),
         tag: result,
     }
 }
@@ -192,6 +208,7 @@ fn error_report(file: &str, error: &str) -> FileReport {
         styles: Vec::new(),
         timeline: None,
         skipped_packets: 0,
+        missing_seconds: 0.0,
         error: Some(error.to_owned()),
     }
 }
@@ -206,7 +223,14 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
         .tags
         .as_ref()
         .and_then(|t| t.top())
-        .map(|t| format!("{} ({:.0}%)", t.genre, t.probability * 100.0))
+        .map(|t| {
+            format!(
+                "{} ({:.0}%){}",
+                t.genre,
+                t.probability * 100.0,
+                report.warnings()
+            )
+        })
         .unwrap_or_default();
     let Some(change) = &tag.change else {
         return format!("{file}: {heard}");
@@ -232,12 +256,20 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
     } else {
         format!("genre {} unchanged", quoted(&change.genre_after))
     };
-    format!("{file}: {heard} · {action}")
+    let rewrite = if change.unchanged && !skipped {
+        " · file unchanged, not rewritten"
+    } else {
+        ""
+    };
+    format!("{file}: {heard} · {action}{rewrite}")
 }
 
 fn run(args: &TagArgs) -> Result<bool, String> {
     let engine = Engine::load(&args.source)?;
     let files = inputs(&args.source)?;
+    if !args.dry_run {
+        remove_temporaries_of_killed_runs(&files);
+    }
     let (journal, previous) = open_journal(&args.source, &engine, "tag")?;
     let mut journal = JournalSink::new(journal);
     let journaled = journal.is_open();
@@ -268,11 +300,11 @@ fn run(args: &TagArgs) -> Result<bool, String> {
             (tag_one(&engine, args, model, cutter, input), false)
         },
         |i, (outcome, skipped)| {
+            let line = describe(&outcome.report, &outcome.tag, args.dry_run, skipped);
+            // The lines only report: the files and the journal are the record, so tagging goes
+            // on when stdout fails.
             bar.suspend(|| {
-                println!(
-                    "{}",
-                    describe(&outcome.report, &outcome.tag, args.dry_run, skipped)
-                );
+                let _ = print_out(&format!("{line}\n"));
             });
             if !skipped {
                 journal.append(|| Record {
@@ -313,6 +345,21 @@ fn run(args: &TagArgs) -> Result<bool, String> {
     Ok(all_ok)
 }
 
+/// Removes what killed `tag` runs left in the folders of `files`: their temporary copies
+/// ([`remove_stale_temporaries`]), each said on stderr.
+fn remove_temporaries_of_killed_runs(files: &[Input]) {
+    let folders: std::collections::BTreeSet<&Path> =
+        files.iter().map(|input| folder_of(&input.path)).collect();
+    for folder in folders {
+        for removed in remove_stale_temporaries(folder) {
+            eprintln!(
+                "{}: removed (a temporary copy left by a genrescope tag that was killed)",
+                removed.display()
+            );
+        }
+    }
+}
+
 /// The rekordbox track of a tagged (or, in a dry run, analysed) file.
 fn track(path: &Path, report: &FileReport, tag: &TagResult) -> Option<Track> {
     if tag.error.is_some() {
@@ -344,4 +391,47 @@ fn write_library(path: &Path, tracks: &[Track]) -> Result<(), String> {
     file.flush().map_err(error)?;
     file.sync_all().map_err(error)?;
     std::fs::rename(&temp, path).map_err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report whose top genres are Hip-Hop then Rock, with these style tags.
+    fn report(styles: &[&str]) -> FileReport {
+        let tag = |genre: &str, probability: f32| serde_json::json!({"genre": genre, "id": genre, "probability": probability, "label": genre});
+        let styles: Vec<_> = styles
+            .iter()
+            .map(|s| serde_json::json!({"tag": s, "probability": 0.5}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "file": "a.mp3",
+            "tags": {"source": "a.mp3", "model": "m", "seconds": 30.0, "windows": 10,
+                     "genres": [tag("Hip-Hop", 0.6), tag("Rock", 0.3)]},
+            "styles": styles,
+        }))
+        .unwrap()
+    }
+
+    fn genres(styles: &[&str], arguments: &[&str]) -> Vec<String> {
+        let args =
+            TagArgs::try_parse_from(["genrescope tag", "a.mp3"].iter().chain(arguments)).unwrap();
+        wanted(&report(styles), &args, "m@1").unwrap().genres
+    }
+
+    #[test]
+    fn styles_that_repeat_a_genre_or_each_other_are_left_out() {
+        assert_eq!(
+            genres(
+                &["Hip-Hop", "hip hop", "funk", "Funk", "soul"],
+                &["--styles", "2"]
+            ),
+            ["Hip-Hop", "funk", "soul"]
+        );
+        assert_eq!(
+            genres(&["rock", "indie"], &["--top", "2", "--styles", "1"]),
+            ["Hip-Hop", "Rock", "indie"]
+        );
+        assert_eq!(genres(&["hiphop"], &["--styles", "3"]), ["Hip-Hop"]);
+    }
 }

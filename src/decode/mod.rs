@@ -29,6 +29,10 @@ use sink::MonoSink;
 /// limit); longer files are an error rather than a surprise for the machine.
 pub const MAX_SECONDS: u32 = 2 * 60 * 60;
 
+/// Shortest shortfall, in seconds, of the audio a stream's header promises that counts as a
+/// truncated file (headers of VBR MP3s may be a frame, 26 ms, off).
+pub const TRUNCATION_SECONDS: f64 = 0.1;
+
 /// Peak level below which audio counts as silent (about -80 dBFS).
 pub const SILENCE_PEAK: f32 = 1e-4;
 
@@ -45,6 +49,9 @@ pub struct MonoAudio {
     pub channels: usize,
     /// Packets that failed to decode and were skipped (their audio is missing).
     pub skipped_packets: usize,
+    /// Audio the stream's header promises that the file does not hold (a truncated file), in
+    /// seconds; 0 when complete or when the header does not say (see [`TRUNCATION_SECONDS`]).
+    pub missing_seconds: f64,
 }
 
 impl MonoAudio {
@@ -95,6 +102,9 @@ pub fn decode_source(
     mut source: Box<dyn MediaSource>,
     sample_rate: Option<u32>,
 ) -> Result<MonoAudio, String> {
+    if source.byte_len() == Some(0) {
+        return Err("empty file (0 bytes)".into());
+    }
     let mut header = Vec::with_capacity(8);
     (&mut source)
         .take(8)

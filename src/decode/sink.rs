@@ -4,7 +4,7 @@
 use crate::features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
 use crate::resample::ClipResampler;
 
-use super::MonoAudio;
+use super::{MonoAudio, TRUNCATION_SECONDS};
 
 /// Where decoded packets go: downmixed, trimmed to the stream's real frames, checked, and
 /// resampled into the output buffer as they arrive.
@@ -107,12 +107,18 @@ impl MonoSink {
         if self.frames == 0 {
             return Err("no decodable audio".into());
         }
+        let missing_seconds = self.frames_left.unwrap_or(0) as f64 / f64::from(file_rate);
         Ok(MonoAudio {
             samples: resampler.finish(),
             sample_rate: self.output_rate.unwrap_or(file_rate),
             file_rate,
             channels,
             skipped_packets,
+            missing_seconds: if missing_seconds < TRUNCATION_SECONDS {
+                0.0
+            } else {
+                missing_seconds
+            },
         })
     }
 }

@@ -33,6 +33,8 @@ pub struct ClipAnalysis {
     pub seconds: f64,
     /// Packets the decoder could not read and skipped (their audio is missing).
     pub skipped_packets: usize,
+    /// Seconds of audio a truncated file's header promises and the file does not hold.
+    pub missing_seconds: f64,
 }
 
 /// Every model window of one file.
@@ -43,6 +45,8 @@ pub struct FileWindows {
     pub seconds: f64,
     /// Packets the decoder could not read and skipped.
     pub skipped_packets: usize,
+    /// Seconds of audio a truncated file's header promises and the file does not hold.
+    pub missing_seconds: f64,
 }
 
 /// Decodes `path`, resamples it to the model's rate and cuts every window. Silent files are an
@@ -66,6 +70,7 @@ pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, E
         windows,
         seconds: audio.seconds(),
         skipped_packets: audio.skipped_packets,
+        missing_seconds: audio.missing_seconds,
     })
 }
 
@@ -106,5 +111,6 @@ pub fn classify(
         window_seconds: cutter.input().window_seconds(),
         seconds: cut.seconds,
         skipped_packets: cut.skipped_packets,
+        missing_seconds: cut.missing_seconds,
     })
 }

@@ -1,12 +1,14 @@
 //! Writing genres into audio files' own tags, where DJ software and music players read them,
 //! without ever losing anything: [`TagFile`] reads a file's tags with `lofty`, plans a
 //! [`Change`], and [`TagFile::save`] writes it through a temporary copy in the same folder
-//! that replaces the original only when complete.
+//! that replaces the original only when complete, and only when the tag changes. Only the tag
+//! below is rewritten (with FLAC, its metadata blocks); other tags (ID3v1, APE, RIFF INFO) and
+//! the audio stay byte for byte. [`remove_stale_temporaries`] cleans up after a killed run.
 //!
 //! | container | tag | genre field | our fields |
 //! | --- | --- | --- | --- |
 //! | MP3, WAV, AIFF | ID3v2 (v2.4) | `TCON` (several genres: v2.4's NUL-separated values) | `TXXX:GENRESCOPE_*` |
-//! | FLAC, Ogg Vorbis, Opus | Vorbis comments | `GENRE` (one field per genre) | `GENRESCOPE_*` |
+//! | FLAC, Ogg Vorbis | Vorbis comments | `GENRE` (one field per genre) | `GENRESCOPE_*` |
 //! | MP4/M4A | `ilst` | `©gen` (several genres joined by `; `) | `----:com.apple.iTunes:GENRESCOPE_*` |
 //!
 //! Our fields: [`FIELD_GENRE`] (exactly what we put into the genre field, so a later run can
@@ -16,7 +18,7 @@
 pub mod rekordbox;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -29,8 +31,8 @@ use lofty::iff::wav::WavFile;
 use lofty::mp4::{Atom, AtomData, AtomIdent, Ilst, Mp4File};
 use lofty::mpeg::MpegFile;
 use lofty::ogg::tag::VorbisComments;
-use lofty::ogg::{OpusFile, VorbisFile};
-use lofty::tag::Accessor;
+use lofty::ogg::VorbisFile;
+use lofty::tag::{Accessor, TagExt};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -67,6 +69,10 @@ pub struct Change {
     pub kept_existing_genre: bool,
     /// Our fields as they will be.
     pub fields: Vec<(String, String)>,
+    /// The tag already says all of this: nothing is written (journals of earlier versions,
+    /// without this field: false).
+    #[serde(default)]
+    pub unchanged: bool,
 }
 
 impl Change {
@@ -80,18 +86,7 @@ fn error(message: impl Into<String>) -> Error {
     Error::Tag(message.into())
 }
 
-/// A file's container, parsed by `lofty`, holding every tag it had.
-enum Container {
-    Mpeg(MpegFile),
-    Wav(WavFile),
-    Aiff(AiffFile),
-    Flac(FlacFile),
-    Vorbis(VorbisFile),
-    Opus(OpusFile),
-    Mp4(Mp4File),
-}
-
-/// The tag genrescope writes in, taken out of its container for editing.
+/// The tag genrescope writes in, as read from the file.
 enum Native {
     Id3(Id3v2Tag),
     Vorbis(VorbisComments),
@@ -130,8 +125,11 @@ fn io_reason(e: &std::io::Error) -> String {
 /// An audio file whose tags genrescope may write.
 pub struct TagFile {
     path: PathBuf,
-    container: Container,
     native: Native,
+    /// A FLAC file as read: it keeps its pictures outside its Vorbis comments, so it is written
+    /// whole, with the comments put back. Every other file gets only its native tag rewritten:
+    /// its other tags (ID3v1, APE, RIFF INFO) stay as they are, byte for byte.
+    flac: Option<FlacFile>,
     snapshot: Snapshot,
 }
 
@@ -139,11 +137,15 @@ impl TagFile {
     /// Reads the file's tags. Errors (the file is untouched): missing, not a regular file,
     /// read-only (its permissions forbid writing, even to root), a container genrescope does
     /// not tag, or tags that do not parse strictly (rewriting a damaged tag could lose what
-    /// a lenient parser skipped).
+    /// a lenient parser skipped). An MP3's ID3v1 tag is not read: genrescope never rewrites
+    /// it, and lofty's strict mode refuses the empty year that ffmpeg and mutagen write there.
     pub fn open(path: &Path) -> Result<Self, Error> {
         let meta = std::fs::metadata(path).map_err(|e| error(io_reason(&e)))?;
         if !meta.is_file() {
             return Err(error("not a regular file"));
+        }
+        if meta.len() == 0 {
+            return Err(error("empty file (0 bytes)"));
         }
         if meta.permissions().readonly() {
             return Err(error(
@@ -161,38 +163,38 @@ impl TagFile {
         let options = ParseOptions::new()
             .parsing_mode(ParsingMode::Strict)
             .read_properties(false);
-        let container = match file_type {
-            Some(FileType::Mpeg) => Container::Mpeg(MpegFile::read_from(&mut file, options).map_err(corrupt)?),
-            Some(FileType::Wav) => Container::Wav(WavFile::read_from(&mut file, options).map_err(corrupt)?),
-            Some(FileType::Aiff) => Container::Aiff(AiffFile::read_from(&mut file, options).map_err(corrupt)?),
-            Some(FileType::Flac) => Container::Flac(FlacFile::read_from(&mut file, options).map_err(corrupt)?),
-            Some(FileType::Vorbis) => Container::Vorbis(VorbisFile::read_from(&mut file, options).map_err(corrupt)?),
-            Some(FileType::Opus) => Container::Opus(OpusFile::read_from(&mut file, options).map_err(corrupt)?),
-            Some(FileType::Mp4) => Container::Mp4(Mp4File::read_from(&mut file, options).map_err(corrupt)?),
+        let id3 = |tag: Option<&Id3v2Tag>| Native::Id3(tag.cloned().unwrap_or_default());
+        let mut flac = None;
+        let native = match file_type {
+            Some(FileType::Mpeg) => {
+                let mut audio = WithoutId3v1::new(&mut file).map_err(|e| error(io_reason(&e)))?;
+                id3(MpegFile::read_from(&mut audio, options).map_err(corrupt)?.id3v2())
+            }
+            Some(FileType::Wav) => id3(WavFile::read_from(&mut file, options).map_err(corrupt)?.id3v2()),
+            Some(FileType::Aiff) => id3(AiffFile::read_from(&mut file, options).map_err(corrupt)?.id3v2()),
+            Some(FileType::Flac) => {
+                let read = FlacFile::read_from(&mut file, options).map_err(corrupt)?;
+                let comments = read.vorbis_comments().cloned().unwrap_or_default();
+                flac = Some(read);
+                Native::Vorbis(comments)
+            }
+            Some(FileType::Vorbis) => Native::Vorbis(VorbisFile::read_from(&mut file, options).map_err(corrupt)?.vorbis_comments().clone()),
+            Some(FileType::Mp4) => Native::Ilst(Mp4File::read_from(&mut file, options).map_err(corrupt)?.ilst().cloned().unwrap_or_default()),
             Some(other) => {
                 return Err(error(format!(
-                    "unsupported container for tagging: {other:?} (genrescope tags MP3, WAV, AIFF, FLAC, Ogg Vorbis, Opus and MP4)"
+                    "unsupported container for tagging: {other:?} (genrescope tags MP3, WAV, AIFF, FLAC, Ogg Vorbis and MP4)"
                 )))
             }
             None => {
                 return Err(error(
-                    "unsupported container for tagging: not MP3, WAV, AIFF, FLAC, Ogg Vorbis, Opus or MP4",
+                    "unsupported container for tagging: not MP3, WAV, AIFF, FLAC, Ogg Vorbis or MP4",
                 ))
             }
         };
-        let native = match &container {
-            Container::Mpeg(f) => Native::Id3(f.id3v2().cloned().unwrap_or_default()),
-            Container::Wav(f) => Native::Id3(f.id3v2().cloned().unwrap_or_default()),
-            Container::Aiff(f) => Native::Id3(f.id3v2().cloned().unwrap_or_default()),
-            Container::Flac(f) => Native::Vorbis(f.vorbis_comments().cloned().unwrap_or_default()),
-            Container::Vorbis(f) => Native::Vorbis(f.vorbis_comments().clone()),
-            Container::Opus(f) => Native::Vorbis(f.vorbis_comments().clone()),
-            Container::Mp4(f) => Native::Ilst(f.ilst().cloned().unwrap_or_default()),
-        };
         Ok(Self {
             path: path.to_owned(),
-            container,
             native,
+            flac,
             snapshot,
         })
     }
@@ -246,7 +248,8 @@ impl TagFile {
 
     /// What writing `wanted` changes. The genre field is replaced when it is empty, when it
     /// still holds exactly what genrescope wrote last time ([`FIELD_GENRE`]), or with
-    /// `overwrite`; otherwise a person wrote it and it is kept. Our fields are always written.
+    /// `overwrite`; otherwise a person wrote it and it is kept. Our fields are always set; when
+    /// the tag already says all of it, the change is [`Change::unchanged`].
     pub fn plan(&self, wanted: &Wanted, overwrite: bool) -> Change {
         let before = join(&self.genres());
         let ours = self.field(FIELD_GENRE);
@@ -262,48 +265,43 @@ impl TagFile {
                 fields.insert(0, (FIELD_GENRE.to_owned(), after.clone()));
             }
         }
-        Change {
+        let mut change = Change {
             genre_before: before,
             genre_after: after,
             kept_existing_genre: !replace,
             fields,
-        }
+            unchanged: false,
+        };
+        change.unchanged = self.already_says(&change, &wanted.genres);
+        change
     }
 
     /// Applies `change` and writes the file safely: the original is copied to a hidden
-    /// temporary file in the same folder (same permissions), the tags are written into the
-    /// copy, the copy is fsynced and renamed over the original, and the folder is fsynced. The
-    /// audio data is copied byte for byte; a file that changed since [`TagFile::open`] is left
-    /// alone (error). On any error the temporary file is removed and the original is as it was.
-    pub fn save(mut self, change: &Change, genre_values: &[String]) -> Result<(), Error> {
-        self.apply(change, genre_values);
-        let dir = self
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+    /// temporary file in the same folder (same permissions, named by [`temporary_name`]), the
+    /// tags are written into the copy, the copy is fsynced and renamed over the original, and
+    /// the folder is fsynced. The audio data is copied byte for byte; a file that changed since
+    /// [`TagFile::open`] is left alone (error). On any error the temporary file is removed and
+    /// the original is as it was. Returns whether the file was rewritten: a change that leaves
+    /// the tag as it is writes nothing (same bytes, same modification time).
+    pub fn save(mut self, change: &Change, genre_values: &[String]) -> Result<bool, Error> {
+        if self.already_says(change, genre_values) {
+            return Ok(false);
+        }
+        self.native.apply(change, genre_values);
+        let dir = folder_of(&self.path).to_owned();
         let name = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = dir.join(format!(".{name}.genrescope-{}.tmp", std::process::id()));
-        let unchanged = || {
-            if Snapshot::of(&self.path)? == self.snapshot {
-                Ok(())
-            } else {
-                Err(error(
-                    "the file changed while it was being tagged; left as it is",
-                ))
-            }
-        };
-        unchanged()?;
+        let temp = dir.join(temporary_name(&name, std::process::id()));
+        self.still_as_read()?;
         let result = self.write_copy(&temp).and_then(|()| {
-            unchanged()?;
+            self.still_as_read()?;
             std::fs::rename(&temp, &self.path)
                 .map_err(|e| error(format!("cannot replace the file: {}", io_reason(&e))))?;
             // The rename itself reaches the disk with the folder.
-            if let Ok(folder) = File::open(dir) {
+            if let Ok(folder) = File::open(&dir) {
                 let _ = folder.sync_all();
             }
             Ok(())
@@ -311,10 +309,35 @@ impl TagFile {
         if result.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
-        result
+        result.map(|()| true)
     }
 
-    fn write_copy(&self, temp: &Path) -> Result<(), Error> {
+    /// An error when the file changed since [`TagFile::open`] (another writer).
+    fn still_as_read(&self) -> Result<(), Error> {
+        if Snapshot::of(&self.path)? == self.snapshot {
+            Ok(())
+        } else {
+            Err(error(
+                "the file changed while it was being tagged; left as it is",
+            ))
+        }
+    }
+
+    /// Whether the tag already holds everything `change` puts there ([`Native::apply`]): the
+    /// genre values (unless a person's genre is kept) and each of our fields. lofty's own
+    /// equality of tags does not tell: ID3v2 frames compare by their id alone.
+    fn already_says(&self, change: &Change, genre_values: &[String]) -> bool {
+        let genre_as_wanted =
+            change.kept_existing_genre || join(&self.genres()) == join(genre_values);
+        genre_as_wanted
+            && change
+                .fields
+                .iter()
+                .all(|(name, value)| self.field(name).as_deref() == Some(value.as_str()))
+    }
+
+    /// Copies the file to `temp` and writes the native tag into the copy.
+    fn write_copy(&mut self, temp: &Path) -> Result<(), Error> {
         // `fs::copy` also copies the permission bits.
         std::fs::copy(&self.path, temp).map_err(|e| {
             error(format!(
@@ -328,24 +351,27 @@ impl TagFile {
             .open(temp)
             .map_err(|e| error(io_reason(&e)))?;
         let options = WriteOptions::default();
-        let written = match &self.container {
-            Container::Mpeg(f) => f.save_to(&mut copy, options),
-            Container::Wav(f) => f.save_to(&mut copy, options),
-            Container::Aiff(f) => f.save_to(&mut copy, options),
-            Container::Flac(f) => f.save_to(&mut copy, options),
-            Container::Vorbis(f) => f.save_to(&mut copy, options),
-            Container::Opus(f) => f.save_to(&mut copy, options),
-            Container::Mp4(f) => f.save_to(&mut copy, options),
+        let written = match (&self.native, &mut self.flac) {
+            (Native::Vorbis(tag), Some(flac)) => {
+                let _ = flac.set_vorbis_comments(tag.clone());
+                flac.save_to(&mut copy, options)
+            }
+            (Native::Id3(tag), _) => tag.save_to(&mut copy, options),
+            (Native::Vorbis(tag), None) => tag.save_to(&mut copy, options),
+            (Native::Ilst(tag), _) => tag.save_to(&mut copy, options),
         };
         written.map_err(|e| error(format!("cannot write tags: {e}")))?;
         copy.sync_all().map_err(|e| error(io_reason(&e)))
     }
+}
 
-    /// Puts the change into the native tag, and the native tag back into its container.
+impl Native {
+    /// Puts `change` into the tag: the genre field (unless a person's genre is kept) and our
+    /// fields.
     fn apply(&mut self, change: &Change, genre_values: &[String]) {
         let replace_genre = !change.kept_existing_genre;
-        match &mut self.native {
-            Native::Id3(tag) => {
+        match self {
+            Self::Id3(tag) => {
                 if replace_genre {
                     // ID3v2.4 separates several values of a text frame with NUL.
                     tag.set_genre(genre_values.join("\0"));
@@ -354,7 +380,7 @@ impl TagFile {
                     tag.insert_user_text(name.clone(), value.clone());
                 }
             }
-            Native::Vorbis(tag) => {
+            Self::Vorbis(tag) => {
                 if replace_genre {
                     let _ = tag.remove("GENRE").count();
                     for genre in genre_values {
@@ -365,7 +391,7 @@ impl TagFile {
                     tag.insert(name.clone(), value.clone());
                 }
             }
-            Native::Ilst(tag) => {
+            Self::Ilst(tag) => {
                 if replace_genre {
                     tag.set_genre(genre_values.join("; "));
                 }
@@ -374,31 +400,130 @@ impl TagFile {
                 }
             }
         }
-        match (&mut self.container, &self.native) {
-            (Container::Mpeg(f), Native::Id3(tag)) => {
-                let _ = f.set_id3v2(tag.clone());
-            }
-            (Container::Wav(f), Native::Id3(tag)) => {
-                let _ = f.set_id3v2(tag.clone());
-            }
-            (Container::Aiff(f), Native::Id3(tag)) => {
-                let _ = f.set_id3v2(tag.clone());
-            }
-            (Container::Flac(f), Native::Vorbis(tag)) => {
-                let _ = f.set_vorbis_comments(tag.clone());
-            }
-            (Container::Vorbis(f), Native::Vorbis(tag)) => {
-                let _ = f.set_vorbis_comments(tag.clone());
-            }
-            (Container::Opus(f), Native::Vorbis(tag)) => {
-                let _ = f.set_vorbis_comments(tag.clone());
-            }
-            (Container::Mp4(f), Native::Ilst(tag)) => {
-                let _ = f.set_ilst(tag.clone());
-            }
-            _ => unreachable!("the native tag is read from its own container"),
-        }
     }
+}
+
+/// An MP3 file seen without its trailing ID3v1 tag (the last 128 bytes, when they start with
+/// `TAG`): reads stop and `SeekFrom::End` counts from where the tag begins.
+struct WithoutId3v1<R> {
+    inner: R,
+    /// Bytes before the ID3v1 tag (the whole file without one).
+    len: u64,
+    /// The position in `inner`, kept here so that reads need no seek.
+    position: u64,
+}
+
+impl<R: Read + Seek> WithoutId3v1<R> {
+    /// Looks for the tag; leaves the view at its start.
+    fn new(mut inner: R) -> std::io::Result<Self> {
+        const ID3V1_LEN: u64 = 128;
+        let total = inner.seek(SeekFrom::End(0))?;
+        let mut marker = [0; 3];
+        let len = if total >= ID3V1_LEN {
+            inner.seek(SeekFrom::Start(total - ID3V1_LEN))?;
+            inner.read_exact(&mut marker)?;
+            if &marker == b"TAG" {
+                total - ID3V1_LEN
+            } else {
+                total
+            }
+        } else {
+            total
+        };
+        inner.seek(SeekFrom::Start(0))?;
+        Ok(Self {
+            inner,
+            len,
+            position: 0,
+        })
+    }
+}
+
+impl<R: Read> Read for WithoutId3v1<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = usize::try_from(self.len.saturating_sub(self.position)).unwrap_or(usize::MAX);
+        let take = buf.len().min(left);
+        let read = self.inner.read(&mut buf[..take])?;
+        self.position += read as u64;
+        Ok(read)
+    }
+}
+
+impl<R: Seek> Seek for WithoutId3v1<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let to = match to {
+            SeekFrom::End(offset) => SeekFrom::Start(
+                self.len
+                    .checked_add_signed(offset)
+                    .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?,
+            ),
+            other => other,
+        };
+        self.position = self.inner.seek(to)?;
+        Ok(self.position)
+    }
+}
+
+/// The folder a file is in (`.` for a bare file name): where its temporary copy goes.
+pub fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// The hidden temporary file beside `name` that [`TagFile::save`] writes in process `pid`:
+/// `.name.genrescope-PID.tmp`.
+pub fn temporary_name(name: &str, pid: u32) -> String {
+    format!(".{name}.genrescope-{pid}.tmp")
+}
+
+/// The process that wrote a temporary file named by [`temporary_name`], or `None` for any
+/// other name.
+fn temporary_owner(file_name: &str) -> Option<u32> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (name, pid) = inner.rsplit_once(".genrescope-")?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (!name.is_empty() && digits)
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Removes the temporary files of [`TagFile::save`] in `dir` that no running process will
+/// finish: those named by [`temporary_name`] whose process no longer exists (a `tag` run that
+/// was killed). Nothing else is touched: not other names, not links, not the files of running
+/// processes. Returns the paths removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|entry| {
+            temporary_owner(&entry.file_name().to_string_lossy())
+                .is_some_and(|pid| !process_exists(pid))
+        })
+        .map(|entry| entry.path())
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
+}
+
+/// Whether process `pid` exists on this machine (signal 0 checks without sending anything; a
+/// process of another user exists too).
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: `kill` with signal 0 only checks that the process exists and may be signalled.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Without a portable check every process is taken to exist: nothing is removed.
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
 }
 
 fn freeform(name: &str) -> AtomIdent<'static> {

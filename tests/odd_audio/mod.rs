@@ -160,7 +160,7 @@ pub fn write_odd_files(dir: &Path) -> Vec<OddFile> {
         ("float-nan.wav", Outcome::Skipped("sample 1000 is NaN")),
         ("zero-rate.wav", Outcome::Skipped("malformed file")),
         ("corrupt.wav", Outcome::Skipped("unrecognised format")),
-        ("empty.flac", Outcome::Skipped("unrecognised format")),
+        ("empty.flac", Outcome::Skipped("empty file")),
     ]
     .into_iter()
     .map(|(name, outcome)| OddFile { name, outcome })
