@@ -65,10 +65,11 @@ fn every_container_decodes_to_the_same_sine() {
 /// correlation with sin and cos over the middle half.
 fn phase_at_zero(samples: &[f32], rate: u32) -> f64 {
     let (mut sin_sum, mut cos_sum) = (0.0f64, 0.0f64);
-    for i in samples.len() / 4..samples.len() * 3 / 4 {
-        let phase = std::f64::consts::TAU * 440.0 * i as f64 / f64::from(rate);
-        sin_sum += f64::from(samples[i]) * phase.sin();
-        cos_sum += f64::from(samples[i]) * phase.cos();
+    let start = samples.len() / 4;
+    for (i, &x) in samples[start..samples.len() * 3 / 4].iter().enumerate() {
+        let phase = std::f64::consts::TAU * 440.0 * (start + i) as f64 / f64::from(rate);
+        sin_sum += f64::from(x) * phase.sin();
+        cos_sum += f64::from(x) * phase.cos();
     }
     cos_sum.atan2(sin_sum)
 }
