@@ -53,7 +53,7 @@ pub struct SourceArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// `fast` (the built-in fast genre model), `accurate` (the built-in genre model the plugin
-    /// starts with: about one point more accurate, ~1.2× the cost), `mfcc-cnn`, `msd-musicnn`,
+    /// starts with: about as accurate, ~1.2× the cost), `mfcc-cnn`, `msd-musicnn`,
     /// or a model `.onnx` file with its `.json` beside it.
     #[arg(long, default_value = "fast")]
     pub model: String,
