@@ -6,7 +6,9 @@ use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
 use crate::analysis::{AnalysisSettings, SettingsSource};
-use crate::editor;
+
+/// Default editor size, in logical pixels.
+pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (760, 520);
 
 #[derive(Params)]
 pub struct GenrescopeParams {
@@ -54,7 +56,7 @@ impl Default for GenrescopeParams {
             .with_unit(" s")
             .with_step_size(0.1),
             settings: Arc::new(RwLock::new(AnalysisSettings::default())),
-            editor_size: Arc::new(RwLock::new(editor::DEFAULT_SIZE)),
+            editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
         }
     }
 }

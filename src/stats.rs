@@ -33,6 +33,9 @@ pub struct Stats {
     pub analysis_rate_hz: AtomicU32,
     /// Share of wall time the worker spent busy over its last second, in parts per million.
     pub worker_load_ppm: AtomicU32,
+    /// Set by `test_hooks::genrescope_test_panic_worker`; taken by [`Stats::panic_if_armed`].
+    #[cfg(feature = "test-hooks")]
+    pub panic_armed: AtomicBool,
 }
 
 /// A plain copy of [`Stats`] at one moment.
@@ -50,6 +53,15 @@ pub struct StatsSnapshot {
 }
 
 impl Stats {
+    /// Called by the analysis worker before it analyses a chunk: panics, once, if a test armed
+    /// a panic for this instance (`test_hooks::genrescope_test_panic_worker`).
+    #[cfg(feature = "test-hooks")]
+    pub fn panic_if_armed(&self) {
+        if self.panic_armed.swap(false, Ordering::AcqRel) {
+            panic!("injected by genrescope_test_panic_worker");
+        }
+    }
+
     /// Zeroes every counter; called from `activate()` while no worker is running.
     pub fn reset(&self, host_rate_hz: u32) {
         for counter in [

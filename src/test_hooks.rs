@@ -2,7 +2,7 @@
 //! faults into it. Only built with the `test-hooks` feature; hosts never see them in release
 //! bundles.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::analysis::genre::{GenreView, ModelStatus};
@@ -74,8 +74,6 @@ struct Instance {
     id: u32,
     stats: Weak<Stats>,
     published: Published<GenreView>,
-    /// Set by [`genrescope_test_panic_worker`]; taken by [`panic_if_armed`].
-    panic_armed: AtomicBool,
 }
 
 static INSTANCES: Mutex<Vec<Instance>> = Mutex::new(Vec::new());
@@ -93,23 +91,7 @@ pub fn register(stats: &Arc<Stats>, published: &Published<GenreView>) {
         id,
         stats: Arc::downgrade(stats),
         published: published.clone(),
-        panic_armed: AtomicBool::new(false),
     });
-}
-
-/// Called by the analysis worker before it analyses a chunk: panics, once, if a test armed a
-/// panic for the instance that owns `stats`.
-pub fn panic_if_armed(stats: &Arc<Stats>) {
-    let armed = INSTANCES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-        .find(|i| std::ptr::eq(i.stats.as_ptr(), Arc::as_ptr(stats)))
-        .is_some_and(|i| i.panic_armed.swap(false, Ordering::AcqRel));
-    // Outside the lock, so that the registry is never poisoned.
-    if armed {
-        panic!("injected by genrescope_test_panic_worker");
-    }
 }
 
 /// Makes the analysis worker of the live instance with id `id` panic once, the next time it
@@ -119,13 +101,14 @@ pub extern "C" fn genrescope_test_panic_worker(id: u32) -> bool {
     let instances = INSTANCES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(instance) = instances
+    let Some(stats) = instances
         .iter()
-        .find(|i| i.id == id && i.stats.strong_count() > 0)
+        .filter(|i| i.id == id)
+        .find_map(|i| i.stats.upgrade())
     else {
         return false;
     };
-    instance.panic_armed.store(true, Ordering::Release);
+    stats.panic_armed.store(true, Ordering::Release);
     true
 }
 

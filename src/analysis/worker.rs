@@ -224,7 +224,7 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, publish
         chunk.commit_all();
 
         #[cfg(feature = "test-hooks")]
-        crate::test_hooks::panic_if_armed(stats);
+        stats.panic_if_armed();
         // A rate the resampler refuses (a model at an odd rate) analyses nothing but still
         // drains the ring.
         if let Some(resampler) = &mut resampler {

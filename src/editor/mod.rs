@@ -17,11 +17,8 @@ use crate::analysis::genre::{GenreView, ModelStatus};
 use crate::analysis::worker::Published;
 use crate::inference::catalog::{self, user_models_dir};
 use crate::inference::Provider;
-use crate::params::GenrescopeParams;
+use crate::params::{GenrescopeParams, DEFAULT_EDITOR_SIZE};
 use crate::stats::Stats;
-
-/// Default editor size, in logical pixels.
-pub const DEFAULT_SIZE: (u32, u32) = (760, 520);
 
 /// Smallest size the saved editor size is clamped to, in logical pixels.
 const MIN_SIZE: (u32, u32) = (360, 260);
@@ -36,7 +33,7 @@ pub fn state(params: &GenrescopeParams) -> Arc<EguiEditorState> {
 
 /// The editor size saved with the project, in logical pixels, clamped to a usable size.
 fn saved_size(params: &GenrescopeParams) -> (f32, f32) {
-    let (w, h) = params.editor_size.read().map_or(DEFAULT_SIZE, |s| *s);
+    let (w, h) = params.editor_size.read().map_or(DEFAULT_EDITOR_SIZE, |s| *s);
     (
         w.clamp(MIN_SIZE.0, 8192) as f32,
         h.clamp(MIN_SIZE.1, 8192) as f32,
