@@ -33,7 +33,10 @@ pub fn state(params: &GenrescopeParams) -> Arc<EguiEditorState> {
 
 /// The editor size saved with the project, in logical pixels, clamped to a usable size.
 fn saved_size(params: &GenrescopeParams) -> (f32, f32) {
-    let (w, h) = params.editor_size.read().map_or(DEFAULT_EDITOR_SIZE, |s| *s);
+    let (w, h) = params
+        .editor_size
+        .read()
+        .map_or(DEFAULT_EDITOR_SIZE, |s| *s);
     (
         w.clamp(MIN_SIZE.0, 8192) as f32,
         h.clamp(MIN_SIZE.1, 8192) as f32,

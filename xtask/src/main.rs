@@ -48,6 +48,8 @@ mod invariance;
 #[cfg(feature = "ml")]
 mod metrics;
 #[cfg(feature = "ml")]
+mod model_report;
+#[cfg(feature = "ml")]
 mod musicnn;
 #[cfg(feature = "ml")]
 mod onnx;
@@ -55,6 +57,8 @@ mod onnx;
 mod plot;
 #[cfg(feature = "ml")]
 mod quantize;
+#[cfg(feature = "ml")]
+mod timing;
 #[cfg(feature = "ml")]
 mod train;
 

@@ -23,16 +23,17 @@ use serde::{Deserialize, Serialize};
 use super::corpus::{Corpus, CorpusArgs, Labelled};
 use super::cv::{self, Candidate, Scores, Settings};
 use super::head::Classifier;
-use super::report::{self, Section};
 use super::windows::{self, Layer, Network};
 use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Dataset;
 use crate::data::split::Split;
 use crate::eval::clips::map_clips;
 use crate::metrics::mean_std;
+use crate::model_report::{self, Section};
+use crate::timing;
 use crate::train::data::Targets;
 use crate::train::models::Family;
-use crate::train::{self, all, TrainOptions};
+use crate::train::{self, TrainOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -130,8 +131,8 @@ impl Cost {
         Ok(Self {
             parameters: metadata.training["parameters"].as_u64(),
             hop_seconds: metadata.input.hop_seconds(),
-            features_ms: all::features_ms(&metadata)?,
-            model_ms: all::inference_ms(runtime, model)?,
+            features_ms: timing::features_ms(&metadata)?,
+            model_ms: timing::inference_ms(runtime, model)?,
             mflops: Some(mflops(runtime, &std::fs::read(model)?, &metadata)?),
         })
     }
@@ -150,7 +151,7 @@ impl Cost {
         Ok(Self {
             parameters: Some(weights.parameters() as u64),
             hop_seconds: metadata.input.hop_seconds(),
-            features_ms: all::features_ms(&metadata)?,
+            features_ms: timing::features_ms(&metadata)?,
             model_ms: windows::probe_ms(&onnx, width)?,
             mflops: Some(mflops(runtime, &onnx, &metadata)?),
         })
@@ -520,7 +521,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// A shipped model's window graph, `models/<name>.onnx`: what `analyze` runs per window. The
-/// teacher is [`report::DEFAULT_MODEL`]; [`report::FAST_MODEL`] is the `--narrow 10` row's
+/// teacher is [`model_report::DEFAULT_MODEL`]; [`model_report::FAST_MODEL`] is the `--narrow 10` row's
 /// recipe trained on every clip (`cargo xtask genre-v2 --networks msd@10`).
 fn shipped(name: &str) -> PathBuf {
     Path::new("models").join(format!("{name}.onnx"))
@@ -608,7 +609,10 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     }
     // A quantisation's row right below its float row.
     reports.sort_by(|a, b| (a.cost.parameters, &a.student).cmp(&(b.cost.parameters, &b.student)));
-    let (teacher_model, fast_model) = (shipped(report::DEFAULT_MODEL), shipped(report::FAST_MODEL));
+    let (teacher_model, fast_model) = (
+        shipped(model_report::DEFAULT_MODEL),
+        shipped(model_report::FAST_MODEL),
+    );
     let teacher = Cost::of(runtime, &teacher_model)?;
     let mut md = String::from("## Distilled students (`cargo xtask distill`)\n\n");
     md += "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \

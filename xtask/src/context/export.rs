@@ -18,6 +18,7 @@ use serde_json::json;
 use super::corpus::Corpus;
 use super::cv::{self, Settings};
 use super::head::{self, Head};
+use super::summary::{summary, Exploration};
 use super::windows::{self, Layer, Network};
 use super::Args;
 use crate::metrics::mean_std;
@@ -303,7 +304,7 @@ pub fn write(
     head: &Head,
     weight_decay: f64,
     (calibration, shipped): (&Fitted, &Shipped),
-    exploration: Option<&super::report::Exploration>,
+    exploration: Option<&Exploration>,
 ) -> anyhow::Result<PathBuf> {
     let result = &results[chosen];
     let spec = &result.spec;
@@ -325,7 +326,7 @@ pub fn write(
         (head.to_onnx(corpus.classes.len(), doc), spec.pools.clone())
     };
     let networks: Vec<String> = spec.networks.iter().map(|n| n.name()).collect();
-    let cv_table: Vec<serde_json::Value> = results.iter().map(super::report::summary).collect();
+    let cv_table: Vec<serde_json::Value> = results.iter().map(summary).collect();
     let metadata = ModelMetadata {
         format: FORMAT_VERSION,
         name: args.name.clone(),
@@ -376,7 +377,7 @@ pub fn write(
         }),
         metrics: json!({
             "split": "5-fold artist-grouped cross-validation on the whole corpus (out-of-fold, whole clips)",
-            "cv": super::report::summary(result),
+            "cv": summary(result),
             "calibration": calibration,
         }),
         licence: "Networks: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \

@@ -16,7 +16,8 @@ mod cv;
 pub mod distill;
 mod export;
 mod head;
-pub mod report;
+mod report;
+mod summary;
 mod windows;
 
 use std::collections::BTreeMap;
@@ -309,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .filter(wanted)
         .collect();
-    let exploration = report::exploration(&args.out, &args.name, &args.only)?;
+    let exploration = summary::exploration(&args.out, &args.name, &args.only)?;
     let run = report::Run {
         model: &args.name,
         out: &args.out,

@@ -5,168 +5,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Context as _;
 use genrescope::genres::{LabelKind, Vocabulary};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::corpus::Corpus;
 use super::cv::{self, Settings};
 use super::export::{Fitted, Shipped};
+use super::summary::{summary, Exploration};
 use crate::eval::plots;
-use crate::metrics::{mean_std, Confusion};
-
-/// The shipped genre models, by `genre-v2 --name`: the default ("Accurate") and the fast one.
-pub const DEFAULT_MODEL: &str = "genre-v2";
-pub const FAST_MODEL: &str = "genre-v2-fast";
-
-/// A part of `REPORT.md` that a command writes as `<out>/report/<stem>.md`; `train-all` keeps
-/// every one when it rebuilds the rest, in [`Section::all`]'s order.
-pub struct Section {
-    stem: String,
-    /// The `cargo xtask` command that writes it.
-    command: &'static str,
-}
-
-impl Section {
-    /// The cross-validation report of `cargo xtask genre-v2 --name <name>`.
-    pub fn cv(name: &str) -> Self {
-        Self {
-            stem: name.to_owned(),
-            command: "genre-v2",
-        }
-    }
-
-    /// The table of `cargo xtask distill`.
-    pub fn distill() -> Self {
-        Self {
-            stem: "distill".to_owned(),
-            command: "distill",
-        }
-    }
-
-    /// Every section, in `REPORT.md`'s order (another `--name`'s goes after them).
-    pub fn all() -> [Section; 3] {
-        [
-            Section::cv(DEFAULT_MODEL),
-            Section::cv(FAST_MODEL),
-            Section::distill(),
-        ]
-    }
-
-    /// Where the section starts in `REPORT.md`.
-    fn begin(&self) -> String {
-        let (stem, command) = (&self.stem, self.command);
-        format!("<!-- {stem}: written by `cargo xtask {command}` (models/report/{stem}.md) -->\n")
-    }
-
-    /// Where the section ends in `REPORT.md`.
-    fn end(&self) -> String {
-        format!("<!-- /{} -->\n", self.stem)
-    }
-
-    /// The section as `REPORT.md` carries it (empty before the command's first run).
-    pub fn text(&self, out: &Path) -> String {
-        std::fs::read_to_string(out.join("report").join(format!("{}.md", self.stem)))
-            .map(|md| format!("{}{md}\n{}\n", self.begin(), self.end()))
-            .unwrap_or_default()
-    }
-
-    /// Writes `md` as `<out>/report/<stem>.md` and puts it into `<out>/REPORT.md`, replacing
-    /// the previous one, else after the sections before it in [`Section::all`], else after the
-    /// title.
-    pub fn write(&self, out: &Path, md: &str) -> anyhow::Result<()> {
-        let dir = out.join("report");
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join(format!("{}.md", self.stem)), md)?;
-        let path = out.join("REPORT.md");
-        let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Model report\n\n".into());
-        let (begin, end) = (self.begin(), self.end());
-        let (before, after) = match (doc.find(&begin), doc.find(&end)) {
-            (Some(b), Some(e)) => (&doc[..b], &doc[e + end.len()..]),
-            _ => {
-                let earlier = Section::all()
-                    .iter()
-                    .take_while(|s| s.stem != self.stem)
-                    .filter_map(|s| doc.find(&s.end()).map(|e| e + s.end().len()))
-                    .max();
-                let at = earlier.unwrap_or_else(|| doc.find("\n\n").map_or(0, |i| i + 2));
-                (&doc[..at], &doc[at..])
-            }
-        };
-        let after = after.trim_start_matches('\n');
-        std::fs::write(&path, format!("{before}{}{after}", self.text(out)))?;
-        Ok(())
-    }
-}
-
-/// A result's figures as mean ± std over folds.
-pub fn summary(result: &cv::Result) -> serde_json::Value {
-    let stat = |f: &dyn Fn(&cv::Scores) -> f64| {
-        let (mean, std) = result.stat(f);
-        json!({ "mean": mean, "std": std })
-    };
-    let (first_acc, first_sd) = mean_std(
-        &result
-            .first_window
-            .iter()
-            .map(|s| s.accuracy)
-            .collect::<Vec<_>>(),
-    );
-    json!({
-        "candidate": result.candidate,
-        "single_accuracy": stat(&|s| s.accuracy),
-        "single_macro_f1": stat(&|s| s.macro_f1),
-        "partial_top_in_set": stat(&|s| s.partial_in_set),
-        "multi_top_in_set": stat(&|s| s.multi_in_set),
-        "all_top_in_set": stat(&|s| s.all_in_set),
-        "first_window_single_accuracy": { "mean": first_acc, "std": first_sd },
-        "weight_decays": result.weight_decays,
-        "sources": result.sources,
-        "seconds": result.seconds,
-    })
-}
-
-/// A wider cross-validation kept beside a decision run: the candidates of an earlier run
-/// without `--only`, carried over while the same model is re-run with `--only`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Exploration {
-    /// How the table was made (e.g. how many candidates, on how many threads).
-    pub note: String,
-    /// Each candidate's [`summary`].
-    pub results: Vec<serde_json::Value>,
-}
-
-/// The exploration a run of `model` keeps: none for a run without `--only` (its own table is
-/// the exploration); for an `--only` run, the earlier report's exploration, or the earlier
-/// report's whole table if that run had no `--only`.
-pub fn exploration(
-    out: &Path,
-    model: &str,
-    only: &[String],
-) -> anyhow::Result<Option<Exploration>> {
-    if only.is_empty() {
-        return Ok(None);
-    }
-    let path = out.join("report").join(format!("{model}.json"));
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
-    };
-    let earlier: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a genre-v2 report", path.display()))?;
-    // `null`: the earlier run kept none (what `write_cv` writes then).
-    if let Some(kept) = earlier.get("exploration").filter(|e| !e.is_null()) {
-        return Ok(Some(serde_json::from_value(kept.clone()).with_context(
-            || format!("the exploration in {}", path.display()),
-        )?));
-    }
-    let full = earlier["only"].as_array().is_some_and(Vec::is_empty);
-    let results = earlier["results"].as_array().cloned().unwrap_or_default();
-    Ok(full.then(|| Exploration {
-        note: format!("all {} candidates of a run without `--only`", results.len()),
-        results,
-    }))
-}
+use crate::metrics::Confusion;
+use crate::model_report::{Section, DEFAULT_MODEL};
 
 /// The cross-validation table of candidate [`summary`]s, `chosen` in bold.
 fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) -> std::fmt::Result {
@@ -210,7 +58,7 @@ pub struct Run<'a> {
     pub only: &'a [String],
     pub threads: Option<usize>,
     pub max_networks: usize,
-    /// An earlier run's wider table, shown before this run's ([`exploration`]).
+    /// An earlier run's wider table, shown before this run's ([`super::summary::exploration`]).
     pub exploration: Option<&'a Exploration>,
 }
 
@@ -369,77 +217,4 @@ fn write_chosen(
         writeln!(md, "| {label} | {} |", cells.join(" | "))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sections_are_replaced_in_place_or_added_after_the_earlier_ones() {
-        let out = std::env::temp_dir().join(format!("genrescope-sections-{}", std::process::id()));
-        std::fs::create_dir_all(&out).unwrap();
-        let report = out.join("REPORT.md");
-        std::fs::write(
-            &report,
-            "# Model report\n\nIntro.\n\n## Per-window models\n",
-        )
-        .unwrap();
-        Section::distill().write(&out, "students v1\n").unwrap();
-        Section::cv(DEFAULT_MODEL)
-            .write(&out, "pooled v1\n")
-            .unwrap();
-        Section::distill().write(&out, "students v2\n").unwrap();
-        Section::cv(FAST_MODEL).write(&out, "fast v1\n").unwrap();
-        let doc = std::fs::read_to_string(&report).unwrap();
-        let at = |text: &str| doc.find(text).unwrap_or_else(|| panic!("{text} in {doc}"));
-        assert!(!doc.contains("students v1"), "{doc}");
-        assert!(at("# Model report") < at("pooled v1"));
-        assert!(at("pooled v1") < at("fast v1"), "{doc}");
-        assert!(at("fast v1") < at("students v2"), "{doc}");
-        assert!(at("students v2") < at("## Per-window models"), "{doc}");
-        assert_eq!(doc.matches("<!-- /distill -->").count(), 1, "{doc}");
-        assert!(
-            doc.contains("<!-- genre-v2-fast: written by `cargo xtask genre-v2`"),
-            "{doc}"
-        );
-        std::fs::remove_dir_all(&out).unwrap();
-    }
-
-    #[test]
-    fn a_decision_run_keeps_the_wider_table_of_the_run_before_it() {
-        let out = tempfile::tempdir().unwrap();
-        let report = out.path().join("report");
-        std::fs::create_dir_all(&report).unwrap();
-        let write = |doc: serde_json::Value| {
-            std::fs::write(report.join("m.json"), doc.to_string()).unwrap();
-        };
-        let only = ["msd".to_owned()];
-        let kept = |only: &[String]| exploration(out.path(), "m", only).unwrap();
-        // No earlier report, or a run of every candidate: nothing to keep.
-        assert!(kept(&only).is_none());
-        write(json!({ "only": [], "results": [{ "candidate": "a" }, { "candidate": "b" }] }));
-        assert!(kept(&[]).is_none());
-        // An --only run after a full one keeps the full table.
-        let first = kept(&only).expect("the full run's table");
-        assert_eq!(first.results.len(), 2);
-        assert_eq!(first.note, "all 2 candidates of a run without `--only`");
-        // The next --only run keeps what the previous one kept, not its own narrower table.
-        write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }], "exploration": first }));
-        let again = kept(&only).expect("kept again");
-        assert_eq!(again.results, first.results);
-        // An --only run after an --only run that kept nothing keeps nothing, whether that
-        // report says so with `null` (as `write_cv` writes it) or leaves the key out.
-        write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }], "exploration": null }));
-        assert!(kept(&only).is_none());
-        write(json!({ "only": ["msd"], "results": [{ "candidate": "a" }] }));
-        assert!(kept(&only).is_none());
-        // A damaged report is an error, not a silently lost table.
-        std::fs::write(report.join("m.json"), "{ not json").unwrap();
-        let error = exploration(out.path(), "m", &only).unwrap_err();
-        assert!(
-            format!("{error:#}").contains("not a genre-v2 report"),
-            "{error:#}"
-        );
-    }
 }

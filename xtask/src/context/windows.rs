@@ -272,5 +272,5 @@ pub fn window_ms(network: Network, weights_root: &Path) -> anyhow::Result<f64> {
 pub fn probe_ms(onnx: &[u8], width: usize) -> anyhow::Result<f64> {
     let runtime = Runtime::find(&repository_dirs())?;
     let mut model = GenreModel::from_memory(&runtime, onnx, window_metadata(width), Provider::Cpu)?;
-    crate::train::all::window_ms(&mut model)
+    crate::timing::window_ms(&mut model)
 }

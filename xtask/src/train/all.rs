@@ -10,14 +10,15 @@ use std::time::Instant;
 use anyhow::Context;
 
 use genrescope::genres::Vocabulary;
-use genrescope::inference::{GenreModel, ModelMetadata, Provider, Runtime, WindowCutter};
-use ndarray::Array3;
+use genrescope::inference::{ModelMetadata, Runtime};
 
 use super::models::Family;
 use super::{train, TrainOptions};
 use crate::data::args::DataArgs;
 use crate::eval;
+use crate::model_report::Section;
 use crate::musicnn::{finetune, transfer};
+use crate::timing::{features_ms, inference_ms};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,58 +55,6 @@ fn research(family: Family) -> &'static str {
         Family::Mobilenet => "source 003: ImageNet-pretrained MobileNetV2 on spectrogram images, 73 % (75.9 % on full 30-s clips; GTZAN, random split)",
         Family::Hybrid => "source 002: mel-CNN + descriptor-MLP hybrid, F1 0.80 (GTZAN, random stratified 80/20 track split)",
     }
-}
-
-/// Median CPU time (ms) of cutting one model window out of audio: the features of 30 s of a
-/// noisy chord, divided by the number of windows.
-pub(crate) fn features_ms(metadata: &ModelMetadata) -> anyhow::Result<f64> {
-    let cutter = WindowCutter::new(&metadata.input)?;
-    let rate = metadata.input.sample_rate() as f32;
-    let mut noise = 1u32;
-    let audio: Vec<f32> = (0..(30.0 * rate) as usize)
-        .map(|i| {
-            noise = noise.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            let t = i as f32 / rate;
-            0.2 * ((440.0 * std::f32::consts::TAU * t).sin()
-                + (554.4 * std::f32::consts::TAU * t).sin())
-                + 0.05 * ((noise >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
-        })
-        .collect();
-    let mut times: Vec<f64> = (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            let n = cutter.windows(&audio).dim().0.max(1);
-            start.elapsed().as_secs_f64() * 1e3 / n as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    Ok(times[2])
-}
-
-/// Median CPU time of one single-window inference (batch 1, one thread), in ms.
-pub(crate) fn inference_ms(runtime: &Runtime, model: &Path) -> anyhow::Result<f64> {
-    window_ms(&mut GenreModel::load(runtime, model, Provider::Cpu)?)
-}
-
-/// Median CPU time of `model` on one window (batch 1, as loaded: one thread), in ms.
-pub(crate) fn window_ms(model: &mut GenreModel) -> anyhow::Result<f64> {
-    let shape = model.metadata.input.shape();
-    let window = Array3::from_shape_fn((1, shape[0], shape[1]), |(_, t, f)| {
-        ((t * 31 + f * 17) % 23) as f32 / 23.0 - 0.5
-    });
-    for _ in 0..10 {
-        model.outputs(window.view())?;
-    }
-    let mut times: Vec<f64> = (0..200)
-        .map(|_| {
-            let start = Instant::now();
-            model
-                .outputs(window.view())
-                .map(|_| start.elapsed().as_secs_f64() * 1e3)
-        })
-        .collect::<Result<_, _>>()?;
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
 }
 
 /// One model's part of `REPORT.md`, kept in `<out>/report/entries/<name>.json` so that a run of
@@ -319,7 +268,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let entries = Entry::all(&args.options.out)?;
     let mut doc = String::from("# Model report\n\n");
-    for section in crate::context::report::Section::all() {
+    for section in Section::all() {
         doc += &section.text(&args.options.out);
     }
     doc += "## Per-window models (`train-all`, one artist-grouped split)\n\n";
