@@ -31,8 +31,8 @@ use crate::eval::clips::map_clips;
 use crate::metrics::mean_std;
 use crate::model_report::{self, Section};
 use crate::timing;
-use crate::train::data::Targets;
 use crate::train::models::Family;
+use crate::train::windows::Targets;
 use crate::train::{self, TrainOptions};
 
 #[derive(clap::Args)]

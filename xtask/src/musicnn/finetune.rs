@@ -18,8 +18,9 @@ use super::graph::{FRAMES, MELS};
 use super::net::Trunk;
 use super::transfer::{self, ClipPatches};
 use crate::data::args::{DataArgs, Selected};
-use crate::train::data::{window_set, Targets, TrainingData};
+use crate::train::data::TrainingData;
 use crate::train::fit::{evaluate, fit, FitConfig, Monitor};
+use crate::train::windows::{window_set, Targets};
 use crate::train::{calibrate, Backend};
 use genrescope::inference::runtime::repository_dirs;
 

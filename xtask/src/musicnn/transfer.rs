@@ -27,9 +27,10 @@ use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Clip;
 use crate::eval::clips::map_clips;
 use crate::train::calibrate;
-use crate::train::data::{feature_statistics, window_set, Targets, TrainingData};
+use crate::train::data::{feature_statistics, TrainingData};
 use crate::train::fit::{fit, EpochLog, FitConfig, Fitted, Monitor};
 use crate::train::models::{Family, Hyper, Net};
+use crate::train::windows::{window_set, Targets};
 use genrescope::inference::runtime::repository_dirs;
 
 #[derive(clap::Args)]

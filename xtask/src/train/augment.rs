@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
-use super::data::{window_set, Targets, WindowSet};
+use super::windows::{window_set, Targets, WindowSet};
 use crate::data::dataset::Clip;
 
 /// One augmentation; the ranges are those of the research sources and common practice.

@@ -16,8 +16,9 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::augment::{self, Augmentation};
-use super::data::{TrainingData, WindowSet};
+use super::data::TrainingData;
 use super::models::Net;
+use super::windows::WindowSet;
 use crate::metrics::{argmax, clip_probabilities, Confusion};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ pub mod data;
 pub mod fit;
 pub mod models;
 pub mod study;
+pub mod windows;
 
 use genrescope::inference::runtime::repository_dirs;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,9 @@ use serde_json::json;
 
 use crate::data::args::{DataArgs, Selected};
 use crate::features::load_config;
-use data::Targets;
 use fit::{fit, FitConfig, Monitor};
 use models::{Family, Hyper, Net};
+use windows::Targets;
 
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
