@@ -46,6 +46,8 @@ mod flops;
 #[cfg(feature = "ml")]
 mod invariance;
 #[cfg(feature = "ml")]
+mod markdown;
+#[cfg(feature = "ml")]
 mod metrics;
 #[cfg(feature = "ml")]
 mod model_report;

@@ -28,6 +28,7 @@ use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Dataset;
 use crate::data::split::Split;
 use crate::eval::clips::map_clips;
+use crate::markdown;
 use crate::metrics::mean_std;
 use crate::model_report::{self, Section};
 use crate::timing;
@@ -577,14 +578,18 @@ fn reference_row(label: &str, cost: &Cost, teacher: Option<&Cost>) -> String {
     let against = teacher.map_or(String::new(), |t| {
         format!(" ({:.2}× the teacher)", cost.real_time() / t.real_time())
     });
-    format!(
-        "| {label} | {} | {} | {:.2} + {:.2} | {:.0}×{against} | | | | | |\n",
-        cost.parameters.unwrap_or(0),
+    markdown::row([
+        label.to_owned(),
+        cost.parameters.unwrap_or(0).to_string(),
         cost.mflops(),
-        cost.features_ms,
-        cost.model_ms,
-        cost.real_time()
-    )
+        format!("{:.2} + {:.2}", cost.features_ms, cost.model_ms),
+        format!("{:.0}×{against}", cost.real_time()),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ])
 }
 
 /// `models/report/distill.md` (and its section of `REPORT.md`): every student's
@@ -635,8 +640,18 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
            the shapes ONNX Runtime reports for one window. Cost: CPU per window on this \
            machine, one thread, measured in this run; real time = seconds of audio per \
            CPU-second for features and model (decoding excluded).\n\n";
-    md += "| model | parameters | MFLOPs/window | ms/window (features + model) | × real time per core | folds | teacher acc / macro-F1 | student acc / macro-F1 | agreement | T, L |\n";
-    md += "|---|---|---|---|---|---|---|---|---|---|\n";
+    md += &markdown::header([
+        "model",
+        "parameters",
+        "MFLOPs/window",
+        "ms/window (features + model)",
+        "× real time per core",
+        "folds",
+        "teacher acc / macro-F1",
+        "student acc / macro-F1",
+        "agreement",
+        "T, L",
+    ]);
     md += &reference_row(
         &format!(
             "genre-v2 teacher, as shipped (`{}`)",
@@ -666,17 +681,17 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
                 figure(&r.folds, |f| of(f).macro_f1)
             )
         };
-        md += &format!(
-            "| {} ({}) | {} | {} | {:.2} + {:.2} | {:.0}× ({:.1}× the teacher) | {} | {} | {} | {} | {} |\n",
-            r.student,
-            r.family,
-            r.cost.parameters.unwrap_or(0),
+        md += &markdown::row([
+            format!("{} ({})", r.student, r.family),
+            r.cost.parameters.unwrap_or(0).to_string(),
             r.cost.mflops(),
-            r.cost.features_ms,
-            r.cost.model_ms,
-            r.cost.real_time(),
-            r.cost.real_time() / teacher.real_time(),
-            r.folds.len(),
+            format!("{:.2} + {:.2}", r.cost.features_ms, r.cost.model_ms),
+            format!(
+                "{:.0}× ({:.1}× the teacher)",
+                r.cost.real_time(),
+                r.cost.real_time() / teacher.real_time()
+            ),
+            r.folds.len().to_string(),
             pair(&|f| &f.teacher),
             pair(&|f| &f.student),
             figure(&r.folds, |f| f.agreement),
@@ -686,8 +701,8 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
                 "– (the float row's folds)".to_owned()
             } else {
                 format!("{}, {}", r.temperature, r.label_weight)
-            }
-        );
+            },
+        ]);
     }
     md += "\nCommands:\n\n";
     for r in &reports {

@@ -13,13 +13,21 @@ use super::cv::{self, Settings};
 use super::export::{Fitted, Shipped};
 use super::summary::{summary, Exploration};
 use crate::eval::plots;
+use crate::markdown;
 use crate::metrics::Confusion;
 use crate::model_report::{Section, DEFAULT_MODEL};
 
 /// The cross-validation table of candidate [`summary`]s, `chosen` in bold.
-fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) -> std::fmt::Result {
-    writeln!(md, "| candidate (networks, layer, pools, classifier) | single acc | single macro-F1 | partial top-in-set | multi top-in-set | first window acc | s |")?;
-    writeln!(md, "|---|---|---|---|---|---|---|")?;
+fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) {
+    *md += &markdown::header([
+        "candidate (networks, layer, pools, classifier)",
+        "single acc",
+        "single macro-F1",
+        "partial top-in-set",
+        "multi top-in-set",
+        "first window acc",
+        "s",
+    ]);
     let pm = |s: &serde_json::Value| {
         format!(
             "{:.3} ± {:.3}",
@@ -35,18 +43,16 @@ fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) -
         } else {
             ""
         };
-        writeln!(
-            md,
-            "| {mark}{candidate}{mark}{today} | {} | {} | {} | {} | {} | {:.0} |",
+        *md += &markdown::row([
+            format!("{mark}{candidate}{mark}{today}"),
             pm(&r["single_accuracy"]),
             pm(&r["single_macro_f1"]),
             pm(&r["partial_top_in_set"]),
             pm(&r["multi_top_in_set"]),
             pm(&r["first_window_single_accuracy"]),
-            r["seconds"].as_f64().unwrap_or(f64::NAN)
-        )?;
+            format!("{:.0}", r["seconds"].as_f64().unwrap_or(f64::NAN)),
+        ]);
     }
-    Ok(())
 }
 
 /// What a `genre-v2` run was asked for, as its report says it.
@@ -128,7 +134,7 @@ pub fn write_cv(
     let chosen_name = chosen.map(|(c, ..)| results[c].candidate.as_str());
     if let Some(exploration) = run.exploration {
         writeln!(md, "**Exploration** ({}):\n", exploration.note)?;
-        table(&mut md, &exploration.results, None)?;
+        table(&mut md, &exploration.results, None);
         writeln!(
             md,
             "\n**Decision run** (`--only`: the leading candidates again{}; the default is the simplest candidate running at most {} network(s) within one standard error of the best single-genre macro-F1):\n",
@@ -140,7 +146,7 @@ pub fn write_cv(
             run.max_networks
         )?;
     }
-    table(&mut md, &summaries, chosen_name)?;
+    table(&mut md, &summaries, chosen_name);
     if let Some((c, calibration, shipped)) = chosen {
         let png = format!("{model}-confusion.png");
         write_chosen(&mut md, (&dir, &png), &name, &results[c], calibration)?;
@@ -180,29 +186,28 @@ fn write_chosen(
         md,
         "Per source (out-of-fold, top genre one of the clip's):\n"
     )?;
-    writeln!(md, "| source | clips | top-in-set |\n|---|---|---|")?;
+    *md += &markdown::header(["source", "clips", "top-in-set"]);
     for (source, (hits, n)) in &result.sources {
-        writeln!(
-            md,
-            "| {source} | {n} | {:.3} |",
-            *hits as f64 / (*n).max(1) as f64
-        )?;
+        *md += &markdown::row([
+            source.clone(),
+            n.to_string(),
+            format!("{:.3}", *hits as f64 / (*n).max(1) as f64),
+        ]);
     }
     let named = Confusion {
         labels: result.confusion.labels.iter().map(|l| name(l)).collect(),
         matrix: result.confusion.matrix.clone(),
     };
     writeln!(md, "\nPer genre (single-genre clips, all folds):\n")?;
-    writeln!(
-        md,
-        "| genre | clips | precision | recall | F1 |\n|---|---|---|---|---|"
-    )?;
+    *md += &markdown::header(["genre", "clips", "precision", "recall", "F1"]);
     for s in named.per_class() {
-        writeln!(
-            md,
-            "| {} | {} | {:.3} | {:.3} | {:.3} |",
-            s.label, s.support, s.precision, s.recall, s.f1
-        )?;
+        *md += &markdown::row([
+            s.label,
+            s.support.to_string(),
+            format!("{:.3}", s.precision),
+            format!("{:.3}", s.recall),
+            format!("{:.3}", s.f1),
+        ]);
     }
     plots::confusion(&named, &result.candidate, &dir.join(png))?;
     writeln!(md, "\n![confusion](report/{png})\n")?;
@@ -210,11 +215,10 @@ fn write_chosen(
         md,
         "Confusion (rows: truth, columns: predicted, single-genre clips):\n"
     )?;
-    writeln!(md, "| | {} |", named.labels.join(" | "))?;
-    writeln!(md, "|---|{}", "---|".repeat(named.labels.len()))?;
+    *md += &markdown::header(std::iter::once("").chain(named.labels.iter().map(String::as_str)));
     for (label, row) in named.labels.iter().zip(&named.matrix) {
-        let cells: Vec<String> = row.iter().map(usize::to_string).collect();
-        writeln!(md, "| {label} | {} |", cells.join(" | "))?;
+        *md +=
+            &markdown::row(std::iter::once(label.clone()).chain(row.iter().map(usize::to_string)));
     }
     Ok(())
 }

@@ -8,12 +8,8 @@ use genrescope::inference::ModelMetadata;
 use serde::Serialize;
 
 use super::{confusion, model_label, plots, Args};
+use crate::markdown::{self, cell};
 use crate::metrics::{argmax, ClassScores, Confusion};
-
-/// A Markdown table cell: `|` would end the cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
 
 /// What happened to one clip.
 pub struct ClipResult {
@@ -237,27 +233,23 @@ impl Report {
             .lines()
             .map(|l| format!("{l}  \n"))
             .collect::<String>();
-        s += "\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n";
-        for (c, name) in self.per_class.iter().zip(&names) {
-            let _ = writeln!(
-                s,
-                "| {} | {:.3} | {:.3} | {:.3} | {} |",
-                name, c.precision, c.recall, c.f1, c.support
-            );
-        }
-        s += "\nConfusion matrix (rows: truth, columns: predicted):\n\n| |";
-        for l in &names {
-            let _ = write!(s, " {l} |");
-        }
-        s += "\n|---|";
-        s += &"---|".repeat(names.len());
         s += "\n";
+        s += &markdown::header(["class", "precision", "recall", "F1", "support"]);
+        for (c, name) in self.per_class.iter().zip(&names) {
+            s += &markdown::row([
+                name.clone(),
+                format!("{:.3}", c.precision),
+                format!("{:.3}", c.recall),
+                format!("{:.3}", c.f1),
+                c.support.to_string(),
+            ]);
+        }
+        s += "\nConfusion matrix (rows: truth, columns: predicted):\n\n";
+        s += &markdown::header(std::iter::once("").chain(names.iter().map(String::as_str)));
         for (l, row) in names.iter().zip(&self.confusion.matrix) {
-            let _ = write!(s, "| **{l}** |");
-            for n in row {
-                let _ = write!(s, " {n} |");
-            }
-            s += "\n";
+            s += &markdown::row(
+                std::iter::once(format!("**{l}**")).chain(row.iter().map(usize::to_string)),
+            );
         }
         s += "\n![confusion](confusion.png)\n";
         s

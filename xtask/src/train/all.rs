@@ -16,6 +16,7 @@ use super::models::Family;
 use super::{train, TrainOptions};
 use crate::data::args::DataArgs;
 use crate::eval;
+use crate::markdown;
 use crate::model_report::Section;
 use crate::musicnn::{finetune, transfer};
 use crate::timing::{features_ms, inference_ms};
@@ -136,22 +137,37 @@ impl Report<'_> {
         let size = std::fs::metadata(model)?.len() as f64 / 1e6;
         let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         let shape = metadata.input.shape();
-        let row = format!(
-            "| {name} | {}×{} every {:.2} s | {} | {size:.2} | {feature_ms:.2} + {ms:.2} | {:.3} / {:.3} | **{:.3}** / **{:.3}** ({} clips) | {:.2}: {:.3} → {:.3} | {:.3} | {research} |",
-            shape[0],
-            shape[1],
-            metadata.input.hop_seconds(),
-            metadata.training["parameters"],
-            f(&metadata.metrics["valid_clip_accuracy"]),
-            f(&metadata.metrics["valid_clip_macro_f1"]),
-            f(&report["accuracy"]),
-            f(&report["macro_f1"]),
-            report["scored"],
-            metadata.calibration.temperature,
-            f(&metadata.metrics["calibration"]["fitted"]["ece_before"]),
-            f(&metadata.metrics["calibration"]["fitted"]["ece_after"]),
-            f(&report["ece"]),
-        );
+        let row = markdown::row([
+            name.to_owned(),
+            format!(
+                "{}×{} every {:.2} s",
+                shape[0],
+                shape[1],
+                metadata.input.hop_seconds()
+            ),
+            metadata.training["parameters"].to_string(),
+            format!("{size:.2}"),
+            format!("{feature_ms:.2} + {ms:.2}"),
+            format!(
+                "{:.3} / {:.3}",
+                f(&metadata.metrics["valid_clip_accuracy"]),
+                f(&metadata.metrics["valid_clip_macro_f1"])
+            ),
+            format!(
+                "**{:.3}** / **{:.3}** ({} clips)",
+                f(&report["accuracy"]),
+                f(&report["macro_f1"]),
+                report["scored"]
+            ),
+            format!(
+                "{:.2}: {:.3} → {:.3}",
+                metadata.calibration.temperature,
+                f(&metadata.metrics["calibration"]["fitted"]["ece_before"]),
+                f(&metadata.metrics["calibration"]["fitted"]["ece_after"])
+            ),
+            format!("{:.3}", f(&report["ece"])),
+            research.to_owned(),
+        ]);
         for png in ["confusion.png", "training.png"] {
             let _ = std::fs::copy(
                 report_dir.join(png),
@@ -183,7 +199,7 @@ impl Report<'_> {
         );
         let entry = Entry {
             name: name.to_owned(),
-            row: row + "\n",
+            row,
             section,
             command: self.command.clone(),
             split: self.split.clone(),
@@ -317,7 +333,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             window probabilities before → after, 15 bins); the plugin and `eval` apply it. Test \
             ECE is of the calibrated clip distributions (mean window probability), as `eval` \
             reports them.\n\n";
-    doc += "| model | input (frames×values) | parameters | ONNX MB | CPU ms/window (features + model) | validation acc / macro-F1 | **test acc / macro-F1** | T: valid window ECE | test clip ECE | research sources report |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    doc += &markdown::header([
+        "model",
+        "input (frames×values)",
+        "parameters",
+        "ONNX MB",
+        "CPU ms/window (features + model)",
+        "validation acc / macro-F1",
+        "**test acc / macro-F1**",
+        "T: valid window ECE",
+        "test clip ECE",
+        "research sources report",
+    ]);
     for entry in &entries {
         doc += &entry.row;
     }

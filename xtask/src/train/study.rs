@@ -13,6 +13,7 @@ use super::augment::Augmentation;
 use super::models::Family;
 use super::{train, TrainOptions};
 use crate::data::args::DataArgs;
+use crate::markdown;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -85,16 +86,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let m = &metadata.metrics;
         let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
         let minutes = run_started.elapsed().as_secs_f64() / 60.0;
-        let _ = writeln!(
-            rows,
-            "| {} | {:.3} | **{:.3}** | {:.3} | {} / {} | {minutes:.1} |",
-            run.name,
-            f(&m["valid_clip_accuracy"]),
-            f(&m["valid_clip_macro_f1"]),
-            f(&m["valid_loss"]),
-            metadata.training["best_epoch"],
-            metadata.training["history"].as_array().map_or(0, Vec::len),
-        );
+        rows += &markdown::row([
+            run.name.clone(),
+            format!("{:.3}", f(&m["valid_clip_accuracy"])),
+            format!("**{:.3}**", f(&m["valid_clip_macro_f1"])),
+            format!("{:.3}", f(&m["valid_loss"])),
+            format!(
+                "{} / {}",
+                metadata.training["best_epoch"],
+                metadata.training["history"].as_array().map_or(0, Vec::len)
+            ),
+            format!("{minutes:.1}"),
+        ]);
         results.push(json!({
             "run": run.name,
             "augment": run.augment,
@@ -143,7 +146,14 @@ fn write_report(
             SpecAugment (two time and two mel-band masks of up to 10 %); mixup (Beta(0.2, \
             0.2)). All but mixup act on the dB mel frames, so pitch, tempo and noise are \
             power-spectrum approximations of the audio operations.\n\n";
-    doc += "| augmentation | valid clip accuracy | **valid clip macro-F1** | valid loss | best epoch / epochs run | minutes |\n|---|---|---|---|---|---|\n";
+    doc += &markdown::header([
+        "augmentation",
+        "valid clip accuracy",
+        "**valid clip macro-F1**",
+        "valid loss",
+        "best epoch / epochs run",
+        "minutes",
+    ]);
     doc += rows;
     std::fs::write(args.report.join("augmentation.md"), &doc)?;
     std::fs::write(
