@@ -14,7 +14,7 @@ use genrescope::inference::{ModelMetadata, Runtime};
 
 use super::models::Family;
 use super::{train, TrainOptions};
-use crate::data::args::DataArgs;
+use crate::data::args::{DataArgs, Selected};
 use crate::eval;
 use crate::markdown;
 use crate::model_report::Section;
@@ -219,26 +219,12 @@ fn class_names(classes: &[String]) -> String {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let families = if args.families.is_empty() {
-        Family::ALL.to_vec()
-    } else {
-        args.families.clone()
-    };
     let selected = args.data.select()?;
     anyhow::ensure!(
         !selected.test.is_empty(),
         "train-all reports on held-out test clips: give --test-fraction (e.g. 0.15)"
     );
-    // The test clips as a list file, for `eval --list` and for anyone re-running it.
-    std::fs::create_dir_all(&args.reports)?;
-    let test_list = args.reports.join("test_clips.txt");
-    let paths: Vec<String> = selected
-        .test
-        .iter()
-        .map(|&i| selected.data.clips[i].path.display().to_string())
-        .collect();
-    std::fs::write(&test_list, paths.join("\n") + "\n")?;
-
+    let test_list = write_test_list(&args.reports, &selected)?;
     let runtime = Runtime::find(&repository_dirs())?;
     let plots = args.options.out.join("report");
     std::fs::create_dir_all(Entry::dir(&args.options.out))?;
@@ -254,10 +240,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         test_list: &test_list,
         plots: &plots,
     };
+    train_each(&args, &selected, &mut report)?;
+    let entries = Entry::all(&args.options.out)?;
+    let doc = document(&args, &selected, &command, &entries, started);
+    std::fs::write(args.options.out.join("REPORT.md"), doc)?;
+    println!(
+        "wrote {} ({:.0} min)",
+        args.options.out.join("REPORT.md").display(),
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
+/// The test clips as a list file, for `eval --list` and for anyone re-running it.
+fn write_test_list(reports: &Path, selected: &Selected) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(reports)?;
+    let test_list = reports.join("test_clips.txt");
+    let paths: Vec<String> = selected
+        .test
+        .iter()
+        .map(|&i| selected.data.clips[i].path.display().to_string())
+        .collect();
+    std::fs::write(&test_list, paths.join("\n") + "\n")?;
+    Ok(test_list)
+}
+
+/// Trains each asked-for family, then the musicnn transfer and fine-tuning unless left out,
+/// and adds each model to `report`.
+fn train_each(args: &Args, selected: &Selected, report: &mut Report) -> anyhow::Result<()> {
+    let families = if args.families.is_empty() {
+        Family::ALL.to_vec()
+    } else {
+        args.families.clone()
+    };
     for &family in &families {
         let family_started = Instant::now();
         let name = family.name();
-        let model = train(&args.data, &selected, family, name, &args.options)?;
+        let model = train(&args.data, selected, family, name, &args.options)?;
         report.add(name, &model, research(family), family_started)?;
     }
     let musicnn = transfer::Options {
@@ -268,7 +287,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !args.no_transfer {
         let started = Instant::now();
         let name = "musicnn-transfer";
-        let model = transfer::transfer(&args.data, &selected, name, &musicnn)?;
+        let model = transfer::transfer(&args.data, selected, name, &musicnn)?;
         report.add(name, &model, TRANSFER_RESEARCH, started)?;
     }
     if args.finetune {
@@ -279,15 +298,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             backend: args.options.backend,
             ..Default::default()
         };
-        let model = finetune::finetune(&args.data, &selected, name, &musicnn, &tune)?;
+        let model = finetune::finetune(&args.data, selected, name, &musicnn, &tune)?;
         report.add(name, &model, TRANSFER_RESEARCH, started)?;
     }
-    let entries = Entry::all(&args.options.out)?;
+    Ok(())
+}
+
+/// `REPORT.md`: the other commands' sections, then the per-window models' protocol, table
+/// (one row per stored entry) and sections.
+fn document(
+    args: &Args,
+    selected: &Selected,
+    command: &str,
+    entries: &[Entry],
+    started: Instant,
+) -> String {
     let mut doc = String::from("# Model report\n\n");
     for section in Section::all() {
         doc += &section.text(&args.options.out);
     }
     doc += "## Per-window models (`train-all`, one artist-grouped split)\n\n";
+    doc += &protocol(args, selected, command, entries, started);
+    doc += &markdown::header([
+        "model",
+        "input (frames×values)",
+        "parameters",
+        "ONNX MB",
+        "CPU ms/window (features + model)",
+        "validation acc / macro-F1",
+        "**test acc / macro-F1**",
+        "T: valid window ECE",
+        "test clip ECE",
+        "research sources report",
+    ]);
+    for entry in entries {
+        doc += &entry.row;
+    }
+    for entry in entries {
+        doc += &entry.section;
+    }
+    doc
+}
+
+/// How the per-window models were trained, split and measured, as `REPORT.md` says it above
+/// their table.
+fn protocol(
+    args: &Args,
+    selected: &Selected,
+    command: &str,
+    entries: &[Entry],
+    started: Instant,
+) -> String {
+    let mut doc = String::new();
     let _ = writeln!(
         doc,
         "Rebuilt by `{command}` on {} ({} CPU threads, backend {:?}; {:.0} min). Each model's \
@@ -333,31 +395,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             window probabilities before → after, 15 bins); the plugin and `eval` apply it. Test \
             ECE is of the calibrated clip distributions (mean window probability), as `eval` \
             reports them.\n\n";
-    doc += &markdown::header([
-        "model",
-        "input (frames×values)",
-        "parameters",
-        "ONNX MB",
-        "CPU ms/window (features + model)",
-        "validation acc / macro-F1",
-        "**test acc / macro-F1**",
-        "T: valid window ECE",
-        "test clip ECE",
-        "research sources report",
-    ]);
-    for entry in &entries {
-        doc += &entry.row;
-    }
-    for entry in &entries {
-        doc += &entry.section;
-    }
-    std::fs::write(args.options.out.join("REPORT.md"), doc)?;
-    println!(
-        "wrote {} ({:.0} min)",
-        args.options.out.join("REPORT.md").display(),
-        started.elapsed().as_secs_f64() / 60.0
-    );
-    Ok(())
+    doc
 }
 
 #[cfg(test)]
