@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use burn::module::Module;
+use burn::tensor::Device;
 use genrescope::inference::{GenreModel, Provider, Runtime};
 use ndarray::ArrayView3;
 use serde_json::json;
@@ -16,11 +17,11 @@ use serde_json::json;
 use super::genre::{self, MusicnnGenre};
 use super::graph::{FRAMES, MELS};
 use super::net::Trunk;
-use super::transfer::{self, ClipPatches};
+use super::transfer::{self, ClipPatches, Frozen};
 use crate::data::args::{DataArgs, Selected};
 use crate::train::data::TrainingData;
 use crate::train::fit::{evaluate, fit, FitConfig, Monitor};
-use crate::train::windows::{window_set, Targets};
+use crate::train::windows::{window_set, Targets, WindowSet};
 use crate::train::{calibrate, Backend};
 use genrescope::inference::runtime::repository_dirs;
 
@@ -81,26 +82,7 @@ pub fn finetune(
 ) -> anyhow::Result<PathBuf> {
     let mut frozen = transfer::frozen(data_args, selected, &format!("{name}-head"), options, true)?;
     let classes = &selected.classes;
-    let clips = &selected.data.clips;
-    let patches = std::mem::take(&mut frozen.patches);
-    let cut = |indices: &[usize], pick: fn(&ClipPatches) -> &ndarray::Array3<f32>| {
-        window_set(
-            clips,
-            classes,
-            indices,
-            (FRAMES, MELS),
-            &Targets::PRIMARY_LABEL,
-            |i| patches[i].as_ref().map(|p| pick(p).clone()),
-        )
-    };
-    let data = TrainingData {
-        train: cut(&selected.split.train, |p| &p.train)?,
-        valid: cut(&selected.split.valid, |p| &p.run)?,
-        input: transfer::embedder_metadata(options.run_hop_frames).input,
-        skipped: Vec::new(),
-        augmenter: None,
-    };
-    drop(patches);
+    let data = patch_windows(selected, &mut frozen, options)?;
     println!(
         "{name}: fine-tuning on train {} clips / {} patches ({} per clip and epoch), valid {} clips / {} patches",
         data.train.clips.len(),
@@ -116,32 +98,8 @@ pub fn finetune(
         trunk: Trunk::new(&frozen.weights, &device)?.standardise_output(&frozen.mean, &frozen.std),
         head: frozen.head.clone(),
     };
-    let config = FitConfig {
-        max_epochs: tune.tune_epochs,
-        batch_size: tune.tune_batch_size,
-        learning_rate: tune.tune_learning_rate,
-        patience: tune.tune_patience,
-        lr_patience: 1,
-        seed: data_args.seed,
-        class_weights: true,
-        monitor: Monitor::MacroF1,
-        augment: Vec::new(),
-        windows_per_clip: Some(tune.patches_per_clip),
-    };
-    // The frozen stage's model on the same validation patches: what fine-tuning must beat.
-    let before = evaluate(
-        &model,
-        &data.valid,
-        classes.len(),
-        &device,
-        config.batch_size,
-    );
-    let before = json!({
-        "valid_clip_accuracy": before.confusion.accuracy(),
-        "valid_clip_macro_f1": before.confusion.macro_f1(),
-        "valid_window_accuracy": before.window_accuracy,
-        "valid_loss": before.loss,
-    });
+    let config = fit_config(tune, data_args.seed);
+    let before = before_tuning(&model, &data.valid, classes.len(), &device, &config);
     println!("{name}: before fine-tuning {before}");
     let fitted = fit(
         model,
@@ -155,23 +113,11 @@ pub fn finetune(
     let model = fitted.net.valid();
     let best = &fitted.history[fitted.best_epoch - 1];
 
-    // The exported graph, calibrated on its own validation outputs through ONNX Runtime.
     let onnx = model.to_onnx(
         classes.len(),
         "musicnn (MSD) fine-tuned with a genre head by genrescope",
     )?;
-    let runtime = Runtime::find(&repository_dirs())?;
-    let uncalibrated = genre::metadata(
-        name,
-        "musicnn-finetune",
-        classes,
-        options.run_hop_frames,
-        json!({}),
-    );
-    let mut ort = GenreModel::from_memory(&runtime, &onnx, uncalibrated, Provider::Cpu)?;
-    let valid = &data.valid;
-    let windows = ArrayView3::from_shape((valid.len(), FRAMES, MELS), &valid.x)?;
-    let calibration = calibrate::fit(ort.probabilities(windows)?.view(), &valid.y);
+    let calibration = calibration(name, classes, options, &onnx, &data.valid)?;
 
     let parameters = frozen.weights.parameters() + frozen.head.num_params();
     let metadata = genre::metadata(
@@ -198,4 +144,87 @@ pub fn finetune(
         best,
         &calibration,
     )
+}
+
+/// The patches the frozen stage kept for each clip, as fine-tuning's training windows (its
+/// training patches) and validation windows (its run patches).
+fn patch_windows(
+    selected: &Selected,
+    frozen: &mut Frozen,
+    options: &transfer::Options,
+) -> anyhow::Result<TrainingData> {
+    let (classes, clips) = (&selected.classes, &selected.data.clips);
+    let patches = std::mem::take(&mut frozen.patches);
+    let cut = |indices: &[usize], pick: fn(&ClipPatches) -> &ndarray::Array3<f32>| {
+        window_set(
+            clips,
+            classes,
+            indices,
+            (FRAMES, MELS),
+            &Targets::PRIMARY_LABEL,
+            |i| patches[i].as_ref().map(|p| pick(p).clone()),
+        )
+    };
+    Ok(TrainingData {
+        train: cut(&selected.split.train, |p| &p.train)?,
+        valid: cut(&selected.split.valid, |p| &p.run)?,
+        input: transfer::embedder_metadata(options.run_hop_frames).input,
+        skipped: Vec::new(),
+        augmenter: None,
+    })
+}
+
+/// How the whole network and head are fine-tuned.
+fn fit_config(tune: &Tune, seed: u64) -> FitConfig {
+    FitConfig {
+        max_epochs: tune.tune_epochs,
+        batch_size: tune.tune_batch_size,
+        learning_rate: tune.tune_learning_rate,
+        patience: tune.tune_patience,
+        lr_patience: 1,
+        seed,
+        class_weights: true,
+        monitor: Monitor::MacroF1,
+        augment: Vec::new(),
+        windows_per_clip: Some(tune.patches_per_clip),
+    }
+}
+
+/// The frozen stage's model on the same validation patches: what fine-tuning must beat.
+fn before_tuning(
+    model: &MusicnnGenre,
+    valid: &WindowSet,
+    classes: usize,
+    device: &Device,
+    config: &FitConfig,
+) -> serde_json::Value {
+    let before = evaluate(model, valid, classes, device, config.batch_size);
+    json!({
+        "valid_clip_accuracy": before.confusion.accuracy(),
+        "valid_clip_macro_f1": before.confusion.macro_f1(),
+        "valid_window_accuracy": before.window_accuracy,
+        "valid_loss": before.loss,
+    })
+}
+
+/// The exported graph's temperature, fitted on its own validation outputs through ONNX
+/// Runtime.
+fn calibration(
+    name: &str,
+    classes: &[String],
+    options: &transfer::Options,
+    onnx: &[u8],
+    valid: &WindowSet,
+) -> anyhow::Result<calibrate::Fitted> {
+    let runtime = Runtime::find(&repository_dirs())?;
+    let uncalibrated = genre::metadata(
+        name,
+        "musicnn-finetune",
+        classes,
+        options.run_hop_frames,
+        json!({}),
+    );
+    let mut ort = GenreModel::from_memory(&runtime, onnx, uncalibrated, Provider::Cpu)?;
+    let windows = ArrayView3::from_shape((valid.len(), FRAMES, MELS), &valid.x)?;
+    Ok(calibrate::fit(ort.probabilities(windows)?.view(), &valid.y))
 }
