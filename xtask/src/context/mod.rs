@@ -106,14 +106,32 @@ impl Args {
 /// and both networks side by side, narrowed networks alone, and narrowed MSD and MTT side by
 /// side.
 fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
-    let on = |networks: Vec<Network>, layer, pools: &[Pool], classifier| Candidate {
+    let mut list = msd_candidates();
+    if networks.contains(&Network::MTT) {
+        list.extend(mtt_candidates());
+    }
+    list.extend(narrowed_candidates(networks));
+    if quick {
+        list.truncate(3);
+    }
+    list.retain(|c| c.networks.iter().all(|n| networks.contains(n)));
+    list
+}
+
+/// A candidate: `layer` of `networks`, `pools` over the context's windows, a `classifier` head.
+fn on(networks: Vec<Network>, layer: Layer, pools: &[Pool], classifier: Classifier) -> Candidate {
+    Candidate {
         networks,
         layer,
         pools: pools.to_vec(),
         classifier,
-    };
+    }
+}
+
+/// Today's head and the pooled heads on MSD musicnn's layers.
+fn msd_candidates() -> Vec<Candidate> {
     let msd = || vec![Network::MSD];
-    let mut list = vec![
+    vec![
         Candidate::today(),
         on(msd(), Layer::Penultimate, &[], Classifier::Logistic),
         on(
@@ -160,28 +178,35 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
             Classifier::Logistic,
         ),
         on(msd(), Layer::Tags, &[], Classifier::Mlp(128)),
-    ];
-    if networks.contains(&Network::MTT) {
-        let mtt = || vec![Network::MTT];
-        let both = || vec![Network::MSD, Network::MTT];
-        list.extend([
-            on(mtt(), Layer::Penultimate, &[], Classifier::Mlp(128)),
-            on(
-                mtt(),
-                Layer::PreDense,
-                &[Pool::Mean, Pool::Std],
-                Classifier::Logistic,
-            ),
-            on(both(), Layer::Penultimate, &[], Classifier::Logistic),
-            on(both(), Layer::Penultimate, &[], Classifier::Mlp(128)),
-            on(
-                both(),
-                Layer::PreDense,
-                &[Pool::Mean, Pool::Std],
-                Classifier::Logistic,
-            ),
-        ]);
-    }
+    ]
+}
+
+/// MTT musicnn alone and beside MSD's.
+fn mtt_candidates() -> [Candidate; 5] {
+    let mtt = || vec![Network::MTT];
+    let both = || vec![Network::MSD, Network::MTT];
+    [
+        on(mtt(), Layer::Penultimate, &[], Classifier::Mlp(128)),
+        on(
+            mtt(),
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ),
+        on(both(), Layer::Penultimate, &[], Classifier::Logistic),
+        on(both(), Layer::Penultimate, &[], Classifier::Mlp(128)),
+        on(
+            both(),
+            Layer::PreDense,
+            &[Pool::Mean, Pool::Std],
+            Classifier::Logistic,
+        ),
+    ]
+}
+
+/// The narrowed networks among `networks` (`msd@25`), each alone and MSD's beside MTT's.
+fn narrowed_candidates(networks: &[Network]) -> Vec<Candidate> {
+    let mut list = Vec::new();
     // A narrowed network (`msd@25`) with the teacher's recipe, and a pooled head on its
     // pre-dense values (which may make up for what the narrowing changed downstream).
     for &narrow in networks.iter().filter(|n| n.percent < 100) {
@@ -213,10 +238,6 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
             ));
         }
     }
-    if quick {
-        list.truncate(3);
-    }
-    list.retain(|c| c.networks.iter().all(|n| networks.contains(n)));
     list
 }
 
