@@ -592,13 +592,34 @@ fn reference_row(label: &str, cost: &Cost, teacher: Option<&Cost>) -> String {
     ])
 }
 
-/// `models/report/distill.md` (and its section of `REPORT.md`): every student's
-/// cross-validation beside the teacher's on the same folds, and the cost of each, measured
-/// again now so that the ratios come from one run.
-fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
-    let dir = out.join("report");
+/// How the students were trained and scored, as the table's introduction says it.
+const PROTOCOL: &str =
+    "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \
+    mixed with the share L of the same answer restricted to the genres the clip's labels \
+    allow) with the augmentations of its command. 5-fold artist-grouped cross-validation \
+    with `genre-v2`'s folds: per test fold, the next fold validates and the other three \
+    train both the teacher's head and the student, so neither sees a test clip; the \
+    teacher column is that teacher on the same test clips. Scores are of whole clips \
+    through ONNX Runtime, as `analyze` runs them: single-genre accuracy / macro-F1, mean \
+    ± std over the folds; agreement is how often the student's top genre is the \
+    teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's \
+    recipe on MSD musicnn keeping that share of its front-end filters (the least important \
+    taken out, `xtask/src/musicnn/narrow.rs`), its head fitted on the same training \
+    clips; at 12 % it is the teacher (the shipped model runs it). Rows named `-int8` \
+    (`--int8`) are ONNX Runtime's dynamic int8 quantisation (8-bit weights, activations \
+    quantised per call, `xtask/src/quantize.rs`) of the row above: the same fold \
+    students quantised, or the narrowed network's windows through its int8 graph with \
+    the head fitted on them. MFLOPs: two per \
+    multiply-add of the model's convolutions, matrix products and LSTMs, counted from \
+    the shapes ONNX Runtime reports for one window. Cost: CPU per window on this \
+    machine, one thread, measured in this run; real time = seconds of audio per \
+    CPU-second for features and model (decoding excluded).\n\n";
+
+/// Every student's `<name>.distill.json` in `dir`; one that cannot be read is left out with a
+/// message.
+fn read_reports(dir: &Path) -> anyhow::Result<Vec<Report>> {
     let mut reports: Vec<Report> = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
+    for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if !path.to_string_lossy().ends_with(".distill.json") {
             continue;
@@ -612,6 +633,14 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
             Err(e) => eprintln!("{} left out of the table: {e}", path.display()),
         }
     }
+    Ok(reports)
+}
+
+/// `models/report/distill.md` (and its section of `REPORT.md`): every student's
+/// cross-validation beside the teacher's on the same folds, and the cost of each, measured
+/// again now so that the ratios come from one run.
+fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
+    let mut reports = read_reports(&out.join("report"))?;
     // A quantisation's row right below its float row.
     reports.sort_by(|a, b| (a.cost.parameters, &a.student).cmp(&(b.cost.parameters, &b.student)));
     let (teacher_model, fast_model) = (
@@ -620,26 +649,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     );
     let teacher = Cost::of(runtime, &teacher_model)?;
     let mut md = String::from("## Distilled students (`cargo xtask distill`)\n\n");
-    md += "Each student learns the genre-v2 teacher's answers (softened by the temperature T, \
-           mixed with the share L of the same answer restricted to the genres the clip's labels \
-           allow) with the augmentations of its command. 5-fold artist-grouped cross-validation \
-           with `genre-v2`'s folds: per test fold, the next fold validates and the other three \
-           train both the teacher's head and the student, so neither sees a test clip; the \
-           teacher column is that teacher on the same test clips. Scores are of whole clips \
-           through ONNX Runtime, as `analyze` runs them: single-genre accuracy / macro-F1, mean \
-           ± std over the folds; agreement is how often the student's top genre is the \
-           teacher's. The narrowed-musicnn rows (`--narrow`) train no network: the teacher's \
-           recipe on MSD musicnn keeping that share of its front-end filters (the least important \
-           taken out, `xtask/src/musicnn/narrow.rs`), its head fitted on the same training \
-           clips; at 12 % it is the teacher (the shipped model runs it). Rows named `-int8` \
-           (`--int8`) are ONNX Runtime's dynamic int8 quantisation (8-bit weights, activations \
-           quantised per call, `xtask/src/quantize.rs`) of the row above: the same fold \
-           students quantised, or the narrowed network's windows through its int8 graph with \
-           the head fitted on them. MFLOPs: two per \
-           multiply-add of the model's convolutions, matrix products and LSTMs, counted from \
-           the shapes ONNX Runtime reports for one window. Cost: CPU per window on this \
-           machine, one thread, measured in this run; real time = seconds of audio per \
-           CPU-second for features and model (decoding excluded).\n\n";
+    md += PROTOCOL;
     md += &markdown::header([
         "model",
         "parameters",
