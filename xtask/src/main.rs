@@ -36,6 +36,8 @@ mod data;
 #[cfg(feature = "ml")]
 mod dataset_summary;
 #[cfg(feature = "ml")]
+mod efficientat;
+#[cfg(feature = "ml")]
 mod embed;
 #[cfg(feature = "ml")]
 mod eval;
@@ -63,6 +65,8 @@ mod quantize;
 mod timing;
 #[cfg(feature = "ml")]
 mod train;
+#[cfg(feature = "ml")]
+mod weights;
 
 use std::ffi::OsString;
 
@@ -77,6 +81,7 @@ mod ml {
     pub use crate::context::distill::Args as Distill;
     pub use crate::context::Args as GenreV2;
     pub use crate::dataset_summary::Args as Dataset;
+    pub use crate::efficientat::Args as Efficientat;
     pub use crate::embed::Args as Embed;
     pub use crate::eval::Args as Eval;
     pub use crate::features::Args as Features;
@@ -91,6 +96,7 @@ mod ml {
     pub use crate::relaunch::Args as BenchFeatures;
     pub use crate::relaunch::Args as Dataset;
     pub use crate::relaunch::Args as Distill;
+    pub use crate::relaunch::Args as Efficientat;
     pub use crate::relaunch::Args as Embed;
     pub use crate::relaunch::Args as Eval;
     pub use crate::relaunch::Args as Features;
@@ -153,6 +159,8 @@ enum Command {
     Embed(ml::Embed),
     /// The pre-trained musicnn: ONNX export, parity check, transfer learning and fine-tuning.
     Musicnn(ml::Musicnn),
+    /// The pre-trained EfficientAT mn04 (AudioSet): ONNX export and parity check.
+    Efficientat(ml::Efficientat),
     /// Any other command (`known-packages`, ...) goes to nice-plug's bundler.
     #[command(external_subcommand)]
     Bundler(Vec<String>),
@@ -193,6 +201,8 @@ fn main() -> anyhow::Result<()> {
         Command::Embed(args) => embed::run(args),
         #[cfg(feature = "ml")]
         Command::Musicnn(args) => musicnn::run(args),
+        #[cfg(feature = "ml")]
+        Command::Efficientat(args) => efficientat::run(args),
         #[cfg(not(feature = "ml"))]
         _ => relaunch::run(),
     }

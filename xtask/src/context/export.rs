@@ -161,7 +161,10 @@ pub fn shipped(
     let mut ms_per_window = Vec::new();
     for &full in &spec.networks {
         let full_ms = ms[&full];
-        let Some(percent) = args.narrow.filter(|_| full.percent == 100) else {
+        let Some(percent) = args
+            .narrow
+            .filter(|_| full.percent == 100 && full.is_musicnn())
+        else {
             networks.push(full);
             ms_per_window.push((full_ms, None));
             continue;
@@ -177,8 +180,8 @@ pub fn shipped(
         )?;
         for (a, b) in probes[&full].iter().zip(&rows) {
             let (a, b) = (
-                a.slice(ndarray::s![.., spec.layer.range(a.ncols())]),
-                b.slice(ndarray::s![.., spec.layer.range(b.ncols())]),
+                a.slice(ndarray::s![.., spec.layer.range(full, a.ncols())]),
+                b.slice(ndarray::s![.., spec.layer.range(narrow, b.ncols())]),
             );
             anyhow::ensure!(a.dim() == b.dim(), "{}: another layer width", narrow.name());
             let worst = a
@@ -227,6 +230,11 @@ fn window_graph(
     per_window: Option<&Head>,
     weights_root: &Path,
 ) -> anyhow::Result<WindowGraph> {
+    anyhow::ensure!(
+        networks.iter().all(|n| n.is_musicnn()),
+        "the window graph has one input, musicnn's patches: a head on mn04 cannot ship in it \
+         yet (measure it with --no-export)"
+    );
     let mut g = Graph::new();
     let mut parts = Vec::new();
     let mut tags = None;
@@ -332,7 +340,7 @@ pub fn write(
         name: args.name.clone(),
         family: "musicnn-pooled".into(),
         labels: corpus.classes.clone(),
-        input: windows::window_metadata(0).input,
+        input: windows::window_metadata(Network::MSD, 0).input,
         output: OutputKind::Softmax,
         calibration: Calibration {
             temperature: calibration.temperature,
