@@ -46,22 +46,22 @@ impl FrameFeatures {
         }
     }
 
-    /// The mel energy (sum over bands of mel power) of one frame of a full-scale 1-kHz sine:
-    /// 0 dB for [`Level::Window`]'s target.
-    fn reference_energy(&self, sample_rate: u32) -> f64 {
+    /// The mel energy (sum over bands of mel power) of one frame of a full-scale 1-kHz sine
+    /// through the front end (its pre-emphasis included): 0 dB for [`Level::Window`]'s target.
+    fn reference_energy(&self, config: &FeatureConfig) -> f64 {
         let mut frames = Self {
             compressed: false,
             ..self.clone()
         };
         let n_fft = frames.spectrum.n_fft();
-        let sine: Vec<f32> = (0..n_fft)
-            .map(|i| {
-                let phase = std::f64::consts::TAU * 1000.0 * i as f64 / f64::from(sample_rate);
-                phase.sin() as f32
-            })
-            .collect();
+        let rate = f64::from(config.sample_rate);
+        let sine = |i: usize| (std::f64::consts::TAU * 1000.0 * i as f64 / rate).sin() as f32;
+        let frame: Vec<f32> = match config.pre_emphasis {
+            Some(c) => (0..n_fft).map(|i| sine(i + 1) - c * sine(i)).collect(),
+            None => (0..n_fft).map(sine).collect(),
+        };
         let mut mel = vec![0.0; frames.mel.n_mels()];
-        frames.compute(&sine, &mut mel);
+        frames.compute(&frame, &mut mel);
         mel.iter().map(|&p| f64::from(p)).sum()
     }
 
@@ -196,7 +196,7 @@ impl FeatureExtractor {
         Ok(Self {
             config: config.clone(),
             dct,
-            reference_energy: stream.frame.reference_energy(config.sample_rate),
+            reference_energy: stream.frame.reference_energy(config),
             stream,
         })
     }
@@ -269,6 +269,16 @@ impl FeatureExtractor {
             );
         }
         features
+    }
+
+    /// The gated level ([`gated_energy`]) of a window of mel power frames (what
+    /// [`Self::frames`] returns under a normalising [`Level`]), in dB relative to a full-scale
+    /// 1-kHz sine through the same front end; `None` for a window without energy.
+    pub fn window_level_db(&self, frames: ArrayView2<f32>) -> Option<f64> {
+        let frames = frames.as_standard_layout();
+        let values = frames.as_slice().expect("standard layout is contiguous");
+        gated_energy(values, self.config.n_mels)
+            .map(|energy| 10.0 * (energy / self.reference_energy).log10())
     }
 
     /// Features of a whole clip treated as one window: equal to the librosa call named by

@@ -110,22 +110,16 @@ impl MelFilterbank {
                     MelNorm::Slaney => 2.0 / (right - left),
                     MelNorm::None => 1.0,
                 };
-                let all: Vec<f32> = fft_freqs
-                    .iter()
-                    .enumerate()
-                    .map(|(bin, &f)| match scale {
-                        // Kaldi's triangles: linear in mels, none on the Nyquist bin.
-                        MelScale::Kaldi if bin == n_fft / 2 => 0.0,
-                        MelScale::Kaldi => {
-                            let mel = |f| hz_to_mel(f, scale);
-                            triangle(mel(left), mel(centre), mel(right), mel(f)) * enorm
-                        }
-                        MelScale::Slaney | MelScale::Htk => {
-                            triangle(left, centre, right, f) * enorm
-                        }
-                    })
-                    .map(|w| w as f32)
-                    .collect();
+                let all: Vec<f32> = match scale {
+                    MelScale::Kaldi => kaldi_triangle(m, mel_min, mel_max, n_mels, &fft_freqs)
+                        .into_iter()
+                        .map(|w| (f64::from(w) * enorm) as f32)
+                        .collect(),
+                    MelScale::Slaney | MelScale::Htk => fft_freqs
+                        .iter()
+                        .map(|&f| (triangle(left, centre, right, f) * enorm) as f32)
+                        .collect(),
+                };
                 let start = all.iter().position(|&w| w != 0.0).unwrap_or(0);
                 let end = all.iter().rposition(|&w| w != 0.0).map_or(start, |i| i + 1);
                 let end = (start + (end - start).next_multiple_of(LANES)).min(bins);
@@ -166,6 +160,37 @@ impl MelFilterbank {
             })
             .collect()
     }
+}
+
+/// Kaldi's filter `m` over the bins at `fft_freqs` (Hz): a triangle linear in mels between
+/// mel-spaced points, none on the Nyquist bin, computed in f32 as
+/// `torchaudio.compliance.kaldi.get_mel_banks` computes it (its edges fall between bins
+/// differently in f64: a bin 0.1 % inside a triangle in f64 may be outside in f32, which
+/// changes a band's energy by up to 0.1 %).
+fn kaldi_triangle(
+    m: usize,
+    mel_min: f64,
+    mel_max: f64,
+    n_mels: usize,
+    fft_freqs: &[f64],
+) -> Vec<f32> {
+    let delta = ((mel_max - mel_min) / (n_mels + 1) as f64) as f32;
+    let point = |i: usize| mel_min as f32 + i as f32 * delta;
+    let (left, centre, right) = (point(m), point(m + 1), point(m + 2));
+    let nyquist = fft_freqs.len() - 1;
+    fft_freqs
+        .iter()
+        .enumerate()
+        .map(|(bin, &hz)| {
+            if bin == nyquist {
+                return 0.0;
+            }
+            let mel = 1127.0f32 * (1.0f32 + hz as f32 / 700.0).ln();
+            let up = (mel - left) / (centre - left);
+            let down = (right - mel) / (right - centre);
+            up.min(down).max(0.0)
+        })
+        .collect()
 }
 
 /// A triangle rising from `left` to 1 at `centre` and falling to 0 at `right`, at `x`.

@@ -67,6 +67,8 @@ mod timing;
 mod train;
 #[cfg(feature = "ml")]
 mod weights;
+#[cfg(feature = "ml")]
+mod window_level;
 
 use std::ffi::OsString;
 
@@ -90,6 +92,7 @@ mod ml {
     pub use crate::train::all::Args as TrainAll;
     pub use crate::train::study::Args as AugmentStudy;
     pub use crate::train::Args as Train;
+    pub use crate::window_level::Args as WindowLevel;
 }
 #[cfg(not(feature = "ml"))]
 mod ml {
@@ -106,6 +109,7 @@ mod ml {
     pub use crate::relaunch::Args as TrainAll;
     pub use crate::relaunch::Args as AugmentStudy;
     pub use crate::relaunch::Args as Train;
+    pub use crate::relaunch::Args as WindowLevel;
 }
 
 #[derive(Parser)]
@@ -161,6 +165,8 @@ enum Command {
     Musicnn(ml::Musicnn),
     /// The pre-trained EfficientAT mn04 (AudioSet): ONNX export and parity check.
     Efficientat(ml::Efficientat),
+    /// The research corpus's window levels as a network's front end sees them.
+    WindowLevel(ml::WindowLevel),
     /// Any other command (`known-packages`, ...) goes to nice-plug's bundler.
     #[command(external_subcommand)]
     Bundler(Vec<String>),
@@ -203,6 +209,8 @@ fn main() -> anyhow::Result<()> {
         Command::Musicnn(args) => musicnn::run(args),
         #[cfg(feature = "ml")]
         Command::Efficientat(args) => efficientat::run(args),
+        #[cfg(feature = "ml")]
+        Command::WindowLevel(args) => window_level::run(args),
         #[cfg(not(feature = "ml"))]
         _ => relaunch::run(),
     }

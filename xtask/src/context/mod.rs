@@ -18,7 +18,7 @@ mod export;
 mod head;
 mod report;
 mod summary;
-mod windows;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

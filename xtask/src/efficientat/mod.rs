@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The graph: `[B, frames, 128]` features → `[B, 911]`, the embedding then the logits.
-pub fn graph(weights: &Weights) -> anyhow::Result<Vec<u8>> {
+pub fn graph(weights: &Weights, frames: usize) -> anyhow::Result<Vec<u8>> {
     let mut g = Graph::new();
     let values = net::export(&mut g, weights, "input")?;
     let row = g.node(
@@ -83,7 +83,7 @@ pub fn graph(weights: &Weights) -> anyhow::Result<Vec<u8>> {
     );
     let width = net::EMBEDDING + net::CLASSES;
     Ok(g.finish(
-        ("input", &[None, None, Some(net::MELS)]),
+        ("input", &[None, Some(frames), Some(net::MELS)]),
         (&row, &[None, Some(width)]),
         "probabilities",
         "EfficientAT mn04_as (MIT, Florian Schmid), ported by genrescope: embedding + AudioSet logits",
@@ -107,7 +107,8 @@ pub fn class_names(dir: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 fn export(weights: &Weights, name: &str, out: &Path) -> anyhow::Result<()> {
-    let onnx = graph(weights)?;
+    let features = FeatureConfig::preset(Preset::EfficientAt);
+    let onnx = graph(weights, features.frames)?;
     let dir = network_dir();
     let mut labels: Vec<String> = (0..net::EMBEDDING)
         .map(|i| format!("embedding-{i}"))
@@ -119,8 +120,8 @@ fn export(weights: &Weights, name: &str, out: &Path) -> anyhow::Result<()> {
         family: "efficientat".into(),
         labels,
         input: ModelInput::Frames {
-            features: FeatureConfig::preset(Preset::EfficientAt),
-            hop_frames: FeatureConfig::preset(Preset::EfficientAt).frames,
+            hop_frames: features.frames,
+            features,
         },
         output: OutputKind::Sigmoid,
         calibration: Default::default(),

@@ -18,6 +18,9 @@ use ndarray_npy::ReadNpyExt;
 use super::{graph, net};
 use crate::weights::Weights;
 
+/// Frames of the reference's 10 s.
+const REFERENCE_FRAMES: usize = 1000;
+
 /// The largest differences allowed (absolute; the mel values span about -2..2, the logits
 /// about -15..5).
 #[derive(Debug, Clone, Copy)]
@@ -156,12 +159,21 @@ pub fn check(weights: &Weights, reference: &Path) -> anyhow::Result<Report> {
     )?;
     let runtime = Runtime::find(&repository_dirs())?;
     let config = FeatureConfig::preset(Preset::EfficientAt);
-    let mut model = GenreModel::from_memory(
-        &runtime,
-        &graph(weights)?,
-        raw_metadata(&config),
-        Provider::Cpu,
-    )?;
+    // The reference's 10 s (1000 frames) and its 3-s windows (300 frames).
+    let model = |frames: usize| -> anyhow::Result<GenreModel> {
+        let config = FeatureConfig {
+            frames,
+            ..config.clone()
+        };
+        let onnx = graph(weights, frames)?;
+        Ok(GenreModel::from_memory(
+            &runtime,
+            &onnx,
+            raw_metadata(&config),
+            Provider::Cpu,
+        )?)
+    };
+    let (mut whole, mut windows) = (model(REFERENCE_FRAMES)?, model(config.frames)?);
     let extractor = FeatureExtractor::new(&config)?;
     let mut report = Report::default();
     for clip in clips {
@@ -169,7 +181,7 @@ pub fn check(weights: &Weights, reference: &Path) -> anyhow::Result<Report> {
             .as_str()
             .context("clips.json: an entry without a file")?;
         let reference = Reference::load(&reference.join(file))?;
-        report = report.merge(compare(&reference, &extractor, &mut model)?);
+        report = report.merge(compare(&reference, &extractor, &mut whole, &mut windows)?);
     }
     Ok(report)
 }
@@ -192,7 +204,8 @@ fn raw_metadata(config: &FeatureConfig) -> genrescope::inference::ModelMetadata 
 fn compare(
     reference: &Reference,
     extractor: &FeatureExtractor,
-    model: &mut GenreModel,
+    whole: &mut GenreModel,
+    windows_model: &mut GenreModel,
 ) -> anyhow::Result<Report> {
     let samples = reference
         .waveform
@@ -208,16 +221,23 @@ fn compare(
     );
     let mel = max_difference(ours.iter(), theirs.iter());
 
-    let whole = run(model, theirs.to_owned().insert_axis(Axis(0)))?;
-    let (embedding, logits) = whole.row(0).split_at(Axis(0), net::EMBEDDING);
+    let outputs = run(whole, theirs.to_owned().insert_axis(Axis(0)))?;
+    let (embedding, logits) = outputs.row(0).split_at(Axis(0), net::EMBEDDING);
+    // The reference's windows went through the front end one by one: 3 s of samples each.
     let windows = reference.window_logits.nrows();
-    let frames = theirs.nrows() / windows.max(1);
+    let config = FeatureConfig::preset(Preset::EfficientAt);
+    let (frames, span) = (config.frames, config.frames * config.hop_length);
     let mut cut = Array3::zeros((windows, frames, net::MELS));
     for w in 0..windows {
-        cut.slice_mut(s![w, .., ..])
-            .assign(&theirs.slice(s![w * frames..(w + 1) * frames, ..]));
+        let features = extractor.extract(&samples[w * span..(w + 1) * span]);
+        anyhow::ensure!(
+            features.nrows() == frames,
+            "{} frames from 3 s",
+            features.nrows()
+        );
+        cut.slice_mut(s![w, .., ..]).assign(&features);
     }
-    let per_window = run(model, cut)?;
+    let per_window = run(windows_model, cut)?;
     let (window_embedding, window_logits) = per_window.view().split_at(Axis(1), net::EMBEDDING);
     Ok(Report {
         clips: 1,
@@ -233,7 +253,7 @@ fn compare(
 }
 
 fn run(model: &mut GenreModel, windows: Array3<f32>) -> anyhow::Result<Array2<f32>> {
-    Ok(model.outputs(windows.view())?)
+    Ok(model.outputs(windows.as_standard_layout().view())?)
 }
 
 fn max_difference<'a>(a: impl Iterator<Item = &'a f32>, b: impl Iterator<Item = &'a f32>) -> f32 {
