@@ -247,11 +247,10 @@ pub fn exported_values(
 }
 
 /// The level of every genre-v2 window before musicnn's compression (`features::level`): the
-/// median window level of the research corpus (-14.2 dB; half its windows lie within -17.5 to
-/// -10.8 dB, the quietest at -39 dB), so that the network reads music at the level it usually
-/// comes at, whatever level it comes at; at most 50 dB of gain, so a window 20 dB below the
-/// corpus's quietest still reaches the target, and a near-silent one (below -64 dB) is not
-/// raised into a loud one.
+/// median window level of the research corpus (-14.0 dB; half its windows lie within -17.5 to
+/// -10.9 dB: `cargo xtask window-level --network msd`), so that the network reads music at the
+/// level it usually comes at, whatever level it comes at; at most 50 dB of gain, so that a
+/// near-silent window (below -64 dB) is not raised into a loud one.
 pub const WINDOW_LEVEL: Level = Level::Window {
     target_db: -14.0,
     max_gain_db: 50.0,
@@ -265,9 +264,10 @@ pub const MN04_HOP_FRAMES: usize = 299;
 
 /// The level of every mn04 window before its logarithm, relative to a full-scale 1-kHz sine
 /// through the same front end (pre-emphasis included): the research corpus's median window
-/// level there, capped like [`WINDOW_LEVEL`].
+/// level there (-11.4 dB; quartiles -17.2 and -6.9 dB: `cargo xtask window-level --network
+/// mn04`), the gain capped like [`WINDOW_LEVEL`]'s.
 pub const MN04_WINDOW_LEVEL: Level = Level::Window {
-    target_db: -14.0,
+    target_db: -11.5,
     max_gain_db: 50.0,
 };
 
