@@ -2,10 +2,13 @@
 //! from `../shared/music` (cut short by ffmpeg, so the batches stay quick).
 
 mod harness;
+mod media;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use media::state;
 
 fn genrescope(args: &[&str]) -> Output {
     harness::provide_onnx_runtime();
@@ -53,13 +56,6 @@ fn clip(genre: &str, index: usize, seconds: u32, out: &Path, extra: &[&str]) {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
-    (
-        std::fs::read(path).unwrap(),
-        std::fs::metadata(path).unwrap().modified().unwrap(),
-    )
 }
 
 #[test]
