@@ -13,7 +13,7 @@ use genrescope::tagging::{
 };
 use lofty::file::TaggedFileExt;
 use lofty::tag::Accessor;
-use media::{decoded, ffmpeg, make, state, stream_bytes};
+use media::{decoded, ffmpeg, make, other_tags, state, stream_bytes};
 
 /// An empty folder of its own, removed when the test ends (also when it fails).
 fn dir(name: &str) -> tempfile::TempDir {
@@ -369,32 +369,6 @@ fn stale_temporaries_of_killed_runs_are_removed_and_nothing_else() {
     for name in &kept {
         assert!(dir.join(name).exists(), "{name} removed");
     }
-}
-
-/// Every tag item of the file as lofty reads it (a generic view of each tag: ID3v2, ID3v1,
-/// RIFF INFO, Vorbis comments, ilst) and its pictures, but the genre and our fields.
-fn other_tags(path: &std::path::Path) -> Vec<String> {
-    let tagged = lofty::probe::Probe::open(path)
-        .unwrap()
-        .options(lofty::config::ParseOptions::new())
-        .read()
-        .unwrap();
-    let mut items = Vec::new();
-    for tag in tagged.tags() {
-        for item in tag.items() {
-            let line = format!("{:?} {:?} {:?}", tag.tag_type(), item.key(), item.value());
-            if item.key() != lofty::tag::ItemKey::Genre && !line.contains("GENRESCOPE") {
-                items.push(line);
-            }
-        }
-        items.extend(
-            tag.pictures()
-                .iter()
-                .map(|p| format!("picture {:?}", p.data())),
-        );
-    }
-    items.sort();
-    items
 }
 
 /// Tags the file with `wanted` (a person's genre kept).

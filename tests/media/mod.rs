@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lofty::file::TaggedFileExt;
+
 pub fn ffmpeg(args: &[&str]) -> Vec<u8> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-nostdin", "-y"])
@@ -107,4 +109,30 @@ pub fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
         std::fs::read(path).unwrap(),
         std::fs::metadata(path).unwrap().modified().unwrap(),
     )
+}
+
+/// Every tag item of the file as lofty reads it (a generic view of each tag: ID3v2, ID3v1,
+/// RIFF INFO, Vorbis comments, ilst) and its pictures, but the genre and our fields.
+pub fn other_tags(path: &Path) -> Vec<String> {
+    let tagged = lofty::probe::Probe::open(path)
+        .unwrap()
+        .options(lofty::config::ParseOptions::new())
+        .read()
+        .unwrap();
+    let mut items = Vec::new();
+    for tag in tagged.tags() {
+        for item in tag.items() {
+            let line = format!("{:?} {:?} {:?}", tag.tag_type(), item.key(), item.value());
+            if item.key() != lofty::tag::ItemKey::Genre && !line.contains("GENRESCOPE") {
+                items.push(line);
+            }
+        }
+        items.extend(
+            tag.pictures()
+                .iter()
+                .map(|p| format!("picture {:?}", p.data())),
+        );
+    }
+    items.sort();
+    items
 }
