@@ -281,9 +281,13 @@ impl TagFile {
         change
     }
 
-    /// Applies `change` and writes the file safely ([`TagFile::rewrite`]). Returns whether the
-    /// file was rewritten: a change that leaves the tag as it is writes nothing (same bytes,
-    /// same modification time).
+    /// Applies `change` and writes the file safely: the original is copied to a hidden
+    /// temporary file in the same folder (same permissions, named by [`temporary_name`]), the
+    /// tags are written into the copy, the copy is fsynced and renamed over the original, and
+    /// the folder is fsynced. The audio data is copied byte for byte; a file that changed since
+    /// [`TagFile::open`] is left alone (error). On any error the temporary file is removed and
+    /// the original is as it was. Returns whether the file was rewritten: a change that leaves
+    /// the tag as it is writes nothing (same bytes, same modification time).
     pub fn save(self, change: &Change, genre_values: &[String]) -> Result<bool, Error> {
         if self.already_says(change, genre_values) {
             return Ok(false);
@@ -298,12 +302,8 @@ impl TagFile {
         })
     }
 
-    /// Edits the tags with `edit` and writes the file safely: the original is copied to a
-    /// hidden temporary file in the same folder (same permissions, named by
-    /// [`temporary_name`]), the tags are written into the copy, the copy is fsynced and renamed
-    /// over the original, and the folder is fsynced. The audio data is copied byte for byte; a
-    /// file that changed since [`TagFile::open`] is left alone (error). On any error the
-    /// temporary file is removed and the original is as it was. Returns true (rewritten).
+    /// Edits the tags with `edit` and writes the file safely, as [`TagFile::save`] says.
+    /// Returns true (rewritten).
     fn rewrite(mut self, edit: impl FnOnce(&mut Self)) -> Result<bool, Error> {
         edit(&mut self);
         let dir = folder_of(&self.path).to_owned();
