@@ -1,5 +1,5 @@
 //! A DJ library as people have them, made at test time by ffmpeg and this file: ID3v1 beside
-//! ID3v2.3, ID3v2.4, covers, VBR MP3, 24-bit/96 kHz FLAC, 8 kHz mono WAV, AIFF with a person's
+//! ID3v2.3, ID3v2.4, an APE tag (lofty writes it), covers, VBR MP3, 24-bit/96 kHz FLAC, 8 kHz mono WAV, AIFF with a person's
 //! genre, M4A, Ogg Vorbis, non-ASCII and `#%&?` names, a link loop, a hard link, a zero-byte
 //! file, a truncated MP3 and text named `.mp3`. `analyze`, `tag`, a second `tag`, a `tag`
 //! killed with SIGKILL while it writes, and `untag` run on it in turn; after each, every file's
@@ -39,6 +39,7 @@ const AUDIO: &[(&str, &[&str])] = &[
     ("a person's genre.aiff", &["-metadata", "genre=Techno"]),
     ("cover.m4a", &[]),
     ("vorbis.ogg", &[]),
+    ("APE tag.mp3", &[]),
 ];
 const TRUNCATED: &str = "truncated.mp3";
 /// Files that cannot be tagged: their bytes never change.
@@ -92,6 +93,7 @@ impl Library {
             .iter()
             .map(|(name, extra)| make(&root, name, extra))
             .collect();
+        add_ape_tag(&root.join("APE tag.mp3"));
         // The first 4 of 10 s.
         let whole = temporary.path().join("whole.mp3");
         ffmpeg(&[
@@ -208,6 +210,18 @@ impl Library {
     }
 }
 
+/// Appends an APEv2 tag (as foobar2000 and Mp3tag write them) with a title and a comment.
+fn add_ape_tag(path: &Path) {
+    use lofty::ape::{ApeItem, ApeTag};
+    use lofty::tag::{ItemValue, TagExt};
+    let mut tag = ApeTag::new();
+    for (key, value) in [("Title", "An APE title"), ("Comment", "from Mp3tag")] {
+        tag.insert(ApeItem::new(key.to_owned(), ItemValue::Text(value.to_owned())).unwrap());
+    }
+    tag.save_to_path(path, lofty::config::WriteOptions::default())
+        .unwrap();
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -225,6 +239,8 @@ fn summary(out: &Output) -> String {
 fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
     let library = Library::make();
     let all = AUDIO.len() + 1 + BROKEN.len();
+    let ape = &library.made[AUDIO.len() - 1].1.tags;
+    assert!(ape.iter().any(|t| t.contains("An APE title")), "{ape:?}");
 
     let analyzed = library.run(&["analyze", "--format", "json", "--follow-links"]);
     assert_eq!(
@@ -270,9 +286,14 @@ fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
     assert_eq!(tagged.status.code(), Some(1), "{}", text(&tagged.stderr));
     assert_eq!(
         summary(&tagged),
-        "tagged 7 · kept 1 · unchanged 0 · failed 2 · skipped 0",
+        "tagged 8 · kept 1 · unchanged 0 · failed 2 · skipped 0",
         "{}",
         text(&tagged.stdout)
+    );
+    let out = text(&tagged.stdout);
+    assert!(
+        out.contains("24-96.flac: ") && out.contains("warning: 1 other hard link(s)"),
+        "{out}"
     );
     library.assert_intact("tag", false);
     for (path, _) in &library.made {
@@ -286,7 +307,7 @@ fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
     let again = library.run(&["tag"]);
     assert_eq!(
         summary(&again),
-        "tagged 1 · kept 1 · unchanged 7 · failed 2 · skipped 0"
+        "tagged 1 · kept 1 · unchanged 8 · failed 2 · skipped 0"
     );
     assert!(
         text(&again.stdout)
@@ -310,7 +331,7 @@ fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
         "{}",
         text(&untagged.stderr)
     );
-    assert_eq!(summary(&untagged), "untagged 9 · unchanged 0 · failed 2");
+    assert_eq!(summary(&untagged), "untagged 10 · unchanged 0 · failed 2");
     library.assert_intact("untag", true);
     let hard_link = library.root.join("sub/hard link.flac");
     assert_eq!(
@@ -320,6 +341,6 @@ fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
     );
     let before = library.states();
     let again = library.run(&["untag"]);
-    assert_eq!(summary(&again), "untagged 0 · unchanged 9 · failed 2");
+    assert_eq!(summary(&again), "untagged 0 · unchanged 10 · failed 2");
     assert_eq!(library.states(), before, "a second untag rewrote files");
 }

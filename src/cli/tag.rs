@@ -82,6 +82,9 @@ pub struct TagResult {
     pub artist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Something the person should know about a file that was written (its hard links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// One file's analysis and tagging.
@@ -126,6 +129,7 @@ impl Outcome {
                 title: None,
                 artist: None,
                 error: Some(error),
+                warning: None,
             },
             fingerprint: None,
             skip: None,
@@ -240,13 +244,12 @@ fn tag_one(
         return Outcome::failed(report, error);
     };
     let change = file.plan(&wanted, args.overwrite);
-    let (title, artist) = (file.title(), file.artist());
     let mut result = TagResult {
         change: Some(change.clone()),
-        written: false,
-        title,
-        artist,
-        error: None,
+        title: file.title(),
+        artist: file.artist(),
+        warning: file.hard_link_note().filter(|_| !change.unchanged),
+        ..TagResult::default()
     };
     if !args.dry_run {
         match file.save(&change, &wanted.genres) {
@@ -330,7 +333,11 @@ fn describe(outcome: &Outcome, dry_run: bool) -> String {
     } else {
         ""
     };
-    format!("{file}: {heard} · {action}{rewrite}")
+    let warning = tag
+        .warning
+        .as_ref()
+        .map_or_else(String::new, |w| format!(" · warning: {w}"));
+    format!("{file}: {heard} · {action}{rewrite}{warning}")
 }
 
 fn run(args: &TagArgs) -> Result<bool, String> {

@@ -56,8 +56,12 @@ fn run(args: &UntagArgs) -> Result<bool, String> {
     let mut summary = Summary::new(OUTCOMES);
     for input in &files {
         let (line, outcome) = match untag_one(input, args.dry_run) {
-            Ok(undo) if undo.is_nothing() => (describe(&undo, args.dry_run), UNCHANGED),
-            Ok(undo) => (describe(&undo, args.dry_run), UNTAGGED),
+            Ok((undo, _)) if undo.is_nothing() => (describe(&undo, args.dry_run), UNCHANGED),
+            Ok((undo, None)) => (describe(&undo, args.dry_run), UNTAGGED),
+            Ok((undo, Some(note))) => {
+                let line = describe(&undo, args.dry_run);
+                (format!("{line} · warning: {note}"), UNTAGGED)
+            }
             Err(error) => (format!("error: {error}"), FAILED),
         };
         summary.add(outcome);
@@ -68,14 +72,16 @@ fn run(args: &UntagArgs) -> Result<bool, String> {
     Ok(summary.count(FAILED) == 0)
 }
 
-/// Plans the undo of one file and (unless `dry_run`) writes it.
-fn untag_one(input: &Input, dry_run: bool) -> Result<Undo, String> {
+/// Plans the undo of one file and (unless `dry_run`) writes it; with it, what the rewrite
+/// does to the file's other hard links, if it has any.
+fn untag_one(input: &Input, dry_run: bool) -> Result<(Undo, Option<String>), String> {
     let file = TagFile::open(&input.path).map_err(|e| e.to_string())?;
     let undo = file.plan_undo();
+    let note = file.hard_link_note().filter(|_| !undo.is_nothing());
     if !dry_run {
         file.undo(&undo).map_err(|e| e.to_string())?;
     }
-    Ok(undo)
+    Ok((undo, note))
 }
 
 /// What `untag` says about a file (after its name).

@@ -226,6 +226,19 @@ impl TagFile {
         self.genre_fields().iter().all(Option::is_none)
     }
 
+    /// What a rewrite of this file does to its other names: a file with several hard links
+    /// is replaced under this name only (the temporary copy is a new file), so the other names
+    /// keep the file as it was. `None` for a file with one name.
+    pub fn hard_link_note(&self) -> Option<String> {
+        let others = hard_links(&self.path).saturating_sub(1);
+        (others > 0).then(|| {
+            format!(
+                "{others} other hard link(s) to this file keep it as it was (the tagged file is a \
+                 new file under this name)"
+            )
+        })
+    }
+
     /// One of our fields (or any custom field) by name.
     pub fn field(&self, name: &str) -> Option<String> {
         self.native.field(name)
@@ -533,6 +546,19 @@ pub fn remove_stale_temporaries(dir: &Path) -> Vec<PathBuf> {
         .map(|entry| entry.path())
         .filter(|path| std::fs::remove_file(path).is_ok())
         .collect()
+}
+
+/// How many names (hard links) the file has.
+#[cfg(unix)]
+fn hard_links(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path).map_or(1, |meta| meta.nlink())
+}
+
+/// Without a portable count, every file has one name.
+#[cfg(not(unix))]
+fn hard_links(_path: &Path) -> u64 {
+    1
 }
 
 /// Whether process `pid` exists on this machine (signal 0 checks without sending anything; a
