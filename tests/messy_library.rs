@@ -238,10 +238,18 @@ fn summary(out: &Output) -> String {
 #[test]
 fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
     let library = Library::make();
-    let all = AUDIO.len() + 1 + BROKEN.len();
     let ape = &library.made[AUDIO.len() - 1].1.tags;
     assert!(ape.iter().any(|t| t.contains("An APE title")), "{ape:?}");
+    analyze_reads_each_file_once(&library);
+    tag_twice_rewrites_once(&library);
+    a_killed_tag_damages_nothing(&library);
+    untag_restores_the_library(&library);
+}
 
+/// `analyze --follow-links`: every file once (the hard link and the loop are not followed
+/// twice), the bad ones as errors by name.
+fn analyze_reads_each_file_once(library: &Library) {
+    let all = AUDIO.len() + 1 + BROKEN.len();
     let analyzed = library.run(&["analyze", "--format", "json", "--follow-links"]);
     assert_eq!(
         analyzed.status.code(),
@@ -281,7 +289,10 @@ fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
         );
     }
     library.assert_intact("analyze", true);
+}
 
+/// `tag`, then `tag` again: nothing rewritten the second time but the hard link's file.
+fn tag_twice_rewrites_once(library: &Library) {
     let tagged = library.run(&["tag"]);
     assert_eq!(tagged.status.code(), Some(1), "{}", text(&tagged.stderr));
     assert_eq!(
@@ -317,13 +328,20 @@ fn a_messy_library_is_analysed_tagged_and_untagged_without_damage() {
         text(&again.stdout)
     );
     assert_eq!(library.states(), before, "a second tag rewrote files");
+}
 
+/// `tag` killed with SIGKILL while a temporary copy exists: no file damaged, and the next run
+/// removes the copy.
+fn a_killed_tag_damages_nothing(library: &Library) {
     let left = library.kill_tag_while_it_writes();
     assert!(left, "no kill landed while a temporary copy existed");
     let resumed = library.run(&["tag"]);
     assert!(text(&resumed.stderr).contains("removed (a temporary copy left by a genrescope tag"));
     library.assert_intact("tag after a killed tag", false);
+}
 
+/// `untag`, then `untag` again: the library as made (genres too), then nothing rewritten.
+fn untag_restores_the_library(library: &Library) {
     let untagged = library.run(&["untag"]);
     assert_eq!(
         untagged.status.code(),
