@@ -221,6 +221,12 @@ impl TagFile {
         }
     }
 
+    /// Whether a genre field still holds exactly what genrescope wrote ([`FIELD_GENRE`]).
+    fn genre_is_ours(&self) -> bool {
+        let ours = self.field(FIELD_GENRE);
+        ours.is_some() && self.genre_fields().contains(&ours)
+    }
+
     /// Whether the file has no genre at all (`tag --only-missing`).
     pub fn has_no_genre(&self) -> bool {
         self.genre_fields().iter().all(Option::is_none)
@@ -257,7 +263,7 @@ impl TagFile {
     /// What writing `wanted` changes. The genre is replaced when each genre field is empty or
     /// still holds exactly what genrescope wrote last time ([`FIELD_GENRE`]), or with
     /// `overwrite`; otherwise a person wrote it and it is kept. A person's genre that is
-    /// replaced is recorded in [`FIELD_GENRE_BEFORE`] (and kept there by later runs) for
+    /// replaced is recorded in [`FIELD_GENRE_BEFORE`] (and kept there while the genre stays ours) for
     /// `untag`. Our fields are always set; when the tag already says all of it, the change is
     /// [`Change::unchanged`].
     pub fn plan(&self, wanted: &Wanted, overwrite: bool) -> Change {
@@ -279,7 +285,12 @@ impl TagFile {
             if let Some(after) = &after {
                 fields.insert(0, (FIELD_GENRE.to_owned(), after.clone()));
             }
-            if let Some(replaced) = persons.or_else(|| self.field(FIELD_GENRE_BEFORE)) {
+            let earlier = || {
+                self.genre_is_ours()
+                    .then(|| self.field(FIELD_GENRE_BEFORE))
+                    .flatten()
+            };
+            if let Some(replaced) = persons.or_else(earlier) {
                 fields.push((FIELD_GENRE_BEFORE.to_owned(), replaced));
             }
         }

@@ -41,8 +41,7 @@ impl TagFile {
     /// wrote ([`FIELD_GENRE`]) get back what they held before, and [`OUR_FIELDS`] go. A genre
     /// someone changed since is kept.
     pub fn plan_undo(&self) -> Undo {
-        let ours = self.field(FIELD_GENRE);
-        let restores_genre = ours.is_some() && self.genre_fields().contains(&ours);
+        let restores_genre = self.genre_is_ours();
         let genre_before = join(&self.genres());
         let genre_after = if restores_genre {
             self.field(FIELD_GENRE_BEFORE)
