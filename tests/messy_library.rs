@@ -281,6 +281,11 @@ fn analyze_reads_each_file_once(library: &Library) {
         .unwrap()
         .contains("empty file"));
     assert!(by_name("text.mp3")["error"].is_string());
+    let missing = by_name(TRUNCATED)["missing_seconds"].as_f64();
+    assert!(
+        missing.is_some_and(|s| (5.5..6.5).contains(&s)),
+        "{missing:?} s missing"
+    );
     for (name, _) in AUDIO.iter().chain([&(TRUNCATED, &[][..])]) {
         assert!(
             by_name(name)["error"].is_null(),
