@@ -124,12 +124,8 @@ impl Outcome {
         Self {
             report,
             tag: TagResult {
-                change: None,
-                written: false,
-                title: None,
-                artist: None,
                 error: Some(error),
-                warning: None,
+                ..TagResult::default()
             },
             fingerprint: None,
             skip: None,
@@ -138,12 +134,14 @@ impl Outcome {
 
     /// What the summary counts this file as.
     fn counted_as(&self) -> &'static str {
-        match (&self.tag.change, &self.skip) {
-            _ if self.tag.error.is_some() || self.report.error.is_some() => FAILED,
-            (_, Some(_)) | (None, None) => SKIPPED,
-            (Some(change), None) if change.kept_existing_genre => KEPT,
-            (Some(change), None) if change.unchanged => UNCHANGED,
-            (Some(_), None) => TAGGED,
+        if self.tag.error.is_some() || self.report.error.is_some() {
+            return FAILED;
+        }
+        match (&self.skip, &self.tag.change) {
+            (Some(_), _) | (None, None) => SKIPPED,
+            (None, Some(change)) if change.kept_existing_genre => KEPT,
+            (None, Some(change)) if change.unchanged => UNCHANGED,
+            (None, Some(_)) => TAGGED,
         }
     }
 }
