@@ -22,6 +22,7 @@ Examples:
                                                       accurate, ~1.2x the cost of `fast`
   genrescope analyze songs/ --model mfcc-cnn          a much faster, less accurate built-in model
   genrescope analyze songs/ --model ~/.local/share/genrescope/models/crnn.onnx
+  genrescope analyze songs/ --exclude Samples --exclude '*.wav'   leave these out
   genrescope analyze songs/ --out runs/a              resumable: re-run to continue
   genrescope analyze songs/ --out runs/a --shard 2/8  one of 8 workers (then: genrescope merge)
 
