@@ -46,9 +46,26 @@ pub fn file_contents(tags: &Tags) -> (String, String) {
     )
 }
 
+/// A finished export: what went to the clipboard and where the JSON file went (the CSV file is
+/// beside it).
+#[derive(Debug)]
+pub struct Exported {
+    pub copied: String,
+    pub json: PathBuf,
+}
+
+impl Exported {
+    /// `Copied "Hip-Hop 71%, ..."; saved genrescope-2026-12-07-1532.json and .csv`: short
+    /// enough for a narrow window (the folder is [`Self::json`]'s).
+    pub fn message(&self) -> String {
+        let name = self.json.file_name().unwrap_or_default().to_string_lossy();
+        format!("Copied \"{}\"; saved {name} and .csv", self.copied)
+    }
+}
+
 /// Writes the JSON and CSV files, named by the local time (`genrescope-2026-12-07-1532.json`);
-/// returns what to tell the user, `Err` if nothing could be written.
-pub fn write_files(tags: &Tags) -> Result<String, String> {
+/// `Err` says why nothing could be written.
+pub fn write_files(tags: &Tags) -> Result<Exported, String> {
     let dir = export_dir();
     let stem = file_stem(&chrono::Local::now().naive_local());
     let (json_text, csv_text) = file_contents(tags);
@@ -61,11 +78,10 @@ pub fn write_files(tags: &Tags) -> Result<String, String> {
             Ok(json)
         });
     match json {
-        Ok(json) => Ok(format!(
-            "Copied \"{}\" and saved {} (and .csv)",
-            clipboard_text(tags),
-            json.display()
-        )),
+        Ok(json) => Ok(Exported {
+            copied: clipboard_text(tags),
+            json,
+        }),
         Err(e) => Err(format!(
             "Copied to the clipboard, but could not write to {}: {e}",
             dir.display()
@@ -112,6 +128,20 @@ mod tests {
             .and_then(|d| d.and_hms_opt(15, 32, 9))
             .unwrap();
         assert_eq!(file_stem(&time), "genrescope-2026-12-07-1532");
+    }
+
+    #[test]
+    fn the_confirmation_names_the_file_not_its_folder() {
+        let exported = Exported {
+            copied: "Hip-Hop 71%".to_owned(),
+            json: PathBuf::from(
+                "/home/dj/.local/share/genrescope/exports/genrescope-2026-12-07-1532.json",
+            ),
+        };
+        assert_eq!(
+            exported.message(),
+            "Copied \"Hip-Hop 71%\"; saved genrescope-2026-12-07-1532.json and .csv"
+        );
     }
 
     #[test]

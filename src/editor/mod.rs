@@ -56,7 +56,7 @@ pub struct EditorApp {
     /// Set when the window opens.
     pub gui_context: Option<nice_plug::context::gui::GuiContext>,
     /// Result of the last tag export, shown under the summary: what was written, or why not.
-    pub export_message: Option<Result<String, String>>,
+    pub export_message: Option<Result<export::Exported, String>>,
     /// The current model's genre names.
     names: names::Names,
     /// The latest window's audio→display latency.
@@ -347,12 +347,16 @@ impl EditorApp {
             });
         });
         views::summary(ui, view, names);
-        if let Some(message) = &self.export_message {
-            let (color, text) = match message {
-                Ok(written) => (DONE, written),
-                Err(failed) => (WARNING, failed),
-            };
-            ui.colored_label(color, text);
+        match &self.export_message {
+            Some(Ok(exported)) => {
+                let folder = exported.json.parent().unwrap_or(&exported.json);
+                ui.colored_label(DONE, exported.message())
+                    .on_hover_text(format!("In {}", folder.display()));
+            }
+            Some(Err(failed)) => {
+                ui.colored_label(WARNING, failed);
+            }
+            None => {}
         }
     }
 }

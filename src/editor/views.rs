@@ -68,14 +68,14 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     };
     ui.label(
         RichText::new(caption)
-            .size(headline * 0.5)
+            .size((headline * 0.5).max(14.0))
             .color(Color32::WHITE),
     );
     let styles = style_line(&view.style_labels, &view.styles);
     if !styles.is_empty() {
         ui.label(
             RichText::new(styles)
-                .size(headline * 0.4)
+                .size((headline * 0.4).max(12.0))
                 .color(Color32::LIGHT_GRAY),
         );
     }
@@ -184,7 +184,7 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f3
         return;
     };
     let row_height = (rect.height() - AXIS_HEIGHT) / names.len().max(1) as f32;
-    let font = FontId::proportional(row_height.clamp(7.0, 12.0));
+    let font = FontId::proportional((row_height * 0.85).clamp(7.0, 14.0));
     let label_width = name_column(
         ui,
         names.iter().map(String::as_str),
