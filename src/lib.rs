@@ -14,6 +14,7 @@ pub mod error;
 pub mod features;
 pub mod genres;
 pub mod inference;
+pub mod moods;
 pub mod params;
 pub mod resample;
 pub mod research;

@@ -1,6 +1,7 @@
 //! The standalone application (`genrescope --backend dummy|jack|alsa ...`, see `--help`) and
 //! the command line analyzer (`genrescope analyze <files|folders> ...`, see
-//! `genrescope analyze --help`), the tagger (`genrescope tag`) and `genrescope merge`.
+//! `genrescope analyze --help`), the tagger (`genrescope tag`, `genrescope untag`) and
+//! `genrescope merge`.
 
 use std::io::Write;
 
@@ -25,6 +26,11 @@ const SUBCOMMANDS: &[Subcommand] = &[
         name: "tag",
         command: genrescope::cli::TagArgs::command,
         run: |args| genrescope::cli::tag(args),
+    },
+    Subcommand {
+        name: "untag",
+        command: genrescope::cli::UntagArgs::command,
+        run: |args| genrescope::cli::untag(args),
     },
     Subcommand {
         name: "merge",

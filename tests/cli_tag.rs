@@ -2,10 +2,13 @@
 //! from `../shared/music` (cut short by ffmpeg, so the batches stay quick).
 
 mod harness;
+mod media;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use media::state;
 
 fn genrescope(args: &[&str]) -> Output {
     harness::provide_onnx_runtime();
@@ -53,13 +56,6 @@ fn clip(genre: &str, index: usize, seconds: u32, out: &Path, extra: &[&str]) {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
-    (
-        std::fs::read(path).unwrap(),
-        std::fs::metadata(path).unwrap().modified().unwrap(),
-    )
 }
 
 #[test]
@@ -376,4 +372,113 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     let closed = child.wait_with_output().unwrap();
     assert_eq!(closed.status.code(), Some(0), "{}", text(&closed.stderr));
     assert!(closed.stderr.is_empty(), "{}", text(&closed.stderr));
+}
+
+/// The last line a command wrote on stderr (the closing summary).
+fn summary(out: &Output) -> String {
+    text(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `tag` with `--exclude`, `--only-missing` and a rekordbox library, then `untag`: lines in file
+/// order, the closing summaries, what each leaves out, and the files as they were after `untag`.
+#[test]
+fn tag_and_untag_say_what_they_did_in_file_order() {
+    let temporary = fresh_dir("untag");
+    let dir = temporary.path();
+    let music = dir.join("music");
+    std::fs::create_dir_all(music.join("Samples")).unwrap();
+    // The first file takes longest: on two threads it finishes last.
+    clip("disco", 4, 12, &music.join("a.mp3"), &[]);
+    clip(
+        "jazz",
+        5,
+        3,
+        &music.join("b.flac"),
+        &["-metadata", "genre=Techno"],
+    );
+    clip("rock", 6, 3, &music.join("c.ogg"), &[]);
+    clip("blues", 7, 3, &music.join("Samples/d.wav"), &[]);
+    std::fs::write(music.join("e.mp3"), b"not audio").unwrap();
+    let names = ["a.mp3", "b.flac", "c.ogg", "Samples/d.wav"];
+    let before: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    let m = music.to_str().unwrap();
+    let xml = dir.join("library.xml");
+
+    let run = genrescope(&[
+        "tag",
+        m,
+        "--threads",
+        "2",
+        "--exclude",
+        "Samples",
+        "--rekordbox-xml",
+        xml.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let files: Vec<String> = text(&run.stdout)
+        .lines()
+        .map(|line| line.split(": ").next().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = ["a.mp3", "b.flac", "c.ogg", "e.mp3"]
+        .iter()
+        .map(|n| music.join(n).display().to_string())
+        .collect();
+    assert_eq!(files, expected, "lines in file order");
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("excluded 1 file(s) or folder(s)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("c.ogg: not in the rekordbox library"),
+        "{stderr}"
+    );
+    assert_eq!(
+        summary(&run),
+        "tagged 2 · kept 1 · unchanged 0 · failed 1 · skipped 0"
+    );
+    let library = std::fs::read_to_string(&xml).unwrap();
+    assert!(library.contains("<COLLECTION Entries=\"2\">"), "{library}");
+    assert!(!library.contains("c.ogg"), "{library}");
+    assert_eq!(state(&music.join("Samples/d.wav")), before[3], "excluded");
+
+    // --only-missing: only the new file is analysed.
+    clip("metal", 8, 3, &music.join("f.mp3"), &[]);
+    let missing = genrescope(&["tag", m, "--only-missing", "--exclude", "Samples"]);
+    let out = text(&missing.stdout);
+    assert!(
+        out.contains("b.flac: skipped: has a genre (\"Techno\""),
+        "{out}"
+    );
+    assert_eq!(
+        summary(&missing),
+        "tagged 1 · kept 0 · unchanged 0 · failed 1 · skipped 3"
+    );
+
+    untag_twice(&music, &names);
+}
+
+/// `untag` after the test above: the genres before `tag`, no field of ours; a second `untag`
+/// rewrites nothing.
+fn untag_twice(music: &Path, names: &[&str]) {
+    let m = music.to_str().unwrap();
+    let untag = genrescope(&["untag", m]);
+    assert_eq!(untag.status.code(), Some(1), "{}", text(&untag.stderr));
+    assert_eq!(summary(&untag), "untagged 4 · unchanged 1 · failed 1");
+    for (name, genre) in [("a.mp3", None), ("b.flac", Some("Techno")), ("f.mp3", None)] {
+        let file = genrescope::tagging::TagFile::open(&music.join(name)).unwrap();
+        assert_eq!(file.genres().first().map(String::as_str), genre, "{name}");
+        for field in genrescope::tagging::OUR_FIELDS {
+            assert_eq!(file.field(field), None, "{name}: {field}");
+        }
+    }
+    let untagged: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    let again = genrescope(&["untag", m]);
+    assert_eq!(summary(&again), "untagged 0 · unchanged 5 · failed 1");
+    let after: Vec<_> = names.iter().map(|n| state(&music.join(n))).collect();
+    assert_eq!(after, untagged, "a second untag rewrote files");
 }

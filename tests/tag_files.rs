@@ -3,13 +3,17 @@
 //! and the decoded samples identical, and keeps the other tags and the embedded picture; bad
 //! files are clear errors that leave the file untouched (bytes and modification time).
 
+mod media;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use genrescope::tagging::{TagFile, Wanted, FIELD_GENRE, FIELD_GENRES, FIELD_MODEL};
+use genrescope::tagging::{
+    TagFile, Wanted, FIELD_GENRE, FIELD_GENRES, FIELD_GENRE_BEFORE, FIELD_MODEL,
+};
 use lofty::file::TaggedFileExt;
 use lofty::tag::Accessor;
+use media::{decoded, ffmpeg, make, other_tags, state, stream_bytes};
 
 /// An empty folder of its own, removed when the test ends (also when it fails).
 fn dir(name: &str) -> tempfile::TempDir {
@@ -17,100 +21,6 @@ fn dir(name: &str) -> tempfile::TempDir {
         .prefix(&format!("genrescope-tagfiles-{name}-"))
         .tempdir()
         .unwrap()
-}
-
-fn ffmpeg(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg (bash .ci/deps installs it)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// A 3-s stereo file (two tones) with a title, an artist and, where the container has one, a
-/// cover picture.
-fn make(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
-    let path = dir.join(name);
-    let ext = path.extension().unwrap().to_str().unwrap().to_owned();
-    let mut args: Vec<&str> = vec![
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:duration=3:sample_rate=44100",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=660:duration=3:sample_rate=44100",
-    ];
-    let with_picture = matches!(ext.as_str(), "mp3" | "flac" | "m4a");
-    if with_picture {
-        args.extend(["-f", "lavfi", "-i", "color=c=red:s=16x16:d=1"]);
-    }
-    args.extend([
-        "-filter_complex",
-        "[0:a][1:a]amerge=inputs=2[a]",
-        "-map",
-        "[a]",
-    ]);
-    if with_picture {
-        args.extend([
-            "-map",
-            "2:v",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "mjpeg",
-            "-disposition:v",
-            "attached_pic",
-        ]);
-    }
-    match ext.as_str() {
-        "m4a" => args.extend(["-c:a", "aac"]),
-        "ogg" => args.extend(["-c:a", "libvorbis"]),
-        "mp3" => args.extend(["-c:a", "libmp3lame", "-id3v2_version", "3"]),
-        "aiff" | "wav" => args.extend(["-write_id3v2", "1"]),
-        _ => {}
-    }
-    args.extend(["-metadata", "title=A title", "-metadata", "artist=Somebody"]);
-    args.extend(extra);
-    let out = path.to_str().unwrap().to_owned();
-    args.push(&out);
-    ffmpeg(&args);
-    path
-}
-
-/// The audio stream's bytes as the demuxer delivers them (every packet, concatenated).
-fn stream_bytes(path: &Path) -> Vec<u8> {
-    ffmpeg(&[
-        "-i",
-        path.to_str().unwrap(),
-        "-map",
-        "0:a",
-        "-c",
-        "copy",
-        "-f",
-        "data",
-        "-",
-    ])
-}
-
-/// Every decoded sample, all channels, as 32-bit floats.
-fn decoded(path: &Path) -> Vec<u8> {
-    ffmpeg(&[
-        "-i",
-        path.to_str().unwrap(),
-        "-map",
-        "0:a",
-        "-f",
-        "f32le",
-        "-",
-    ])
 }
 
 fn wanted() -> Wanted {
@@ -304,14 +214,6 @@ fn a_genre_written_by_a_person_is_kept_unless_overwrite() {
     }
 }
 
-/// The file's bytes and modification time.
-fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
-    (
-        std::fs::read(path).unwrap(),
-        std::fs::metadata(path).unwrap().modified().unwrap(),
-    )
-}
-
 #[test]
 fn bad_files_are_clear_errors_and_stay_untouched() {
     let temporary = dir("bad");
@@ -467,4 +369,185 @@ fn stale_temporaries_of_killed_runs_are_removed_and_nothing_else() {
     for name in &kept {
         assert!(dir.join(name).exists(), "{name} removed");
     }
+}
+
+/// Tags the file with `wanted` (a person's genre kept).
+fn tag_with(path: &std::path::Path, wanted: &Wanted) {
+    let file = TagFile::open(path).unwrap();
+    let change = file.plan(wanted, false);
+    file.save(&change, &wanted.genres).unwrap();
+}
+
+/// `untag` after `tag`: the genre as it was (none), our fields gone, the audio and every other
+/// tag as before; a second `untag` rewrites nothing.
+#[test]
+fn untag_restores_the_file_as_it_was_before_tag() {
+    let temporary = dir("untag");
+    let dir = temporary.path();
+    for name in ["u.mp3", "u.flac", "u.ogg", "u.wav", "u.aiff", "u.m4a"] {
+        let path = make(dir, name, &["-metadata", "album=An album"]);
+        let (bytes, samples, others) = (stream_bytes(&path), decoded(&path), other_tags(&path));
+        let file = TagFile::open(&path).unwrap();
+        assert!(file.plan_undo().is_nothing(), "{name}: nothing to undo yet");
+        let change = file.plan(&wanted(), false);
+        file.save(&change, &wanted().genres).unwrap();
+        let tagged = TagFile::open(&path).unwrap();
+        assert_eq!(tagged.genres().join("; "), "Electronic; Pop", "{name}");
+
+        let file = TagFile::open(&path).unwrap();
+        let undo = file.plan_undo();
+        assert!(undo.restores_genre, "{name}: {undo:?}");
+        assert_eq!(undo.genre_after, None, "{name}");
+        assert!(file.undo(&undo).unwrap(), "{name}: rewritten");
+        let reread = TagFile::open(&path).unwrap();
+        assert!(reread.genres().is_empty(), "{name}: {:?}", reread.genres());
+        for field in genrescope::tagging::OUR_FIELDS {
+            assert_eq!(reread.field(field), None, "{name}: {field}");
+        }
+        assert_eq!(stream_bytes(&path), bytes, "{name}: audio stream bytes");
+        assert_eq!(decoded(&path), samples, "{name}: decoded samples");
+        assert_eq!(other_tags(&path), others, "{name}: other tags");
+
+        let untagged = state(&path);
+        let again = TagFile::open(&path).unwrap();
+        let undo = again.plan_undo();
+        assert!(undo.is_nothing(), "{name}: {undo:?}");
+        assert!(!again.undo(&undo).unwrap(), "{name}");
+        assert_eq!(
+            state(&path),
+            untagged,
+            "{name}: rewritten with nothing to undo"
+        );
+    }
+}
+
+/// A person's genre replaced with `--overwrite` comes back, also after a later run replaced
+/// genrescope's own genre again; one kept without it stays; one changed after tagging stays.
+#[test]
+fn untag_puts_back_a_persons_genre_and_keeps_a_changed_one() {
+    let temporary = dir("untag-person");
+    let dir = temporary.path();
+    for name in ["p.mp3", "p.flac", "p.m4a", "p.wav"] {
+        let path = make(dir, name, &["-metadata", "genre=Techno"]);
+        assert_eq!(TagFile::open(&path).unwrap().genres(), ["Techno"], "{name}");
+        let file = TagFile::open(&path).unwrap();
+        let replaced = file.plan(&wanted(), true);
+        assert!(
+            replaced
+                .fields
+                .contains(&(FIELD_GENRE_BEFORE.to_owned(), "Techno".to_owned())),
+            "{name}: {replaced:?}"
+        );
+        file.save(&replaced, &wanted().genres).unwrap();
+        // A second run replaces its own genre and keeps the record of the person's.
+        let jazz = Wanted {
+            genres: vec!["Jazz".into()],
+            fields: wanted().fields,
+        };
+        tag_with(&path, &jazz);
+        assert_eq!(TagFile::open(&path).unwrap().genres(), ["Jazz"], "{name}");
+
+        let file = TagFile::open(&path).unwrap();
+        let undo = file.plan_undo();
+        assert_eq!(undo.genre_after.as_deref(), Some("Techno"), "{name}");
+        file.undo(&undo).unwrap();
+        let reread = TagFile::open(&path).unwrap();
+        assert_eq!(reread.genres(), ["Techno"], "{name}");
+        assert_eq!(reread.field(FIELD_GENRE_BEFORE), None, "{name}");
+
+        // Kept without --overwrite: untag removes only our fields.
+        tag_with(&path, &wanted());
+        let undo = TagFile::open(&path).unwrap().plan_undo();
+        assert!(
+            !undo.restores_genre && !undo.is_nothing(),
+            "{name}: {undo:?}"
+        );
+        TagFile::open(&path).unwrap().undo(&undo).unwrap();
+        let reread = TagFile::open(&path).unwrap();
+        assert_eq!(reread.genres(), ["Techno"], "{name}");
+        assert_eq!(reread.field(FIELD_GENRES), None, "{name}");
+    }
+    // Changed by a person after tagging: kept.
+    let path = make(dir, "changed.flac", &[]);
+    tag_with(&path, &wanted());
+    let person = Wanted {
+        genres: vec!["House".into()],
+        fields: Vec::new(),
+    };
+    let file = TagFile::open(&path).unwrap();
+    let mut change = file.plan(&person, true);
+    change.fields.clear(); // as another tagger would: only the genre
+    file.save(&change, &person.genres).unwrap();
+    let undo = TagFile::open(&path).unwrap().plan_undo();
+    assert!(!undo.restores_genre, "{undo:?}");
+    TagFile::open(&path).unwrap().undo(&undo).unwrap();
+    assert_eq!(TagFile::open(&path).unwrap().genres(), ["House"]);
+}
+
+/// A WAV file's genre also goes into RIFF INFO `IGNR`, which ffprobe reads; a genre a person
+/// wrote only there is a person's genre, kept.
+#[test]
+fn wav_genre_goes_into_riff_info_too() {
+    let temporary = dir("riff");
+    let dir = temporary.path();
+    // ffmpeg writes a WAV's metadata into RIFF INFO only (no ID3 chunk).
+    let plain = dir.join("plain.wav");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-metadata",
+        "title=A title",
+        plain.to_str().unwrap(),
+    ]);
+    tag_with(&plain, &wanted());
+    let probed = ffmpeg_tags(&plain);
+    assert!(probed.contains("genre=Electronic; Pop"), "{probed}");
+    assert!(probed.contains("title=A title"), "{probed}");
+    let tagged = lofty::read_from_path(&plain).unwrap();
+    let riff = tagged
+        .tag(lofty::tag::TagType::RiffInfo)
+        .expect("a RIFF INFO list");
+    assert_eq!(riff.genre().as_deref(), Some("Electronic; Pop"));
+
+    let person = dir.join("person.wav");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-metadata",
+        "genre=Techno",
+        person.to_str().unwrap(),
+    ]);
+    let file = TagFile::open(&person).unwrap();
+    assert_eq!(file.genres(), ["Techno"]);
+    let change = file.plan(&wanted(), false);
+    assert!(change.kept_existing_genre, "{change:?}");
+    file.save(&change, &wanted().genres).unwrap();
+    assert!(ffmpeg_tags(&person).contains("genre=Techno"));
+    assert_eq!(TagFile::open(&person).unwrap().genres(), ["Techno"]);
+}
+
+/// The container's tags as ffprobe reports them, one `key=value` a line.
+fn ffmpeg_tags(path: &std::path::Path) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format_tags",
+            "-of",
+            "flat=s=_",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("format_tags_"))
+        .map(|line| line.replace('"', ""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -7,10 +7,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeader};
+use super::files::input_files;
 use super::render::{render, report, FileReport, Output};
-use super::{
-    collect_files, print_out, run_command, thread_count, Engine, Format, Input, SourceArgs,
-};
+use super::{print_out, run_command, thread_count, Engine, Format, Input, SourceArgs};
 use crate::inference::{analyze_file, GenreModel, WindowCutter};
 
 /// `genrescope analyze --help` shows these after the options.
@@ -23,6 +22,7 @@ Examples:
                                                       accurate, ~1.2x the cost of `fast`
   genrescope analyze songs/ --model mfcc-cnn          a much faster, less accurate built-in model
   genrescope analyze songs/ --model ~/.local/share/genrescope/models/crnn.onnx
+  genrescope analyze songs/ --exclude Samples --exclude '*.wav'   leave these out
   genrescope analyze songs/ --out runs/a              resumable: re-run to continue
   genrescope analyze songs/ --out runs/a --shard 2/8  one of 8 workers (then: genrescope merge)
 
@@ -102,18 +102,11 @@ pub(super) fn analyze_one(
 /// The files of this run (after `--shard`), or an error when there are none. What the folders
 /// held that is left out is said on stderr.
 pub(super) fn inputs(source: &SourceArgs) -> Result<Vec<Input>, String> {
-    let collected = collect_files(&source.paths, source.follow_links);
-    for note in &collected.notes {
-        eprintln!("{note}");
-    }
-    let mut files = collected.files;
-    if files.is_empty() {
-        return Err("no audio files found".into());
-    }
-    if let Some(shard) = source.shard {
-        files = shard.select(files);
-    }
-    Ok(files)
+    let files = input_files(&source.files)?;
+    Ok(match source.shard {
+        Some(shard) => shard.select(files),
+        None => files,
+    })
 }
 
 /// The journal of `--out`, if any, with this run's header, and the records of earlier runs.

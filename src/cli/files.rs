@@ -5,12 +5,32 @@
 //! (`--follow-links`); when they are, a link back to a folder above it (a loop) is reported
 //! and not entered (walkdir compares (device, inode) with every ancestor). A file reached
 //! twice, through a link, a hard link or two arguments, is kept once: the first path by
-//! command-line order, then path order. What is left out is said on stderr, never silently.
+//! command-line order, then path order. `--exclude` globs ([`Exclude`]) leave out files and
+//! whole folders. What is left out is said on stderr, never silently.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use walkdir::WalkDir;
+use clap::Args;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use walkdir::{DirEntry, WalkDir};
+
+/// The files a command reads (`analyze`, `tag`, `untag`).
+#[derive(Debug, Clone, Args)]
+pub struct FileArgs {
+    /// Audio files, and folders searched recursively for audio files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Enter symbolic links to folders (not followed by default). A link back to a folder
+    /// above it is detected and not entered; a file reached twice is processed once.
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Leave out files and folders whose path below the folder named on the command line, or
+    /// whose name, matches GLOB (`*`, `?`, `[ab]`, `{a,b}`, `**`); repeatable.
+    /// `--exclude 'Samples' --exclude '*.wav'`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
 
 /// File extensions picked up inside folders (MP4/M4A: AAC, which the decoder reads).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
@@ -48,16 +68,66 @@ pub struct Collected {
     pub notes: Vec<String>,
 }
 
+/// The files of `args`, each file once ([`collect_files`]), or an error when there are none or
+/// a glob is wrong. What the folders held that is left out is said on stderr.
+pub fn input_files(args: &FileArgs) -> Result<Vec<Input>, String> {
+    let exclude = Exclude::new(&args.exclude)?;
+    let collected = collect_files(&args.paths, args.follow_links, &exclude);
+    for note in &collected.notes {
+        eprintln!("{note}");
+    }
+    if collected.files.is_empty() {
+        return Err("no audio files found".into());
+    }
+    Ok(collected.files)
+}
+
+/// `--exclude`: globs of the files and folders a run leaves out.
+#[derive(Debug, Clone, Default)]
+pub struct Exclude {
+    globs: GlobSet,
+}
+
+impl Exclude {
+    /// The globs, as `globset` reads them (`*` and `?` do not cross a `/`; `**` does).
+    pub fn new(globs: &[String]) -> Result<Self, String> {
+        let mut set = GlobSetBuilder::new();
+        for glob in globs {
+            let glob = GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("--exclude {glob:?}: {e}"))?;
+            set.add(glob);
+        }
+        let globs = set.build().map_err(|e| format!("--exclude: {e}"))?;
+        Ok(Self { globs })
+    }
+
+    /// Whether a glob matches `relative` (a `/`-separated path below the folder named on the
+    /// command line) or its last part, the file or folder name.
+    pub fn matches(&self, relative: &str) -> bool {
+        let name = relative.rsplit('/').next().unwrap_or(relative);
+        self.globs.is_match(relative) || self.globs.is_match(name)
+    }
+}
+
 /// Files named directly (a missing one is reported later like any unreadable file), and audio
-/// files in named folders (recursively, sorted by path), each file once. `follow_links`:
-/// enter symbolic links to folders (loops are detected and not entered).
-pub fn collect_files(paths: &[PathBuf], follow_links: bool) -> Collected {
+/// files in named folders (recursively, sorted by path), each file once, none that `exclude`
+/// matches. `follow_links`: enter symbolic links to folders (loops are detected and not
+/// entered).
+pub fn collect_files(paths: &[PathBuf], follow_links: bool, exclude: &Exclude) -> Collected {
     let mut collected = Collected::default();
     let mut seen = HashSet::new();
     let mut other_files = 0_usize;
+    let mut excluded = 0_usize;
     for path in paths {
         let found = if path.is_dir() {
-            let mut found = walk(path, follow_links, &mut collected.notes, &mut other_files);
+            let walked = Walk {
+                root: path,
+                follow_links,
+                exclude,
+            };
+            let mut found = walked.files(&mut collected.notes, &mut other_files, &mut excluded);
             found.sort();
             found
                 .into_iter()
@@ -67,10 +137,15 @@ pub fn collect_files(paths: &[PathBuf], follow_links: bool) -> Collected {
                 })
                 .collect()
         } else {
+            let relative = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            if exclude.matches(&relative) {
+                excluded += 1;
+                continue;
+            }
             vec![Input {
-                relative: path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                relative,
                 path: path.clone(),
             }]
         };
@@ -90,6 +165,11 @@ pub fn collect_files(paths: &[PathBuf], follow_links: bool) -> Collected {
             "skipped {other_files} file(s) in folders that are not audio by their extension"
         ));
     }
+    if excluded > 0 {
+        collected.notes.push(format!(
+            "excluded {excluded} file(s) or folder(s) (--exclude)"
+        ));
+    }
     collected
 }
 
@@ -102,57 +182,93 @@ fn relative_name(file: &Path, root: &Path) -> String {
         .join("/")
 }
 
-/// The audio files under `root`. What is left out goes into `notes`, except files that are
-/// not audio, which are only counted into `other_files`.
-fn walk(
-    root: &Path,
+/// One named folder's walk.
+struct Walk<'a> {
+    root: &'a Path,
     follow_links: bool,
+    exclude: &'a Exclude,
+}
+
+impl Walk<'_> {
+    /// The audio files under the root. What is left out goes into `notes`, except files that
+    /// are not audio, which are only counted into `other_files`, and what `--exclude` matches
+    /// (a folder is not entered), counted into `excluded`.
+    fn files(
+        &self,
+        notes: &mut Vec<String>,
+        other_files: &mut usize,
+        excluded: &mut usize,
+    ) -> Vec<PathBuf> {
+        let entries = WalkDir::new(self.root)
+            .follow_links(self.follow_links)
+            .into_iter()
+            .filter_entry(|entry| {
+                let keep = !self.is_excluded(entry);
+                *excluded += usize::from(!keep);
+                keep
+            });
+        let mut found = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) => {
+                    if let Some(path) = audio_file(&entry, notes, other_files) {
+                        found.push(path);
+                    }
+                }
+                Err(e) => notes.push(walk_error(&e)),
+            }
+        }
+        found
+    }
+
+    fn is_excluded(&self, entry: &DirEntry) -> bool {
+        entry.depth() > 0
+            && self
+                .exclude
+                .matches(&relative_name(entry.path(), self.root))
+    }
+}
+
+/// The entry's path when it is an audio file (or a link to one). What is left out goes into
+/// `notes`, except files that are not audio, which are only counted into `other_files`.
+fn audio_file(
+    entry: &DirEntry,
     notes: &mut Vec<String>,
     other_files: &mut usize,
-) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in WalkDir::new(root).follow_links(follow_links) {
-        let entry = match entry {
-            Ok(entry) => entry,
+) -> Option<PathBuf> {
+    let path = entry.path();
+    let file_type = entry.file_type();
+    // Not following links, a link is reported by what it points to (`metadata` follows).
+    let is_file = if file_type.is_symlink() {
+        match std::fs::metadata(path) {
+            Ok(target) if target.is_dir() => {
+                notes.push(format!(
+                    "{}: skipped: a link to a folder (--follow-links follows them)",
+                    path.display()
+                ));
+                return None;
+            }
+            Ok(target) => target.is_file(),
             Err(e) => {
-                notes.push(walk_error(&e));
-                continue;
+                notes.push(format!("{}: skipped: broken link ({e})", path.display()));
+                return None;
             }
-        };
-        let path = entry.path();
-        let file_type = entry.file_type();
-        // Not following links, a link is reported by what it points to (`metadata` follows).
-        let is_file = if file_type.is_symlink() {
-            match std::fs::metadata(path) {
-                Ok(target) if target.is_dir() => {
-                    notes.push(format!(
-                        "{}: skipped: a link to a folder (--follow-links follows them)",
-                        path.display()
-                    ));
-                    continue;
-                }
-                Ok(target) => target.is_file(),
-                Err(e) => {
-                    notes.push(format!("{}: skipped: broken link ({e})", path.display()));
-                    continue;
-                }
-            }
-        } else {
-            file_type.is_file()
-        };
-        if !is_file {
-            continue;
         }
-        match classify(path) {
-            Kind::Audio => found.push(path.to_owned()),
-            Kind::Undecoded(format) => notes.push(format!(
-                "{}: skipped: {format} is not decoded by genrescope",
-                path.display()
-            )),
-            Kind::Other => *other_files += 1,
-        }
+    } else {
+        file_type.is_file()
+    };
+    if !is_file {
+        return None;
     }
-    found
+    match classify(path) {
+        Kind::Audio => return Some(path.to_owned()),
+        Kind::Undecoded(format) => notes.push(format!(
+            "{}: skipped: {format} is not decoded by genrescope",
+            path.display()
+        )),
+        Kind::Other => *other_files += 1,
+    }
+    None
 }
 
 fn walk_error(e: &walkdir::Error) -> String {
@@ -229,7 +345,11 @@ mod tests {
         std::fs::write(dir.join("a.MP3"), b"").unwrap();
         std::fs::write(dir.join("notes.txt"), b"").unwrap();
         std::fs::write(dir.join("c.opus"), b"").unwrap();
-        let collected = collect_files(&[dir.clone(), PathBuf::from("x/y/z.wav")], false);
+        let collected = collect_files(
+            &[dir.clone(), PathBuf::from("x/y/z.wav")],
+            false,
+            &Exclude::default(),
+        );
         assert_eq!(names(&collected), ["a.MP3", "sub/b.flac", "z.wav"]);
         assert_eq!(collected.files[1].path, dir.join("sub/b.flac"));
         let notes = collected.notes.join("\n");
@@ -260,7 +380,7 @@ mod tests {
         symlink("b.flac", lib.join("d-link.flac")).unwrap();
         std::fs::hard_link(lib.join("b.flac"), lib.join("d-hard.flac")).unwrap();
 
-        let plain = collect_files(std::slice::from_ref(&lib), false);
+        let plain = collect_files(std::slice::from_ref(&lib), false, &Exclude::default());
         assert_eq!(names(&plain), ["b.flac", "sub/deeper/a.mp3"]);
         let notes = plain.notes.join("\n");
         assert!(
@@ -272,12 +392,61 @@ mod tests {
             "{notes}"
         );
 
-        let followed = collect_files(&[lib.clone(), lib.join("b.flac")], true);
+        let followed = collect_files(
+            &[lib.clone(), lib.join("b.flac")],
+            true,
+            &Exclude::default(),
+        );
         assert_eq!(
             names(&followed),
             ["b.flac", "outside/c.wav", "sub/deeper/a.mp3"]
         );
         let notes = followed.notes.join("\n");
         assert!(notes.contains("a link loop"), "{notes}");
+    }
+
+    #[test]
+    fn excluded_files_and_folders_are_left_out_by_path_or_name() {
+        let temporary = tempfile::tempdir().unwrap();
+        let dir = temporary.path().to_owned();
+        for file in [
+            "a.mp3",
+            "b.wav",
+            "Samples/kick.flac",
+            "live/Samples/snare.flac",
+            "live/set.mp3",
+            "live/set (edit).mp3",
+        ] {
+            std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(file), b"").unwrap();
+        }
+        let exclude = |globs: &[&str]| {
+            let globs: Vec<String> = globs.iter().map(ToString::to_string).collect();
+            let named = [dir.clone(), dir.join("b.wav")];
+            let collected = collect_files(&named, false, &Exclude::new(&globs).unwrap());
+            let notes = collected.notes.join("\n");
+            (
+                collected
+                    .files
+                    .into_iter()
+                    .map(|f| f.relative)
+                    .collect::<Vec<_>>(),
+                notes,
+            )
+        };
+        let (all, notes) = exclude(&[]);
+        assert_eq!(all.len(), 6, "{all:?}");
+        assert!(!notes.contains("excluded"), "{notes}");
+        // A folder by its name anywhere, files by their name: not entered, not kept.
+        let (kept, notes) = exclude(&["Samples", "*.wav"]);
+        assert_eq!(kept, ["a.mp3", "live/set (edit).mp3", "live/set.mp3"]);
+        assert!(notes.contains("excluded 4 file(s) or folder(s)"), "{notes}");
+        // A path below the named folder; `*` does not cross `/`, `**` does.
+        let (kept, _) = exclude(&["live/*.mp3"]);
+        assert_eq!(kept.len(), 4, "{kept:?}");
+        assert!(kept.contains(&"live/Samples/snare.flac".to_owned()));
+        let (kept, _) = exclude(&["live/**", "*(edit)*"]);
+        assert_eq!(kept, ["Samples/kick.flac", "a.mp3", "b.wav"]);
+        assert!(Exclude::new(&["a[".to_owned()]).is_err());
     }
 }

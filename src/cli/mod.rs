@@ -1,16 +1,18 @@
-//! The command line of the standalone binary: `genrescope analyze`, `genrescope tag` and
-//! `genrescope merge`.
+//! The command line of the standalone binary: `genrescope analyze`, `genrescope tag`,
+//! `genrescope untag` and `genrescope merge`.
 //!
 //! - [`analyze`](mod@analyze): the plugin's model pipeline on whole files, printed as text, JSON
 //!   or CSV ([`render`]).
 //! - [`tag`](mod@tag): the same analysis written into each file's own tags
 //!   ([`crate::tagging`]), and optionally a rekordbox library XML.
+//! - [`untag`](mod@untag): what `tag` changed in files, undone.
+//! - [`summary`]: the closing line of `tag` and `untag` (how many files had what done).
 //! - [`batch`]: what both share for large catalogs: the `--out` journal that makes a batch
 //!   resumable, and `--shard K/N`.
 //! - [`merge`](mod@merge): shard journals into one JSON or CSV.
-//! - [`files`]: which files a run reads (folders walked, links, each file once).
+//! - [`files`]: which files a run reads (folders walked, links, `--exclude`, each file once).
 //!
-//! This module holds what the commands share: the model and file arguments and the parallel
+//! This module holds what the commands share: the file and model arguments and the parallel
 //! [`Engine`] that runs the model on each file.
 
 pub mod analyze;
@@ -18,7 +20,9 @@ pub mod batch;
 pub mod files;
 pub mod merge;
 pub mod render;
+pub mod summary;
 pub mod tag;
+pub mod untag;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -30,9 +34,10 @@ use crate::inference::runtime::default_dirs;
 use crate::inference::{GenreModel, ModelChoice, Provider, Runtime, WindowCutter};
 
 pub use analyze::{analyze, AnalyzeArgs};
-pub use files::{collect_files, Input, AUDIO_EXTENSIONS};
+pub use files::{collect_files, Exclude, FileArgs, Input, AUDIO_EXTENSIONS};
 pub use merge::{merge, MergeArgs};
 pub use tag::{tag, TagArgs};
+pub use untag::{untag, UntagArgs};
 
 /// How results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,9 +54,8 @@ pub enum Format {
 /// options.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// Audio files, and folders searched recursively for audio files.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub files: files::FileArgs,
     /// `fast` (the built-in fast genre model), `accurate` (the built-in genre model the plugin
     /// starts with: about as accurate, ~1.2× the cost), `mfcc-cnn`, `msd-musicnn`,
     /// or a model `.onnx` file with its `.json` beside it.
@@ -72,10 +76,6 @@ pub struct SourceArgs {
     /// stable hash of each path relative to the folder named on the command line.
     #[arg(long, value_name = "K/N", value_parser = batch::Shard::parse)]
     pub shard: Option<batch::Shard>,
-    /// Enter symbolic links to folders (not followed by default). A link back to a folder
-    /// above it is detected and not entered; a file reached twice is processed once.
-    #[arg(long)]
-    pub follow_links: bool,
 }
 
 fn parse_provider(text: &str) -> Result<Provider, String> {

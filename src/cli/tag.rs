@@ -1,5 +1,7 @@
 //! `genrescope tag <files|folders>`: analyses each file and writes its genre into the file's
-//! own tags ([`crate::tagging`]), optionally with a rekordbox library XML of the batch.
+//! own tags ([`crate::tagging`]), optionally with a rekordbox library XML of the batch. One
+//! line per file on stdout, in the order of the files (command line, then path), and a
+//! [`Summary`] on stderr.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
+use super::summary::Summary;
 use super::{print_out, run_command, thread_count, Engine, Input, SourceArgs};
 use crate::inference::{GenreModel, WindowCutter};
 use crate::tagging::rekordbox::{self, Track};
@@ -25,16 +28,20 @@ Examples:
   genrescope tag music/                           top genre into each file's genre field
   genrescope tag music/ --top 2 --styles 1        `Electronic; Pop; House`
   genrescope tag music/ --overwrite               replace genres people wrote, too
+  genrescope tag music/ --only-missing            only files without a genre
+  genrescope tag music/ --exclude Samples --exclude '*.wav'
   genrescope tag music/ --rekordbox-xml lib.xml   also a library for rekordbox's Import
   genrescope tag music/ --out runs/tag --shard 3/8   resumable, one of 8 workers
 
-The genre goes into ID3v2 TCON (MP3, WAV, AIFF), Vorbis GENRE (FLAC, Ogg Vorbis) or MP4 ©gen;
-the distribution, style tags and model go into GENRESCOPE_* fields (TXXX frames, Vorbis fields,
-MP4 freeform atoms). A genre that genrescope did not write is kept unless --overwrite. Files
-are rewritten through a temporary copy in the same folder, renamed over the original when
-complete; the audio data and the other tags are copied unchanged, and a file whose tags already
-say all of it is not rewritten. Exit code 0: every file tagged, 1: some failed,
-2: nothing could run.";
+The genre goes into ID3v2 TCON (MP3, WAV, AIFF; WAV also RIFF INFO IGNR), Vorbis GENRE
+(FLAC, Ogg Vorbis) or MP4 ©gen; the distribution, style tags and model go into GENRESCOPE_*
+fields (TXXX frames, Vorbis fields, MP4 freeform atoms). A genre that genrescope did not write
+is kept unless --overwrite (and then remembered for `genrescope untag`). Files are rewritten
+through a temporary copy in the same folder, renamed over the original when complete; the
+audio data and the other tags are copied unchanged, and a file whose tags already say all of
+it is not rewritten. The last line on stderr counts the files: tagged, kept (a person's genre),
+unchanged (not rewritten), failed, skipped (--only-missing, --out journal). Exit code 0: no
+file failed, 1: some failed, 2: nothing could run.";
 
 /// Writes each file's genre, as the model hears it, into the file's own tags.
 #[derive(Debug, Parser)]
@@ -45,9 +52,12 @@ pub struct TagArgs {
     /// Print what would change; write nothing (no tags, journal or library XML).
     #[arg(long, conflicts_with_all = ["out", "rekordbox_xml"])]
     pub dry_run: bool,
-    /// Replace a genre that a person wrote (kept by default).
+    /// Replace a genre that a person wrote (kept by default; `genrescope untag` puts it back).
     #[arg(long)]
     pub overwrite: bool,
+    /// Only files without a genre: files with one are skipped without being analysed.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub only_missing: bool,
     /// Genres written into the genre field, most likely first.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub top: u8,
@@ -60,7 +70,7 @@ pub struct TagArgs {
 }
 
 /// What tagging did to one file (the journal's `tag` field).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
@@ -72,6 +82,9 @@ pub struct TagResult {
     pub artist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Something the person should know about a file that was written (its hard links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// One file's analysis and tagging.
@@ -80,6 +93,57 @@ struct Outcome {
     tag: TagResult,
     /// The file after tagging (for the journal).
     fingerprint: Option<Fingerprint>,
+    /// Why the file was left as it is, without a journal record.
+    skip: Option<Skip>,
+}
+
+/// Why `tag` left a file alone this time.
+#[derive(Debug, Clone, PartialEq)]
+enum Skip {
+    /// Its `--out` record says it is done.
+    Journal,
+    /// `--only-missing`, and it has this genre.
+    HasGenre(String),
+}
+
+/// The outcomes the closing [`Summary`] counts, in its order.
+const OUTCOMES: &[&str] = &[TAGGED, KEPT, UNCHANGED, FAILED, SKIPPED];
+/// Genre written (or, in a dry run, to be written).
+const TAGGED: &str = "tagged";
+/// A person's genre kept (our fields written beside it where needed).
+const KEPT: &str = "kept";
+/// The tags already said everything: not rewritten.
+const UNCHANGED: &str = "unchanged";
+const FAILED: &str = "failed";
+/// `--only-missing` or the `--out` journal.
+const SKIPPED: &str = "skipped";
+
+impl Outcome {
+    /// A file that could not be tagged.
+    fn failed(report: FileReport, error: String) -> Self {
+        Self {
+            report,
+            tag: TagResult {
+                error: Some(error),
+                ..TagResult::default()
+            },
+            fingerprint: None,
+            skip: None,
+        }
+    }
+
+    /// What the summary counts this file as.
+    fn counted_as(&self) -> &'static str {
+        if self.tag.error.is_some() || self.report.error.is_some() {
+            return FAILED;
+        }
+        match (&self.skip, &self.tag.change) {
+            (Some(_), _) | (None, None) => SKIPPED,
+            (None, Some(change)) if change.kept_existing_genre => KEPT,
+            (None, Some(change)) if change.unchanged => UNCHANGED,
+            (None, Some(_)) => TAGGED,
+        }
+    }
 }
 
 /// Runs `tag` on already-split arguments (after the `tag` word); returns the exit code.
@@ -155,36 +219,35 @@ fn tag_one(
     cutter: &WindowCutter,
     input: &Input,
 ) -> Outcome {
-    let failed = |report: FileReport, error: String| Outcome {
-        report,
-        tag: TagResult {
-            change: None,
-            written: false,
-            title: None,
-            artist: None,
-            error: Some(error),
-        },
-        fingerprint: None,
-    };
     let file_name = input.path.display().to_string();
     // Tags first: a file that cannot be tagged is not worth analysing.
     let file = match TagFile::open(&input.path) {
         Ok(file) => file,
-        Err(e) => return failed(error_report(&file_name, &e.to_string()), e.to_string()),
+        Err(e) => {
+            let error = e.to_string();
+            return Outcome::failed(file_report(&file_name, Some(&error)), error);
+        }
     };
+    if args.only_missing && !file.has_no_genre() {
+        return Outcome {
+            report: file_report(&file_name, None),
+            tag: TagResult::default(),
+            fingerprint: None,
+            skip: Some(Skip::HasGenre(file.genres().join("; "))),
+        };
+    }
     let report = analyze_one(engine, model, cutter, &input.path, false);
     let Some(wanted) = wanted(&report, args, &engine.model_id) else {
         let error = report.error.clone().unwrap_or_default();
-        return failed(report, error);
+        return Outcome::failed(report, error);
     };
     let change = file.plan(&wanted, args.overwrite);
-    let (title, artist) = (file.title(), file.artist());
     let mut result = TagResult {
         change: Some(change.clone()),
-        written: false,
-        title,
-        artist,
-        error: None,
+        title: file.title(),
+        artist: file.artist(),
+        warning: file.hard_link_note().filter(|_| !change.unchanged),
+        ..TagResult::default()
     };
     if !args.dry_run {
         match file.save(&change, &wanted.genres) {
@@ -198,10 +261,12 @@ fn tag_one(
         report,
         fingerprint: done.then(|| Fingerprint::of(&input.path).ok()).flatten(),
         tag: result,
+        skip: None,
     }
 }
 
-fn error_report(file: &str, error: &str) -> FileReport {
+/// The report of a file that was not analysed.
+fn file_report(file: &str, error: Option<&str>) -> FileReport {
     FileReport {
         file: file.to_owned(),
         tags: None,
@@ -209,13 +274,18 @@ fn error_report(file: &str, error: &str) -> FileReport {
         timeline: None,
         skipped_packets: 0,
         missing_seconds: 0.0,
-        error: Some(error.to_owned()),
+        error: error.map(str::to_owned),
     }
 }
 
 /// The line `tag` prints for a file.
-fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) -> String {
+fn describe(outcome: &Outcome, dry_run: bool) -> String {
+    let (report, tag) = (&outcome.report, &outcome.tag);
     let file = &report.file;
+    if let Some(Skip::HasGenre(genre)) = &outcome.skip {
+        return format!("{file}: skipped: has a genre (\"{genre}\"; --only-missing)");
+    }
+    let skipped = outcome.skip == Some(Skip::Journal);
     if let Some(error) = tag.error.as_ref().or(report.error.as_ref()) {
         return format!("{file}: error: {error}");
     }
@@ -261,7 +331,11 @@ fn describe(report: &FileReport, tag: &TagResult, dry_run: bool, skipped: bool) 
     } else {
         ""
     };
-    format!("{file}: {heard} · {action}{rewrite}")
+    let warning = tag
+        .warning
+        .as_ref()
+        .map_or_else(String::new, |w| format!(" · warning: {w}"));
+    format!("{file}: {heard} · {action}{rewrite}{warning}")
 }
 
 fn run(args: &TagArgs) -> Result<bool, String> {
@@ -270,43 +344,44 @@ fn run(args: &TagArgs) -> Result<bool, String> {
     if !args.dry_run {
         remove_temporaries_of_killed_runs(&files);
     }
-    let (journal, previous) = open_journal(&args.source, &engine, "tag")?;
+    let done = tag_all(args, &engine, &files)?;
+    let mut summary = Summary::new(OUTCOMES);
+    for outcome in &done {
+        summary.add(outcome.counted_as());
+    }
+    if let Some(xml) = &args.rekordbox_xml {
+        write_library(xml, &files, &done)?;
+    }
+    let dry = if args.dry_run { "dry run: " } else { "" };
+    eprintln!("{dry}{summary}");
+    Ok(summary.count(FAILED) == 0)
+}
+
+/// Tags every file (a file its `--out` record says is done is skipped), printing one line per
+/// file in the order of `files` as soon as the files before it are done; returns the outcomes
+/// in that order.
+fn tag_all(args: &TagArgs, engine: &Engine, files: &[Input]) -> Result<Vec<Outcome>, String> {
+    let (journal, previous) = open_journal(&args.source, engine, "tag")?;
     let mut journal = JournalSink::new(journal);
     let journaled = journal.is_open();
-
-    // (report, what tagging did, skipped because the journal says it is done)
-    let mut done: Vec<Option<(FileReport, TagResult, bool)>> = vec![None; files.len()];
+    let mut done: Vec<Option<Outcome>> = (0..files.len()).map(|_| None).collect();
+    let mut printed = 0;
     let bar = progress(if args.dry_run { "dry run" } else { "tag" }, files.len());
     engine.run(
-        &files,
+        files,
         thread_count(args.source.threads),
         |model, cutter, input| {
-            if let (Some(previous), Some(current)) = (&previous, &fingerprint(journaled, input)) {
-                let earlier = previous
+            let current = fingerprint(journaled, input);
+            match (&previous, &current) {
+                (Some(previous), Some(current)) => previous
                     .matching(input, current, &engine.model_id)
-                    .and_then(|r| Some((r.report.clone(), r.tag.clone()?)))
-                    .and_then(|(report, tag)| Some((report, serde_json::from_value(tag).ok()?)));
-                if let Some((report, tag)) = earlier {
-                    return (
-                        Outcome {
-                            report,
-                            tag,
-                            fingerprint: None,
-                        },
-                        true,
-                    );
-                }
+                    .and_then(journaled_outcome),
+                _ => None,
             }
-            (tag_one(&engine, args, model, cutter, input), false)
+            .unwrap_or_else(|| tag_one(engine, args, model, cutter, input))
         },
-        |i, (outcome, skipped)| {
-            let line = describe(&outcome.report, &outcome.tag, args.dry_run, skipped);
-            // The lines only report: the files and the journal are the record, so tagging goes
-            // on when stdout fails.
-            bar.suspend(|| {
-                let _ = print_out(&format!("{line}\n"));
-            });
-            if !skipped {
+        |i, outcome| {
+            if outcome.skip.is_none() {
                 journal.append(|| Record {
                     path: files[i].path.display().to_string(),
                     relative: files[i].relative.clone(),
@@ -316,38 +391,41 @@ fn run(args: &TagArgs) -> Result<bool, String> {
                     tag: serde_json::to_value(&outcome.tag).ok(),
                 });
             }
-            done[i] = Some((outcome.report, outcome.tag, skipped));
+            done[i] = Some(outcome);
+            // The lines only report: the files and the journal are the record, so tagging goes
+            // on when stdout fails.
+            while let Some(Some(next)) = done.get(printed) {
+                let line = describe(next, args.dry_run);
+                bar.suspend(|| {
+                    let _ = print_out(&format!("{line}\n"));
+                });
+                printed += 1;
+            }
             bar.inc(1);
         },
     )?;
     bar.finish_and_clear();
     journal.close()?;
-    let done: Vec<(FileReport, TagResult, bool)> = done
+    Ok(done
         .into_iter()
         .map(|d| d.expect("every file done"))
-        .collect();
-    let all_ok = done
-        .iter()
-        .all(|(report, tag, _)| report.error.is_none() && tag.error.is_none());
-    if let Some(xml) = &args.rekordbox_xml {
-        let tracks: Vec<Track> = files
-            .iter()
-            .zip(&done)
-            .filter_map(|(input, (report, tag, _))| track(&input.path, report, tag))
-            .collect();
-        write_library(xml, &tracks)?;
-        eprintln!(
-            "rekordbox library: {} ({} tracks)",
-            xml.display(),
-            tracks.len()
-        );
-    }
-    Ok(all_ok)
+        .collect())
 }
 
-/// Removes what killed `tag` runs left in the folders of `files`: their temporary copies
-/// ([`remove_stale_temporaries`]), each said on stderr.
-fn remove_temporaries_of_killed_runs(files: &[Input]) {
+/// The outcome an earlier run's `--out` record holds, if it has one.
+fn journaled_outcome(record: &Record) -> Option<Outcome> {
+    let tag = serde_json::from_value(record.tag.clone()?).ok()?;
+    Some(Outcome {
+        report: record.report.clone(),
+        tag,
+        fingerprint: None,
+        skip: Some(Skip::Journal),
+    })
+}
+
+/// Removes what killed `tag` and `untag` runs left in the folders of `files`: their temporary
+/// copies ([`remove_stale_temporaries`]), each said on stderr.
+pub(super) fn remove_temporaries_of_killed_runs(files: &[Input]) {
     let folders: std::collections::BTreeSet<&Path> =
         files.iter().map(|input| folder_of(&input.path)).collect();
     for folder in folders {
@@ -382,15 +460,35 @@ fn track(path: &Path, report: &FileReport, tag: &TagResult) -> Option<Track> {
     })
 }
 
-/// Writes the library through a temporary file renamed into place.
-fn write_library(path: &Path, tracks: &[Track]) -> Result<(), String> {
+/// Writes the rekordbox library of the files tagged (or, in a dry run, analysed) through a
+/// temporary file renamed into place. Files rekordbox does not import are left out, each said
+/// on stderr.
+fn write_library(path: &Path, files: &[Input], done: &[Outcome]) -> Result<(), String> {
+    let (tracks, left_out): (Vec<Track>, Vec<Track>) = files
+        .iter()
+        .zip(done)
+        .filter_map(|(input, outcome)| track(&input.path, &outcome.report, &outcome.tag))
+        .partition(|track| rekordbox::imports(&track.path));
+    for track in &left_out {
+        eprintln!(
+            "{}: not in the rekordbox library: {}",
+            track.path.display(),
+            rekordbox::IMPORTED
+        );
+    }
     let error = |e: std::io::Error| format!("--rekordbox-xml {}: {e}", path.display());
     let temp = path.with_extension("xml.genrescope.tmp");
     let mut file = std::fs::File::create(&temp).map_err(error)?;
-    rekordbox::write(&mut file, tracks).map_err(error)?;
+    rekordbox::write(&mut file, &tracks).map_err(error)?;
     file.flush().map_err(error)?;
     file.sync_all().map_err(error)?;
-    std::fs::rename(&temp, path).map_err(error)
+    std::fs::rename(&temp, path).map_err(error)?;
+    eprintln!(
+        "rekordbox library: {} ({} tracks)",
+        path.display(),
+        tracks.len()
+    );
+    Ok(())
 }
 
 #[cfg(test)]

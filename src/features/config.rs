@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::level::Level;
 use super::limit::{check_standardisation, MAX_RATE_HZ, MIN_RATE_HZ, RATES_HZ};
 use super::mel::{MelNorm, MelScale};
+use super::stft::{Padding, WindowShape};
 use crate::Error;
 
 /// What each frame holds.
@@ -18,6 +19,8 @@ pub enum FeatureKind {
     Mfcc,
     /// musicnn's input: `log10(1 + 10000 · mel power)`.
     Musicnn,
+    /// EfficientAT's input: `(ln(mel power + 1e-5) + 4.5) / 5`.
+    EfficientAt,
 }
 
 /// Per-feature standardisation applied to every model window after everything else.
@@ -46,7 +49,8 @@ pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
 /// Complete description of a model input. Times are in samples at `sample_rate` (Hz),
 /// frequencies in Hz.
 ///
-/// Frames follow `librosa.stft(center=True, pad_mode="constant")`. Everything up to the dB
+/// Frames follow `librosa.stft(center=True, pad_mode="constant")` unless `padding`,
+/// `window` or `pre_emphasis` say otherwise (EfficientAT's front end). Everything up to the dB
 /// conversion is per frame and identical in batch and streaming use; `level`, `top_db` and
 /// `normalization` act on a whole model window of `frames` frames (see
 /// [`super::FeatureExtractor::finish_window`]). With a normalising `level`, frames hold mel
@@ -56,10 +60,19 @@ pub fn standardise(values: &mut [f32], mean: &[f32], std: &[f32]) {
 pub struct FeatureConfig {
     pub sample_rate: u32,
     pub kind: FeatureKind,
+    /// `y[n] = x[n] - c·x[n-1]` before framing, the first sample dropped (`features::emphasis`);
+    /// `None`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_emphasis: Option<f32>,
+    /// How the signal's ends are padded for centred frames.
+    #[serde(default, skip_serializing_if = "Padding::is_default")]
+    pub padding: Padding,
     pub n_fft: usize,
     pub hop_length: usize,
     /// Hann window length, at most `n_fft` (centred in the frame).
     pub win_length: usize,
+    #[serde(default, skip_serializing_if = "WindowShape::is_default")]
+    pub window: WindowShape,
     pub n_mels: usize,
     pub fmin: f32,
     /// Upper edge of the mel filterbank; `None` means `sample_rate / 2`.
@@ -95,16 +108,21 @@ pub enum Preset {
     LogMel128,
     /// musicnn's input: 16 kHz, n_fft 512, hop 256, 96 mels, `log10(1 + 10000·x)`, 187 frames.
     Musicnn,
+    /// EfficientAT's input (`AugmentMelSTFT` at inference): 32 kHz, pre-emphasis 0.97, n_fft
+    /// 1024 with an 800-sample symmetric Hann window, hop 320, mirrored ends, 128 Kaldi mels up
+    /// to 15 kHz, `(ln(x + 1e-5) + 4.5) / 5`; 300 frames (3 s).
+    EfficientAt,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 7] = [
         Preset::Mfcc13,
         Preset::Mfcc18,
         Preset::Mfcc26,
         Preset::CrnnMfcc,
         Preset::LogMel128,
         Preset::Musicnn,
+        Preset::EfficientAt,
     ];
 
     /// The name the command lines and reports use (`mfcc13`, `logmel128`, …).
@@ -116,6 +134,7 @@ impl Preset {
             Preset::CrnnMfcc => "crnn-mfcc",
             Preset::LogMel128 => "logmel128",
             Preset::Musicnn => "musicnn",
+            Preset::EfficientAt => "efficientat",
         }
     }
 
@@ -138,9 +157,12 @@ impl FeatureConfig {
         Self {
             sample_rate: 22_050,
             kind,
+            pre_emphasis: None,
+            padding: Padding::Zeros,
             n_fft: 2048,
             hop_length: 512,
             win_length: 2048,
+            window: WindowShape::PeriodicHann,
             n_mels: 128,
             fmin: 0.0,
             fmax: None,
@@ -177,6 +199,21 @@ impl FeatureConfig {
                 frames: 187,
                 ..Self::librosa_defaults(FeatureKind::Musicnn)
             },
+            Preset::EfficientAt => Self {
+                sample_rate: 32_000,
+                pre_emphasis: Some(0.97),
+                padding: Padding::Reflect,
+                n_fft: 1024,
+                hop_length: 320,
+                win_length: 800,
+                window: WindowShape::SymmetricHann,
+                fmax: Some(15_000.0),
+                mel_scale: MelScale::Kaldi,
+                mel_norm: MelNorm::None,
+                top_db: None,
+                frames: 300,
+                ..Self::librosa_defaults(FeatureKind::EfficientAt)
+            },
         }
     }
 
@@ -204,7 +241,7 @@ impl FeatureConfig {
     pub fn feature_width(&self) -> usize {
         match self.kind {
             FeatureKind::Mfcc => self.n_mfcc,
-            FeatureKind::LogMel | FeatureKind::Musicnn => self.n_mels,
+            FeatureKind::LogMel | FeatureKind::Musicnn | FeatureKind::EfficientAt => self.n_mels,
         }
     }
 
@@ -230,6 +267,15 @@ impl FeatureConfig {
                 "need hop_length > 0 and 0 < win_length <= n_fft (hop {}, win {}, n_fft {})",
                 self.hop_length, self.win_length, self.n_fft
             ));
+        }
+        if self.padding == Padding::Reflect && 2 * self.hop_length >= self.n_fft {
+            return fail(format!(
+                "mirrored ends need hop_length < n_fft / 2 (hop {}, n_fft {})",
+                self.hop_length, self.n_fft
+            ));
+        }
+        if self.pre_emphasis.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
+            return fail("pre_emphasis must lie in 0..=1".into());
         }
         if self.n_mels == 0 || self.frames == 0 {
             return fail("n_mels and frames must be positive".into());
@@ -322,6 +368,15 @@ mod tests {
             },
             FeatureConfig {
                 top_db: Some(f32::NAN),
+                ..good.clone()
+            },
+            FeatureConfig {
+                padding: Padding::Reflect,
+                hop_length: 1024,
+                ..good.clone()
+            },
+            FeatureConfig {
+                pre_emphasis: Some(f32::NAN),
                 ..good.clone()
             },
             FeatureConfig {

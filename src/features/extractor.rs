@@ -6,8 +6,9 @@ use ndarray::{Array2, ArrayView2};
 use super::config::{standardise, FeatureConfig, FeatureKind, Normalization};
 use super::db::{clamp_below_max, power_to_db};
 use super::dct::Dct;
+use super::emphasis::PreEmphasis;
 use super::level::{gated_energy, power_gain, Level};
-use super::log::log10;
+use super::log::{ln, log10};
 use super::mel::MelFilterbank;
 use super::stft::{frame_count, Framer, PowerSpectrum};
 use crate::Error;
@@ -26,7 +27,7 @@ struct FrameFeatures {
 
 impl FrameFeatures {
     fn new(config: &FeatureConfig) -> Self {
-        let spectrum = PowerSpectrum::new(config.n_fft, config.win_length);
+        let spectrum = PowerSpectrum::with_window(config.n_fft, config.win_length, config.window);
         let mel = MelFilterbank::new(
             f64::from(config.sample_rate),
             config.n_fft,
@@ -45,22 +46,22 @@ impl FrameFeatures {
         }
     }
 
-    /// The mel energy (sum over bands of mel power) of one frame of a full-scale 1-kHz sine:
-    /// 0 dB for [`Level::Window`]'s target.
-    fn reference_energy(&self, sample_rate: u32) -> f64 {
+    /// The mel energy (sum over bands of mel power) of one frame of a full-scale 1-kHz sine
+    /// through the front end (its pre-emphasis included): 0 dB for [`Level::Window`]'s target.
+    fn reference_energy(&self, config: &FeatureConfig) -> f64 {
         let mut frames = Self {
             compressed: false,
             ..self.clone()
         };
         let n_fft = frames.spectrum.n_fft();
-        let sine: Vec<f32> = (0..n_fft)
-            .map(|i| {
-                let phase = std::f64::consts::TAU * 1000.0 * i as f64 / f64::from(sample_rate);
-                phase.sin() as f32
-            })
-            .collect();
+        let rate = f64::from(config.sample_rate);
+        let sine = |i: usize| (std::f64::consts::TAU * 1000.0 * i as f64 / rate).sin() as f32;
+        let frame: Vec<f32> = match config.pre_emphasis {
+            Some(c) => (0..n_fft).map(|i| sine(i + 1) - c * sine(i)).collect(),
+            None => (0..n_fft).map(sine).collect(),
+        };
         let mut mel = vec![0.0; frames.mel.n_mels()];
-        frames.compute(&sine, &mut mel);
+        frames.compute(&frame, &mut mel);
         mel.iter().map(|&p| f64::from(p)).sum()
     }
 
@@ -96,8 +97,8 @@ impl FrameFeatures {
     }
 }
 
-/// Mel power to the values `kind` names: dB, or musicnn's `log10(1 + 10000·x)`. Inline and
-/// branch-free per value: the loop vectorises.
+/// Mel power to the values `kind` names: dB, musicnn's `log10(1 + 10000·x)` or EfficientAT's
+/// `(ln(x + 1e-5) + 4.5) / 5`. Inline and branch-free per value: the loop vectorises.
 #[inline(always)]
 fn compress(kind: FeatureKind, values: &mut [f32]) {
     match kind {
@@ -107,6 +108,9 @@ fn compress(kind: FeatureKind, values: &mut [f32]) {
         FeatureKind::Musicnn => values
             .iter_mut()
             .for_each(|x| *x = log10(1.0 + 10_000.0 * *x)),
+        FeatureKind::EfficientAt => values
+            .iter_mut()
+            .for_each(|x| *x = (ln(*x + 1e-5) + 4.5) / 5.0),
     }
 }
 
@@ -115,6 +119,7 @@ fn compress(kind: FeatureKind, values: &mut [f32]) {
 /// [`FrameStream::new()`] (and in `clone()`).
 #[derive(Clone)]
 pub struct FrameStream {
+    emphasis: Option<PreEmphasis>,
     framer: Framer,
     frame: FrameFeatures,
     out: Vec<f32>,
@@ -124,7 +129,8 @@ impl FrameStream {
     pub fn new(config: &FeatureConfig) -> Result<Self, Error> {
         config.validate()?;
         Ok(Self {
-            framer: Framer::new(config.n_fft, config.hop_length),
+            emphasis: config.pre_emphasis.map(PreEmphasis::new),
+            framer: Framer::with_padding(config.n_fft, config.hop_length, config.padding),
             frame: FrameFeatures::new(config),
             out: vec![0.0; config.n_mels],
         })
@@ -137,11 +143,22 @@ impl FrameStream {
 
     /// Feeds samples; calls `emit` with each completed frame's `n_mels` values, in order.
     pub fn push(&mut self, samples: &[f32], mut emit: impl FnMut(&[f32])) {
-        let Self { framer, frame, out } = self;
-        framer.push(samples, |samples| {
-            frame.compute(samples, out);
-            emit(out);
-        });
+        let Self {
+            emphasis,
+            framer,
+            frame,
+            out,
+        } = self;
+        let mut frames = |samples: &[f32]| {
+            framer.push(samples, |samples| {
+                frame.compute(samples, out);
+                emit(out);
+            });
+        };
+        match emphasis {
+            Some(emphasis) => emphasis.push(samples, frames),
+            None => frames(samples),
+        }
     }
 
     /// Ends the stream: appends the closing padding and emits the frames it completes.
@@ -150,6 +167,7 @@ impl FrameStream {
             framer,
             mut frame,
             mut out,
+            ..
         } = self;
         framer.finish(|samples| {
             frame.compute(samples, &mut out);
@@ -178,7 +196,7 @@ impl FeatureExtractor {
         Ok(Self {
             config: config.clone(),
             dct,
-            reference_energy: stream.frame.reference_energy(config.sample_rate),
+            reference_energy: stream.frame.reference_energy(config),
             stream,
         })
     }
@@ -253,6 +271,16 @@ impl FeatureExtractor {
         features
     }
 
+    /// The gated level ([`gated_energy`]) of a window of mel power frames (what
+    /// [`Self::frames`] returns under a normalising [`Level`]), in dB relative to a full-scale
+    /// 1-kHz sine through the same front end; `None` for a window without energy.
+    pub fn window_level_db(&self, frames: ArrayView2<f32>) -> Option<f64> {
+        let frames = frames.as_standard_layout();
+        let values = frames.as_slice().expect("standard layout is contiguous");
+        gated_energy(values, self.config.n_mels)
+            .map(|energy| 10.0 * (energy / self.reference_energy).log10())
+    }
+
     /// Features of a whole clip treated as one window: equal to the librosa call named by
     /// [`FeatureKind`] on the same samples.
     pub fn extract(&self, samples: &[f32]) -> Array2<f32> {
@@ -287,9 +315,11 @@ mod tests {
                 3 * config.sample_rate as usize,
             ] {
                 let frames = extractor.frames(&test_signal(len));
+                // Pre-emphasis drops the first sample.
+                let filtered = len.saturating_sub(usize::from(config.pre_emphasis.is_some()));
                 assert_eq!(
                     frames.nrows(),
-                    frame_count(len, config.hop_length),
+                    frame_count(filtered, config.hop_length),
                     "{name} {len}"
                 );
                 assert_eq!(frames.ncols(), config.n_mels);

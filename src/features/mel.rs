@@ -1,5 +1,6 @@
 //! Mel filterbanks as `librosa.filters.mel` builds them (Slaney or HTK scale, Slaney area
-//! normalisation or none), stored sparsely.
+//! normalisation or none) or as Kaldi does (`torchaudio.compliance.kaldi.get_mel_banks`,
+//! EfficientAT's front end), stored sparsely.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,10 @@ pub enum MelScale {
     Slaney,
     /// `2595 · log10(1 + f / 700)`.
     Htk,
+    /// Kaldi's `1127 · ln(1 + f / 700)` (the HTK scale in other units), with Kaldi's
+    /// filterbank: triangles linear in mels rather than in Hz, over the `n_fft / 2` bins below
+    /// Nyquist (the Nyquist bin weighs zero).
+    Kaldi,
 }
 
 /// Filter normalisation.
@@ -37,6 +42,7 @@ fn slaney_logstep() -> f64 {
 pub fn hz_to_mel(hz: f64, scale: MelScale) -> f64 {
     match scale {
         MelScale::Htk => 2595.0 * (1.0 + hz / 700.0).log10(),
+        MelScale::Kaldi => 1127.0 * (1.0 + hz / 700.0).ln(),
         MelScale::Slaney if hz >= SLANEY_MIN_LOG_HZ => {
             SLANEY_MIN_LOG_MEL + (hz / SLANEY_MIN_LOG_HZ).ln() / slaney_logstep()
         }
@@ -48,6 +54,7 @@ pub fn hz_to_mel(hz: f64, scale: MelScale) -> f64 {
 pub fn mel_to_hz(mel: f64, scale: MelScale) -> f64 {
     match scale {
         MelScale::Htk => 700.0 * (10f64.powf(mel / 2595.0) - 1.0),
+        MelScale::Kaldi => 700.0 * ((mel / 1127.0).exp() - 1.0),
         MelScale::Slaney if mel >= SLANEY_MIN_LOG_MEL => {
             SLANEY_MIN_LOG_HZ * (slaney_logstep() * (mel - SLANEY_MIN_LOG_MEL)).exp()
         }
@@ -103,12 +110,16 @@ impl MelFilterbank {
                     MelNorm::Slaney => 2.0 / (right - left),
                     MelNorm::None => 1.0,
                 };
-                let weight = |f: f64| {
-                    let lower = (f - left) / (centre - left);
-                    let upper = (right - f) / (right - centre);
-                    (lower.min(upper).max(0.0) * enorm) as f32
+                let all: Vec<f32> = match scale {
+                    MelScale::Kaldi => kaldi_triangle(m, mel_min, mel_max, n_mels, &fft_freqs)
+                        .into_iter()
+                        .map(|w| (f64::from(w) * enorm) as f32)
+                        .collect(),
+                    MelScale::Slaney | MelScale::Htk => fft_freqs
+                        .iter()
+                        .map(|&f| (triangle(left, centre, right, f) * enorm) as f32)
+                        .collect(),
                 };
-                let all: Vec<f32> = fft_freqs.iter().map(|&f| weight(f)).collect();
                 let start = all.iter().position(|&w| w != 0.0).unwrap_or(0);
                 let end = all.iter().rposition(|&w| w != 0.0).map_or(start, |i| i + 1);
                 let end = (start + (end - start).next_multiple_of(LANES)).min(bins);
@@ -151,13 +162,51 @@ impl MelFilterbank {
     }
 }
 
+/// Kaldi's filter `m` over the bins at `fft_freqs` (Hz): a triangle linear in mels between
+/// mel-spaced points, none on the Nyquist bin, computed in f32 as
+/// `torchaudio.compliance.kaldi.get_mel_banks` computes it (its edges fall between bins
+/// differently in f64: a bin 0.1 % inside a triangle in f64 may be outside in f32, which
+/// changes a band's energy by up to 0.1 %).
+fn kaldi_triangle(
+    m: usize,
+    mel_min: f64,
+    mel_max: f64,
+    n_mels: usize,
+    fft_freqs: &[f64],
+) -> Vec<f32> {
+    let delta = ((mel_max - mel_min) / (n_mels + 1) as f64) as f32;
+    let point = |i: usize| mel_min as f32 + i as f32 * delta;
+    let (left, centre, right) = (point(m), point(m + 1), point(m + 2));
+    let nyquist = fft_freqs.len() - 1;
+    fft_freqs
+        .iter()
+        .enumerate()
+        .map(|(bin, &hz)| {
+            if bin == nyquist {
+                return 0.0;
+            }
+            let mel = 1127.0f32 * (1.0f32 + hz as f32 / 700.0).ln();
+            let up = (mel - left) / (centre - left);
+            let down = (right - mel) / (right - centre);
+            up.min(down).max(0.0)
+        })
+        .collect()
+}
+
+/// A triangle rising from `left` to 1 at `centre` and falling to 0 at `right`, at `x`.
+fn triangle(left: f64, centre: f64, right: f64, x: f64) -> f64 {
+    let lower = (x - left) / (centre - left);
+    let upper = (right - x) / (right - centre);
+    lower.min(upper).max(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn scales_round_trip_and_hit_their_anchor_points() {
-        for scale in [MelScale::Slaney, MelScale::Htk] {
+        for scale in [MelScale::Slaney, MelScale::Htk, MelScale::Kaldi] {
             for hz in [0.0, 100.0, 999.0, 1000.0, 4000.0, 11_025.0] {
                 let back = mel_to_hz(hz_to_mel(hz, scale), scale);
                 assert!((back - hz).abs() < 1e-9, "{scale:?} {hz}");
@@ -187,6 +236,36 @@ mod tests {
         for bin in 100..900 {
             let sum: f32 = dense.iter().map(|row| row[bin]).sum();
             assert!((sum - 1.0).abs() < 1e-5, "bin {bin}: {sum}");
+        }
+    }
+
+    #[test]
+    fn kaldi_triangles_are_linear_in_mels() {
+        let bank = MelFilterbank::new(
+            32_000.0,
+            1024,
+            128,
+            0.0,
+            15_000.0,
+            MelScale::Kaldi,
+            MelNorm::None,
+        );
+        let dense = bank.dense();
+        assert_eq!(dense.len(), 128);
+        assert!(dense.iter().all(|row| row[512] == 0.0));
+        // Between the first and last centre, neighbouring triangles sum to one (in mels as in
+        // Hz), and each bin's weights follow its mel position.
+        let mel = |bin: usize| hz_to_mel(bin as f64 * 31.25, MelScale::Kaldi);
+        let delta = hz_to_mel(15_000.0, MelScale::Kaldi) / 129.0;
+        for bin in 20..470 {
+            let sum: f32 = dense.iter().map(|row| row[bin]).sum();
+            assert!((sum - 1.0).abs() < 1e-5, "bin {bin}: {sum}");
+            let m = (mel(bin) / delta).floor() as usize; // the filter falling through this bin
+            let falling = (m as f64 + 1.0) - mel(bin) / delta;
+            assert!(
+                (f64::from(dense[m - 1][bin]) - falling).abs() < 1e-5,
+                "bin {bin}"
+            );
         }
     }
 

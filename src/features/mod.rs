@@ -1,12 +1,14 @@
 //! The one feature-extraction implementation, shared by the plugin, the CLI and training:
 //! STFT power spectra, mel filterbanks, dB conversion, MFCC and musicnn's input, matching
-//! librosa (see `tests/librosa_parity.rs`).
+//! librosa (see `tests/librosa_parity.rs`), and EfficientAT's input, matching its PyTorch front
+//! end (`tests/efficientat_parity.rs`).
 
 pub mod chroma;
 pub mod config;
 pub mod db;
 pub mod dct;
 pub mod descriptors;
+pub mod emphasis;
 pub mod extractor;
 pub mod hpss;
 pub mod level;

@@ -1,13 +1,53 @@
 //! Short-time power spectra on `realfft`, framed like `librosa.stft(center=True,
 //! pad_mode="constant")`: a periodic Hann window of `win_length` samples zero-padded to `n_fft`,
 //! frames every `hop_length` samples, the signal zero-padded by `n_fft / 2` on both sides.
+//! EfficientAT's front end (`torch.stft` defaults) differs in two choices, both selectable: a
+//! symmetric Hann window ([`WindowShape`]) and reflected ends ([`Padding`]).
 
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
+use serde::{Deserialize, Serialize};
 
 use super::limit::clip;
+
+/// The analysis window's shape: a Hann window either way, its last point differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowShape {
+    /// `0.5 - 0.5·cos(2πn / N)` (`scipy.signal.get_window("hann", fftbins=True)`, librosa).
+    #[default]
+    PeriodicHann,
+    /// `0.5 - 0.5·cos(2πn / (N - 1))` (`torch.hann_window(N, periodic=False)`, EfficientAT).
+    SymmetricHann,
+}
+
+impl WindowShape {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// How the signal is extended by `n_fft / 2` samples at each end so that frame `t` is centred
+/// on sample `t·hop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// With zeros (`librosa.stft(pad_mode="constant")`).
+    #[default]
+    Zeros,
+    /// With the signal mirrored about its first and last sample (`torch.stft`'s default
+    /// `pad_mode="reflect"`). Needs `hop < n_fft / 2`; a signal of at most `n_fft / 2` samples,
+    /// too short to mirror (torch refuses it), is padded with zeros.
+    Reflect,
+}
+
+impl Padding {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// Computes `|rfft(window · frame)|²` for one frame of `n_fft` samples. Allocates only in
 /// [`PowerSpectrum::new()`] (and in `clone()`).
@@ -22,13 +62,18 @@ pub struct PowerSpectrum {
 }
 
 impl PowerSpectrum {
-    /// `win_length` must not exceed `n_fft` (it is clamped).
+    /// A periodic Hann window; `win_length` must not exceed `n_fft` (it is clamped).
     pub fn new(n_fft: usize, win_length: usize) -> Self {
+        Self::with_window(n_fft, win_length, WindowShape::PeriodicHann)
+    }
+
+    /// [`Self::new`] with a window of the given shape.
+    pub fn with_window(n_fft: usize, win_length: usize, shape: WindowShape) -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
         let spectrum = fft.make_output_vec();
         let scratch = fft.make_scratch_vec();
         Self {
-            window: hann_window(n_fft, win_length.min(n_fft)),
+            window: window(n_fft, win_length.min(n_fft), shape),
             input: vec![0.0; n_fft],
             spectrum,
             scratch,
@@ -69,29 +114,46 @@ impl PowerSpectrum {
 }
 
 /// Cuts a stream into frames of `n_fft` samples every `hop` samples, centred like
-/// `librosa.stft(center=True, pad_mode="constant")`: the stream starts with `n_fft / 2` zeros,
-/// and [`Framer::finish()`] appends the closing `n_fft / 2` zeros, so frame `t` covers input
-/// samples `t·hop - n_fft/2 .. t·hop + n_fft/2`. Push samples in any pieces; each frame is
-/// handed out as soon as its last sample arrives. Allocates only in [`Framer::new()`] (and in
-/// `clone()`).
+/// `librosa.stft(center=True)`: the stream is extended by `n_fft / 2` samples at each end (see
+/// [`Padding`]), so frame `t` covers input samples `t·hop - n_fft/2 .. t·hop + n_fft/2`. Push
+/// samples in any pieces; each frame is handed out as soon as its last sample arrives (with
+/// [`Padding::Reflect`], the first frame waits for `n_fft / 2 + 1` samples, the ones it mirrors).
+/// Allocates only in [`Framer::new()`] (and in `clone()`) and in [`Framer::finish()`].
 pub struct Framer {
     n_fft: usize,
     hop: usize,
-    /// The samples of the next frame gathered so far (at most `n_fft`).
+    padding: Padding,
+    /// The samples of the next frame gathered so far: at most `n_fft`, or `n_fft + 1` just
+    /// after the opening reflection.
     pending: Vec<f32>,
     /// Input samples still to skip before the next frame starts (only when hop > n_fft).
     skip: usize,
+    /// Whether the opening padding is in `pending` (from the start with zeros; with
+    /// reflection, once the samples it mirrors have arrived).
+    opened: bool,
 }
 
 impl Framer {
+    /// Zero padding.
     pub fn new(n_fft: usize, hop: usize) -> Self {
-        let mut pending = Vec::with_capacity(n_fft);
-        pending.resize(n_fft / 2, 0.0);
+        Self::with_padding(n_fft, hop, Padding::Zeros)
+    }
+
+    /// `padding` [`Padding::Reflect`] needs `hop < n_fft / 2` (`FeatureConfig::validate`
+    /// checks it).
+    pub fn with_padding(n_fft: usize, hop: usize, padding: Padding) -> Self {
+        let mut pending = Vec::with_capacity(n_fft + 1);
+        let opened = padding == Padding::Zeros;
+        if opened {
+            pending.resize(n_fft / 2, 0.0);
+        }
         Self {
             n_fft,
             hop: hop.max(1),
+            padding,
             pending,
             skip: 0,
+            opened,
         }
     }
 
@@ -104,34 +166,78 @@ impl Framer {
                 samples = &samples[n..];
                 continue;
             }
-            let n = (self.n_fft - self.pending.len()).min(samples.len());
+            let wanted = if self.opened {
+                self.n_fft
+            } else {
+                self.n_fft / 2 + 1
+            };
+            let n = wanted.saturating_sub(self.pending.len()).min(samples.len());
             self.pending.extend_from_slice(&samples[..n]);
             samples = &samples[n..];
-            if self.pending.len() == self.n_fft {
-                emit(&self.pending);
-                if self.hop >= self.n_fft {
-                    self.pending.clear();
-                    self.skip = self.hop - self.n_fft;
-                } else {
-                    // NOTE: `drain` shifts within the existing capacity; it never allocates.
-                    self.pending.drain(..self.hop);
-                }
+            if !self.opened && self.pending.len() == wanted {
+                self.open_reflected();
+            }
+            self.emit_ready(&mut emit);
+        }
+    }
+
+    /// Prepends the mirror image of the first `n_fft / 2 + 1` samples (held in `pending`):
+    /// `x[n_fft/2], …, x[1]` before `x[0]`.
+    fn open_reflected(&mut self) {
+        let half = self.n_fft / 2;
+        // NOTE: `pending` holds half + 1 samples and has room for n_fft + 1: neither the
+        // extension nor the rotation allocates.
+        self.pending.extend_from_within(1..=half);
+        self.pending[half + 1..].reverse();
+        self.pending.rotate_right(half);
+        self.opened = true;
+    }
+
+    /// Emits every complete frame at the front of `pending` and moves on by `hop`.
+    fn emit_ready(&mut self, emit: &mut impl FnMut(&[f32])) {
+        while self.opened && self.pending.len() >= self.n_fft {
+            emit(&self.pending[..self.n_fft]);
+            if self.hop >= self.n_fft {
+                self.pending.clear();
+                self.skip = self.hop - self.n_fft;
+            } else {
+                // NOTE: `drain` shifts within the existing capacity; it never allocates.
+                self.pending.drain(..self.hop);
             }
         }
     }
 
     /// Ends the stream: appends the closing padding and emits the frames it completes.
-    pub fn finish(mut self, emit: impl FnMut(&[f32])) {
-        let padding = vec![0.0; self.n_fft / 2];
-        self.push(&padding, emit);
+    pub fn finish(mut self, mut emit: impl FnMut(&[f32])) {
+        let half = self.n_fft / 2;
+        if !self.opened {
+            // Too short to mirror: zeros at both ends instead.
+            let samples = std::mem::take(&mut self.pending);
+            self = Self::new(self.n_fft, self.hop);
+            self.push(&samples, &mut emit);
+        }
+        let closing: Vec<f32> = match self.padding {
+            Padding::Zeros => vec![0.0; half],
+            // `pending` ends with the last n_fft - hop > half input samples, x[N-1] last:
+            // the closing mirror is x[N-2], …, x[N-1-half].
+            Padding::Reflect => {
+                let end = self.pending.len() - 1;
+                self.pending[end - half..end]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .collect()
+            }
+        };
+        self.push(&closing, emit);
     }
 }
 
 impl Clone for Framer {
-    /// Keeps `pending`'s capacity of `n_fft` (a derived clone would not), so that the clone
+    /// Keeps `pending`'s capacity of `n_fft + 1` (a derived clone would not), so that the clone
     /// never allocates either.
     fn clone(&self) -> Self {
-        let mut pending = Vec::with_capacity(self.n_fft);
+        let mut pending = Vec::with_capacity(self.n_fft + 1);
         pending.extend_from_slice(&self.pending);
         Self { pending, ..*self }
     }
@@ -140,10 +246,21 @@ impl Clone for Framer {
 /// Periodic Hann window of `win_length` samples (`scipy.signal.get_window("hann", fftbins=True)`),
 /// centred in `n_fft` zeros like `librosa.util.pad_center`. Computed in f64, stored as f32.
 pub fn hann_window(n_fft: usize, win_length: usize) -> Vec<f32> {
+    window(n_fft, win_length, WindowShape::PeriodicHann)
+}
+
+/// A Hann window of `shape` and `win_length` samples centred in `n_fft` zeros (the offset
+/// rounded down, as `librosa.util.pad_center` and `torch.stft` place it). Computed in f64,
+/// stored as f32.
+pub fn window(n_fft: usize, win_length: usize, shape: WindowShape) -> Vec<f32> {
     let mut window = vec![0.0f32; n_fft];
     let offset = (n_fft - win_length) / 2;
+    let period = match shape {
+        WindowShape::PeriodicHann => win_length,
+        WindowShape::SymmetricHann => win_length.saturating_sub(1).max(1),
+    };
     for (i, w) in window[offset..offset + win_length].iter_mut().enumerate() {
-        let phase = std::f64::consts::TAU * i as f64 / win_length as f64;
+        let phase = std::f64::consts::TAU * i as f64 / period as f64;
         *w = (0.5 - 0.5 * phase.cos()) as f32;
     }
     window
@@ -218,6 +335,50 @@ mod tests {
             hann_window(8, 4),
             vec![0.0, 0.0, 0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
         );
+    }
+
+    #[test]
+    fn symmetric_hann_ends_at_zero() {
+        let w = window(6, 5, WindowShape::SymmetricHann);
+        assert_eq!(w, vec![0.0, 0.0, 0.5, 1.0, 0.5, 0.0]);
+    }
+
+    /// Frames of `signal` cut by a framer fed in pieces of `piece` samples.
+    fn frames(signal: &[f32], n_fft: usize, hop: usize, piece: usize) -> Vec<Vec<f32>> {
+        let mut framer = Framer::with_padding(n_fft, hop, Padding::Reflect);
+        let mut frames = Vec::new();
+        for chunk in signal.chunks(piece) {
+            framer.push(chunk, |f| frames.push(f.to_vec()));
+        }
+        framer.finish(|f| frames.push(f.to_vec()));
+        frames
+    }
+
+    #[test]
+    fn reflected_ends_mirror_the_signal_like_torch() {
+        let signal: Vec<f32> = (1..=20).map(|i| i as f32).collect();
+        let (n_fft, hop) = (8, 3);
+        // numpy.pad(x, 4, mode="reflect"): 5 4 3 2 | 1 … 20 | 19 18 17 16.
+        let mut padded: Vec<f32> = [5.0, 4.0, 3.0, 2.0].to_vec();
+        padded.extend(&signal);
+        padded.extend([19.0, 18.0, 17.0, 16.0]);
+        let expected: Vec<Vec<f32>> = (0..frame_count(signal.len(), hop))
+            .map(|t| padded[t * hop..t * hop + n_fft].to_vec())
+            .collect();
+        for piece in [1, 2, 5, 7, 100] {
+            assert_eq!(
+                frames(&signal, n_fft, hop, piece),
+                expected,
+                "piece {piece}"
+            );
+        }
+        // Too short to mirror: zeros, as with zero padding.
+        let short = [1.0, 2.0, 3.0];
+        let mut zeros = Vec::new();
+        let mut framer = Framer::new(n_fft, hop);
+        framer.push(&short, |f| zeros.push(f.to_vec()));
+        framer.finish(|f| zeros.push(f.to_vec()));
+        assert_eq!(frames(&short, n_fft, hop, 1), zeros);
     }
 
     #[test]

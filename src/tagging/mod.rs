@@ -7,15 +7,20 @@
 //!
 //! | container | tag | genre field | our fields |
 //! | --- | --- | --- | --- |
-//! | MP3, WAV, AIFF | ID3v2 (v2.4) | `TCON` (several genres: v2.4's NUL-separated values) | `TXXX:GENRESCOPE_*` |
+//! | MP3, AIFF | ID3v2 (v2.4) | `TCON` (several genres: v2.4's NUL-separated values) | `TXXX:GENRESCOPE_*` |
+//! | WAV | ID3v2 (v2.4) and RIFF INFO | `TCON` and `IGNR` (genres joined by `; `) | `TXXX:GENRESCOPE_*` |
 //! | FLAC, Ogg Vorbis | Vorbis comments | `GENRE` (one field per genre) | `GENRESCOPE_*` |
 //! | MP4/M4A | `ilst` | `©gen` (several genres joined by `; `) | `----:com.apple.iTunes:GENRESCOPE_*` |
 //!
 //! Our fields: [`FIELD_GENRE`] (exactly what we put into the genre field, so a later run can
-//! tell its own genre from one a person wrote), [`FIELD_GENRES`] (`Electronic 71%;Pop 12%`),
-//! [`FIELD_STYLES`] and [`FIELD_MODEL`].
+//! tell its own genre from one a person wrote), [`FIELD_GENRE_BEFORE`] (a person's genre that
+//! `--overwrite` replaced), [`FIELD_GENRES`] (`Electronic 71%;Pop 12%`), [`FIELD_STYLES`] and
+//! [`FIELD_MODEL`]. [`TagFile::plan_undo`] and [`TagFile::undo`] (`genrescope untag`) put the
+//! genre back and remove them.
 
+mod native;
 pub mod rekordbox;
+mod undo;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -27,18 +32,22 @@ use lofty::file::{AudioFile, FileType};
 use lofty::flac::FlacFile;
 use lofty::id3::v2::Id3v2Tag;
 use lofty::iff::aiff::AiffFile;
-use lofty::iff::wav::WavFile;
-use lofty::mp4::{Atom, AtomData, AtomIdent, Ilst, Mp4File};
+use lofty::iff::wav::{RiffInfoList, WavFile};
+use lofty::mp4::Mp4File;
 use lofty::mpeg::MpegFile;
-use lofty::ogg::tag::VorbisComments;
 use lofty::ogg::VorbisFile;
-use lofty::tag::{Accessor, TagExt};
+use lofty::tag::TagExt;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use native::Native;
+pub use undo::{Undo, OUR_FIELDS};
 
 /// Exactly what genrescope last wrote into the genre field (values joined by `; `).
 pub const FIELD_GENRE: &str = "GENRESCOPE_GENRE";
+/// The genre a person wrote that genrescope replaced (`--overwrite`; values joined by `; `),
+/// which `untag` puts back.
+pub const FIELD_GENRE_BEFORE: &str = "GENRESCOPE_GENRE_BEFORE";
 /// The top genres with their probabilities: `Electronic 71%;Pop 12%;Rock 5%`.
 pub const FIELD_GENRES: &str = "GENRESCOPE_GENRES";
 /// The top style tags of a pooled model: `dance 40%;House 31%`.
@@ -46,8 +55,8 @@ pub const FIELD_STYLES: &str = "GENRESCOPE_STYLES";
 /// The model and the program: `genre-v2@1a2b3c4d5e6f (genrescope 0.1.0)`.
 pub const FIELD_MODEL: &str = "GENRESCOPE_MODEL";
 
-/// The `mean` of our MP4 freeform atoms (iTunes' own, which every MP4 tagger shows).
-const MP4_MEAN: &str = "com.apple.iTunes";
+/// A WAV file's RIFF INFO genre, beside its ID3v2 `TCON` (ffprobe and many tools read it).
+const RIFF_GENRE: &str = "IGNR";
 
 /// What genrescope wants a file to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,13 +95,6 @@ fn error(message: impl Into<String>) -> Error {
     Error::Tag(message.into())
 }
 
-/// The tag genrescope writes in, as read from the file.
-enum Native {
-    Id3(Id3v2Tag),
-    Vorbis(VorbisComments),
-    Ilst(Ilst),
-}
-
 /// The file as it was when read: a save refuses to replace a file that changed since.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Snapshot {
@@ -128,8 +130,12 @@ pub struct TagFile {
     native: Native,
     /// A FLAC file as read: it keeps its pictures outside its Vorbis comments, so it is written
     /// whole, with the comments put back. Every other file gets only its native tag rewritten:
-    /// its other tags (ID3v1, APE, RIFF INFO) stay as they are, byte for byte.
+    /// its other tags (ID3v1, APE) stay as they are, byte for byte.
     flac: Option<FlacFile>,
+    /// A WAV file's RIFF INFO list, whose `IGNR` holds the genre too.
+    riff: Option<RiffInfoList>,
+    /// Whether the RIFF INFO list changed since it was read (it is written only then).
+    riff_changed: bool,
     snapshot: Snapshot,
 }
 
@@ -160,100 +166,115 @@ impl TagFile {
             .file_type();
         file.seek(SeekFrom::Start(0))
             .map_err(|e| error(io_reason(&e)))?;
-        let options = ParseOptions::new()
-            .parsing_mode(ParsingMode::Strict)
-            .read_properties(false);
-        let id3 = |tag: Option<&Id3v2Tag>| Native::Id3(tag.cloned().unwrap_or_default());
-        let mut flac = None;
-        let native = match file_type {
-            Some(FileType::Mpeg) => {
-                let mut audio = WithoutId3v1::new(&mut file).map_err(|e| error(io_reason(&e)))?;
-                id3(MpegFile::read_from(&mut audio, options).map_err(corrupt)?.id3v2())
-            }
-            Some(FileType::Wav) => id3(WavFile::read_from(&mut file, options).map_err(corrupt)?.id3v2()),
-            Some(FileType::Aiff) => id3(AiffFile::read_from(&mut file, options).map_err(corrupt)?.id3v2()),
-            Some(FileType::Flac) => {
-                let read = FlacFile::read_from(&mut file, options).map_err(corrupt)?;
-                let comments = read.vorbis_comments().cloned().unwrap_or_default();
-                flac = Some(read);
-                Native::Vorbis(comments)
-            }
-            Some(FileType::Vorbis) => Native::Vorbis(VorbisFile::read_from(&mut file, options).map_err(corrupt)?.vorbis_comments().clone()),
-            Some(FileType::Mp4) => Native::Ilst(Mp4File::read_from(&mut file, options).map_err(corrupt)?.ilst().cloned().unwrap_or_default()),
-            Some(other) => {
-                return Err(error(format!(
-                    "unsupported container for tagging: {other:?} (genrescope tags MP3, WAV, AIFF, FLAC, Ogg Vorbis and MP4)"
-                )))
-            }
-            None => {
-                return Err(error(
-                    "unsupported container for tagging: not MP3, WAV, AIFF, FLAC, Ogg Vorbis or MP4",
-                ))
-            }
-        };
+        let (native, flac, riff) = read_tags(&mut file, file_type)?;
         Ok(Self {
             path: path.to_owned(),
             native,
             flac,
+            riff,
+            riff_changed: false,
             snapshot,
         })
     }
 
-    /// The genre field's values.
+    /// The genre as readers see it: the native tag's genre field's values, or when it has none,
+    /// a WAV file's RIFF INFO `IGNR`.
     pub fn genres(&self) -> Vec<String> {
-        match &self.native {
-            Native::Id3(tag) => tag
-                .genres()
-                .map(|g| g.map(str::to_owned).collect())
-                .unwrap_or_default(),
-            Native::Vorbis(tag) => tag.get_all("GENRE").map(str::to_owned).collect(),
-            Native::Ilst(tag) => tag
-                .genre()
-                .map(|g| vec![g.into_owned()])
-                .unwrap_or_default(),
+        let native = self.native.genres();
+        match self.riff_genre() {
+            Some(riff) if native.is_empty() => vec![riff],
+            _ => native,
         }
+    }
+
+    /// Each field the genre is in (values joined by `; `): the native tag's, and a WAV file's
+    /// RIFF INFO `IGNR`.
+    fn genre_fields(&self) -> Vec<Option<String>> {
+        let mut fields = vec![join(&self.native.genres())];
+        if self.riff.is_some() {
+            fields.push(self.riff_genre());
+        }
+        fields
+    }
+
+    fn riff_genre(&self) -> Option<String> {
+        let value = self.riff.as_ref()?.get(RIFF_GENRE)?;
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
+    /// Sets the genre (no values: removes it) in each genre field whose value now passes
+    /// `only`.
+    fn set_genre(&mut self, values: &[String], only: impl Fn(Option<&str>) -> bool) {
+        if only(join(&self.native.genres()).as_deref()) {
+            self.native.set_genres(values);
+        }
+        let now = self.riff_genre();
+        if let Some(riff) = self.riff.as_mut().filter(|_| only(now.as_deref())) {
+            let after = join(values);
+            match &after {
+                Some(value) => riff.insert(RIFF_GENRE.to_owned(), value.clone()),
+                None => {
+                    let _ = riff.remove(RIFF_GENRE);
+                }
+            }
+            self.riff_changed |= now != after;
+        }
+    }
+
+    /// Whether a genre field still holds exactly what genrescope wrote ([`FIELD_GENRE`]).
+    fn genre_is_ours(&self) -> bool {
+        let ours = self.field(FIELD_GENRE);
+        ours.is_some() && self.genre_fields().contains(&ours)
+    }
+
+    /// Whether the file has no genre at all (`tag --only-missing`).
+    pub fn has_no_genre(&self) -> bool {
+        self.genre_fields().iter().all(Option::is_none)
+    }
+
+    /// What a rewrite of this file does to its other names: a file with several hard links
+    /// is replaced under this name only (the temporary copy is a new file), so the other names
+    /// keep the file as it was. `None` for a file with one name.
+    pub fn hard_link_note(&self) -> Option<String> {
+        let others = hard_links(&self.path).saturating_sub(1);
+        (others > 0).then(|| {
+            format!(
+                "{others} other hard link(s) to this file keep it as it was (the tagged file is a \
+                 new file under this name)"
+            )
+        })
     }
 
     /// One of our fields (or any custom field) by name.
     pub fn field(&self, name: &str) -> Option<String> {
-        match &self.native {
-            Native::Id3(tag) => tag.get_user_text(name).map(str::to_owned),
-            Native::Vorbis(tag) => tag.get(name).map(str::to_owned),
-            Native::Ilst(tag) => tag.get(&freeform(name)).and_then(|atom| {
-                atom.data().find_map(|d| match d {
-                    AtomData::UTF8(text) | AtomData::UTF16(text) => Some(text.clone()),
-                    _ => None,
-                })
-            }),
-        }
+        self.native.field(name)
     }
 
     /// The title, if the file has one.
     pub fn title(&self) -> Option<String> {
-        match &self.native {
-            Native::Id3(tag) => tag.title().map(std::borrow::Cow::into_owned),
-            Native::Vorbis(tag) => tag.title().map(std::borrow::Cow::into_owned),
-            Native::Ilst(tag) => tag.title().map(std::borrow::Cow::into_owned),
-        }
+        self.native.title()
     }
 
     /// The artist, if the file has one.
     pub fn artist(&self) -> Option<String> {
-        match &self.native {
-            Native::Id3(tag) => tag.artist().map(std::borrow::Cow::into_owned),
-            Native::Vorbis(tag) => tag.artist().map(std::borrow::Cow::into_owned),
-            Native::Ilst(tag) => tag.artist().map(std::borrow::Cow::into_owned),
-        }
+        self.native.artist()
     }
 
-    /// What writing `wanted` changes. The genre field is replaced when it is empty, when it
+    /// What writing `wanted` changes. The genre is replaced when each genre field is empty or
     /// still holds exactly what genrescope wrote last time ([`FIELD_GENRE`]), or with
-    /// `overwrite`; otherwise a person wrote it and it is kept. Our fields are always set; when
-    /// the tag already says all of it, the change is [`Change::unchanged`].
+    /// `overwrite`; otherwise a person wrote it and it is kept. A person's genre that is
+    /// replaced is recorded in [`FIELD_GENRE_BEFORE`] (and kept there while the genre stays ours) for
+    /// `untag`. Our fields are always set; when the tag already says all of it, the change is
+    /// [`Change::unchanged`].
     pub fn plan(&self, wanted: &Wanted, overwrite: bool) -> Change {
         let before = join(&self.genres());
         let ours = self.field(FIELD_GENRE);
-        let replace = before.is_none() || overwrite || ours.is_some() && ours == before;
+        let persons = self
+            .genre_fields()
+            .into_iter()
+            .flatten()
+            .find(|value| Some(value) != ours.as_ref());
+        let replace = persons.is_none() || overwrite;
         let after = if replace {
             join(&wanted.genres)
         } else {
@@ -263,6 +284,14 @@ impl TagFile {
         if replace {
             if let Some(after) = &after {
                 fields.insert(0, (FIELD_GENRE.to_owned(), after.clone()));
+            }
+            let earlier = || {
+                self.genre_is_ours()
+                    .then(|| self.field(FIELD_GENRE_BEFORE))
+                    .flatten()
+            };
+            if let Some(replaced) = persons.or_else(earlier) {
+                fields.push((FIELD_GENRE_BEFORE.to_owned(), replaced));
             }
         }
         let mut change = Change {
@@ -283,11 +312,24 @@ impl TagFile {
     /// [`TagFile::open`] is left alone (error). On any error the temporary file is removed and
     /// the original is as it was. Returns whether the file was rewritten: a change that leaves
     /// the tag as it is writes nothing (same bytes, same modification time).
-    pub fn save(mut self, change: &Change, genre_values: &[String]) -> Result<bool, Error> {
+    pub fn save(self, change: &Change, genre_values: &[String]) -> Result<bool, Error> {
         if self.already_says(change, genre_values) {
             return Ok(false);
         }
-        self.native.apply(change, genre_values);
+        self.rewrite(|file| {
+            if !change.kept_existing_genre {
+                file.set_genre(genre_values, |_| true);
+            }
+            for (name, value) in &change.fields {
+                file.native.set_field(name, value);
+            }
+        })
+    }
+
+    /// Edits the tags with `edit` and writes the file safely, as [`TagFile::save`] says.
+    /// Returns true (rewritten).
+    fn rewrite(mut self, edit: impl FnOnce(&mut Self)) -> Result<bool, Error> {
+        edit(&mut self);
         let dir = folder_of(&self.path).to_owned();
         let name = self
             .path
@@ -323,12 +365,14 @@ impl TagFile {
         }
     }
 
-    /// Whether the tag already holds everything `change` puts there ([`Native::apply`]): the
-    /// genre values (unless a person's genre is kept) and each of our fields. lofty's own
-    /// equality of tags does not tell: ID3v2 frames compare by their id alone.
+    /// Whether the tag already holds everything `change` puts there ([`TagFile::save`]): the
+    /// genre values in every genre field (unless a person's genre is kept) and each of our
+    /// fields. lofty's own equality of tags does not tell: ID3v2 frames compare by their id
+    /// alone.
     fn already_says(&self, change: &Change, genre_values: &[String]) -> bool {
+        let wanted = join(genre_values);
         let genre_as_wanted =
-            change.kept_existing_genre || join(&self.genres()) == join(genre_values);
+            change.kept_existing_genre || self.genre_fields().iter().all(|field| *field == wanted);
         genre_as_wanted
             && change
                 .fields
@@ -361,46 +405,53 @@ impl TagFile {
             (Native::Ilst(tag), _) => tag.save_to(&mut copy, options),
         };
         written.map_err(|e| error(format!("cannot write tags: {e}")))?;
+        if let Some(riff) = self.riff.as_ref().filter(|_| self.riff_changed) {
+            copy.seek(SeekFrom::Start(0))
+                .map_err(|e| error(io_reason(&e)))?;
+            riff.save_to(&mut copy, options)
+                .map_err(|e| error(format!("cannot write the RIFF INFO list: {e}")))?;
+        }
         copy.sync_all().map_err(|e| error(io_reason(&e)))
     }
 }
 
-impl Native {
-    /// Puts `change` into the tag: the genre field (unless a person's genre is kept) and our
-    /// fields.
-    fn apply(&mut self, change: &Change, genre_values: &[String]) {
-        let replace_genre = !change.kept_existing_genre;
-        match self {
-            Self::Id3(tag) => {
-                if replace_genre {
-                    // ID3v2.4 separates several values of a text frame with NUL.
-                    tag.set_genre(genre_values.join("\0"));
-                }
-                for (name, value) in &change.fields {
-                    tag.insert_user_text(name.clone(), value.clone());
-                }
-            }
-            Self::Vorbis(tag) => {
-                if replace_genre {
-                    let _ = tag.remove("GENRE").count();
-                    for genre in genre_values {
-                        tag.push("GENRE".to_owned(), genre.clone());
-                    }
-                }
-                for (name, value) in &change.fields {
-                    tag.insert(name.clone(), value.clone());
-                }
-            }
-            Self::Ilst(tag) => {
-                if replace_genre {
-                    tag.set_genre(genre_values.join("; "));
-                }
-                for (name, value) in &change.fields {
-                    tag.replace_atom(Atom::new(freeform(name), AtomData::UTF8(value.clone())));
-                }
-            }
+/// The tags of a file of `file_type`, strictly parsed: the native tag, a FLAC file as read
+/// and a WAV file's RIFF INFO list.
+fn read_tags(
+    file: &mut File,
+    file_type: Option<FileType>,
+) -> Result<(Native, Option<FlacFile>, Option<RiffInfoList>), Error> {
+    let options = ParseOptions::new()
+        .parsing_mode(ParsingMode::Strict)
+        .read_properties(false);
+    let id3 = |tag: Option<&Id3v2Tag>| Native::Id3(tag.cloned().unwrap_or_default());
+    Ok(match file_type {
+        Some(FileType::Mpeg) => {
+            let mut audio = WithoutId3v1::new(file).map_err(|e| error(io_reason(&e)))?;
+            (id3(MpegFile::read_from(&mut audio, options).map_err(corrupt)?.id3v2()), None, None)
         }
-    }
+        Some(FileType::Wav) => {
+            let read = WavFile::read_from(file, options).map_err(corrupt)?;
+            (id3(read.id3v2()), None, Some(read.riff_info().cloned().unwrap_or_default()))
+        }
+        Some(FileType::Aiff) => (id3(AiffFile::read_from(file, options).map_err(corrupt)?.id3v2()), None, None),
+        Some(FileType::Flac) => {
+            let read = FlacFile::read_from(file, options).map_err(corrupt)?;
+            (Native::Vorbis(read.vorbis_comments().cloned().unwrap_or_default()), Some(read), None)
+        }
+        Some(FileType::Vorbis) => (Native::Vorbis(VorbisFile::read_from(file, options).map_err(corrupt)?.vorbis_comments().clone()), None, None),
+        Some(FileType::Mp4) => (Native::Ilst(Mp4File::read_from(file, options).map_err(corrupt)?.ilst().cloned().unwrap_or_default()), None, None),
+        Some(other) => {
+            return Err(error(format!(
+                "unsupported container for tagging: {other:?} (genrescope tags MP3, WAV, AIFF, FLAC, Ogg Vorbis and MP4)"
+            )))
+        }
+        None => {
+            return Err(error(
+                "unsupported container for tagging: not MP3, WAV, AIFF, FLAC, Ogg Vorbis or MP4",
+            ))
+        }
+    })
 }
 
 /// An MP3 file seen without its trailing ID3v1 tag (the last 128 bytes, when they start with
@@ -508,6 +559,19 @@ pub fn remove_stale_temporaries(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// How many names (hard links) the file has.
+#[cfg(unix)]
+fn hard_links(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path).map_or(1, |meta| meta.nlink())
+}
+
+/// Without a portable count, every file has one name.
+#[cfg(not(unix))]
+fn hard_links(_path: &Path) -> u64 {
+    1
+}
+
 /// Whether process `pid` exists on this machine (signal 0 checks without sending anything; a
 /// process of another user exists too).
 #[cfg(unix)]
@@ -524,13 +588,6 @@ fn process_exists(pid: u32) -> bool {
 #[cfg(not(unix))]
 fn process_exists(_pid: u32) -> bool {
     true
-}
-
-fn freeform(name: &str) -> AtomIdent<'static> {
-    AtomIdent::Freeform {
-        mean: MP4_MEAN.into(),
-        name: name.to_owned().into(),
-    }
 }
 
 /// Values joined by `; `, or `None` for none.

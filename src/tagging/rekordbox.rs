@@ -63,6 +63,23 @@ pub fn location(path: &Path) -> String {
     format!("file://localhost/{}", utf8_percent_encode(text, PATH))
 }
 
+/// What rekordbox imports, as its manual lists it ("Supported file formats": MP3, AAC, WAV,
+/// AIFF, FLAC and Apple Lossless, the last two in M4A), said for each file left out.
+pub const IMPORTED: &str =
+    "rekordbox imports only MP3, AAC/ALAC (M4A, MP4), WAV, AIFF and FLAC files (not Ogg Vorbis)";
+
+/// Whether rekordbox imports a file, by its extension ([`IMPORTED`]).
+pub fn imports(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "mp3" | "m4a" | "mp4" | "wav" | "aif" | "aiff" | "flac"
+    )
+}
+
 /// rekordbox's `Kind` for a file extension (`MP3 File`, `WAV File`, ...).
 fn kind(path: &Path) -> String {
     let ext = path
@@ -163,6 +180,18 @@ mod tests {
         assert!(here.starts_with("file://localhost/"), "{here}");
         assert!(here.ends_with("/x.mp3"), "{here}");
         assert!(!here.contains("//x.mp3"), "{here}");
+    }
+
+    #[test]
+    fn only_the_formats_rekordbox_imports_go_into_its_library() {
+        for name in [
+            "a.mp3", "b.M4A", "c.wav", "d.aif", "e.aiff", "f.flac", "g.mp4",
+        ] {
+            assert!(imports(Path::new(name)), "{name}");
+        }
+        for name in ["a.ogg", "b.au", "c.opus", "d"] {
+            assert!(!imports(Path::new(name)), "{name}");
+        }
     }
 
     /// Every element with its attributes (unescaped), in document order, with its depth.

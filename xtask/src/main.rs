@@ -36,6 +36,8 @@ mod data;
 #[cfg(feature = "ml")]
 mod dataset_summary;
 #[cfg(feature = "ml")]
+mod efficientat;
+#[cfg(feature = "ml")]
 mod embed;
 #[cfg(feature = "ml")]
 mod eval;
@@ -63,6 +65,10 @@ mod quantize;
 mod timing;
 #[cfg(feature = "ml")]
 mod train;
+#[cfg(feature = "ml")]
+mod weights;
+#[cfg(feature = "ml")]
+mod window_level;
 
 use std::ffi::OsString;
 
@@ -77,6 +83,7 @@ mod ml {
     pub use crate::context::distill::Args as Distill;
     pub use crate::context::Args as GenreV2;
     pub use crate::dataset_summary::Args as Dataset;
+    pub use crate::efficientat::Args as Efficientat;
     pub use crate::embed::Args as Embed;
     pub use crate::eval::Args as Eval;
     pub use crate::features::Args as Features;
@@ -85,12 +92,14 @@ mod ml {
     pub use crate::train::all::Args as TrainAll;
     pub use crate::train::study::Args as AugmentStudy;
     pub use crate::train::Args as Train;
+    pub use crate::window_level::Args as WindowLevel;
 }
 #[cfg(not(feature = "ml"))]
 mod ml {
     pub use crate::relaunch::Args as BenchFeatures;
     pub use crate::relaunch::Args as Dataset;
     pub use crate::relaunch::Args as Distill;
+    pub use crate::relaunch::Args as Efficientat;
     pub use crate::relaunch::Args as Embed;
     pub use crate::relaunch::Args as Eval;
     pub use crate::relaunch::Args as Features;
@@ -100,6 +109,7 @@ mod ml {
     pub use crate::relaunch::Args as TrainAll;
     pub use crate::relaunch::Args as AugmentStudy;
     pub use crate::relaunch::Args as Train;
+    pub use crate::relaunch::Args as WindowLevel;
 }
 
 #[derive(Parser)]
@@ -153,6 +163,10 @@ enum Command {
     Embed(ml::Embed),
     /// The pre-trained musicnn: ONNX export, parity check, transfer learning and fine-tuning.
     Musicnn(ml::Musicnn),
+    /// The pre-trained EfficientAT mn04 (AudioSet): ONNX export and parity check.
+    Efficientat(ml::Efficientat),
+    /// The research corpus's window levels as a network's front end sees them.
+    WindowLevel(ml::WindowLevel),
     /// Any other command (`known-packages`, ...) goes to nice-plug's bundler.
     #[command(external_subcommand)]
     Bundler(Vec<String>),
@@ -193,6 +207,10 @@ fn main() -> anyhow::Result<()> {
         Command::Embed(args) => embed::run(args),
         #[cfg(feature = "ml")]
         Command::Musicnn(args) => musicnn::run(args),
+        #[cfg(feature = "ml")]
+        Command::Efficientat(args) => efficientat::run(args),
+        #[cfg(feature = "ml")]
+        Command::WindowLevel(args) => window_level::run(args),
         #[cfg(not(feature = "ml"))]
         _ => relaunch::run(),
     }

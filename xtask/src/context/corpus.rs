@@ -1,11 +1,14 @@
 //! The labelled corpus as a pooled model learns it: every clip's labels turned into a set of
 //! candidate genres through the genre vocabulary, the genres with enough clips to be measured,
-//! and artist-grouped cross-validation folds.
+//! and artist-grouped cross-validation folds; or, for the mood target, the 4Q clips and their
+//! emotion quadrants (`genrescope::moods`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use genrescope::genres::{LabelKind, Vocabulary};
+use genrescope::moods::{self, MOODS};
 
 use crate::data::dataset::{Clip, Dataset};
 use crate::data::split::group_folds;
@@ -33,6 +36,18 @@ pub struct CorpusArgs {
     /// ...and this many clips in all.
     #[arg(long, default_value_t = 20)]
     pub min_clips: usize,
+    /// What the heads learn: the genres, or the mood quadrant of the clips that have one (the
+    /// 4Q emotion dataset's `Q1`-`Q4` in the labels table's `source_path`).
+    #[arg(long, value_enum, default_value_t = Target::Genre)]
+    pub target: Target,
+}
+
+/// What a corpus's classes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Genre,
+    Mood,
 }
 
 impl CorpusArgs {
@@ -43,7 +58,12 @@ impl CorpusArgs {
             single: self.min_single,
             any: self.min_clips,
         };
-        let corpus = Corpus::load(&self.data, &vocabulary, thresholds, self.folds, self.seed)?;
+        let corpus = match self.target {
+            Target::Genre => {
+                Corpus::load(&self.data, &vocabulary, thresholds, self.folds, self.seed)?
+            }
+            Target::Mood => Corpus::load_moods(&self.data, thresholds, self.folds, self.seed)?,
+        };
         Ok((vocabulary, corpus))
     }
 }
@@ -81,6 +101,7 @@ pub struct Corpus {
     /// Clips left out: no genre label, or only genres that did not make the threshold.
     pub dropped: usize,
     pub thresholds: Thresholds,
+    pub target: Target,
 }
 
 impl Corpus {
@@ -164,6 +185,56 @@ impl Corpus {
             counts,
             dropped,
             thresholds,
+            target: Target::Genre,
+        })
+    }
+
+    /// The clips of a labels table whose `source_path` names a 4Q emotion quadrant, each with
+    /// its quadrant (`q1`…`q4`) as its one class, in `k` artist-grouped folds.
+    pub fn load_moods(
+        table: &Path,
+        thresholds: Thresholds,
+        k: usize,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        let quadrants = quadrants(table)?;
+        let dataset = Dataset::load(table)?;
+        let total = dataset.clips.len();
+        let classes: Vec<String> = MOODS.iter().map(|m| m.id.to_owned()).collect();
+        let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let clips: Vec<Labelled> = dataset
+            .clips
+            .into_iter()
+            .filter_map(|mut clip| {
+                let mood = quadrants.get(&clip.path)?;
+                let index = classes.iter().position(|c| c == mood.id)?;
+                let count = counts.entry(mood.id.to_owned()).or_default();
+                *count = (count.0 + 1, count.1 + 1);
+                clip.labels = vec![mood.id.to_owned()];
+                Some(Labelled {
+                    clip,
+                    genres: vec![index],
+                    kind: LabelKind::Single,
+                    source: "mer4q".into(),
+                })
+            })
+            .collect();
+        anyhow::ensure!(
+            !clips.is_empty(),
+            "{}: no clip has a mood quadrant",
+            table.display()
+        );
+        let plain: Vec<Clip> = clips.iter().map(|c| c.clip.clone()).collect();
+        let folds = group_folds(&plain, k, seed);
+        Ok(Self {
+            dropped: total - clips.len(),
+            clips,
+            classes,
+            folds,
+            k,
+            counts,
+            thresholds,
+            target: Target::Mood,
         })
     }
 
@@ -173,6 +244,33 @@ impl Corpus {
             .filter(|&i| (self.folds[i] == fold) == in_fold)
             .collect()
     }
+}
+
+/// Every clip of a labels table with a quadrant in its `source_path`, by its full path.
+fn quadrants(table: &Path) -> anyhow::Result<BTreeMap<PathBuf, &'static moods::Mood>> {
+    let text = std::fs::read_to_string(table)
+        .with_context(|| format!("cannot read {}", table.display()))?;
+    let root = table.parent().unwrap_or(Path::new("."));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .context("empty labels table")?
+        .split('\t')
+        .collect();
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(path), Some(source)) = (column("path"), column("source_path")) else {
+        anyhow::bail!(
+            "{}: the mood target needs `path` and `source_path` columns",
+            table.display()
+        );
+    };
+    Ok(lines
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let mood = moods::from_dataset_path(fields.get(source)?)?;
+            Some((root.join(fields.get(path)?.trim()), mood))
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -209,5 +307,24 @@ mod tests {
             .count();
         assert!(partial > 50, "AllMusic's Pop/Rock clips are partial labels");
         assert!(corpus.clips.iter().any(|c| c.source == "mer4q"));
+    }
+
+    #[test]
+    fn the_mood_corpus_is_the_4q_clips_by_quadrant() {
+        let table = genrescope::research::music_dir().join("labels.tsv");
+        let thresholds = Thresholds {
+            single: 10,
+            any: 20,
+        };
+        let corpus = Corpus::load_moods(&table, thresholds, 5, 1).unwrap();
+        assert_eq!(corpus.classes, ["q1", "q2", "q3", "q4"]);
+        assert!(corpus.clips.len() > 400, "{} clips", corpus.clips.len());
+        assert!(corpus
+            .clips
+            .iter()
+            .all(|c| c.clip.path.to_string_lossy().contains("mer4q")));
+        for (id, &(n, _)) in &corpus.counts {
+            assert!(n > 80, "{id}: {n} clips");
+        }
     }
 }

@@ -65,7 +65,7 @@ impl Candidate {
                     .iter()
                     .map(|n| {
                         let rows = &probes[n][c];
-                        rows.slice(s![.., self.layer.range(rows.ncols())])
+                        rows.slice(s![.., self.layer.range(*n, rows.ncols())])
                     })
                     .collect();
                 let n = parts

@@ -146,14 +146,15 @@ impl Cost {
         int8: bool,
         weights_root: &Path,
     ) -> anyhow::Result<Self> {
-        let weights = Network::MSD.narrowed(percent).weights(weights_root)?;
-        let (onnx, width) = windows::probe_graph(&weights, int8)?;
-        let metadata = windows::window_metadata(width);
+        let network = Network::MSD.narrowed(percent);
+        let weights = network.weights(weights_root)?;
+        let (onnx, width) = windows::probe_graph(network, &weights, int8)?;
+        let metadata = windows::window_metadata(network, width);
         Ok(Self {
             parameters: Some(weights.parameters() as u64),
             hop_seconds: metadata.input.hop_seconds(),
             features_ms: timing::features_ms(&metadata)?,
-            model_ms: windows::probe_ms(&onnx, width)?,
+            model_ms: windows::probe_ms(network, &onnx, width)?,
             mflops: Some(mflops(runtime, &onnx, &metadata)?),
         })
     }

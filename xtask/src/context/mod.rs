@@ -18,7 +18,7 @@ mod export;
 mod head;
 mod report;
 mod summary;
-mod windows;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,8 +34,8 @@ use windows::{Layer, Network, Source};
 pub struct Args {
     #[command(flatten)]
     corpus: CorpusArgs,
-    /// Networks to measure (every one must have its weights): `msd`, `mtt`, or a narrowed copy
-    /// keeping a share of the front-end filters, e.g. `msd@25`.
+    /// Networks to measure (every one must have its weights): `msd`, `mtt`, a narrowed copy
+    /// keeping a share of the front-end filters, e.g. `msd@25`, or EfficientAT's `mn04`.
     #[arg(long, value_delimiter = ',', default_value = "msd,mtt")]
     networks: Vec<Network>,
     /// The shipped model may run at most this many networks (a full musicnn costs ~0.75 % of a
@@ -111,6 +111,9 @@ fn candidates(networks: &[Network], quick: bool) -> Vec<Candidate> {
         list.extend(mtt_candidates());
     }
     list.extend(narrowed_candidates(networks));
+    if networks.contains(&Network::MN04) {
+        list.extend(mn04_candidates(networks));
+    }
     if quick {
         list.truncate(3);
     }
@@ -237,6 +240,32 @@ fn narrowed_candidates(networks: &[Network]) -> Vec<Candidate> {
                 Classifier::Logistic,
             ));
         }
+    }
+    list
+}
+
+/// EfficientAT's mn04 alone (its embedding, its AudioSet probabilities) and its embedding beside
+/// each musicnn's penultimate layer among `networks` (windows of either network cover nearly
+/// the same 3 s, `windows::MN04_HOP_FRAMES`).
+fn mn04_candidates(networks: &[Network]) -> Vec<Candidate> {
+    let mn04 = || vec![Network::MN04];
+    let mean_std = [Pool::Mean, Pool::Std];
+    let mut list = vec![
+        on(mn04(), Layer::Penultimate, &[], Classifier::Logistic),
+        on(mn04(), Layer::Penultimate, &[], Classifier::Mlp(128)),
+        on(mn04(), Layer::Penultimate, &mean_std, Classifier::Logistic),
+        on(mn04(), Layer::Penultimate, &mean_std, Classifier::Mlp(128)),
+        on(mn04(), Layer::Tags, &mean_std, Classifier::Logistic),
+        on(mn04(), Layer::Tags, &[], Classifier::Mlp(128)),
+    ];
+    for &musicnn in networks.iter().filter(|n| n.is_musicnn()) {
+        let both = || vec![musicnn, Network::MN04];
+        list.extend([
+            on(both(), Layer::Penultimate, &[], Classifier::Logistic),
+            on(both(), Layer::Penultimate, &[], Classifier::Mlp(128)),
+            on(both(), Layer::Penultimate, &mean_std, Classifier::Logistic),
+            on(both(), Layer::Penultimate, &mean_std, Classifier::Mlp(128)),
+        ]);
     }
     list
 }

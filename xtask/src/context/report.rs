@@ -8,7 +8,7 @@ use std::path::Path;
 use genrescope::genres::{LabelKind, Vocabulary};
 use serde_json::json;
 
-use super::corpus::Corpus;
+use super::corpus::{Corpus, Target};
 use super::cv::{self, Settings};
 use super::export::{Fitted, Shipped};
 use super::summary::{summary, Exploration};
@@ -68,27 +68,14 @@ pub struct Run<'a> {
     pub exploration: Option<&'a Exploration>,
 }
 
-/// Rewrites the report of `run.model` with every result so far; `chosen` adds the chosen
-/// candidate's details.
-pub fn write_cv(
+/// The heading and corpus description of a genre model's report.
+fn genre_corpus(
+    md: &mut String,
     corpus: &Corpus,
-    vocabulary: &Vocabulary,
-    settings: &Settings,
-    run: &Run,
-    results: &[cv::Result],
-    chosen: Option<(usize, &Fitted, &Shipped)>,
+    which: &str,
+    name: &dyn Fn(&str) -> String,
 ) -> anyhow::Result<()> {
-    let (model, out) = (run.model, run.out);
-    let dir = out.join("report");
-    std::fs::create_dir_all(&dir)?;
-    let name = |id: &str| vocabulary.display_name(id);
-    let mut md = String::new();
     let kinds = |kind| corpus.clips.iter().filter(|c| c.kind == kind).count();
-    let which = if model == DEFAULT_MODEL {
-        String::new()
-    } else {
-        format!(" (`{model}`)")
-    };
     writeln!(
         md,
         "## Genre model v2{which}: pooled context, chosen by cross-validation\n"
@@ -120,6 +107,68 @@ pub fn write_cv(
         writeln!(md, "| {} | {single} | {any} | {kept} |", name(id))?;
     }
     writeln!(md)?;
+    Ok(())
+}
+
+/// The heading and corpus description of a mood model's report.
+fn mood_corpus(
+    md: &mut String,
+    corpus: &Corpus,
+    which: &str,
+    name: &dyn Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    writeln!(
+        md,
+        "## Mood model{which}: the four valence-arousal quadrants, chosen by cross-validation\n"
+    )?;
+    writeln!(
+        md,
+        "By `cargo xtask genre-v2 --target mood` on a {}-core machine. Corpus: the {} clips of `../shared/music` that carry the 4Q emotion dataset's quadrant (Panda, Malheiro & Paiva 2018; `Q1`-`Q4` in `source_path`), one quadrant each; {} other clips left out. (In the tables below, *genre* stands for the quadrant.)\n",
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        corpus.clips.len(),
+        corpus.dropped,
+    )?;
+    writeln!(md, "| quadrant | id | where | clips |\n|---|---|---|---|")?;
+    for mood in genrescope::moods::MOODS {
+        let clips = corpus.counts.get(mood.id).map_or(0, |c| c.0);
+        writeln!(
+            md,
+            "| {} | `{}` | {} | {clips} |",
+            name(mood.id),
+            mood.id,
+            mood.plane
+        )?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
+/// Rewrites the report of `run.model` with every result so far; `chosen` adds the chosen
+/// candidate's details.
+pub fn write_cv(
+    corpus: &Corpus,
+    vocabulary: &Vocabulary,
+    settings: &Settings,
+    run: &Run,
+    results: &[cv::Result],
+    chosen: Option<(usize, &Fitted, &Shipped)>,
+) -> anyhow::Result<()> {
+    let (model, out) = (run.model, run.out);
+    let dir = out.join("report");
+    std::fs::create_dir_all(&dir)?;
+    let name = |id: &str| {
+        genrescope::moods::find(id).map_or_else(|| vocabulary.display_name(id), |m| m.name.into())
+    };
+    let mut md = String::new();
+    let which = if model == DEFAULT_MODEL {
+        String::new()
+    } else {
+        format!(" (`{model}`)")
+    };
+    match corpus.target {
+        Target::Genre => genre_corpus(&mut md, corpus, &which, &name)?,
+        Target::Mood => mood_corpus(&mut md, corpus, &which, &name)?,
+    }
     writeln!(
         md,
         "Protocol: {}-fold cross-validation on the whole corpus, artists never on two sides (clips without a known artist are their own group), the same folds for every candidate. Each head's weight decay is chosen from {:?} on {} of the training part's own folds (criterion: single-genre macro-F1 and top-in-set over all clips, equally weighted), then the head is trained on the whole training part and scored once on the held-out fold. Training rows: each clip's whole-clip pool plus {} random sub-contexts (1 window to the whole clip); {} full-batch Adam steps at {}. Scores are of whole clips: single-genre clips by accuracy and macro-F1; umbrella and multi-genre clips by whether the top genre is one of theirs. *First window*: single-genre accuracy from the first 3-s window alone (the first live answer). Mean ± standard deviation over the folds.\n",

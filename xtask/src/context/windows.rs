@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use burn::tensor::Device;
-use genrescope::features::Level;
+use genrescope::features::{FeatureConfig, Level, Preset};
 use genrescope::inference::{
     file_windows, GenreModel, ModelInput, ModelMetadata, Provider, Runtime, WindowCutter,
 };
@@ -14,17 +15,19 @@ use ndarray::Array2;
 use ndarray_npy::{read_npy, write_npy};
 
 use super::corpus::Labelled;
+use crate::efficientat;
 use crate::eval::clips::map_clips;
 use crate::musicnn::graph::{self, EMBEDDING, FRAMES, TAGS};
 use crate::musicnn::narrow;
 use crate::musicnn::net::{self, Trunk};
 use crate::musicnn::transfer::raw_metadata;
-use crate::musicnn::weights::Weights;
 use crate::onnx::{layers, Graph};
+use crate::weights::Weights;
 use genrescope::inference::runtime::repository_dirs;
 
-/// A pre-trained musicnn whose windows the heads read: `msd`, `mtt`, or a narrowed copy such
-/// as `msd@25` (a quarter of the front-end filters kept, `musicnn/narrow.rs`).
+/// A pre-trained network whose windows the heads read: musicnn's `msd` or `mtt`, a narrowed
+/// copy such as `msd@25` (a quarter of the front-end filters kept, `musicnn/narrow.rs`), or
+/// EfficientAT's `mn04` (AudioSet, `efficientat/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Network {
     pub source: Source,
@@ -32,18 +35,21 @@ pub struct Network {
     pub percent: u8,
 }
 
-/// The training set of a pre-trained musicnn.
+/// The pre-trained network and its training set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
-    /// Million Song Dataset (last.fm tags).
+    /// musicnn on the Million Song Dataset (last.fm tags).
     Msd,
-    /// MagnaTagATune.
+    /// musicnn on MagnaTagATune.
     Mtt,
+    /// EfficientAT's MobileNetV3 `mn04_as` on AudioSet.
+    Mn04,
 }
 
 impl Network {
     pub const MSD: Self = Self::full(Source::Msd);
     pub const MTT: Self = Self::full(Source::Mtt);
+    pub const MN04: Self = Self::full(Source::Mn04);
 
     const fn full(source: Source) -> Self {
         Self {
@@ -61,6 +67,7 @@ impl Network {
         let source = match self.source {
             Source::Msd => "msd",
             Source::Mtt => "mtt",
+            Source::Mn04 => "mn04",
         };
         if self.percent == 100 {
             source.to_owned()
@@ -69,18 +76,30 @@ impl Network {
         }
     }
 
-    /// The folder `tools/musicnn/export_weights.py` writes the original weights to, under
-    /// `root`.
+    /// Whether this is one of the musicnn networks (one input layout, narrowable).
+    pub fn is_musicnn(self) -> bool {
+        self.source != Source::Mn04
+    }
+
+    /// The folder the original weights are exported to: by `tools/musicnn/export_weights.py`
+    /// under `root` (`cache/musicnn`), or by `tools/efficientat/export_weights.py` in
+    /// `efficientat/mn04_as` beside it.
     pub fn weights_dir(self, root: &Path) -> PathBuf {
-        root.join(match self.source {
-            Source::Msd => "MSD_musicnn",
-            Source::Mtt => "MTT_musicnn",
-        })
+        match self.source {
+            Source::Msd => root.join("MSD_musicnn"),
+            Source::Mtt => root.join("MTT_musicnn"),
+            Source::Mn04 => root.with_file_name("efficientat").join("mn04_as"),
+        }
     }
 
     /// The network's weights (narrowed where it keeps less than every filter).
     pub fn weights(self, root: &Path) -> anyhow::Result<Weights> {
-        let weights = Weights::load(&self.weights_dir(root))?;
+        let weights = Weights::load(&self.weights_dir(root)).with_context(|| {
+            format!(
+                "{}: run tools/musicnn/export_weights.py or tools/efficientat/export_weights.py",
+                self.name()
+            )
+        })?;
         if self.percent == 100 {
             Ok(weights)
         } else {
@@ -97,13 +116,16 @@ impl std::str::FromStr for Network {
         let source = match source {
             "msd" => Source::Msd,
             "mtt" => Source::Mtt,
+            "mn04" => Source::Mn04,
             _ => {
                 return Err(format!(
-                    "{source}: a network is msd or mtt (e.g. msd, mtt, msd@25)"
+                    "{source}: a network is msd, mtt or mn04 (e.g. msd, mtt, msd@25, mn04)"
                 ))
             }
         };
         match percent.parse::<u8>() {
+            Ok(100) => Ok(Self::full(source)),
+            Ok(_) if source == Source::Mn04 => Err(format!("{s}: mn04 cannot be narrowed")),
             Ok(percent @ 1..=100) => Ok(Self { source, percent }),
             _ => Err(format!("{s}: keep 1-100 % of the filters (e.g. msd@25)")),
         }
@@ -120,11 +142,11 @@ impl serde::Serialize for Network {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layer {
-    /// The 1 506 values that enter musicnn's first dense layer.
+    /// The 1 506 values that enter musicnn's first dense layer (none in mn04).
     PreDense,
-    /// The 200-value penultimate embedding.
+    /// The penultimate embedding: musicnn's 200 values, mn04's 384 (the pooled feature maps).
     Penultimate,
-    /// The 50 tag probabilities.
+    /// The tag probabilities: musicnn's 50, mn04's 527 AudioSet classes.
     Tags,
 }
 
@@ -137,14 +159,20 @@ impl Layer {
         }
     }
 
-    /// Where the layer sits in a [`probe`] row of `width` values (the pre-dense values are
-    /// narrower in a narrowed network; the last two layers never change).
-    pub fn range(self, width: usize) -> std::ops::Range<usize> {
-        let pooled = width - EMBEDDING - TAGS;
+    /// Where the layer sits in a probe row of `width` values of `network` (the pre-dense
+    /// values are narrower in a narrowed network; the last two layers never change; mn04 has
+    /// no pre-dense values).
+    pub fn range(self, network: Network, width: usize) -> std::ops::Range<usize> {
+        let (embedding, tags) = if network.is_musicnn() {
+            (EMBEDDING, TAGS)
+        } else {
+            (efficientat::net::EMBEDDING, efficientat::net::CLASSES)
+        };
+        let pooled = width - embedding - tags;
         match self {
             Layer::PreDense => 0..pooled,
-            Layer::Penultimate => pooled..pooled + EMBEDDING,
-            Layer::Tags => pooled + EMBEDDING..width,
+            Layer::Penultimate => pooled..pooled + embedding,
+            Layer::Tags => pooled + embedding..width,
         }
     }
 }
@@ -162,15 +190,43 @@ pub fn probe(weights: &Weights) -> anyhow::Result<(Vec<u8>, usize)> {
     ))
 }
 
-/// [`probe`], or with `int8` its int8 quantisation (`quantize.rs`); returns the graph and the
-/// width.
-pub fn probe_graph(weights: &Weights, int8: bool) -> anyhow::Result<(Vec<u8>, usize)> {
-    let (onnx, width) = probe(weights)?;
+/// mn04's values in one graph: `[B, 300, 128]` → `[B, 384 + 527]`, the embedding then the
+/// AudioSet probabilities; returns the graph and the width.
+pub fn mn04_probe(weights: &Weights) -> anyhow::Result<(Vec<u8>, usize)> {
+    let mut g = Graph::new();
+    let values = efficientat::net::export(&mut g, weights, "input")?;
+    let probabilities = g.node("Sigmoid", &[&values.logits], vec![]);
+    let row = layers::concat(&mut g, &[&values.embedding, &probabilities], 1);
+    let width = efficientat::net::EMBEDDING + efficientat::net::CLASSES;
+    let onnx = g.finish(
+        (
+            "input",
+            &[None, Some(MN04_FRAMES), Some(efficientat::net::MELS)],
+        ),
+        (&row, &[None, Some(width)]),
+        "probabilities",
+        "EfficientAT mn04 layers (probe)",
+    );
+    Ok((onnx, width))
+}
+
+/// `network`'s probe graph ([`probe`] or [`mn04_probe`]), or with `int8` its int8
+/// quantisation (`quantize.rs`); returns the graph and the width.
+pub fn probe_graph(
+    network: Network,
+    weights: &Weights,
+    int8: bool,
+) -> anyhow::Result<(Vec<u8>, usize)> {
+    let (onnx, width) = if network.is_musicnn() {
+        probe(weights)?
+    } else {
+        mn04_probe(weights)?
+    };
     if !int8 {
         return Ok((onnx, width));
     }
     Ok((
-        crate::quantize::graph(&onnx, &window_metadata(width))?,
+        crate::quantize::graph(&onnx, &window_metadata(network, width))?,
         width,
     ))
 }
@@ -191,23 +247,51 @@ pub fn exported_values(
 }
 
 /// The level of every genre-v2 window before musicnn's compression (`features::level`): the
-/// median window level of the research corpus (-14.2 dB; half its windows lie within -17.5 to
-/// -10.8 dB, the quietest at -39 dB), so that the network reads music at the level it usually
-/// comes at, whatever level it comes at; at most 50 dB of gain, so a window 20 dB below the
-/// corpus's quietest still reaches the target, and a near-silent one (below -64 dB) is not
-/// raised into a loud one.
+/// median window level of the research corpus (-14.0 dB; half its windows lie within -17.5 to
+/// -10.9 dB: `cargo xtask window-level --network msd`), so that the network reads music at the
+/// level it usually comes at, whatever level it comes at; at most 50 dB of gain, so that a
+/// near-silent window (below -64 dB) is not raised into a loud one.
 pub const WINDOW_LEVEL: Level = Level::Window {
     target_db: -14.0,
     max_gain_db: 50.0,
 };
 
-/// Metadata of a window graph with `width` raw outputs, cutting musicnn patches `FRAMES`
-/// apart (musicnn's own non-overlapping patches, as the shipped model runs), each at
-/// [`WINDOW_LEVEL`].
-pub fn window_metadata(width: usize) -> ModelMetadata {
+/// mn04's window: 300 frames of 10 ms (2.99 s, as musicnn's 187 frames of 16 ms).
+pub const MN04_FRAMES: usize = 300;
+/// mn04's windows start 299 frames apart (2.990 s; musicnn's 2.992 s), so that window `i` of
+/// either network covers nearly the same audio and heads can read both side by side.
+pub const MN04_HOP_FRAMES: usize = 299;
+
+/// The level of every mn04 window before its logarithm, relative to a full-scale 1-kHz sine
+/// through the same front end (pre-emphasis included): the research corpus's median window
+/// level there (-11.4 dB; quartiles -17.2 and -6.9 dB: `cargo xtask window-level --network
+/// mn04`), the gain capped like [`WINDOW_LEVEL`]'s.
+pub const MN04_WINDOW_LEVEL: Level = Level::Window {
+    target_db: -11.5,
+    max_gain_db: 50.0,
+};
+
+/// Metadata of `network`'s window graph with `width` raw outputs, each window at the
+/// network's level: musicnn patches `FRAMES` apart (musicnn's own non-overlapping patches, as
+/// the shipped model runs), or mn04 windows [`MN04_HOP_FRAMES`] apart.
+pub fn window_metadata(network: Network, width: usize) -> ModelMetadata {
     let mut metadata = raw_metadata("musicnn-windows", width, FRAMES);
-    if let ModelInput::Frames { features, .. } = &mut metadata.input {
+    if let ModelInput::Frames {
+        features,
+        hop_frames,
+    } = &mut metadata.input
+    {
         features.level = WINDOW_LEVEL;
+        if !network.is_musicnn() {
+            *features = FeatureConfig {
+                frames: MN04_FRAMES,
+                level: MN04_WINDOW_LEVEL,
+                ..FeatureConfig::preset(Preset::EfficientAt)
+            };
+            *hop_frames = MN04_HOP_FRAMES;
+            metadata.name = "mn04-windows".into();
+            metadata.family = "efficientat".into();
+        }
     }
     metadata
 }
@@ -224,8 +308,8 @@ pub fn probe_rows(
     cache: &Path,
     threads: Option<usize>,
 ) -> anyhow::Result<Vec<Array2<f32>>> {
-    let (onnx, width) = probe_graph(&network.weights(weights_root)?, int8)?;
-    let metadata = window_metadata(width);
+    let (onnx, width) = probe_graph(network, &network.weights(weights_root)?, int8)?;
+    let metadata = window_metadata(network, width);
     let key = blake3::Hasher::new()
         .update(&onnx)
         .update(&serde_json::to_vec(&metadata.input)?)
@@ -264,13 +348,15 @@ pub fn probe_rows(
 
 /// Median CPU time of one window through `network`'s every layer (one thread), in ms.
 pub fn window_ms(network: Network, weights_root: &Path) -> anyhow::Result<f64> {
-    let (onnx, width) = probe(&network.weights(weights_root)?)?;
-    probe_ms(&onnx, width)
+    let (onnx, width) = probe_graph(network, &network.weights(weights_root)?, false)?;
+    probe_ms(network, &onnx, width)
 }
 
-/// Median CPU time of one window through a [`probe`] graph of `width` outputs (one thread).
-pub fn probe_ms(onnx: &[u8], width: usize) -> anyhow::Result<f64> {
+/// Median CPU time of one window through `network`'s probe graph of `width` outputs (one
+/// thread).
+pub fn probe_ms(network: Network, onnx: &[u8], width: usize) -> anyhow::Result<f64> {
     let runtime = Runtime::find(&repository_dirs())?;
-    let mut model = GenreModel::from_memory(&runtime, onnx, window_metadata(width), Provider::Cpu)?;
+    let metadata = window_metadata(network, width);
+    let mut model = GenreModel::from_memory(&runtime, onnx, metadata, Provider::Cpu)?;
     crate::timing::window_ms(&mut model)
 }

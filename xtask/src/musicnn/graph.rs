@@ -4,9 +4,9 @@
 use burn::tensor::Device;
 
 use super::net::{self, Trunk};
-use super::weights::Weights;
 use crate::onnx::graph::Graph;
 use crate::onnx::layers;
+use crate::weights::Weights;
 
 pub use super::net::{EMBEDDING, FRAMES, MELS};
 

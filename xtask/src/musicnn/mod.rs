@@ -15,7 +15,6 @@ pub mod graph;
 pub mod narrow;
 pub mod net;
 pub mod transfer;
-pub mod weights;
 
 #[cfg(test)]
 mod tests;
@@ -33,8 +32,8 @@ use ndarray::{Array2, Array3, Axis};
 use ndarray_npy::read_npy;
 use serde_json::json;
 
+use crate::weights::Weights;
 use genrescope::inference::runtime::repository_dirs;
-use weights::Weights;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use super::net::{BN_EPSILON, DENSE, FRONT, MID, POOL_NORM};
-use super::weights::{Variable, Weights};
+use crate::weights::{Variable, Weights};
 
 /// Batch-norm parts that are indexed by channel.
 const NORM_PARTS: [&str; 4] = ["gamma", "beta", "moving_mean", "moving_variance"];

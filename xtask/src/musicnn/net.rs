@@ -18,9 +18,9 @@ use burn::nn::{
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::weights::{conv_kernel_to_onnx, Weights};
 use crate::onnx::graph::{Attr, Graph};
 use crate::onnx::layers;
+use crate::weights::{conv_kernel_to_onnx, Weights};
 
 /// Frames per patch (2.98 s at 16 kHz, hop 256) and mel bands.
 pub const FRAMES: usize = 187;

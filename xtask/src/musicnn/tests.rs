@@ -16,10 +16,10 @@ use serde_json::json;
 use super::genre::{self, MusicnnGenre};
 use super::graph::{self, EMBEDDING, FRAMES, MELS};
 use super::net::{variable_shapes, Trunk};
-use super::weights::{Variable, Weights};
 use crate::train::fit::Classifier;
 use crate::train::models::tests::test_runtime;
 use crate::train::models::{Family, Hyper, Net};
+use crate::weights::{Variable, Weights};
 
 /// Random weights of the right shapes; variances are positive and every scale is moderate so
 /// the activations stay in a realistic range.

@@ -22,7 +22,6 @@ use serde_json::json;
 use super::genre::{self, MusicnnGenre};
 use super::graph::{self, EMBEDDING};
 use super::net::Trunk;
-use super::weights::Weights;
 use crate::data::args::{DataArgs, Selected};
 use crate::data::dataset::Clip;
 use crate::eval::clips::map_clips;
@@ -31,6 +30,7 @@ use crate::train::data::{feature_statistics, TrainingData};
 use crate::train::fit::{fit, EpochLog, FitConfig, Fitted, Monitor};
 use crate::train::models::{Family, Hyper, Net};
 use crate::train::windows::{window_set, Targets};
+use crate::weights::Weights;
 use genrescope::inference::runtime::repository_dirs;
 
 #[derive(clap::Args)]
