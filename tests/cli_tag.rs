@@ -355,7 +355,9 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     let csv = genrescope(&["merge", shards.to_str().unwrap(), "--format", "csv"]);
     let text_csv = text(&csv.stdout);
     assert!(
-        text_csv.starts_with("source,model,rank,genre,probability,id,error\n"),
+        text_csv.starts_with(
+            "source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices\n"
+        ),
         "{text_csv}"
     );
     let old = genrescope(&["analyze", m, "--csv", "--out", whole.to_str().unwrap()]);

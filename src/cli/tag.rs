@@ -13,8 +13,7 @@ use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
 use super::summary::Summary;
-use super::{print_out, run_command, thread_count, Engine, Input, SourceArgs};
-use crate::inference::{GenreModel, WindowCutter};
+use super::{print_out, run_command, thread_count, Analyzers, Engine, Input, SourceArgs};
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
     folder_of, percent_list, remove_stale_temporaries, Change, TagFile, Wanted, FIELD_GENRES,
@@ -212,13 +211,7 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// Reads the file's tags, analyses it and (unless `--dry-run`) writes the change.
-fn tag_one(
-    engine: &Engine,
-    args: &TagArgs,
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
-    input: &Input,
-) -> Outcome {
+fn tag_one(engine: &Engine, args: &TagArgs, analyzers: &mut Analyzers, input: &Input) -> Outcome {
     let file_name = input.path.display().to_string();
     // Tags first: a file that cannot be tagged is not worth analysing.
     let file = match TagFile::open(&input.path) {
@@ -236,7 +229,7 @@ fn tag_one(
             skip: Some(Skip::HasGenre(file.genres().join("; "))),
         };
     }
-    let report = analyze_one(engine, model, cutter, &input.path, false);
+    let report = analyze_one(engine, analyzers, &input.path, false);
     let Some(wanted) = wanted(&report, args, &engine.model_id) else {
         let error = report.error.clone().unwrap_or_default();
         return Outcome::failed(report, error);
@@ -269,12 +262,8 @@ fn tag_one(
 fn file_report(file: &str, error: Option<&str>) -> FileReport {
     FileReport {
         file: file.to_owned(),
-        tags: None,
-        styles: Vec::new(),
-        timeline: None,
-        skipped_packets: 0,
-        missing_seconds: 0.0,
         error: error.map(str::to_owned),
+        ..FileReport::default()
     }
 }
 
@@ -370,7 +359,7 @@ fn tag_all(args: &TagArgs, engine: &Engine, files: &[Input]) -> Result<Vec<Outco
     engine.run(
         files,
         thread_count(args.source.threads),
-        |model, cutter, input| {
+        |analyzers, input| {
             let current = fingerprint(journaled, input);
             match (&previous, &current) {
                 (Some(previous), Some(current)) => previous
@@ -378,7 +367,7 @@ fn tag_all(args: &TagArgs, engine: &Engine, files: &[Input]) -> Result<Vec<Outco
                     .and_then(journaled_outcome),
                 _ => None,
             }
-            .unwrap_or_else(|| tag_one(engine, args, model, cutter, input))
+            .unwrap_or_else(|| tag_one(engine, args, analyzers, input))
         },
         |i, outcome| {
             if outcome.skip.is_none() {
