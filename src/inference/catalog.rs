@@ -156,7 +156,7 @@ impl ModelChoice {
 }
 
 /// The mood model's file name (with its `.json` and head beside it), looked for in the
-/// per-user model folder and beside the executable.
+/// per-user model folder and beside genrescope's binary ([`mood_dirs`]).
 pub const MOOD_MODEL: &str = "mood.onnx";
 
 /// The environment variable that names the mood model file, or `none` for no mood.
@@ -184,12 +184,14 @@ pub fn mood_model(dirs: &[PathBuf]) -> Result<ModelChoice, String> {
     }
 }
 
-/// Where [`mood_model`] looks: the per-user model folder, then the executable's folder.
+/// Where [`mood_model`] looks: the per-user model folder, then the folder of genrescope's own
+/// binary (the plugin's library in a host, the standalone executable), where ONNX Runtime is
+/// looked for too.
 pub fn mood_dirs() -> Vec<PathBuf> {
-    let beside_exe = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf));
-    user_models_dir().into_iter().chain(beside_exe).collect()
+    user_models_dir()
+        .into_iter()
+        .chain(super::runtime::default_dirs())
+        .collect()
 }
 
 /// Loads a mood model: any pooled model (the genre model's format, [`PooledContext`]), whose
