@@ -497,6 +497,26 @@ mod tests {
         ModelChoice::File(dir.join("genre-v2-fast.onnx"))
     }
 
+    /// Feeds a clip to both inputs as the worker does: each chunk (about 62 ms) on the genre
+    /// input (16 kHz), then on the mood input (32 kHz); returns every published view.
+    fn feed_both(analyzer: &mut GenreAnalyzer, path: &Path) -> Vec<GenreView> {
+        let genre = decode_mono_at(path, 16_000).unwrap().samples;
+        let mood = decode_mono_at(path, 32_000).unwrap().samples;
+        let inputs = [
+            genre.chunks(1_000).collect::<Vec<_>>(),
+            mood.chunks(2_000).collect(),
+        ];
+        let mut published = Vec::new();
+        for i in 0..inputs[0].len().max(inputs[1].len()) {
+            for (input, chunks) in inputs.iter().enumerate() {
+                if let Some(chunk) = chunks.get(i) {
+                    analyzer.process(input, chunk, &mut |view| published.push(view));
+                }
+            }
+        }
+        published
+    }
+
     /// The mood model beside the genre model, each fed at its own rate as the worker does (each
     /// chunk on every input), gives the mood windows, the track's mood and its mean tags that
     /// the offline analysis gives; the genre is the genre model's alone.
@@ -524,20 +544,7 @@ mod tests {
             (analyzer.sample_rate(0), analyzer.sample_rate(1)),
             (16_000, 32_000)
         );
-        let genre = decode_mono_at(&path, 16_000).unwrap().samples;
-        let mood = decode_mono_at(&path, 32_000).unwrap().samples;
-        let (genre, mood) = (
-            genre.chunks(1_000).collect::<Vec<_>>(),
-            mood.chunks(2_000).collect::<Vec<_>>(),
-        );
-        let mut published = Vec::new();
-        for i in 0..genre.len().max(mood.len()) {
-            for (input, chunks) in [genre.as_slice(), mood.as_slice()].into_iter().enumerate() {
-                if let Some(chunk) = chunks.get(i) {
-                    analyzer.process(input, chunk, &mut |view| published.push(view));
-                }
-            }
-        }
+        let published = feed_both(&mut analyzer, &path);
         let mut mood_windows = published
             .iter()
             .filter(|v| v.mood.windows > 0)

@@ -207,14 +207,7 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
         ));
     }
     if args.instruments {
-        for (field, heard) in [
-            (FIELD_INSTRUMENTS, &report.instruments),
-            (FIELD_VOICES, &report.voices),
-        ] {
-            if !heard.is_empty() {
-                fields.push((field.to_owned(), sound_list(heard)));
-            }
-        }
+        fields.extend(instrument_fields(report));
     }
     Some(Wanted {
         genres,
@@ -223,9 +216,19 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
     })
 }
 
-/// `Piano 45%;Strings 31%`.
-fn sound_list(sounds: &[Sound]) -> String {
-    percent_list(sounds.iter().map(|s| (s.name.as_str(), s.probability)))
+/// [`FIELD_INSTRUMENTS`] and [`FIELD_VOICES`] (`Piano 45%;Strings 31%`), each where something
+/// was heard (`tag --instruments`).
+fn instrument_fields(report: &FileReport) -> impl Iterator<Item = (String, String)> + '_ {
+    [
+        (FIELD_INSTRUMENTS, &report.instruments),
+        (FIELD_VOICES, &report.voices),
+    ]
+    .into_iter()
+    .filter(|(_, heard)| !heard.is_empty())
+    .map(|(field, heard): (&str, &Vec<Sound>)| {
+        let list = heard.iter().map(|s| (s.name.as_str(), s.probability));
+        (field.to_owned(), percent_list(list))
+    })
 }
 
 /// Whether two names say the same, case, spaces and punctuation aside (`Hip-Hop`, `hip hop`).
