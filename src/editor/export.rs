@@ -1,8 +1,7 @@
 //! "Export tags": the track summary as text on the clipboard (`Hip-Hop 71%, ...`) and as JSON
 //! and CSV files in the user's data folder, with genre names and ids.
 
-use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
 
 use crate::analysis::genre::{GenreView, ModelStatus};
 use crate::tags::Tags;
@@ -47,30 +46,64 @@ pub fn file_contents(tags: &Tags) -> (String, String) {
     )
 }
 
-/// Writes `genrescope-tags-<unix time>.json` and `.csv`; returns a message for the user.
-pub fn write_files(tags: &Tags) -> String {
-    let dir = export_dir();
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let base = dir.join(format!("genrescope-tags-{stamp}"));
-    let json = base.with_extension("json");
-    let csv = base.with_extension("csv");
-    let (json_text, csv_text) = file_contents(tags);
-    let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&json, json_text))
-        .and_then(|()| std::fs::write(&csv, csv_text));
-    match written {
-        Ok(()) => format!(
-            "Copied \"{}\"; saved {} and .csv",
-            clipboard_text(tags),
-            json.display()
-        ),
-        Err(e) => format!(
-            "Copied to the clipboard; could not write to {}: {e}",
-            dir.display()
-        ),
+/// A finished export: what went to the clipboard and where the JSON file went (the CSV file is
+/// beside it).
+#[derive(Debug)]
+pub struct Exported {
+    pub copied: String,
+    pub json: PathBuf,
+}
+
+impl Exported {
+    /// `Copied "Hip-Hop 71%, ..."; saved genrescope-2026-12-07-1532.json and .csv`: short
+    /// enough for a narrow window (the folder is [`Self::json`]'s).
+    pub fn message(&self) -> String {
+        let name = self.json.file_name().unwrap_or_default().to_string_lossy();
+        format!("Copied \"{}\"; saved {name} and .csv", self.copied)
     }
+}
+
+/// Writes the JSON and CSV files, named by the local time (`genrescope-2026-12-07-1532.json`);
+/// `Err` says why nothing could be written.
+pub fn write_files(tags: &Tags) -> Result<Exported, String> {
+    let dir = export_dir();
+    let stem = file_stem(&chrono::Local::now().naive_local());
+    let (json_text, csv_text) = file_contents(tags);
+    let json = std::fs::create_dir_all(&dir)
+        .map(|()| free_base(&dir, &stem))
+        .and_then(|base| {
+            let json = base.with_extension("json");
+            std::fs::write(&json, json_text)?;
+            std::fs::write(base.with_extension("csv"), csv_text)?;
+            Ok(json)
+        });
+    match json {
+        Ok(json) => Ok(Exported {
+            copied: clipboard_text(tags),
+            json,
+        }),
+        Err(e) => Err(format!(
+            "Copied to the clipboard, but could not write to {}: {e}",
+            dir.display()
+        )),
+    }
+}
+
+/// `genrescope-2026-12-07-1532`: the export's date and time to the minute.
+fn file_stem(time: &chrono::NaiveDateTime) -> String {
+    format!("genrescope-{}", time.format("%Y-%m-%d-%H%M"))
+}
+
+/// `dir/stem`, or `dir/stem-2`, `-3`, ... when an export of the same minute is already there.
+fn free_base(dir: &Path, stem: &str) -> PathBuf {
+    let taken = |base: &PathBuf| base.with_extension("json").exists();
+    (1..)
+        .map(|n| match n {
+            1 => dir.join(stem),
+            n => dir.join(format!("{stem}-{n}")),
+        })
+        .find(|base| !taken(base))
+        .expect("some name is free")
 }
 
 #[cfg(test)]
@@ -87,6 +120,40 @@ mod tests {
             &labels,
             &[0.04, 0.71, 0.1, 0.15],
         )
+    }
+
+    #[test]
+    fn file_names_read_as_a_date_and_time() {
+        let time = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .and_then(|d| d.and_hms_opt(15, 32, 9))
+            .unwrap();
+        assert_eq!(file_stem(&time), "genrescope-2026-12-07-1532");
+    }
+
+    #[test]
+    fn the_confirmation_names_the_file_not_its_folder() {
+        let exported = Exported {
+            copied: "Hip-Hop 71%".to_owned(),
+            json: PathBuf::from(
+                "/home/dj/.local/share/genrescope/exports/genrescope-2026-12-07-1532.json",
+            ),
+        };
+        assert_eq!(
+            exported.message(),
+            "Copied \"Hip-Hop 71%\"; saved genrescope-2026-12-07-1532.json and .csv"
+        );
+    }
+
+    #[test]
+    fn a_second_export_in_the_same_minute_gets_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = "genrescope-2026-12-07-1532";
+        assert_eq!(free_base(dir.path(), stem), dir.path().join(stem));
+        std::fs::write(dir.path().join(format!("{stem}.json")), "{}").unwrap();
+        assert_eq!(
+            free_base(dir.path(), stem),
+            dir.path().join(format!("{stem}-2"))
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the model and provider pickers, smoothing, and diagnostics.
 
 mod export;
+mod format;
+mod latency;
 mod names;
 mod views;
 
@@ -24,6 +26,8 @@ use crate::stats::Stats;
 const MIN_SIZE: (u32, u32) = (360, 260);
 
 const WARNING: Color32 = Color32::from_rgb(255, 140, 120);
+/// A finished action's confirmation (the tag export).
+const DONE: Color32 = Color32::from_rgb(130, 220, 130);
 
 /// The editor state for the next window, at the size saved with the project.
 pub fn state(params: &GenrescopeParams) -> Arc<EguiEditorState> {
@@ -51,10 +55,12 @@ pub struct EditorApp {
     pub analysis_error: Arc<Mutex<Option<String>>>,
     /// Set when the window opens.
     pub gui_context: Option<nice_plug::context::gui::GuiContext>,
-    /// Result of the last tag export, shown under the summary.
-    pub export_message: Option<String>,
+    /// Result of the last tag export, shown under the summary: what was written, or why not.
+    pub export_message: Option<Result<export::Exported, String>>,
     /// The current model's genre names.
     names: names::Names,
+    /// The latest window's audio→display latency.
+    latency: latency::Latency,
 }
 
 impl EditorApp {
@@ -72,6 +78,7 @@ impl EditorApp {
             gui_context: None,
             export_message: None,
             names: names::Names::default(),
+            latency: latency::Latency::default(),
         }
     }
 }
@@ -105,24 +112,26 @@ impl NiceEguiApp for EditorApp {
         let view = &snapshot.output;
         let names = self.names.of(&view.labels);
 
+        let latency = latency::text(views::input_silent(view), self.latency.of(view));
+        let diagnostics = |ui: &egui::Ui| views::diagnostics(ui, view, &stats, &latency);
+
         egui::Frame::NONE
             .inner_margin(egui::Margin::same(MARGIN))
             .show(ui, |ui| {
                 self.top_bar(ui);
                 self.banners(ui, view);
                 ui.separator();
-                // The body takes what the diagnostics lines at the bottom leave (more lines
-                // when the window is narrow).
-                let diagnostics = views::diagnostics(ui, view, &stats);
-                let body_height =
-                    (ui.available_height() - diagnostics.size().y - SEPARATOR_HEIGHT).max(0.0);
                 if ui.available_width() >= TWO_COLUMNS_MIN_WIDTH {
+                    // The body takes what the diagnostics lines at the bottom leave.
+                    let diagnostics = diagnostics(ui);
+                    let body_height =
+                        (ui.available_height() - diagnostics.size().y - SEPARATOR_HEIGHT).max(0.0);
                     self.two_columns(ui, view, &names, body_height);
+                    ui.separator();
+                    ui.label(diagnostics);
                 } else {
-                    self.one_column(ui, view, &names, body_height);
+                    self.one_column(ui, view, &names, diagnostics);
                 }
-                ui.separator();
-                ui.label(diagnostics);
             });
     }
 }
@@ -136,8 +145,14 @@ const SEPARATOR_HEIGHT: f32 = 14.0;
 const SMOOTHING_WIDTH: f32 = 220.0;
 /// Narrower windows stack the views in one scrolling column, in logical pixels.
 const TWO_COLUMNS_MIN_WIDTH: f32 = 560.0;
-/// Height of the current distribution in the one-column layout, in logical pixels.
-const MIN_VIEW_HEIGHT: f32 = 200.0;
+/// Height of the current distribution in the one-column layout above its bars, and of each
+/// bar row there, in logical pixels.
+const HEADLINE_HEIGHT: f32 = 90.0;
+const ROW_HEIGHT: f32 = 24.0;
+/// Most bars the one-column layout makes room for (a tagger's top ones).
+const MAX_ROWS: usize = 14;
+/// Height of the history heatmap in the one-column layout, in logical pixels.
+const HISTORY_HEIGHT: f32 = 200.0;
 
 impl EditorApp {
     /// The current distribution on the left; history and track summary on the right, each
@@ -152,6 +167,7 @@ impl EditorApp {
             ui.add_sized([6.0, height], egui::Separator::default().vertical());
             let size = egui::vec2(ui.available_width(), height);
             scrolled_area(ui, "history", size, |ui| {
+                ui.label(RichText::new("History").strong());
                 views::history(ui, view, names, (height * 0.55).max(80.0));
                 ui.separator();
                 self.summary(ui, view, names);
@@ -159,20 +175,32 @@ impl EditorApp {
         });
     }
 
-    /// Small windows: the views one below the other, scrolled when they do not fit.
-    fn one_column(&mut self, ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
+    /// Small windows: every view one below the other in one scrolled column, the current
+    /// distribution with room for all its bars, history and diagnostics in sections that fold.
+    fn one_column(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &GenreView,
+        names: &[String],
+        diagnostics: impl FnOnce(&egui::Ui) -> std::sync::Arc<egui::Galley>,
+    ) {
         egui::ScrollArea::vertical()
-            .max_height(height)
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                let width = ui.available_width();
-                fixed_area(ui, egui::vec2(width, MIN_VIEW_HEIGHT), |ui| {
-                    views::current(ui, view, names);
-                });
+                let rows = names.len().clamp(1, MAX_ROWS) as f32;
+                let size = egui::vec2(ui.available_width(), HEADLINE_HEIGHT + rows * ROW_HEIGHT);
+                fixed_area(ui, size, |ui| views::current(ui, view, names));
                 ui.separator();
                 self.summary(ui, view, names);
-                ui.separator();
-                views::history(ui, view, names, 100.0);
+                egui::CollapsingHeader::new(RichText::new("History").strong())
+                    .default_open(true)
+                    .show(ui, |ui| views::history(ui, view, names, HISTORY_HEIGHT));
+                egui::CollapsingHeader::new(RichText::new("Diagnostics").strong())
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        let diagnostics = diagnostics(ui);
+                        ui.label(diagnostics);
+                    });
             });
     }
 
@@ -319,8 +347,16 @@ impl EditorApp {
             });
         });
         views::summary(ui, view, names);
-        if let Some(message) = &self.export_message {
-            ui.label(RichText::new(message).small());
+        match &self.export_message {
+            Some(Ok(exported)) => {
+                let folder = exported.json.parent().unwrap_or(&exported.json);
+                ui.colored_label(DONE, exported.message())
+                    .on_hover_text(format!("In {}", folder.display()));
+            }
+            Some(Err(failed)) => {
+                ui.colored_label(WARNING, failed);
+            }
+            None => {}
         }
     }
 }

@@ -9,6 +9,8 @@ use crate::inference::decision::ranked;
 use crate::inference::OutputKind;
 use crate::stats::StatsSnapshot;
 
+use super::format;
+
 const BAR: Color32 = Color32::from_rgb(40, 150, 230);
 const TOP: Color32 = Color32::from_rgb(255, 210, 60);
 
@@ -27,10 +29,13 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
         ui.label(RichText::new(text).size(20.0));
         return;
     }
-    let order = ranked(distribution);
-    let top = order[0];
-    // The headline shrinks with the column so that long names (R&B / Soul) stay on one line.
-    let headline = (ui.available_width() * 0.11).clamp(24.0, 44.0);
+    let top = ranked(distribution)[0];
+    // The headline shrinks with the column so that long names (R&B / Soul) stay on one line,
+    // and with the window so that a small one keeps room for the bars.
+    let window_height = ui.ctx().content_rect().height();
+    let headline = (ui.available_width() * 0.11)
+        .min(window_height * 0.08)
+        .clamp(24.0, 44.0);
     ui.label(
         RichText::new(&names[top])
             .size(headline)
@@ -63,56 +68,91 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     };
     ui.label(
         RichText::new(caption)
-            .size(headline * 0.5)
+            .size((headline * 0.5).max(14.0))
             .color(Color32::WHITE),
     );
     let styles = style_line(&view.style_labels, &view.styles);
     if !styles.is_empty() {
         ui.label(
             RichText::new(styles)
-                .size(headline * 0.4)
+                .size((headline * 0.4).max(12.0))
                 .color(Color32::LIGHT_GRAY),
         );
     }
     ui.add_space(6.0);
+    // The rows share what is left of the column (its max rect is the space the editor gave it).
+    let height = ui.max_rect().bottom() - ui.cursor().top();
+    bars(ui, distribution, names, top, height);
+}
 
-    // Rows share what is left of the column (its max rect is the space the editor gave it).
-    let left = ui.max_rect().bottom() - ui.cursor().top();
-    // As many of the most likely labels as fit at a readable height (all 14 genres usually;
-    // the top ones of a 50-tag model).
+/// As many of the most likely labels as fit `height` at a readable size (all 13 genres
+/// usually; the top ones of a 50-tag model), each a row of name and bar.
+fn bars(ui: &mut egui::Ui, distribution: &[f32], names: &[String], top: usize, height: f32) {
+    let order = ranked(distribution);
     let gap = 2.0 + ui.spacing().item_spacing.y;
-    let shown = ((left / (12.0 + gap)) as usize).clamp(1, order.len());
-    let row_height = (left / shown as f32 - gap).clamp(12.0, 24.0);
+    let shown = ((height / (MIN_ROW + gap)) as usize).clamp(1, order.len());
+    let row_height = (height / shown as f32 - gap).clamp(MIN_ROW, 24.0);
+    let font = FontId::proportional(row_height * 0.7);
+    let shown_names = order[..shown].iter().map(|&i| names[i].as_str());
+    let name_width = name_column(ui, shown_names, &font, ui.available_width() * 0.45);
     for &i in &order[..shown] {
         let (rect, _) =
             ui.allocate_exact_size(egui::vec2(ui.available_width(), row_height), Sense::hover());
+        let (name_rect, bar_rect) = rect.split_left_right_at_x(rect.left() + name_width);
+        let color = if i == top { TOP } else { Color32::WHITE };
+        let painter = ui.painter_at(name_rect);
+        painter.text(
+            name_rect.left_center(),
+            Align2::LEFT_CENTER,
+            &names[i],
+            font.clone(),
+            color,
+        );
         let fill_color = if i == top { TOP } else { BAR };
-        probability_bar(ui, rect, &names[i], distribution[i], fill_color);
+        probability_bar(ui, bar_rect, distribution[i], fill_color, &font);
         ui.add_space(2.0);
     }
 }
 
-/// One genre's bar: `name` on the left and the percentage on the right, dark over the filled
-/// part and light over the rest, so both read at any fill.
-fn probability_bar(ui: &egui::Ui, rect: Rect, name: &str, probability: f32, fill_color: Color32) {
+/// Height of a bar row below which rows are left out rather than squeezed, in logical pixels.
+const MIN_ROW: f32 = 14.0;
+
+/// Width of a column holding `names` in `font` with a gap after them, at most `max`: names are
+/// drawn in their own column, never over a bar or a heatmap.
+fn name_column<'a>(
+    ui: &egui::Ui,
+    names: impl Iterator<Item = &'a str>,
+    font: &FontId,
+    max: f32,
+) -> f32 {
+    let painter = ui.painter();
+    let widest = names
+        .map(|name| {
+            let galley = painter.layout_no_wrap(name.to_owned(), font.clone(), Color32::WHITE);
+            galley.size().x
+        })
+        .fold(0.0f32, f32::max);
+    (widest + 8.0).min(max)
+}
+
+/// One probability's bar with its percentage on the right, dark over the filled part and light
+/// over the rest, so it reads at any fill.
+fn probability_bar(
+    ui: &egui::Ui,
+    rect: Rect,
+    probability: f32,
+    fill_color: Color32,
+    font: &FontId,
+) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(35));
     let mut fill = rect;
     fill.set_width(rect.width() * probability.clamp(0.0, 1.0));
     painter.rect_filled(fill, 2.0, fill_color);
-    let font = FontId::proportional((rect.height() * 0.7).max(9.0));
     let percent = format!("{:.0}%", probability * 100.0);
     let rest = Rect::from_min_max(egui::pos2(fill.right(), rect.top()), rect.max);
     for (clip, color) in [(fill, Color32::from_gray(10)), (rest, Color32::WHITE)] {
-        let painter = painter.with_clip_rect(clip);
-        painter.text(
-            rect.left_center() + egui::vec2(4.0, 0.0),
-            Align2::LEFT_CENTER,
-            name,
-            font.clone(),
-            color,
-        );
-        painter.text(
+        painter.with_clip_rect(clip).text(
             rect.right_center() - egui::vec2(4.0, 0.0),
             Align2::RIGHT_CENTER,
             &percent,
@@ -126,15 +166,15 @@ fn probability_bar(ui: &egui::Ui, rect: Rect, name: &str, probability: f32, fill
 pub fn style_line(labels: &[String], values: &[f32]) -> String {
     crate::inference::decision::top_tags(labels, values, 3)
         .into_iter()
-        .map(|(tag, _)| tag)
+        .map(|(tag, _)| format::tag(tag))
         .collect::<Vec<_>>()
         .join(" · ")
 }
 
-/// Heatmap of the smoothed distribution over the last minutes: one row per genre, time running
-/// left to right, brighter = more likely; silent stretches stay dark. Rows are named by `names`.
+/// Heatmap of the smoothed distribution over the last minutes: one row per genre, named in a
+/// column of its own on the left, time running left to right, brighter = more likely; silent
+/// stretches stay dark.
 pub fn history(ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
-    ui.label(RichText::new("History").strong());
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), height), Sense::hover());
     let painter = ui.painter_at(rect);
@@ -143,94 +183,140 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f3
     let (Some(first), Some(last)) = (history.front(), history.back()) else {
         return;
     };
-    let labels = names.len().max(1);
-    let label_width = 90.0f32.min(rect.width() * 0.3);
-    let axis_height = 14.0;
+    let row_height = (rect.height() - AXIS_HEIGHT) / names.len().max(1) as f32;
+    let font = FontId::proportional((row_height * 0.85).clamp(7.0, 14.0));
+    let label_width = name_column(
+        ui,
+        names.iter().map(String::as_str),
+        &font,
+        rect.width() * 0.35,
+    );
     let plot = Rect::from_min_max(
         rect.min + egui::vec2(label_width, 0.0),
-        rect.max - egui::vec2(0.0, axis_height),
+        rect.max - egui::vec2(0.0, AXIS_HEIGHT),
     );
     // Time span shown: what the history holds, at least one minute, at most its full length.
     let span = (last.time_s - first.time_s).clamp(60.0, HISTORY_SECONDS);
-    let start = last.time_s - span;
-    let x_of = |t: f64| plot.left() + ((t - start) / span) as f32 * plot.width();
-    let row_height = plot.height() / labels as f32;
+    let axis = TimeAxis {
+        plot,
+        start: last.time_s - span,
+        span,
+    };
     for (k, entry) in history.iter().enumerate() {
-        let x0 = x_of(entry.time_s.max(start));
+        let x0 = axis.x_of(entry.time_s.max(axis.start));
         let x1 = history
             .get(k + 1)
-            .map_or(plot.right(), |next| x_of(next.time_s))
+            .map_or(plot.right(), |next| axis.x_of(next.time_s))
             .max(x0 + 1.0);
-        for row in 0..labels {
+        for row in 0..names.len() {
             let value = entry
                 .probabilities
                 .as_ref()
                 .and_then(|p| p.get(row).copied());
-            let color = match value {
-                Some(p) => heat(p),
-                None => Color32::from_gray(28),
-            };
             let y0 = plot.top() + row as f32 * row_height;
-            painter.rect_filled(
-                Rect::from_min_max(egui::pos2(x0, y0), egui::pos2(x1, y0 + row_height)),
-                0.0,
-                color,
-            );
+            let cell = Rect::from_min_max(egui::pos2(x0, y0), egui::pos2(x1, y0 + row_height));
+            painter.rect_filled(cell, 0.0, value.map_or(Color32::from_gray(28), heat));
         }
     }
-    let font = FontId::proportional(row_height.clamp(7.0, 12.0));
-    // Labels every `step` rows where rows are thinner than the text (50-tag models).
+    row_names(
+        &painter.with_clip_rect(rect.with_max_x(plot.left())),
+        names,
+        &plot,
+        &font,
+    );
+    axis.draw(&painter);
+    if let Some(pos) = response.hover_pos().filter(|p| plot.contains(*p)) {
+        let row = ((pos.y - plot.top()) / row_height) as usize;
+        if let Some(label) = names.get(row) {
+            response.on_hover_text(label.as_str());
+        }
+    }
+}
+
+/// Height of the history's time axis under the heatmap, in logical pixels.
+const AXIS_HEIGHT: f32 = 14.0;
+/// Least room between the centres of two time-axis labels, in logical pixels.
+const TICK_SPACING: f32 = 48.0;
+
+/// The heatmap's row names, every `step` rows where rows are thinner than the text (50-tag
+/// models), drawn left of `plot` by a painter clipped to that column.
+fn row_names(painter: &egui::Painter, names: &[String], plot: &Rect, font: &FontId) {
+    let row_height = plot.height() / names.len().max(1) as f32;
     let step = (8.0 / row_height).ceil().max(1.0) as usize;
     for (row, label) in names.iter().enumerate().step_by(step) {
+        let y = plot.top() + (row as f32 + 0.5) * row_height;
         painter.text(
-            egui::pos2(
-                rect.left() + 2.0,
-                plot.top() + (row as f32 + 0.5) * row_height,
-            ),
+            egui::pos2(painter.clip_rect().left() + 2.0, y),
             Align2::LEFT_CENTER,
             label,
             font.clone(),
             Color32::LIGHT_GRAY,
         );
     }
-    // Time axis: ticks every minute (every 10 s below two minutes), labelled as time ago.
-    let step = if span <= 120.0 { 10.0 } else { 60.0 };
-    let mut ago = 0.0;
-    while ago <= span {
-        let x = x_of(last.time_s - ago);
-        painter.line_segment(
-            [
-                egui::pos2(x, plot.bottom()),
-                egui::pos2(x, plot.bottom() + 4.0),
-            ],
-            Stroke::new(1.0, Color32::GRAY),
-        );
-        let text = if ago == 0.0 {
-            "now".to_owned()
-        } else if step < 60.0 {
-            format!("-{ago:.0}s")
-        } else {
-            format!("-{:.0}m", ago / 60.0)
-        };
-        let align = if ago == 0.0 {
-            Align2::RIGHT_BOTTOM
-        } else {
-            Align2::CENTER_BOTTOM
-        };
-        painter.text(
-            egui::pos2(x, rect.bottom()),
-            align,
-            text,
-            FontId::proportional(10.0),
-            Color32::GRAY,
-        );
-        ago += step;
+}
+
+/// The history's time axis: `span` seconds ending at `start + span`, across `plot`.
+struct TimeAxis {
+    plot: Rect,
+    start: f64,
+    span: f64,
+}
+
+impl TimeAxis {
+    fn x_of(&self, t: f64) -> f32 {
+        self.plot.left() + ((t - self.start) / self.span) as f32 * self.plot.width()
     }
-    if let Some(pos) = response.hover_pos().filter(|p| plot.contains(*p)) {
-        let row = ((pos.y - plot.top()) / row_height) as usize;
-        if let Some(label) = names.get(row) {
-            response.on_hover_text(label.as_str());
+
+    /// Ticks under the plot labelled as time ago, far enough apart that no two labels touch.
+    fn draw(&self, painter: &egui::Painter) {
+        let step = tick_step(self.span, self.plot.width());
+        let now = self.start + self.span;
+        let mut ago = 0.0;
+        while ago <= self.span {
+            let x = self.x_of(now - ago);
+            let tick = [
+                egui::pos2(x, self.plot.bottom()),
+                egui::pos2(x, self.plot.bottom() + 4.0),
+            ];
+            painter.line_segment(tick, Stroke::new(1.0, Color32::GRAY));
+            // "now" ends at the right edge; the others are centred on their tick.
+            let align = if ago == 0.0 {
+                Align2::RIGHT_BOTTOM
+            } else {
+                Align2::CENTER_BOTTOM
+            };
+            painter.text(
+                egui::pos2(x, self.plot.bottom() + AXIS_HEIGHT),
+                align,
+                tick_label(ago, step),
+                FontId::proportional(10.0),
+                Color32::GRAY,
+            );
+            ago += step;
         }
+    }
+}
+
+/// The shortest of 10 s, 20 s, 30 s, 1, 2, 5 and 10 min whose ticks lie [`TICK_SPACING`] apart
+/// on an axis of `span` seconds `width` pixels wide.
+fn tick_step(span: f64, width: f32) -> f64 {
+    const STEPS: [f64; 7] = [10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+    let pixels_per_second = f64::from(width) / span.max(1.0);
+    STEPS
+        .into_iter()
+        .find(|step| step * pixels_per_second >= f64::from(TICK_SPACING))
+        .unwrap_or(STEPS[STEPS.len() - 1])
+}
+
+/// `now`, `-30s`, `-90s`, `-2m`: a tick `ago` seconds before the latest window, in seconds
+/// while the ticks are `step` < 1 min apart.
+fn tick_label(ago: f64, step: f64) -> String {
+    if ago == 0.0 {
+        "now".to_owned()
+    } else if step < 60.0 {
+        format!("-{ago:.0}s")
+    } else {
+        format!("-{:.0}m", ago / 60.0)
     }
 }
 
@@ -247,7 +333,7 @@ fn heat(p: f32) -> Color32 {
     }
 }
 
-/// Top-3 genres of the track summary.
+/// Top-3 genres of the track summary, its style tags, and how much audio it reads.
 pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     let windows = view.rolling.summary_windows;
     if windows == 0 {
@@ -266,25 +352,27 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
         ui.label(RichText::new(format!("Styles: {styles}")).size(16.0));
     }
     if let ModelStatus::Ready { hop_s, .. } = view.status {
-        let seconds = windows as f32 * hop_s;
         ui.label(
             RichText::new(format!(
-                "{windows} windows, {:.0}:{:02.0} of audio",
-                (seconds / 60.0).floor(),
-                seconds % 60.0
+                "{} since the last reset ({} of audio)",
+                format::count(windows, "window"),
+                format::minutes_seconds(windows as f32 * hop_s)
             ))
             .weak(),
         );
     }
 }
 
-/// One line: provider, inference time, worker load, drops, latency, rates and input level.
-/// The diagnostics lines laid out for the current width, so the body can leave room for their
-/// height before they are drawn ([`egui::Label`] takes the galley).
+/// The diagnostics lines, laid out for the current width so the caller can leave room for
+/// their height before they are drawn ([`egui::Label`] takes the galley): provider, inference
+/// time, worker load, drops, `latency` ([`super::latency::text`]), rates, windows and input
+/// level. The window count is every window since the model loaded, silent ones included; the
+/// track summary counts the non-silent ones since its reset.
 pub fn diagnostics(
     ui: &egui::Ui,
     view: &GenreView,
     stats: &StatsSnapshot,
+    latency: &str,
 ) -> std::sync::Arc<egui::Galley> {
     let (provider, window) = match &view.status {
         ModelStatus::Ready {
@@ -298,28 +386,17 @@ pub fn diagnostics(
         ),
         _ => ("no model", String::new()),
     };
-    // Audio→display latency: audio still queued behind the window when it was classified,
-    // plus the time since it was published (the editor repaints on publication).
-    let latency_ms = view.backlog_ms
-        + view
-            .published_at
-            .map_or(0.0, |t| t.elapsed().as_secs_f32() * 1e3);
-    let level = if view.level.rms_dbfs <= SILENCE_DBFS {
-        "silent".to_owned()
-    } else {
-        format!("{:.0} dBFS", view.level.rms_dbfs)
-    };
     let text = format!(
-        "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · latency {:.0} ms\n\
-         host {} Hz, model {} Hz · {window} · {} windows · input {level}",
+        "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · {latency}\n\
+         host {} Hz, model {} Hz · {window} · {} since the model loaded · input {}",
         view.inference_ms,
         stats.worker_load_ppm as f32 / 1e4,
         stats.dropped,
         stats.nonfinite,
-        latency_ms,
         stats.host_rate_hz,
         stats.analysis_rate_hz,
-        view.windows,
+        format::count(view.windows, "window"),
+        input_level(view),
     );
     ui.painter().layout(
         text,
@@ -327,4 +404,43 @@ pub fn diagnostics(
         ui.visuals().text_color(),
         ui.available_width(),
     )
+}
+
+/// Whether the input was silent at the latest window: the window itself, or the level since.
+pub fn input_silent(view: &GenreView) -> bool {
+    view.silent || view.level.rms_dbfs <= SILENCE_DBFS
+}
+
+/// `silent` or the input's RMS level, `-18 dBFS`.
+fn input_level(view: &GenreView) -> String {
+    if view.level.rms_dbfs <= SILENCE_DBFS {
+        "silent".to_owned()
+    } else {
+        format!("{:.0} dBFS", view.level.rms_dbfs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_axis_labels_stay_apart() {
+        // One minute across 200 px: 10-s ticks would be 33 px apart ("-10snow").
+        assert_eq!(tick_step(60.0, 200.0), 20.0);
+        assert_eq!(tick_step(60.0, 600.0), 10.0);
+        assert_eq!(tick_step(600.0, 300.0), 120.0);
+        assert_eq!(tick_step(600.0, 10.0), 600.0);
+        for (span, width) in [(60.0, 150.0), (300.0, 250.0), (600.0, 900.0)] {
+            let step = tick_step(span, width);
+            assert!(step / span * f64::from(width) >= f64::from(TICK_SPACING));
+        }
+    }
+
+    #[test]
+    fn time_axis_labels_read_as_time_ago() {
+        assert_eq!(tick_label(0.0, 30.0), "now");
+        assert_eq!(tick_label(90.0, 30.0), "-90s");
+        assert_eq!(tick_label(120.0, 60.0), "-2m");
+    }
 }

@@ -28,6 +28,8 @@ mod ort;
 mod relaunch;
 
 #[cfg(feature = "ml")]
+mod aspects;
+#[cfg(feature = "ml")]
 mod bench_features;
 #[cfg(feature = "ml")]
 mod context;
@@ -79,6 +81,7 @@ use clap::{Parser, Subcommand};
 /// with `ml`.
 #[cfg(feature = "ml")]
 mod ml {
+    pub use crate::aspects::Args as Aspects;
     pub use crate::bench_features::Args as BenchFeatures;
     pub use crate::context::distill::Args as Distill;
     pub use crate::context::Args as GenreV2;
@@ -96,6 +99,7 @@ mod ml {
 }
 #[cfg(not(feature = "ml"))]
 mod ml {
+    pub use crate::relaunch::Args as Aspects;
     pub use crate::relaunch::Args as BenchFeatures;
     pub use crate::relaunch::Args as Dataset;
     pub use crate::relaunch::Args as Distill;
@@ -165,6 +169,8 @@ enum Command {
     Musicnn(ml::Musicnn),
     /// The pre-trained EfficientAT mn04 (AudioSet): ONNX export and parity check.
     Efficientat(ml::Efficientat),
+    /// Fit the threshold above which mn04's AudioSet styles, instruments and voices are shown.
+    Aspects(ml::Aspects),
     /// The research corpus's window levels as a network's front end sees them.
     WindowLevel(ml::WindowLevel),
     /// Any other command (`known-packages`, ...) goes to nice-plug's bundler.
@@ -211,6 +217,8 @@ fn main() -> anyhow::Result<()> {
         Command::Efficientat(args) => efficientat::run(args),
         #[cfg(feature = "ml")]
         Command::WindowLevel(args) => window_level::run(args),
+        #[cfg(feature = "ml")]
+        Command::Aspects(args) => aspects::run(args),
         #[cfg(not(feature = "ml"))]
         _ => relaunch::run(),
     }

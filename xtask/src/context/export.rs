@@ -9,7 +9,7 @@ use genrescope::genres::{LabelKind, Vocabulary};
 use genrescope::inference::context::{Pool, PooledContext};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
-    Calibration, GenreModel, ModelMetadata, OutputKind, Provider, Runtime,
+    Calibration, GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime,
 };
 use ndarray::Array2;
 use serde::Serialize;
@@ -21,8 +21,9 @@ use super::head::{self, Head};
 use super::summary::{summary, Exploration};
 use super::windows::{self, Layer, Network};
 use super::Args;
+use crate::efficientat;
 use crate::metrics::mean_std;
-use crate::musicnn::graph::{self, EMBEDDING, TAGS};
+use crate::musicnn::graph::{EMBEDDING, TAGS};
 use crate::onnx::{layers, Graph};
 use crate::train::calibrate;
 use genrescope::inference::runtime::repository_dirs;
@@ -221,66 +222,115 @@ struct WindowGraph {
     parameters: usize,
 }
 
-/// The window graph: `[B, 187, 96]` → `[B, embedding + 50]`: the chosen layer of every network,
-/// side by side (or, with a per-window head, that head's answer for the window), then the first
-/// network's tag probabilities.
+/// One network's values in a window graph: the chosen layer and the tag probabilities.
+struct NetworkValues {
+    layer: String,
+    layer_width: usize,
+    tags: String,
+    tag_names: Vec<String>,
+    parameters: usize,
+}
+
+/// Appends `network` (reading `"input"`) to `g`.
+fn network_values(
+    g: &mut Graph,
+    network: Network,
+    layer: Layer,
+    weights_root: &Path,
+) -> anyhow::Result<NetworkValues> {
+    let weights = network.weights(weights_root)?;
+    let parameters = weights.parameters();
+    if !network.is_musicnn() {
+        let values = efficientat::net::export(g, &weights, "input")?;
+        let tags = g.node("Sigmoid", &[&values.logits], vec![]);
+        let (layer, layer_width) = match layer {
+            Layer::PreDense => anyhow::bail!("mn04 has no pre-dense layer"),
+            Layer::Penultimate => (values.embedding, efficientat::net::EMBEDDING),
+            Layer::Tags => (tags.clone(), efficientat::net::CLASSES),
+        };
+        return Ok(NetworkValues {
+            layer,
+            layer_width,
+            tags,
+            tag_names: efficientat::class_names(&efficientat::network_dir())?,
+            parameters,
+        });
+    }
+    let (values, tags) = windows::exported_values(g, &weights, "input")?;
+    let (layer, layer_width) = match layer {
+        Layer::PreDense => (values.pooled, values.pooled_width),
+        Layer::Penultimate => (values.embedding, EMBEDDING),
+        Layer::Tags => (tags.clone(), TAGS),
+    };
+    let tag_names = serde_json::from_str(&std::fs::read_to_string(
+        network.weights_dir(weights_root).join("tags.json"),
+    )?)?;
+    Ok(NetworkValues {
+        layer,
+        layer_width,
+        tags,
+        tag_names,
+        parameters,
+    })
+}
+
+/// The window graph: `[B, frames, bands]` (musicnn's patches, or mn04's windows) →
+/// `[B, embedding + tags]`: the chosen layer of every network, side by side (or, with a
+/// per-window head, that head's answer for the window), then the first network's tag
+/// probabilities. The networks share one input: musicnn networks together, or mn04 alone.
 fn window_graph(
     networks: &[Network],
     layer: Layer,
     per_window: Option<&Head>,
     weights_root: &Path,
 ) -> anyhow::Result<WindowGraph> {
+    let first = *networks
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no network"))?;
     anyhow::ensure!(
-        networks.iter().all(|n| n.is_musicnn()),
-        "the window graph has one input, musicnn's patches: a head on mn04 cannot ship in it \
+        networks
+            .iter()
+            .all(|n| n.is_musicnn() == first.is_musicnn()),
+        "musicnn and mn04 read different inputs: a head on both cannot ship in one window graph \
          yet (measure it with --no-export)"
     );
     let mut g = Graph::new();
-    let mut parts = Vec::new();
-    let mut tags = None;
-    let mut embedding = 0;
-    let mut parameters = per_window.map_or(0, Head::parameters);
+    let mut values = Vec::new();
     for &network in networks {
-        let dir = network.weights_dir(weights_root);
-        let weights = network.weights(weights_root)?;
-        parameters += weights.parameters();
-        let (values, tag_values) = windows::exported_values(&mut g, &weights, "input")?;
-        embedding += match layer {
-            Layer::PreDense => values.pooled_width,
-            Layer::Penultimate => EMBEDDING,
-            Layer::Tags => TAGS,
-        };
-        parts.push(match layer {
-            Layer::PreDense => values.pooled,
-            Layer::Penultimate => values.embedding,
-            Layer::Tags => tag_values.clone(),
-        });
-        if tags.is_none() {
-            let names: Vec<String> =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("tags.json"))?)?;
-            tags = Some((tag_values, names));
-        }
+        values.push(network_values(&mut g, network, layer, weights_root)?);
     }
-    let (tag_values, names) = tags.ok_or_else(|| anyhow::anyhow!("no network"))?;
+    let mut parts: Vec<String> = values.iter().map(|v| v.layer.clone()).collect();
+    let mut embedding: usize = values.iter().map(|v| v.layer_width).sum();
+    let parameters =
+        per_window.map_or(0, Head::parameters) + values.iter().map(|v| v.parameters).sum::<usize>();
+    let NetworkValues {
+        tags, tag_names, ..
+    } = values.swap_remove(0);
     if let Some(head) = per_window {
         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let values = layers::concat(&mut g, &refs, 1);
-        parts = vec![head.export(&mut g, &values)];
+        let joined = layers::concat(&mut g, &refs, 1);
+        parts = vec![head.export(&mut g, &joined)];
         embedding = head.classes();
     }
-    parts.push(tag_values);
+    parts.push(tags);
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let row = layers::concat(&mut g, &parts, 1);
-    let width = embedding + names.len();
+    let width = embedding + tag_names.len();
+    let ModelInput::Frames { features, .. } = windows::window_metadata(first, width).input else {
+        unreachable!("window graphs read frames");
+    };
     Ok(WindowGraph {
-        onnx: graph::finish(
-            g,
-            &row,
-            width,
-            "genrescope pooled genre model: window graph",
+        onnx: g.finish(
+            (
+                "input",
+                &[None, Some(features.frames), Some(features.feature_width())],
+            ),
+            (&row, &[None, Some(width)]),
+            "probabilities",
+            "genrescope pooled model: window graph",
         ),
         embedding,
-        tags: names,
+        tags: tag_names,
         parameters,
     })
 }
@@ -338,9 +388,14 @@ pub fn write(
     let metadata = ModelMetadata {
         format: FORMAT_VERSION,
         name: args.name.clone(),
-        family: "musicnn-pooled".into(),
+        family: if shipped.networks.iter().all(|n| n.is_musicnn()) {
+            "musicnn-pooled"
+        } else {
+            "efficientat-pooled"
+        }
+        .into(),
         labels: corpus.classes.clone(),
-        input: windows::window_metadata(Network::MSD, 0).input,
+        input: windows::window_metadata(shipped.networks[0], 0).input,
         output: OutputKind::Softmax,
         calibration: Calibration {
             temperature: calibration.temperature,

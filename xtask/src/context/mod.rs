@@ -11,7 +11,7 @@
 //!    out-of-fold answers, and exported: the window graph (networks → layer + tags) and the head
 //!    (`export.rs`).
 
-mod corpus;
+pub mod corpus;
 mod cv;
 pub mod distill;
 mod export;
