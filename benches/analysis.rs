@@ -65,13 +65,19 @@ fn worker_share(choice: &ModelChoice, rounds: usize) {
             params.settings.write().unwrap().model = choice.clone();
             let mut analyzer = GenreAnalyzer::new(params, Arc::new(Stats::default()));
             analyzer.poll().expect("model loads");
-            let mut resampler = StreamResampler::new(host_rate, analyzer.sample_rate()).unwrap();
+            // One resampler per model rate, as the worker runs them (with a mood model beside
+            // the genre model, both are measured together).
+            let mut resamplers: Vec<StreamResampler> = (0..analyzer.inputs())
+                .map(|input| StreamResampler::new(host_rate, analyzer.sample_rate(input)).unwrap())
+                .collect();
             let mut windows = 0;
             let start = Instant::now();
             for chunk in audio.chunks(4096) {
-                resampler.process(chunk, |resampled| {
-                    analyzer.process(resampled, &mut |_| windows += 1);
-                });
+                for (input, resampler) in resamplers.iter_mut().enumerate() {
+                    resampler.process(chunk, |resampled| {
+                        analyzer.process(input, resampled, &mut |_| windows += 1);
+                    });
+                }
             }
             let elapsed = start.elapsed().as_secs_f64();
             assert!(windows > 30, "{windows} windows");

@@ -6,6 +6,7 @@
 //! Runtime, publishing probabilities, history and the track summary lock-free to the editor.
 
 pub mod analysis;
+pub mod audioset;
 #[cfg(feature = "standalone")]
 pub mod cli;
 pub mod decode;

@@ -2,6 +2,8 @@
 //! music-emotion dataset labels them (Panda, Malheiro & Paiva 2018), with the names people use.
 //! Ids (`q1`…`q4`) are what JSON, CSV and model labels carry; names are what people read.
 
+use serde::{Deserialize, Serialize};
+
 /// One quadrant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mood {
@@ -51,6 +53,59 @@ pub fn from_dataset_path(path: &str) -> Option<&'static Mood> {
     })
 }
 
+/// One quadrant's probability in a track's mood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quadrant {
+    /// `q1`…`q4` (or the model's label when it is not a quadrant).
+    pub id: String,
+    pub name: String,
+    /// 0–1; the quadrants of a distribution sum to 1.
+    pub probability: f32,
+}
+
+/// A track's (or a context's) mood as `analyze` reports it: the most likely quadrant, and
+/// every quadrant in the model's label order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoodReading {
+    /// Id of the most likely quadrant.
+    pub top: String,
+    /// Its name and probability.
+    pub name: String,
+    pub probability: f32,
+    pub quadrants: Vec<Quadrant>,
+}
+
+impl MoodReading {
+    /// `probabilities[i]` is the probability of the model label `labels[i]` (`q1`…);
+    /// `None` without labels.
+    pub fn new(labels: &[String], probabilities: &[f32]) -> Option<Self> {
+        let quadrants: Vec<Quadrant> = labels
+            .iter()
+            .zip(probabilities)
+            .map(|(label, &probability)| Quadrant {
+                id: find(label).map_or_else(|| label.clone(), |m| m.id.to_owned()),
+                name: find(label).map_or_else(|| label.clone(), |m| m.name.to_owned()),
+                probability,
+            })
+            .collect();
+        let top = quadrants
+            .iter()
+            .max_by(|a, b| a.probability.total_cmp(&b.probability))?
+            .clone();
+        Some(Self {
+            top: top.id,
+            name: top.name,
+            probability: top.probability,
+            quadrants,
+        })
+    }
+
+    /// `Happy / Energetic (62%)`.
+    pub fn summary(&self) -> String {
+        format!("{} ({:.0}%)", self.name, self.probability * 100.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +120,18 @@ mod tests {
         assert!(from_dataset_path("Dataset/Q5/x.mp3").is_none());
         assert!(from_dataset_path("sample_audio/chacha.mp3").is_none());
         assert_eq!(find("Q1").unwrap().name, "Happy / Energetic");
+    }
+    #[test]
+    fn a_reading_names_the_quadrants_and_the_most_likely_one() {
+        let labels: Vec<String> = ["q1", "q2", "q3", "q4"].map(String::from).to_vec();
+        let reading = MoodReading::new(&labels, &[0.1, 0.6, 0.2, 0.1]).unwrap();
+        assert_eq!(
+            (reading.top.as_str(), reading.name.as_str()),
+            ("q2", "Tense / Angry")
+        );
+        assert_eq!(reading.summary(), "Tense / Angry (60%)");
+        assert_eq!(reading.quadrants[3].name, "Calm / Tender");
+        assert_eq!(reading.quadrants[2].probability, 0.2);
+        assert!(MoodReading::new(&[], &[]).is_none());
     }
 }

@@ -38,6 +38,11 @@ pub struct TestReport {
     pub summary: [f32; MAX_LABELS],
     /// Why the model is not running (`model_state` 2) or its provider notice, UTF-8, NUL-padded.
     pub message: [u8; MESSAGE_BYTES],
+    /// The mood model beside the genre model: 0 loading, 1 ready, 2 none or failed; windows it
+    /// classified since it was loaded; labels of its latest (context) answer, 0 before one.
+    pub mood_state: u32,
+    pub mood_windows: u64,
+    pub mood_labels: u32,
 }
 
 impl Default for TestReport {
@@ -54,7 +59,19 @@ impl Default for TestReport {
             summary_top: u32::MAX,
             summary: [0.0; MAX_LABELS],
             message: [0; MESSAGE_BYTES],
+            mood_state: 0,
+            mood_windows: 0,
+            mood_labels: 0,
         }
+    }
+}
+
+/// 0 loading, 1 ready, 2 failed (see [`TestReport::model_state`]).
+fn state_code(status: &ModelStatus) -> u32 {
+    match status {
+        ModelStatus::Loading => 0,
+        ModelStatus::Ready { .. } => 1,
+        ModelStatus::Failed(_) => 2,
     }
 }
 
@@ -144,11 +161,7 @@ pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -
     let mut report = TestReport {
         stats: stats.snapshot(),
         snapshot: snapshot.number,
-        model_state: match view.status {
-            ModelStatus::Loading => 0,
-            ModelStatus::Ready { .. } => 1,
-            ModelStatus::Failed(_) => 2,
-        },
+        model_state: state_code(&view.status),
         rms_dbfs: view.level.rms_dbfs,
         peak_dbfs: view.level.peak_dbfs,
         windows: view.windows,
@@ -157,6 +170,9 @@ pub unsafe extern "C" fn genrescope_test_report(id: u32, out: *mut TestReport) -
         summary_top: ranked(&summary).first().map_or(u32::MAX, |&i| i as u32),
         summary: [0.0; MAX_LABELS],
         message: [0; MESSAGE_BYTES],
+        mood_state: state_code(&view.mood.status),
+        mood_windows: view.mood.windows,
+        mood_labels: view.mood.latest.len() as u32,
     };
     for (dst, src) in report.summary.iter_mut().zip(&summary) {
         *dst = *src;

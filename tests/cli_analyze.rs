@@ -119,7 +119,7 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("source,model,rank,genre,probability,id,error")
+        Some("source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(
@@ -168,6 +168,57 @@ fn an_unusable_model_is_one_clear_error() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// A second pooled model in the mood slot (any model in the genre model's pooled format: the
+/// fast genre model stands in for the mood model here) adds a `mood` to every analysed file;
+/// a mood model that cannot be loaded leaves the genres as they were, with a note.
+#[test]
+fn a_mood_model_beside_the_genre_model_adds_a_mood_and_a_missing_one_a_note() {
+    let clip = harness::shared_music().join("gtzan/jazz/jazz.00000.ogg");
+    let stand_in =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/genre-v2-fast.onnx");
+    let run = |mood: &std::path::Path| {
+        let output = genrescope(&[
+            clip.as_os_str(),
+            "--json".as_ref(),
+            "--mood-model".as_ref(),
+            mood.as_os_str(),
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        (json, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (with, _) = run(&stand_in);
+    let (without, note) = run(std::path::Path::new("/nonexistent/mood.onnx"));
+    assert!(
+        note.contains("genres only") && note.contains("/nonexistent/mood.onnx"),
+        "{note}"
+    );
+    let (file, genre_only) = (&with["files"][0], &without["files"][0]);
+    assert!(genre_only.get("mood").is_none(), "{genre_only}");
+    assert_eq!(file["tags"]["genres"], genre_only["tags"]["genres"]);
+    // The stand-in's labels are genres: the mood names them as they are, in label order.
+    let quadrants = file["mood"]["quadrants"].as_array().unwrap();
+    assert_eq!(quadrants.len(), 13);
+    let total: f64 = quadrants
+        .iter()
+        .map(|q| q["probability"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-3, "{total}");
+    let top = quadrants
+        .iter()
+        .max_by(|a, b| {
+            a["probability"]
+                .as_f64()
+                .partial_cmp(&b["probability"].as_f64())
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(file["mood"]["top"], top["id"]);
+    // The fast genre model on the same clip: its distribution is the mood's.
+    let fast = &file["tags"]["genres"].as_array().unwrap()[0];
+    assert_eq!(file["mood"]["top"], fast["label"], "{file}");
 }
 
 #[test]

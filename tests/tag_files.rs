@@ -9,9 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use genrescope::tagging::{
-    TagFile, Wanted, FIELD_GENRE, FIELD_GENRES, FIELD_GENRE_BEFORE, FIELD_MODEL,
+    TagFile, Wanted, FIELD_GENRE, FIELD_GENRES, FIELD_GENRE_BEFORE, FIELD_MODEL, FIELD_MOOD,
+    FIELD_MOOD_BEFORE,
 };
-use lofty::file::TaggedFileExt;
+use lofty::file::{AudioFile, TaggedFileExt};
 use lofty::tag::Accessor;
 use media::{decoded, ffmpeg, make, other_tags, state, stream_bytes};
 
@@ -30,7 +31,15 @@ fn wanted() -> Wanted {
             (FIELD_GENRES.into(), "Electronic 71%;Pop 12%".into()),
             (FIELD_MODEL.into(), "genre-v2@test (genrescope test)".into()),
         ],
+        mood: Some("Happy / Energetic".into()),
     }
+}
+
+/// The mood as any lofty reader sees it (`ItemKey::Mood` of the primary tag).
+fn generic_mood(path: &std::path::Path) -> Option<String> {
+    let tagged = lofty::read_from_path(path).unwrap();
+    let tag = tagged.primary_tag()?;
+    tag.get_string(lofty::tag::ItemKey::Mood).map(str::to_owned)
 }
 
 fn check_format(name: &str) {
@@ -131,6 +140,13 @@ fn check_format(name: &str) {
         "{name}: a generic reader sees {generic:?}"
     );
     assert_eq!(tag.pictures().len(), pictures_before, "{name}: pictures");
+    // The mood is in the format's own mood field, where readers look for it.
+    assert_eq!(
+        generic_mood(&path).as_deref(),
+        Some("Happy / Energetic"),
+        "{name}"
+    );
+    assert_eq!(reread.mood().as_deref(), Some("Happy / Energetic"));
     if name.ends_with(".mp3") || name.ends_with(".flac") || name.ends_with(".m4a") {
         assert_eq!(pictures_before, 1, "{name}: the fixture has a cover");
     }
@@ -140,6 +156,7 @@ fn check_format(name: &str) {
     let other = Wanted {
         genres: vec!["Jazz".into()],
         fields: wanted().fields,
+        mood: Some("Sad".into()),
     };
     let change = again.plan(&other, false);
     assert!(
@@ -149,6 +166,11 @@ fn check_format(name: &str) {
     assert_eq!(change.genre_after.as_deref(), Some("Jazz"));
     again.save(&change, &other.genres).unwrap();
     assert_eq!(TagFile::open(&path).unwrap().genres(), ["Jazz"], "{name}");
+    assert_eq!(
+        generic_mood(&path).as_deref(),
+        Some("Sad"),
+        "{name}: our own mood"
+    );
     assert_eq!(stream_bytes(&path), bytes_before, "{name}: second write");
 }
 
@@ -443,6 +465,7 @@ fn untag_puts_back_a_persons_genre_and_keeps_a_changed_one() {
         let jazz = Wanted {
             genres: vec!["Jazz".into()],
             fields: wanted().fields,
+            mood: None,
         };
         tag_with(&path, &jazz);
         assert_eq!(TagFile::open(&path).unwrap().genres(), ["Jazz"], "{name}");
@@ -473,6 +496,7 @@ fn untag_puts_back_a_persons_genre_and_keeps_a_changed_one() {
     let person = Wanted {
         genres: vec!["House".into()],
         fields: Vec::new(),
+        mood: None,
     };
     let file = TagFile::open(&path).unwrap();
     let mut change = file.plan(&person, true);
@@ -482,6 +506,59 @@ fn untag_puts_back_a_persons_genre_and_keeps_a_changed_one() {
     assert!(!undo.restores_genre, "{undo:?}");
     TagFile::open(&path).unwrap().undo(&undo).unwrap();
     assert_eq!(TagFile::open(&path).unwrap().genres(), ["House"]);
+}
+
+/// A mood a person wrote (here with lofty, as any tagger does) is kept unless `--overwrite`;
+/// replaced, it is remembered, and `untag` puts it back.
+#[test]
+fn a_persons_mood_is_kept_unless_overwrite_and_untag_puts_it_back() {
+    let temporary = dir("mood");
+    let dir = temporary.path();
+    for name in ["m.mp3", "m.flac", "m.ogg", "m.m4a", "m.wav"] {
+        let path = make(dir, name, &[]);
+        let mut tagged = lofty::read_from_path(&path).unwrap();
+        let tag = match tagged.primary_tag_mut() {
+            Some(tag) => tag,
+            None => {
+                let tag_type = tagged.primary_tag_type();
+                tagged.insert_tag(lofty::tag::Tag::new(tag_type));
+                tagged.primary_tag_mut().unwrap()
+            }
+        };
+        assert!(tag.insert_text(lofty::tag::ItemKey::Mood, "Chill".into()));
+        tagged
+            .save_to_path(&path, lofty::config::WriteOptions::default())
+            .unwrap();
+        let file = TagFile::open(&path).unwrap();
+        assert_eq!(file.mood().as_deref(), Some("Chill"), "{name}");
+        let kept = file.plan(&wanted(), false);
+        assert!(kept.kept_existing_mood, "{name}: {kept:?}");
+        assert!(kept.fields.iter().all(|(k, _)| k != FIELD_MOOD), "{name}");
+        file.save(&kept, &wanted().genres).unwrap();
+        assert_eq!(generic_mood(&path).as_deref(), Some("Chill"), "{name}");
+
+        let file = TagFile::open(&path).unwrap();
+        let replaced = file.plan(&wanted(), true);
+        assert!(!replaced.kept_existing_mood, "{name}");
+        let before = (FIELD_MOOD_BEFORE.to_owned(), "Chill".to_owned());
+        assert!(replaced.fields.contains(&before), "{name}: {replaced:?}");
+        file.save(&replaced, &wanted().genres).unwrap();
+        assert_eq!(
+            generic_mood(&path).as_deref(),
+            Some("Happy / Energetic"),
+            "{name}"
+        );
+
+        let file = TagFile::open(&path).unwrap();
+        let undo = file.plan_undo();
+        assert!(undo.restores_mood, "{name}: {undo:?}");
+        assert_eq!(undo.mood_after.as_deref(), Some("Chill"), "{name}");
+        file.undo(&undo).unwrap();
+        let reread = TagFile::open(&path).unwrap();
+        assert_eq!(reread.mood().as_deref(), Some("Chill"), "{name}");
+        assert_eq!(reread.field(FIELD_MOOD_BEFORE), None, "{name}");
+        assert_eq!(reread.field(FIELD_MOOD), None, "{name}");
+    }
 }
 
 /// A WAV file's genre also goes into RIFF INFO `IGNR`, which ffprobe reads; a genre a person

@@ -1,44 +1,28 @@
-//! The genre analysis step: loads the chosen model on the worker, streams the audio through
-//! the model's feature extraction, classifies every model window and keeps the rolling view.
+//! The genre analysis step: loads the chosen genre model and, beside it, the mood model on the
+//! worker, streams the audio through each model's features at its own rate (a
+//! [`ModelStep`] each), classifies every model window and keeps the rolling view.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ndarray::{Array2, Array3, Axis};
-
 use super::levels::{LevelMeter, Levels};
+use super::model_step::{Classified, ModelStep};
 use super::rolling::{Rolling, WindowAnswer};
-use super::window::RollingWindow;
 use super::{AnalysisSettings, AnalysisStep, SettingsSource};
-use crate::features::{FeatureExtractor, FrameStream};
-use crate::inference::decision::Decision;
+use crate::audioset::{Heard, Sounds};
+use crate::inference::catalog::{load_pooled, mood_dirs, mood_model, user_models_dir};
 use crate::inference::runtime::default_dirs;
-use crate::inference::{GenreModel, ModelInput, OutputKind, Provider, Runtime, WindowCutter};
+use crate::inference::{ModelChoice, Runtime};
 use crate::stats::Stats;
 
-/// Windows whose peak stays below this amplitude (-60 dBFS) are silence: they are not
-/// classified into the smoothed view or the summary.
-pub const SILENCE_PEAK: f32 = 0.001;
+pub use super::model_step::{ModelStatus, SILENCE_PEAK};
 
-/// Which model runs, or why none does.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum ModelStatus {
-    #[default]
-    Loading,
-    Ready {
-        name: String,
-        /// The provider in use (CPU after a fallback).
-        provider: Provider,
-        /// Why the requested provider is not in use, if so.
-        notice: Option<String>,
-        /// A distribution over genres, or independent tag probabilities.
-        output: OutputKind,
-        window_s: f32,
-        hop_s: f32,
-    },
-    Failed(String),
-}
+/// Input of the genre model (see [`AnalysisStep::inputs`]); the mood model's is the next.
+const GENRE_INPUT: usize = 0;
+
+/// Rate reported before a genre model is loaded, in Hz.
+const IDLE_RATE_HZ: u32 = 22_050;
 
 /// What the editor shows, published after every model window (and on model changes).
 #[derive(Debug, Clone, Default)]
@@ -71,44 +55,55 @@ pub struct GenreView {
     pub published_at: Option<Instant>,
     /// Audio waiting in the ring behind the latest window when it was published, in ms.
     pub backlog_ms: f32,
+    /// The mood model's answer beside the genre.
+    pub mood: MoodView,
+}
+
+/// What the mood model (a second pooled model, beside the genre model) shows.
+#[derive(Debug, Clone, Default)]
+pub struct MoodView {
+    /// `Failed`, with the reason, when there is no mood model: the genre runs without it.
+    pub status: ModelStatus,
+    /// The model's labels (`q1`…`q4`, see [`crate::moods`]), in output order.
+    pub labels: Arc<[String]>,
+    /// The model's tags: AudioSet's class names, in `sounds` order.
+    pub tags: Arc<[String]>,
+    /// The mood distribution for the context ending with the latest non-silent mood window
+    /// (empty before the first), in `labels` order.
+    pub latest: Vec<f32>,
+    /// Mean AudioSet class probabilities (0–1) of the same context, in `tags` order.
+    pub sounds: Vec<f32>,
+    /// The styles, instruments and voices `sounds` holds (`models/audioset.toml`).
+    pub heard: Heard,
+    /// The mood distribution and mean AudioSet probabilities of the track since the last
+    /// reset (empty before its first window).
+    pub summary: Vec<f32>,
+    pub summary_sounds: Vec<f32>,
+    /// Windows the mood model classified since it was loaded.
+    pub windows: u64,
 }
 
 /// The [`AnalysisStep`] the plugin runs.
 pub struct GenreAnalyzer {
     settings: Arc<dyn SettingsSource>,
     stats: Arc<Stats>,
-    /// The settings the current model was loaded for.
+    /// The settings the current models were loaded for.
     requested: Option<AnalysisSettings>,
-    loaded: Option<Loaded>,
+    genre: Option<ModelStep>,
+    mood: Option<Mood>,
+    /// The mood model to load; `None`: the one [`mood_model`] finds.
+    mood_choice: Option<ModelChoice>,
     view: GenreView,
     /// Summary resets plus transport starts already applied.
     resets_seen: u64,
-    /// Samples fed since the model was loaded, and the position just past the last sample
-    /// louder than [`SILENCE_PEAK`].
-    position: u64,
-    last_loud: Option<u64>,
-    /// Input level since the previous window.
+    /// Input level since the previous genre window.
     level: LevelMeter,
 }
 
-struct Loaded {
-    model: GenreModel,
-    feeder: Feeder,
-    /// The live context and the track since the last reset.
-    decision: Decision,
-    /// Model window and hop, in samples at the model rate.
-    window_len: u64,
-    hop_s: f32,
-}
-
-/// Turns the sample stream into model windows (`[1, frames, width]`).
-enum Feeder {
-    Frames(FrameFeeder),
-    /// Descriptor and hybrid models cut each window from its own samples.
-    Samples {
-        window: RollingWindow,
-        cutter: WindowCutter,
-    },
+/// The mood model and what of its AudioSet classes is shown.
+struct Mood {
+    step: ModelStep,
+    sounds: Sounds,
 }
 
 impl GenreAnalyzer {
@@ -117,56 +112,53 @@ impl GenreAnalyzer {
             settings,
             stats,
             requested: None,
-            loaded: None,
+            genre: None,
+            mood: None,
+            mood_choice: None,
             view: GenreView::default(),
             resets_seen: 0,
-            position: 0,
-            last_loud: None,
             level: LevelMeter::default(),
         }
     }
 
-    /// The analyzer for the next activation: keeps the loaded model, the smoothed
-    /// distribution, the history and the track summary, and restarts the audio stream (the
-    /// ring and the resampler are new, so no frame may straddle the two runs).
+    /// Runs `choice` as the mood model instead of the one [`mood_model`] finds (from the next
+    /// model load on).
+    pub fn with_mood_model(mut self, choice: ModelChoice) -> Self {
+        self.mood_choice = Some(choice);
+        self
+    }
+
+    /// The analyzer for the next activation: keeps the loaded models, the smoothed
+    /// distribution, the history and the track summary, and restarts the audio streams (the
+    /// ring and the resamplers are new, so no frame may straddle the two runs).
     pub fn resume(mut self) -> Self {
         self.resets_seen = 0; // the activation reset the counters in `Stats`
         self.level = LevelMeter::default();
-        if let Some(loaded) = &mut self.loaded {
-            // The audio before the pause is not the context of the audio after it.
-            loaded.decision.reset_context();
-            match Feeder::new(&loaded.model.metadata.input) {
-                Ok(feeder) => loaded.feeder = feeder,
-                Err(message) => {
-                    self.view.status = ModelStatus::Failed(message);
-                    self.loaded = None;
-                }
-            }
+        if let Some(Err(message)) = self.genre.as_mut().map(ModelStep::restart_stream) {
+            self.view.status = ModelStatus::Failed(message);
+            self.genre = None;
+        }
+        if let Some(Err(message)) = self.mood.as_mut().map(|m| m.step.restart_stream()) {
+            self.view.mood.status = ModelStatus::Failed(message);
+            self.mood = None;
         }
         self
     }
 
     fn load(&mut self, settings: &AnalysisSettings) {
-        let loaded = Runtime::find(&default_dirs())
-            .map_err(|e| {
-                format!(
-                    "{e}. Audio passes through unchanged; restart the host after installing it."
-                )
-            })
-            .and_then(|runtime| {
-                settings
-                    .model
-                    .load(&runtime, settings.provider)
-                    .map_err(|e| format!("model {}: {e}", settings.model.name()))
-            })
-            .and_then(|model| Loaded::new(model, &settings.model.name()));
+        let runtime = Runtime::find(&default_dirs()).map_err(|e| {
+            format!("{e}. Audio passes through unchanged; restart the host after installing it.")
+        });
+        let loaded = runtime.as_ref().map_err(Clone::clone).and_then(|runtime| {
+            let model = settings.model.load(runtime, settings.provider);
+            let model = model.map_err(|e| format!("model {}: {e}", settings.model.name()))?;
+            ModelStep::new(model, &settings.model.name())
+        });
         self.view = GenreView::default();
-        self.position = 0;
-        self.last_loud = None;
         match loaded {
-            Ok((loaded, status)) => {
-                self.view.labels = loaded.model.metadata.labels.clone().into();
-                self.view.style_labels = loaded
+            Ok((step, status)) => {
+                self.view.labels = step.model.metadata.labels.clone().into();
+                self.view.style_labels = step
                     .model
                     .metadata
                     .context
@@ -174,60 +166,137 @@ impl GenreAnalyzer {
                     .map_or_else(Vec::new, |c| c.tags.clone())
                     .into();
                 self.view.status = status;
-                self.loaded = Some(loaded);
+                self.genre = Some(step);
             }
             Err(message) => {
                 nice_plug::nice_error!("genre analysis off: {message}");
                 self.view.status = ModelStatus::Failed(message);
-                self.loaded = None;
+                self.genre = None;
+            }
+        }
+        self.load_mood(runtime.ok().as_ref(), settings);
+    }
+
+    /// Loads the mood model beside the genre model; without one (or with a bad one) the view
+    /// says why and the genre runs alone.
+    fn load_mood(&mut self, runtime: Option<&Runtime>, settings: &AnalysisSettings) {
+        let loaded = runtime
+            .ok_or_else(|| "no ONNX Runtime".to_owned())
+            .and_then(|runtime| {
+                let choice = match &self.mood_choice {
+                    Some(choice) => choice.clone(),
+                    None => mood_model(&mood_dirs())?,
+                };
+                let model = load_pooled(&choice, runtime, settings.provider)?;
+                let sounds = Sounds::current(user_models_dir().as_deref());
+                let (step, status) = ModelStep::new(model, &choice.name())?;
+                Ok((step, status, sounds.map_err(|e| e.to_string())?))
+            });
+        let view = &mut self.view.mood;
+        *view = MoodView::default();
+        match loaded {
+            Ok((step, status, sounds)) => {
+                let metadata = &step.model.metadata;
+                view.labels = metadata.labels.clone().into();
+                view.tags = metadata
+                    .context
+                    .as_ref()
+                    .map_or_else(Vec::new, |c| c.tags.clone())
+                    .into();
+                view.status = status;
+                self.mood = Some(Mood { step, sounds });
+            }
+            Err(message) => {
+                nice_plug::nice_log!("no mood, styles or instruments: {message}");
+                view.status = ModelStatus::Failed(message);
+                self.mood = None;
             }
         }
     }
 
-    /// Classifies one window and updates the view. Silent windows are not classified: they
-    /// leave the context, the answer and the summary as they were.
-    fn classify(&mut self, window: Array3<f32>) -> Result<(), String> {
-        let loaded = self.loaded.as_mut().expect("only called with a model");
-        let start = Instant::now();
-        let output = loaded
-            .model
-            .outputs(window.view())
-            .map_err(|e| e.to_string())?;
-        let silent = self
-            .last_loud
-            .is_none_or(|loud| self.position.saturating_sub(loud) >= loaded.window_len);
+    /// Updates the view with one genre window. Silent windows leave the context, the answer
+    /// and the summary as they were.
+    fn show_genre(&mut self, classified: Classified, hop_s: f32) {
         let view = &mut self.view;
-        if !silent {
-            let row = output.row(0).to_vec();
-            let answer = loaded
-                .decision
-                .push(&mut loaded.model, &row)
-                .map_err(|e| e.to_string())?;
-            let track = loaded
-                .decision
-                .track(&mut loaded.model)
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default();
+        let silent = classified.silent();
+        if let Some((answer, track)) = classified.answers {
             view.latest = answer.probabilities;
             view.styles = answer.tags;
-            view.context_windows = loaded.decision.context_windows();
+            view.context_windows = classified.context_windows;
             view.summary_styles = track.tags;
             view.rolling
-                .set_summary(track.probabilities, loaded.decision.track_windows());
+                .set_summary(track.probabilities, classified.track_windows);
         }
-        view.inference_ms = start.elapsed().as_secs_f32() * 1e3;
+        view.inference_ms = classified.inference_ms;
         view.silent = silent;
         view.level = self.level.take();
         view.windows += 1;
-        let time_s = self.position as f64 / f64::from(loaded.model.metadata.input.sample_rate());
         let answer = WindowAnswer {
-            time_s,
-            hop_s: loaded.hop_s,
+            time_s: classified.time_s,
+            hop_s,
             probabilities: &view.latest,
             silent,
         };
         view.rolling.push(answer, self.settings.smoothing_s());
-        Ok(())
+    }
+
+    /// Updates the mood view with one mood window (silent ones leave it as it was).
+    fn show_mood(&mut self, classified: Classified) {
+        let (Some(mood), view) = (&self.mood, &mut self.view.mood) else {
+            return;
+        };
+        if let Some((answer, track)) = classified.answers {
+            view.heard = mood.sounds.pick(&view.tags, &answer.tags);
+            view.latest = answer.probabilities;
+            view.sounds = answer.tags;
+            view.summary = track.probabilities;
+            view.summary_sounds = track.tags;
+        }
+        view.windows += 1;
+    }
+
+    /// Feeds the genre model; a model that fails stops the genre analysis with the reason.
+    fn process_genre(&mut self, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
+        let Some(step) = &mut self.genre else {
+            return;
+        };
+        self.level.add(samples);
+        match step.push(samples) {
+            Ok(windows) => {
+                let hop_s = step.hop_s();
+                for classified in windows {
+                    self.show_genre(classified, hop_s);
+                    self.publish(publish);
+                }
+            }
+            Err(message) => {
+                nice_plug::nice_error!("genre analysis stopped: {message}");
+                self.view.status = ModelStatus::Failed(message);
+                self.genre = None;
+                self.publish(publish);
+            }
+        }
+    }
+
+    /// Feeds the mood model; a model that fails stops the mood analysis, not the genre's.
+    fn process_mood(&mut self, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
+        let Some(mood) = &mut self.mood else {
+            return;
+        };
+        match mood.step.push(samples) {
+            Ok(windows) => {
+                for classified in windows {
+                    self.show_mood(classified);
+                    self.publish(publish);
+                }
+            }
+            Err(message) => {
+                nice_plug::nice_error!("mood analysis stopped: {message}");
+                self.view.mood.status = ModelStatus::Failed(message);
+                self.mood = None;
+                self.publish(publish);
+            }
+        }
     }
 
     fn publish(&mut self, publish: &mut dyn FnMut(GenreView)) {
@@ -237,24 +306,21 @@ impl GenreAnalyzer {
         self.view.published_at = Some(Instant::now());
         publish(self.view.clone());
     }
-
-    /// Tracks level and silence of samples about to be fed.
-    fn measure(&mut self, samples: &[f32]) {
-        self.level.add(samples);
-        if let Some(i) = samples.iter().rposition(|x| x.abs() > SILENCE_PEAK) {
-            self.last_loud = Some(self.position + i as u64 + 1);
-        }
-        self.position += samples.len() as u64;
-    }
 }
 
 impl AnalysisStep for GenreAnalyzer {
     type Output = GenreView;
 
-    fn sample_rate(&self) -> u32 {
-        self.loaded
-            .as_ref()
-            .map_or(22_050, |l| l.model.metadata.input.sample_rate())
+    fn inputs(&self) -> usize {
+        1 + usize::from(self.mood.is_some())
+    }
+
+    fn sample_rate(&self, input: usize) -> u32 {
+        let step = match input {
+            GENRE_INPUT => self.genre.as_ref(),
+            _ => self.mood.as_ref().map(|m| &m.step),
+        };
+        step.map_or(IDLE_RATE_HZ, ModelStep::sample_rate)
     }
 
     fn poll(&mut self) -> Option<GenreView> {
@@ -265,8 +331,11 @@ impl AnalysisStep for GenreAnalyzer {
             self.resets_seen = resets;
             self.view.rolling.reset_summary();
             self.view.summary_styles.clear();
-            if let Some(loaded) = &mut self.loaded {
-                loaded.decision.reset();
+            self.view.mood.summary.clear();
+            self.view.mood.summary_sounds.clear();
+            let mood = self.mood.as_mut().map(|m| &mut m.step);
+            for step in self.genre.iter_mut().chain(mood) {
+                step.decision.reset();
             }
             changed = true;
         }
@@ -289,151 +358,11 @@ impl AnalysisStep for GenreAnalyzer {
         }
     }
 
-    fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
-        let Some(loaded) = &mut self.loaded else {
-            return;
-        };
-        let mut due = Vec::new();
-        loaded.feeder.push(samples, &mut due);
-        // Windows complete somewhere inside `samples`; attributing the level and silence of the
-        // whole piece to them is exact at the worker's chunk size (a few ms).
-        self.measure(samples);
-        for window in due {
-            if let Err(message) = self.classify(window) {
-                nice_plug::nice_error!("genre analysis stopped: {message}");
-                self.view.status = ModelStatus::Failed(message);
-                self.loaded = None;
-                self.publish(publish);
-                return;
-            }
-            self.publish(publish);
+    fn process(&mut self, input: usize, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
+        match input {
+            GENRE_INPUT => self.process_genre(samples, publish),
+            _ => self.process_mood(samples, publish),
         }
-    }
-}
-
-impl Loaded {
-    fn new(model: GenreModel, name: &str) -> Result<(Self, ModelStatus), String> {
-        let input = model.metadata.input.clone();
-        let rate = input.sample_rate() as f32;
-        let window_len = (input.window_seconds() * rate).round() as u64;
-        let feeder = Feeder::new(&input)?;
-        let status = ModelStatus::Ready {
-            name: name.to_owned(),
-            provider: model.provider,
-            notice: model.notice.clone(),
-            output: model.metadata.output,
-            window_s: input.window_seconds(),
-            hop_s: input.hop_seconds(),
-        };
-        Ok((
-            Self {
-                model,
-                feeder,
-                decision: Decision::default(),
-                window_len,
-                hop_s: input.hop_seconds(),
-            },
-            status,
-        ))
-    }
-}
-
-impl Feeder {
-    fn new(input: &ModelInput) -> Result<Self, String> {
-        Ok(match input {
-            ModelInput::Frames {
-                features,
-                hop_frames,
-            } => Feeder::Frames(FrameFeeder::new(
-                FrameStream::new(features).map_err(|e| e.to_string())?,
-                FeatureExtractor::new(features).map_err(|e| e.to_string())?,
-                *hop_frames,
-            )),
-            ModelInput::Descriptors { .. } | ModelInput::Hybrid { .. } => {
-                let rate = input.sample_rate() as f32;
-                let len = (input.window_seconds() * rate).round() as usize;
-                let hop = (input.hop_seconds() * rate).round().max(1.0) as usize;
-                Feeder::Samples {
-                    window: RollingWindow::new(len, hop),
-                    cutter: WindowCutter::new(input).map_err(|e| e.to_string())?,
-                }
-            }
-        })
-    }
-
-    /// Feeds samples at the model rate and appends every window they complete to `due`.
-    fn push(&mut self, samples: &[f32], due: &mut Vec<Array3<f32>>) {
-        match self {
-            Feeder::Frames(frames) => frames.push(samples, due),
-            Feeder::Samples { window, cutter } => {
-                window.push(samples, |_, samples| due.push(cutter.windows(samples)));
-            }
-        }
-    }
-}
-
-/// Streams frame features and cuts a model window every `hop_frames` frames, exactly as
-/// [`crate::inference::windows::frame_windows`] does on a whole clip.
-struct FrameFeeder {
-    stream: FrameStream,
-    extractor: FeatureExtractor,
-    /// The last `frames` frames (`frames × n_mels`, a ring starting at `write`).
-    ring: Array2<f32>,
-    write: usize,
-    /// Frames seen so far, and the count at which the next window is due.
-    seen: u64,
-    next_due: u64,
-    hop_frames: u64,
-}
-
-impl FrameFeeder {
-    fn new(stream: FrameStream, extractor: FeatureExtractor, hop_frames: usize) -> Self {
-        let frames = extractor.config().frames;
-        Self {
-            ring: Array2::zeros((frames, stream.frame_width())),
-            stream,
-            extractor,
-            write: 0,
-            seen: 0,
-            next_due: frames as u64,
-            hop_frames: hop_frames.max(1) as u64,
-        }
-    }
-
-    fn push(&mut self, samples: &[f32], due: &mut Vec<Array3<f32>>) {
-        let Self {
-            stream,
-            extractor,
-            ring,
-            write,
-            seen,
-            next_due,
-            hop_frames,
-        } = self;
-        stream.push(samples, |frame| {
-            ring.row_mut(*write)
-                .iter_mut()
-                .zip(frame)
-                .for_each(|(dst, &src)| *dst = src);
-            *write = (*write + 1) % ring.nrows();
-            *seen += 1;
-            if *seen == *next_due {
-                *next_due += *hop_frames;
-                let oldest_first = ndarray::concatenate(
-                    Axis(0),
-                    &[
-                        ring.slice(ndarray::s![*write.., ..]),
-                        ring.slice(ndarray::s![..*write, ..]),
-                    ],
-                )
-                .expect("same width");
-                due.push(
-                    extractor
-                        .finish_window(oldest_first.view())
-                        .insert_axis(Axis(0)),
-                );
-            }
-        });
     }
 }
 
@@ -442,7 +371,7 @@ mod tests {
     use super::*;
     use crate::decode::decode_mono_at;
     use crate::inference::decision::ranked;
-    use crate::inference::{analyze_file, ModelChoice};
+    use crate::inference::{analyze_file, Provider, Runtime, WindowCutter};
     use crate::params::GenrescopeParams;
     use std::path::{Path, PathBuf};
 
@@ -510,7 +439,7 @@ mod tests {
             let mut published = Vec::new();
             // Odd piece sizes: windows must not depend on how the audio arrives.
             for piece in audio.samples.chunks(1_234) {
-                analyzer.process(piece, &mut |view| published.push(view));
+                analyzer.process(GENRE_INPUT, piece, &mut |view| published.push(view));
             }
             assert_eq!(published.len(), offline.answers.nrows(), "{path}");
             for (i, view) in published.iter().enumerate() {
@@ -553,6 +482,129 @@ mod tests {
         assert_streaming_equals_offline(ModelChoice::File(model), &["gtzan/blues/blues.00000.ogg"]);
     }
 
+    /// A pooled model in the genre model's format at another rate: the fast genre model with
+    /// its features declared at 32 kHz, standing in for the mood model (whose front end runs at
+    /// 32 kHz) until that model ships.
+    fn stand_in_at_32_khz(dir: &Path) -> ModelChoice {
+        let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        for file in ["genre-v2-fast.onnx", "genre-v2-fast.head.onnx"] {
+            std::fs::copy(models.join(file), dir.join(file)).unwrap();
+        }
+        let json = std::fs::read_to_string(models.join("genre-v2-fast.json")).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        json["input"]["features"]["sample_rate"] = 32_000.into();
+        std::fs::write(dir.join("genre-v2-fast.json"), json.to_string()).unwrap();
+        ModelChoice::File(dir.join("genre-v2-fast.onnx"))
+    }
+
+    /// Feeds a clip to both inputs as the worker does: each chunk (about 62 ms) on the genre
+    /// input (16 kHz), then on the mood input (32 kHz); returns every published view.
+    fn feed_both(analyzer: &mut GenreAnalyzer, path: &Path) -> Vec<GenreView> {
+        let genre = decode_mono_at(path, 16_000).unwrap().samples;
+        let mood = decode_mono_at(path, 32_000).unwrap().samples;
+        let inputs = [
+            genre.chunks(1_000).collect::<Vec<_>>(),
+            mood.chunks(2_000).collect(),
+        ];
+        let mut published = Vec::new();
+        for i in 0..inputs[0].len().max(inputs[1].len()) {
+            for (input, chunks) in inputs.iter().enumerate() {
+                if let Some(chunk) = chunks.get(i) {
+                    analyzer.process(input, chunk, &mut |view| published.push(view));
+                }
+            }
+        }
+        published
+    }
+
+    /// The mood model beside the genre model, each fed at its own rate as the worker does (each
+    /// chunk on every input), gives the mood windows, the track's mood and its mean tags that
+    /// the offline analysis gives; the genre is the genre model's alone.
+    #[test]
+    fn a_mood_model_at_its_own_rate_streams_as_it_analyses_offline() {
+        let dir = tempfile::tempdir().unwrap();
+        let mood = stand_in_at_32_khz(dir.path());
+        let path = clip("gtzan/blues/blues.00000.ogg");
+        let runtime = test_runtime();
+        let model = mood.load(&runtime, Provider::Cpu).unwrap();
+        let offline = crate::inference::FileAnalyzer::new(model)
+            .unwrap()
+            .analyze(&path)
+            .unwrap();
+        let params = Arc::new(GenrescopeParams::default());
+        let mut analyzer =
+            GenreAnalyzer::new(params, Arc::new(Stats::default())).with_mood_model(mood);
+        let view = analyzer.poll().unwrap();
+        assert!(
+            matches!(view.mood.status, ModelStatus::Ready { .. }),
+            "{view:?}"
+        );
+        assert_eq!(analyzer.inputs(), 2);
+        assert_eq!(
+            (analyzer.sample_rate(0), analyzer.sample_rate(1)),
+            (16_000, 32_000)
+        );
+        let published = feed_both(&mut analyzer, &path);
+        let mut mood_windows = published
+            .iter()
+            .filter(|v| v.mood.windows > 0)
+            .collect::<Vec<_>>();
+        mood_windows.dedup_by_key(|v| v.mood.windows);
+        assert_eq!(mood_windows.len(), offline.answers.nrows());
+        for (view, row) in mood_windows.iter().zip(offline.answers.rows()) {
+            let diff = view
+                .mood
+                .latest
+                .iter()
+                .zip(row)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(diff < 1e-4, "window {}: {diff}", view.mood.windows);
+        }
+        let last = published.last().unwrap();
+        for (live, offline) in [
+            (&last.mood.summary, &offline.summary),
+            (&last.mood.summary_sounds, &offline.tags),
+        ] {
+            assert_eq!(live.len(), offline.len());
+            assert!(live.iter().zip(offline).all(|(a, b)| (a - b).abs() < 1e-4));
+        }
+        assert_eq!(last.mood.tags.len(), last.mood.sounds.len());
+        // Two models, two window counts: the genre's 16-kHz windows are its own.
+        assert_eq!(
+            last.windows,
+            published.iter().map(|v| v.windows).max().unwrap()
+        );
+        assert!(last.windows > 0 && !last.latest.is_empty());
+    }
+
+    #[test]
+    fn without_a_mood_model_the_genre_runs_alone_and_the_view_says_why() {
+        test_runtime();
+        let params = Arc::new(GenrescopeParams::default());
+        let mut analyzer = GenreAnalyzer::new(params, Arc::new(Stats::default()))
+            .with_mood_model(ModelChoice::File("/nonexistent/mood.onnx".into()));
+        let view = analyzer.poll().unwrap();
+        assert!(matches!(view.status, ModelStatus::Ready { .. }), "{view:?}");
+        let ModelStatus::Failed(message) = &view.mood.status else {
+            panic!("{view:?}");
+        };
+        assert!(message.contains("/nonexistent/mood.onnx"), "{message}");
+        assert_eq!(
+            analyzer.inputs(),
+            1,
+            "no resampled stream for a missing model"
+        );
+        let mut published = Vec::new();
+        analyzer.process(GENRE_INPUT, &[0.3; 16_000 * 4], &mut |view| {
+            published.push(view);
+        });
+        assert!(!published.is_empty());
+        assert!(published
+            .iter()
+            .all(|v| v.mood.windows == 0 && !v.latest.is_empty()));
+    }
+
     #[test]
     fn a_gpu_provider_missing_from_the_runtime_falls_back_to_the_cpu_with_a_notice() {
         test_runtime();
@@ -574,7 +626,7 @@ mod tests {
             "{notice}"
         );
         let mut published = 0;
-        analyzer.process(&[0.3; 22_050 * 4], &mut |_| published += 1);
+        analyzer.process(GENRE_INPUT, &[0.3; 22_050 * 4], &mut |_| published += 1);
         assert!(published > 0, "the CPU session analyses");
     }
 
@@ -582,7 +634,9 @@ mod tests {
     fn silence_is_not_classified_into_the_summary() {
         let mut analyzer = analyzer();
         let mut published = Vec::new();
-        analyzer.process(&vec![0.0; 22_050 * 6], &mut |view| published.push(view));
+        analyzer.process(GENRE_INPUT, &vec![0.0; 22_050 * 6], &mut |view| {
+            published.push(view);
+        });
         assert!(!published.is_empty());
         let last = published.last().unwrap();
         assert!(last.silent);
@@ -607,7 +661,7 @@ mod tests {
         };
         assert!(message.contains("/nonexistent/m.onnx"), "{message}");
         let mut published = 0;
-        analyzer.process(&[0.5; 100_000], &mut |_| published += 1);
+        analyzer.process(GENRE_INPUT, &[0.5; 100_000], &mut |_| published += 1);
         assert_eq!(published, 0);
         // Switching back to the built-in model recovers without a restart.
         params.settings.write().unwrap().model = ModelChoice::Builtin;
@@ -621,7 +675,7 @@ mod tests {
         let noise: Vec<f32> = (0..22_050 * 4)
             .map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.5)
             .collect();
-        analyzer.process(&noise, &mut |_| {});
+        analyzer.process(GENRE_INPUT, &noise, &mut |_| {});
         assert!(analyzer.view.rolling.summary_windows > 0);
         analyzer
             .stats
@@ -630,7 +684,7 @@ mod tests {
         let view = analyzer.poll().unwrap();
         assert_eq!(view.rolling.summary_windows, 0);
         assert!(!view.rolling.history.is_empty(), "history survives a reset");
-        analyzer.process(&noise, &mut |_| {});
+        analyzer.process(GENRE_INPUT, &noise, &mut |_| {});
         analyzer
             .stats
             .summary_resets

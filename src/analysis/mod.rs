@@ -1,8 +1,10 @@
-//! Everything the analysis worker does with the audio it receives: resample to the step's rate,
-//! and run the [`AnalysisStep`] (the genre model, [`genre::GenreAnalyzer`]) on it.
+//! Everything the analysis worker does with the audio it receives: resample to each of the
+//! step's rates, and run the [`AnalysisStep`] (the genre model and the mood model beside it,
+//! [`genre::GenreAnalyzer`], each through a [`model_step::ModelStep`]) on it.
 
 pub mod genre;
 pub mod levels;
+pub mod model_step;
 pub mod rolling;
 pub mod window;
 pub mod worker;
@@ -19,17 +21,26 @@ pub trait AnalysisStep: Send + 'static {
     /// What the step publishes to the editor.
     type Output: Clone + Default + Send + 'static;
 
-    /// Rate in Hz of the samples [`AnalysisStep::process`] expects. It may change after
-    /// [`AnalysisStep::poll`] (another model); the worker then restarts resampling.
-    fn sample_rate(&self) -> u32;
+    /// Resampled streams the step reads: one per model rate (the genre model's first, then
+    /// the models beside it). It may change after [`AnalysisStep::poll`]; the worker then
+    /// restarts resampling.
+    fn inputs(&self) -> usize {
+        1
+    }
+
+    /// Rate in Hz of the samples [`AnalysisStep::process`] expects on `input` (below
+    /// [`AnalysisStep::inputs`]). It may change after [`AnalysisStep::poll`] (another model);
+    /// the worker then restarts resampling.
+    fn sample_rate(&self, input: usize) -> u32;
 
     /// Called on every worker iteration, also while no audio arrives: picks up new settings
     /// (and loads models). Returns a new output when the step's state changed without audio.
     fn poll(&mut self) -> Option<Self::Output>;
 
-    /// Feeds mono samples at [`AnalysisStep::sample_rate`], all finite; calls `publish` for
-    /// every result they complete.
-    fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(Self::Output));
+    /// Feeds mono samples of `input` at its [`AnalysisStep::sample_rate`], all finite; calls
+    /// `publish` for every result they complete. Every input gets the same audio, each chunk
+    /// on every input in input order before the next chunk.
+    fn process(&mut self, input: usize, samples: &[f32], publish: &mut dyn FnMut(Self::Output));
 
     /// What the worker publishes after the step panicked (the step is then dropped):
     /// `message` says why the analysis stopped.

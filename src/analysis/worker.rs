@@ -74,8 +74,10 @@ pub struct Worker<S: AnalysisStep> {
 impl<S: AnalysisStep> Worker<S> {
     pub fn spawn(inputs: WorkerInputs<S>) -> io::Result<Self> {
         // Checked here so that an unsupported rate is an error for the caller, not the thread.
-        StreamResampler::new(inputs.host_rate_hz, inputs.step.sample_rate())
-            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+        for input in 0..inputs.step.inputs() {
+            StreamResampler::new(inputs.host_rate_hz, inputs.step.sample_rate(input))
+                .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let thread = thread::Builder::new().name(THREAD_NAME.into()).spawn({
             let stop = stop.clone();
@@ -161,6 +163,38 @@ impl LoadMeter {
     }
 }
 
+/// One streaming resampler per step input, from the host rate to the input's rate (`None`
+/// where the resampler refuses the pair), with the rate it was made for.
+#[derive(Default)]
+struct Resamplers(Vec<(u32, Option<StreamResampler>)>);
+
+impl Resamplers {
+    /// Rebuilds the resamplers of inputs whose rate changed (a model loaded) and follows the
+    /// number of inputs, leaving the others' streams as they are; returns whether anything
+    /// changed. Allocates only then, on the worker.
+    fn follow<S: AnalysisStep>(&mut self, step: &S, host_rate_hz: u32) -> bool {
+        let inputs = step.inputs();
+        let mut changed = self.0.len() != inputs;
+        self.0.truncate(inputs);
+        for input in 0..inputs {
+            let rate = step.sample_rate(input);
+            if self
+                .0
+                .get(input)
+                .is_none_or(|(made_for, _)| *made_for != rate)
+            {
+                let resampler = (rate, StreamResampler::new(host_rate_hz, rate).ok());
+                match self.0.get_mut(input) {
+                    Some(slot) => *slot = resampler,
+                    None => self.0.push(resampler),
+                }
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
 /// The text of a panic payload (`panic!` with a literal or a formatted message).
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
@@ -187,8 +221,7 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, publish
         publisher.write(Snapshot { number, output });
         notify();
     };
-    let mut rate = 0;
-    let mut resampler = None;
+    let mut resamplers = Resamplers::default();
     let mut scratch = vec![0.0f32; READ_CHUNK];
     let mut load = LoadMeter {
         period_start: Instant::now(),
@@ -200,10 +233,10 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, publish
         if let Some(output) = step.poll() {
             publish(output);
         }
-        if step.sample_rate() != rate || resampler.is_none() {
-            rate = step.sample_rate();
-            resampler = StreamResampler::new(*host_rate_hz, rate).ok();
-            stats.analysis_rate_hz.store(rate, Ordering::Relaxed);
+        if resamplers.follow(step, *host_rate_hz) {
+            stats
+                .analysis_rate_hz
+                .store(step.sample_rate(0), Ordering::Relaxed);
         }
 
         let available = consumer.slots().min(READ_CHUNK);
@@ -225,12 +258,14 @@ fn run<S: AnalysisStep>(inputs: &mut WorkerInputs<S>, stop: &AtomicBool, publish
 
         #[cfg(feature = "test-hooks")]
         stats.panic_if_armed();
-        // A rate the resampler refuses (a model at an odd rate) analyses nothing but still
-        // drains the ring.
-        if let Some(resampler) = &mut resampler {
-            resampler.process(&scratch[..available], |resampled| {
-                step.process(resampled, &mut publish);
-            });
+        // A rate the resampler refuses (a model at an odd rate) analyses nothing on that input
+        // but still drains the ring.
+        for (input, (_, resampler)) in resamplers.0.iter_mut().enumerate() {
+            if let Some(resampler) = resampler {
+                resampler.process(&scratch[..available], |resampled| {
+                    step.process(input, resampled, &mut publish);
+                });
+            }
         }
 
         // Counted after the analysis so that `received` never runs ahead of what was analysed.
@@ -280,7 +315,7 @@ mod tests {
     impl AnalysisStep for LevelStep {
         type Output = Levels;
 
-        fn sample_rate(&self) -> u32 {
+        fn sample_rate(&self, _input: usize) -> u32 {
             self.rate.load(Ordering::Relaxed)
         }
 
@@ -292,7 +327,7 @@ mod tests {
             Levels::default()
         }
 
-        fn process(&mut self, samples: &[f32], publish: &mut dyn FnMut(Levels)) {
+        fn process(&mut self, _input: usize, samples: &[f32], publish: &mut dyn FnMut(Levels)) {
             self.window.push(samples, |_, window| {
                 let sum_sq: f64 = window.iter().map(|&x| f64::from(x * x)).sum();
                 let peak = window.iter().fold(0.0f32, |m, x| m.max(x.abs()));
@@ -391,6 +426,63 @@ mod tests {
             (snapshot.output.rms_dbfs - expected_rms).abs() < 1e-3,
             "{snapshot:?}"
         );
+        drop(worker);
+    }
+
+    /// Counts the samples each of two inputs receives (at 16 and 32 kHz).
+    #[derive(Default)]
+    struct TwoRates {
+        samples: [u64; 2],
+    }
+
+    impl AnalysisStep for TwoRates {
+        type Output = [u64; 2];
+
+        fn inputs(&self) -> usize {
+            2
+        }
+
+        fn sample_rate(&self, input: usize) -> u32 {
+            [16_000, 32_000][input]
+        }
+
+        fn poll(&mut self) -> Option<[u64; 2]> {
+            None
+        }
+
+        fn failed(_message: String) -> [u64; 2] {
+            [0; 2]
+        }
+
+        fn process(&mut self, input: usize, samples: &[f32], publish: &mut dyn FnMut([u64; 2])) {
+            self.samples[input] += samples.len() as u64;
+            publish(self.samples);
+        }
+    }
+
+    #[test]
+    fn every_input_gets_the_audio_at_its_own_rate() {
+        let stats = Arc::new(Stats::default());
+        let (mut audio_tap, consumer) = tap::ring(48_000.0, 512, stats.clone());
+        let (publisher, published) = published();
+        let worker = Worker::spawn(WorkerInputs {
+            consumer,
+            host_rate_hz: 48_000,
+            step: TwoRates::default(),
+            publisher,
+            stats: stats.clone(),
+            notify: Box::new(|| {}),
+        })
+        .unwrap();
+        for block in vec![0.1f32; 48_000 * 2].chunks(480) {
+            audio_tap.push(&[block]);
+        }
+        wait_until(|| stats.received.load(Ordering::Acquire) == 96_000);
+        let [at_16, at_32] = published.lock().unwrap().read().output;
+        // 2 s at each rate, less what each resampler still holds (well under 0.1 s).
+        assert!((30_400..=32_000).contains(&at_16), "{at_16}");
+        assert!((60_800..=64_000).contains(&at_32), "{at_32}");
+        assert_eq!(stats.analysis_rate_hz.load(Ordering::Relaxed), 16_000);
         drop(worker);
     }
 

@@ -9,15 +9,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeader};
 use super::files::input_files;
 use super::render::{render, report, FileReport, Output};
-use super::{print_out, run_command, thread_count, Engine, Format, Input, SourceArgs};
-use crate::inference::{analyze_file, GenreModel, WindowCutter};
+use super::{print_out, run_command, thread_count, Analyzers, Engine, Format, Input, SourceArgs};
 
 /// `genrescope analyze --help` shows these after the options.
 const EXAMPLES: &str = "\
 Examples:
   genrescope analyze song.flac more/songs/            top genre and top 3 per file
   genrescope analyze songs/ --format json --timeline  JSON, with every window's distribution
-  genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id,error
+  genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id,error,mood,…
   genrescope analyze songs/ --model accurate          the plugin's default genre model: about as
                                                       accurate, ~1.2x the cost of `fast`
   genrescope analyze songs/ --model mfcc-cnn          a much faster, less accurate built-in model
@@ -79,24 +78,36 @@ pub(super) fn progress(verb: &str, len: usize) -> ProgressBar {
     )
 }
 
-/// The analysis of one file as a report, or its error.
+/// The analysis of one file as a report, or its error. With a mood model, a file the genre
+/// model analysed gets its mood too; one the mood model cannot read (too short for its
+/// window) keeps its genre, with the reason on stderr.
 pub(super) fn analyze_one(
     engine: &Engine,
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
+    analyzers: &mut Analyzers,
     path: &Path,
     timeline: bool,
 ) -> FileReport {
     // The report names the file itself.
-    let outcome = analyze_file(model, cutter, path).map_err(|e| e.reason());
-    report(
+    let outcome = analyzers.genre.analyze(path).map_err(|e| e.reason());
+    let genre_ok = outcome.is_ok();
+    let report = report(
         path.display().to_string(),
         outcome,
         &engine.model_name,
         &engine.labels,
         &engine.style_labels,
         timeline,
-    )
+    );
+    let (Some(mood), Some(analyzer), true) = (&engine.mood, &mut analyzers.mood, genre_ok) else {
+        return report;
+    };
+    match analyzer.analyze(path) {
+        Ok(clip) => report.with_mood(mood, &clip),
+        Err(e) => {
+            eprintln!("{}: no mood: {}", path.display(), e.reason());
+            report
+        }
+    }
 }
 
 /// The files of this run (after `--shard`), or an error when there are none. What the folders
@@ -160,7 +171,7 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
     engine.run(
         &files,
         thread_count(args.source.threads),
-        |model, cutter, input| {
+        |analyzers, input| {
             // Hashing happens here, on the worker threads, in parallel.
             let fingerprint = fingerprint(journaled, input);
             if let (Some(previous), Some(current)) = (&previous, &fingerprint) {
@@ -173,7 +184,7 @@ fn run(args: &AnalyzeArgs) -> Result<bool, String> {
                 }
             }
             Step {
-                report: analyze_one(&engine, model, cutter, &input.path, args.timeline),
+                report: analyze_one(&engine, analyzers, &input.path, args.timeline),
                 fingerprint,
                 skipped: false,
             }

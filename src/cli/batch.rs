@@ -430,12 +430,7 @@ mod tests {
             model_id: "m@0".into(),
             report: FileReport {
                 file: path.into(),
-                tags: None,
-                styles: Vec::new(),
-                timeline: None,
-                skipped_packets: 0,
-                missing_seconds: 0.0,
-                error: None,
+                ..FileReport::default()
             },
             tag: None,
         };

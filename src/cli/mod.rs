@@ -30,8 +30,10 @@ use std::sync::mpsc;
 
 use clap::{Args, ValueEnum};
 
+use crate::audioset::Sounds;
+use crate::inference::catalog::{load_pooled, mood_dirs, mood_model, user_models_dir};
 use crate::inference::runtime::default_dirs;
-use crate::inference::{GenreModel, ModelChoice, Provider, Runtime, WindowCutter};
+use crate::inference::{FileAnalyzer, ModelChoice, ModelMetadata, Provider, Runtime};
 
 pub use analyze::{analyze, AnalyzeArgs};
 pub use files::{collect_files, Exclude, FileArgs, Input, AUDIO_EXTENSIONS};
@@ -76,6 +78,11 @@ pub struct SourceArgs {
     /// stable hash of each path relative to the folder named on the command line.
     #[arg(long, value_name = "K/N", value_parser = batch::Shard::parse)]
     pub shard: Option<batch::Shard>,
+    /// The mood model (mood, styles, instruments, voices): a pooled model `.onnx` with its
+    /// `.json` beside it, or `none`. Default: `mood.onnx` in the per-user model folder or
+    /// beside this binary (or GENRESCOPE_MOOD_MODEL); without one, genres only.
+    #[arg(long, value_name = "PATH|none")]
+    pub mood_model: Option<String>,
 }
 
 fn parse_provider(text: &str) -> Result<Provider, String> {
@@ -83,8 +90,27 @@ fn parse_provider(text: &str) -> Result<Provider, String> {
         .map_err(|_| format!("unknown provider {text:?}"))
 }
 
-/// The model as the commands use it: loaded once up front (an unusable model is one clear
-/// error, not one per file), then once more per worker thread.
+/// The models one thread analyses files with: the genre model and, when there is one, the mood
+/// model.
+pub struct Analyzers {
+    pub genre: FileAnalyzer,
+    pub mood: Option<FileAnalyzer>,
+}
+
+/// The mood model as the commands use it.
+pub struct MoodEngine {
+    choice: ModelChoice,
+    /// Its labels (`q1`…`q4`), in output order.
+    pub labels: Vec<String>,
+    /// Its tags (AudioSet's class names), in the order of a clip's tag probabilities.
+    pub tags: Vec<String>,
+    /// What of the tags is shown (`models/audioset.toml` or the user's).
+    pub sounds: Sounds,
+}
+
+/// The models as the commands use them: loaded once up front (an unusable genre model is one
+/// clear error, not one per file; an unusable mood model a note, and genres only), then once
+/// more per worker thread.
 pub struct Engine {
     runtime: Runtime,
     choice: ModelChoice,
@@ -96,12 +122,21 @@ pub struct Engine {
     /// The model's short name (`genre-v2`).
     pub model_name: String,
     /// `name@hash`: the name and the first 12 hex digits of the SHA-256 of its metadata
-    /// (labels, calibration, training record), so a journal tells two versions apart.
+    /// (labels, calibration, training record), so a journal tells two versions apart; with a
+    /// mood model, `+` and the mood model's.
     pub model_id: String,
+    pub mood: Option<MoodEngine>,
+}
+
+/// `name@hash` of a model's metadata (see [`Engine::model_id`]).
+fn model_id(metadata: &ModelMetadata) -> String {
+    let digest = batch::sha256_hex(&serde_json::to_vec(metadata).unwrap_or_default());
+    format!("{}@{}", metadata.name, &digest[..12])
 }
 
 impl Engine {
-    /// Finds ONNX Runtime and loads the model once; prints the provider notice, if any.
+    /// Finds ONNX Runtime and loads the models once; prints the provider notice, if any, and
+    /// why there is no mood, if so.
     pub fn load(args: &SourceArgs) -> Result<Self, String> {
         let runtime = Runtime::find(&default_dirs()).map_err(|e| e.to_string())?;
         let choice = ModelChoice::parse(&args.model);
@@ -112,8 +147,10 @@ impl Engine {
             eprintln!("note: {notice}");
         }
         let metadata = &probe.metadata;
-        let digest = batch::sha256_hex(&serde_json::to_vec(metadata).unwrap_or_default());
-        let model_id = format!("{}@{}", metadata.name, &digest[..12]);
+        let mood = MoodEngine::load(args, &runtime)
+            .inspect_err(|e| eprintln!("note: genres only, no mood, styles or instruments: {e}"))
+            .ok();
+        let mood_id = mood.as_ref().map(|m| model_id(&m.metadata));
         Ok(Self {
             labels: metadata.labels.clone(),
             style_labels: metadata
@@ -121,22 +158,45 @@ impl Engine {
                 .as_ref()
                 .map_or_else(Vec::new, |c| c.tags.clone()),
             model_name: metadata.name.clone(),
-            model_id,
+            model_id: [Some(model_id(metadata)), mood_id]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("+"),
+            mood: mood.map(|m| m.engine),
             runtime,
             choice,
             provider: args.provider,
         })
     }
 
-    /// Runs `work` on every file on `threads` threads (each with its own model session and
-    /// window cutter) and hands each result to `done` on the calling thread as soon as it is
+    /// The models of one worker thread.
+    fn analyzers(&self) -> Result<Analyzers, String> {
+        let load = |model| FileAnalyzer::new(model).map_err(|e| e.to_string());
+        let genre = self
+            .choice
+            .load(&self.runtime, self.provider)
+            .map_err(|e| e.to_string())?;
+        let mood = self
+            .mood
+            .as_ref()
+            .map(|mood| load_pooled(&mood.choice, &self.runtime, self.provider).and_then(load))
+            .transpose()?;
+        Ok(Analyzers {
+            genre: load(genre)?,
+            mood,
+        })
+    }
+
+    /// Runs `work` on every file on `threads` threads (each with its own model sessions and
+    /// window cutters) and hands each result to `done` on the calling thread as soon as it is
     /// ready, in completion order, with the file's index. A model that fails to load on a
     /// worker is an error for the whole run.
     pub fn run<T: Send>(
         &self,
         files: &[Input],
         threads: usize,
-        work: impl Fn(&mut GenreModel, &WindowCutter, &Input) -> T + Sync,
+        work: impl Fn(&mut Analyzers, &Input) -> T + Sync,
         mut done: impl FnMut(usize, T),
     ) -> Result<(), String> {
         if files.is_empty() {
@@ -150,18 +210,13 @@ impl Engine {
                 .map(|_| {
                     let (sender, next, work) = (sender.clone(), &next, &work);
                     scope.spawn(move || -> Result<(), String> {
-                        let mut model = self
-                            .choice
-                            .load(&self.runtime, self.provider)
-                            .map_err(|e| e.to_string())?;
-                        let cutter =
-                            WindowCutter::new(&model.metadata.input).map_err(|e| e.to_string())?;
+                        let mut analyzers = self.analyzers()?;
                         loop {
                             let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let Some(input) = files.get(index) else {
                                 return Ok(());
                             };
-                            let outcome = work(&mut model, &cutter, input);
+                            let outcome = work(&mut analyzers, input);
                             if sender.send((index, outcome)).is_err() {
                                 return Ok(());
                             }
@@ -177,6 +232,35 @@ impl Engine {
                 handle.join().map_err(|_| "an analysis thread panicked")??;
             }
             Ok(())
+        })
+    }
+}
+
+/// A loaded mood model's engine and metadata (for the journal's model id).
+struct LoadedMood {
+    engine: MoodEngine,
+    metadata: ModelMetadata,
+}
+
+impl MoodEngine {
+    /// `--mood-model`, else the mood model [`mood_model`] finds; loaded once to check it.
+    fn load(args: &SourceArgs, runtime: &Runtime) -> Result<LoadedMood, String> {
+        let choice = match args.mood_model.as_deref() {
+            Some("none") => return Err("--mood-model none".into()),
+            Some(path) => ModelChoice::File(path.into()),
+            None => mood_model(&mood_dirs())?,
+        };
+        let metadata = load_pooled(&choice, runtime, args.provider)?.metadata;
+        let sounds = Sounds::current(user_models_dir().as_deref()).map_err(|e| e.to_string())?;
+        let context = metadata.context.as_ref().expect("load_pooled checks");
+        Ok(LoadedMood {
+            engine: MoodEngine {
+                choice,
+                labels: metadata.labels.clone(),
+                tags: context.tags.clone(),
+                sounds,
+            },
+            metadata,
         })
     }
 }

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Format;
+use super::{Format, MoodEngine};
+use crate::audioset::{Category, Sound};
 use crate::genres::Vocabulary;
 use crate::inference::decision::top_tags;
 use crate::inference::ClipAnalysis;
+use crate::moods::MoodReading;
 use crate::tags::{csv_field, Tags};
 
 /// One window of a timeline.
@@ -34,8 +36,18 @@ pub struct Style {
 /// Style tags shown beside the genre.
 pub const STYLES: usize = 5;
 
+/// The AudioSet categories in the order text and CSV show them, with their text labels.
+const CATEGORIES: [(Category, &str); 3] = [
+    (Category::Style, "DJ styles"),
+    (Category::Instrument, "instruments"),
+    (Category::Voice, "voices"),
+];
+
+/// The columns CSV adds after `error` (empty without a mood model).
+pub const MOOD_CSV_HEADER: &str = "mood,mood_id,styles,instruments,voices";
+
 /// What one file gave.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileReport {
     pub file: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +57,18 @@ pub struct FileReport {
     pub styles: Vec<Style>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineEntry>>,
+    /// The mood model's answer for the whole file (with a mood model only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mood: Option<MoodReading>,
+    /// The styles DJs name beyond the genres, the instruments and the voices the mood model's
+    /// AudioSet classes heard ([`crate::audioset`]); `audioset_styles` because `styles` holds
+    /// the genre model's own tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audioset_styles: Vec<Sound>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instruments: Vec<Sound>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voices: Vec<Sound>,
     /// Packets the decoder could not read; their audio is missing from the analysis.
     #[serde(skip_serializing_if = "is_zero")]
     #[serde(default)]
@@ -65,6 +89,59 @@ fn is_zero_seconds(seconds: &f64) -> bool {
 }
 
 impl FileReport {
+    /// Adds the mood model's answer for the file.
+    pub fn with_mood(mut self, mood: &MoodEngine, clip: &ClipAnalysis) -> Self {
+        self.mood = MoodReading::new(&mood.labels, &clip.summary);
+        let heard = mood.sounds.pick(&mood.tags, &clip.tags);
+        self.audioset_styles = heard.styles;
+        self.instruments = heard.instruments;
+        self.voices = heard.voices;
+        self
+    }
+
+    /// The list of one AudioSet category.
+    pub fn heard(&self, category: Category) -> &[Sound] {
+        match category {
+            Category::Style => &self.audioset_styles,
+            Category::Instrument => &self.instruments,
+            Category::Voice => &self.voices,
+        }
+    }
+
+    /// `  mood: Sad (55%) · DJ styles: Ambient · instruments: Piano, Strings · voices: Choir`,
+    /// the text line under the genre (`None` without a mood model).
+    pub fn mood_line(&self) -> Option<String> {
+        let mood = self.mood.as_ref()?;
+        let mut line = format!("  mood: {}", mood.summary());
+        for (category, what) in CATEGORIES {
+            let names: Vec<&str> = self
+                .heard(category)
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            if !names.is_empty() {
+                line += &format!(" · {what}: {}", names.join(", "));
+            }
+        }
+        Some(line)
+    }
+
+    /// The CSV columns of the mood: name, id, and `name:probability;…` per category.
+    fn mood_csv(&self) -> String {
+        let Some(mood) = &self.mood else {
+            return ",,,,".into();
+        };
+        let lists = CATEGORIES.map(|(category, _)| {
+            let items: Vec<String> = self
+                .heard(category)
+                .iter()
+                .map(|s| format!("{}:{:.3}", s.name, s.probability))
+                .collect();
+            csv_field(&items.join(";"))
+        });
+        format!("{},{},{}", csv_field(&mood.name), mood.top, lists.join(","))
+    }
+
     /// What the analysis of an analysed file lacks, as the text line ends:
     /// ` · 2 unreadable packets skipped · truncated: 23.8 s of audio missing`, or nothing.
     pub fn warnings(&self) -> String {
@@ -161,17 +238,13 @@ pub fn report(
                 timeline,
                 skipped_packets: clip.skipped_packets,
                 missing_seconds: clip.missing_seconds,
-                error: None,
+                ..FileReport::default()
             }
         }
         Err(error) => FileReport {
             file,
-            tags: None,
-            styles: Vec::new(),
-            timeline: None,
-            skipped_packets: 0,
-            missing_seconds: 0.0,
             error: Some(error),
+            ..FileReport::default()
         },
     }
 }
@@ -207,18 +280,19 @@ pub fn render(output: &Output, format: Format, timeline: bool) -> String {
         }
     } else if format == Format::Csv {
         // Every file has rows: a failed one a single row with its reason in the last column.
-        let _ = writeln!(out, "{},error", Tags::CSV_HEADER);
+        let _ = writeln!(out, "{},error,{MOOD_CSV_HEADER}", Tags::CSV_HEADER);
         for file in &output.files {
             match &file.tags {
                 Some(tags) => {
+                    let mood = file.mood_csv();
                     for row in tags.csv_rows().lines() {
-                        let _ = writeln!(out, "{row},");
+                        let _ = writeln!(out, "{row},,{mood}");
                     }
                 }
                 None => {
                     let _ = writeln!(
                         out,
-                        "{},{},,,,,{}",
+                        "{},{},,,,,{},,,,,",
                         csv_field(&file.file),
                         csv_field(&output.model),
                         csv_field(file.error.as_deref().unwrap_or_default())
@@ -248,6 +322,9 @@ pub fn render(output: &Output, format: Format, timeline: bool) -> String {
                         tags.windows,
                         tags.seconds
                     );
+                    if let Some(line) = file.mood_line() {
+                        let _ = writeln!(out, "{line}");
+                    }
                     for entry in file.timeline.iter().flatten() {
                         let best = entry.probabilities.iter().fold(0.0f32, |m, &p| m.max(p));
                         let _ = writeln!(
@@ -418,11 +495,11 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "source,model,rank,genre,probability,id,error",
-                "a.ogg,m,1,Hip-Hop,0.400000,hip-hop,",
-                "a.ogg,m,2,Pop or Rock,0.350000,pop|rock,",
-                "a.ogg,m,3,R&B / Soul,0.250000,rnb,",
-                "b.wav,m,,,,,cannot decode",
+                "source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices",
+                "a.ogg,m,1,Hip-Hop,0.400000,hip-hop,,,,,,",
+                "a.ogg,m,2,Pop or Rock,0.350000,pop|rock,,,,,,",
+                "a.ogg,m,3,R&B / Soul,0.250000,rnb,,,,,,",
+                "b.wav,m,,,,,cannot decode,,,,,",
             ]
         );
         let timeline = rendered(&["--csv", "--timeline"]);
@@ -463,5 +540,60 @@ mod tests {
         );
         assert!(text.contains("Rock (70%)"), "{text}");
         assert!(text.contains(" · styles: House, 00s, dance · "), "{text}");
+    }
+
+    #[test]
+    fn mood_styles_instruments_and_voices_reach_text_json_and_csv() {
+        let labels = vec!["jazz".to_owned(), "rock".to_owned()];
+        let clip = |summary: Vec<f32>, tags: Vec<f32>| ClipAnalysis {
+            answers: Array2::from_shape_vec((1, summary.len()), summary.clone()).unwrap(),
+            summary,
+            tags,
+            hop_seconds: 3.0,
+            window_seconds: 3.0,
+            seconds: 3.0,
+            skipped_packets: 0,
+            missing_seconds: 0.0,
+        };
+        let mood = MoodEngine {
+            choice: crate::inference::ModelChoice::Fast,
+            labels: ["q1", "q2", "q3", "q4"].map(String::from).to_vec(),
+            tags: ["Speech", "House music", "Disco", "Piano", "Female singing"]
+                .map(String::from)
+                .to_vec(),
+            sounds: crate::audioset::Sounds::builtin().clone(),
+        };
+        let genre = clip(vec![0.3, 0.7], Vec::new());
+        let file = report("a.ogg".into(), Ok(genre), "m", &labels, &[], false).with_mood(
+            &mood,
+            &clip(vec![0.6, 0.2, 0.1, 0.1], vec![0.9, 0.25, 0.5, 0.1, 0.4]),
+        );
+        let json = serde_json::to_value(&file).unwrap();
+        assert_eq!(json["mood"]["top"], "q1");
+        assert_eq!(json["mood"]["name"], "Happy / Energetic");
+        assert_eq!(json["mood"]["quadrants"][1]["id"], "q2");
+        assert_eq!(json["mood"]["quadrants"][1]["name"], "Tense / Angry");
+        assert_eq!(json["audioset_styles"][0]["name"], "Disco");
+        assert_eq!(json["audioset_styles"][1]["audioset"], "House music");
+        assert_eq!(json["voices"][0]["name"], "Female singing");
+        // Piano (0.1) is below its threshold; Speech is no listed class.
+        assert!(json.get("instruments").is_none(), "{json}");
+        let output = Output::new("m".into(), &labels, vec![file.clone()]);
+        let text = render(&output, Format::Text, false);
+        assert_eq!(
+            text.lines().nth(1),
+            Some("  mood: Happy / Energetic (60%) · DJ styles: Disco, House · voices: Female singing")
+        );
+        let csv = render(&output, Format::Csv, false);
+        assert_eq!(
+            csv.lines().nth(1),
+            Some(
+                "a.ogg,m,1,Rock,0.700000,rock,,Happy / Energetic,q1,Disco:0.500;House:0.250,,\
+                 Female singing:0.400"
+            )
+        );
+        // A report read back from a journal keeps the mood.
+        let back: FileReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, file);
     }
 }

@@ -13,12 +13,12 @@ use super::analyze::{analyze_one, fingerprint, inputs, open_journal, progress};
 use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
 use super::summary::Summary;
-use super::{print_out, run_command, thread_count, Engine, Input, SourceArgs};
-use crate::inference::{GenreModel, WindowCutter};
+use super::{print_out, run_command, thread_count, Analyzers, Engine, Input, SourceArgs};
+use crate::audioset::Sound;
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
     folder_of, percent_list, remove_stale_temporaries, Change, TagFile, Wanted, FIELD_GENRES,
-    FIELD_MODEL, FIELD_STYLES,
+    FIELD_INSTRUMENTS, FIELD_MODEL, FIELD_MOOD, FIELD_STYLES, FIELD_VOICES,
 };
 
 /// `genrescope tag --help` shows these after the options.
@@ -27,6 +27,7 @@ Examples:
   genrescope tag music/ --dry-run                 what would change, nothing written
   genrescope tag music/                           top genre into each file's genre field
   genrescope tag music/ --top 2 --styles 1        `Electronic; Pop; House`
+  genrescope tag music/ --instruments             also GENRESCOPE_INSTRUMENTS and _VOICES
   genrescope tag music/ --overwrite               replace genres people wrote, too
   genrescope tag music/ --only-missing            only files without a genre
   genrescope tag music/ --exclude Samples --exclude '*.wav'
@@ -35,8 +36,9 @@ Examples:
 
 The genre goes into ID3v2 TCON (MP3, WAV, AIFF; WAV also RIFF INFO IGNR), Vorbis GENRE
 (FLAC, Ogg Vorbis) or MP4 ©gen; the distribution, style tags and model go into GENRESCOPE_*
-fields (TXXX frames, Vorbis fields, MP4 freeform atoms). A genre that genrescope did not write
-is kept unless --overwrite (and then remembered for `genrescope untag`). Files are rewritten
+fields (TXXX frames, Vorbis fields, MP4 freeform atoms). With a mood model, the mood's name goes
+into ID3v2 TMOO, Vorbis MOOD or MP4 ----:com.apple.iTunes:MOOD. A genre or mood that genrescope
+did not write is kept unless --overwrite (and then remembered for `genrescope untag`). Files are rewritten
 through a temporary copy in the same folder, renamed over the original when complete; the
 audio data and the other tags are copied unchanged, and a file whose tags already say all of
 it is not rewritten. The last line on stderr counts the files: tagged, kept (a person's genre),
@@ -61,9 +63,15 @@ pub struct TagArgs {
     /// Genres written into the genre field, most likely first.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub top: u8,
-    /// Style tags (a pooled model's, e.g. `House`) added to the genre field after the genres.
+    /// Style tags added to the genre field after the genres: with a mood model first the
+    /// styles DJs name that its AudioSet classes heard (`House`, `Metal`), then the genre
+    /// model's own tags.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=5))]
     pub styles: u8,
+    /// Also write the instruments and voices the mood model heard, into GENRESCOPE_INSTRUMENTS
+    /// and GENRESCOPE_VOICES (`Piano 45%;Strings 31%`).
+    #[arg(long)]
+    pub instruments: bool,
     /// Also write a rekordbox library XML (File > Import library XML) of the tagged files.
     #[arg(long, value_name = "FILE")]
     pub rekordbox_xml: Option<PathBuf>,
@@ -163,12 +171,13 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
     // Style tags that only repeat a genre (`hip hop` beside `Hip-Hop`) or another style are
     // left out; the next ones take their place.
     let wanted_len = genres.len() + usize::from(args.styles);
-    for style in &report.styles {
+    let styles = report.audioset_styles.iter().map(|s| s.name.as_str());
+    for style in styles.chain(report.styles.iter().map(|s| s.tag.as_str())) {
         if genres.len() == wanted_len {
             break;
         }
-        if !genres.iter().any(|g| same_name(g, &style.tag)) {
-            genres.push(style.tag.clone());
+        if !genres.iter().any(|g| same_name(g, style)) {
+            genres.push(style.to_owned());
         }
     }
     let mut fields = vec![
@@ -197,7 +206,29 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
             ),
         ));
     }
-    Some(Wanted { genres, fields })
+    if args.instruments {
+        fields.extend(instrument_fields(report));
+    }
+    Some(Wanted {
+        genres,
+        fields,
+        mood: report.mood.as_ref().map(|m| m.name.clone()),
+    })
+}
+
+/// [`FIELD_INSTRUMENTS`] and [`FIELD_VOICES`] (`Piano 45%;Strings 31%`), each where something
+/// was heard (`tag --instruments`).
+fn instrument_fields(report: &FileReport) -> impl Iterator<Item = (String, String)> + '_ {
+    [
+        (FIELD_INSTRUMENTS, &report.instruments),
+        (FIELD_VOICES, &report.voices),
+    ]
+    .into_iter()
+    .filter(|(_, heard)| !heard.is_empty())
+    .map(|(field, heard): (&str, &Vec<Sound>)| {
+        let list = heard.iter().map(|s| (s.name.as_str(), s.probability));
+        (field.to_owned(), percent_list(list))
+    })
 }
 
 /// Whether two names say the same, case, spaces and punctuation aside (`Hip-Hop`, `hip hop`).
@@ -212,13 +243,7 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// Reads the file's tags, analyses it and (unless `--dry-run`) writes the change.
-fn tag_one(
-    engine: &Engine,
-    args: &TagArgs,
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
-    input: &Input,
-) -> Outcome {
+fn tag_one(engine: &Engine, args: &TagArgs, analyzers: &mut Analyzers, input: &Input) -> Outcome {
     let file_name = input.path.display().to_string();
     // Tags first: a file that cannot be tagged is not worth analysing.
     let file = match TagFile::open(&input.path) {
@@ -236,7 +261,7 @@ fn tag_one(
             skip: Some(Skip::HasGenre(file.genres().join("; "))),
         };
     }
-    let report = analyze_one(engine, model, cutter, &input.path, false);
+    let report = analyze_one(engine, analyzers, &input.path, false);
     let Some(wanted) = wanted(&report, args, &engine.model_id) else {
         let error = report.error.clone().unwrap_or_default();
         return Outcome::failed(report, error);
@@ -269,12 +294,8 @@ fn tag_one(
 fn file_report(file: &str, error: Option<&str>) -> FileReport {
     FileReport {
         file: file.to_owned(),
-        tags: None,
-        styles: Vec::new(),
-        timeline: None,
-        skipped_packets: 0,
-        missing_seconds: 0.0,
         error: error.map(str::to_owned),
+        ..FileReport::default()
     }
 }
 
@@ -326,6 +347,7 @@ fn describe(outcome: &Outcome, dry_run: bool) -> String {
     } else {
         format!("genre {} unchanged", quoted(&change.genre_after))
     };
+    let mood = mood_action(change);
     let rewrite = if change.unchanged && !skipped {
         " · file unchanged, not rewritten"
     } else {
@@ -335,7 +357,20 @@ fn describe(outcome: &Outcome, dry_run: bool) -> String {
         .warning
         .as_ref()
         .map_or_else(String::new, |w| format!(" · warning: {w}"));
-    format!("{file}: {heard} · {action}{rewrite}{warning}")
+    format!("{file}: {heard} · {action}{mood}{rewrite}{warning}")
+}
+
+/// ` · mood "Sad"` when genrescope writes the mood, ` · kept mood "Chill" (...)` when a
+/// person's stays, nothing without a mood model.
+fn mood_action(change: &Change) -> String {
+    let writes = change.fields.iter().any(|(name, _)| name == FIELD_MOOD);
+    match (&change.mood_before, &change.mood_after) {
+        (Some(mood), _) if change.kept_existing_mood => {
+            format!(" · kept mood \"{mood}\" (not written by genrescope; --overwrite replaces it)")
+        }
+        (_, Some(mood)) if writes => format!(" · mood \"{mood}\""),
+        _ => String::new(),
+    }
 }
 
 fn run(args: &TagArgs) -> Result<bool, String> {
@@ -370,7 +405,7 @@ fn tag_all(args: &TagArgs, engine: &Engine, files: &[Input]) -> Result<Vec<Outco
     engine.run(
         files,
         thread_count(args.source.threads),
-        |model, cutter, input| {
+        |analyzers, input| {
             let current = fingerprint(journaled, input);
             match (&previous, &current) {
                 (Some(previous), Some(current)) => previous
@@ -378,7 +413,7 @@ fn tag_all(args: &TagArgs, engine: &Engine, files: &[Input]) -> Result<Vec<Outco
                     .and_then(journaled_outcome),
                 _ => None,
             }
-            .unwrap_or_else(|| tag_one(engine, args, model, cutter, input))
+            .unwrap_or_else(|| tag_one(engine, args, analyzers, input))
         },
         |i, outcome| {
             if outcome.skip.is_none() {
@@ -454,10 +489,29 @@ fn track(path: &Path, report: &FileReport, tag: &TagResult) -> Option<Track> {
         }),
         artist: tag.artist.clone(),
         genre,
-        comments: tags.summary_line(3),
+        comments: comments(report, tags),
         size: std::fs::metadata(path).map_or(0, |m| m.len()),
         seconds: tags.seconds,
     })
+}
+
+/// A track's rekordbox `Comments` (what rekordbox's search reads): the top three genres, then
+/// with a mood model the mood and the styles DJs name:
+/// `Electronic 61%, Pop 20%, Rock 9% · Mood: Happy / Energetic · Styles: House, Disco`.
+fn comments(report: &FileReport, tags: &crate::tags::Tags) -> String {
+    let mut comments = tags.summary_line(3);
+    if let Some(mood) = &report.mood {
+        comments += &format!(" · Mood: {}", mood.name);
+    }
+    let styles: Vec<&str> = report
+        .audioset_styles
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    if !styles.is_empty() {
+        comments += &format!(" · Styles: {}", styles.join(", "));
+    }
+    comments
 }
 
 /// Writes the rekordbox library of the files tagged (or, in a dry run, analysed) through a
@@ -531,5 +585,44 @@ mod tests {
             ["Hip-Hop", "Rock", "indie"]
         );
         assert_eq!(genres(&["hiphop"], &["--styles", "3"]), ["Hip-Hop"]);
+    }
+
+    #[test]
+    fn audioset_styles_come_first_and_instruments_only_when_asked() {
+        let sound = |name: &str, probability| Sound {
+            name: name.into(),
+            audioset: name.into(),
+            probability,
+        };
+        let mut report = report(&["dance", "House"]);
+        report.audioset_styles = vec![sound("House", 0.6), sound("Disco", 0.4)];
+        report.instruments = vec![sound("Synthesizer", 0.5)];
+        report.mood = crate::moods::MoodReading::new(&["q1".into(), "q3".into()], &[0.7, 0.3]);
+        let args = |more: &[&str]| {
+            TagArgs::try_parse_from(["genrescope tag", "a.mp3"].iter().chain(more)).unwrap()
+        };
+        let wanted_with = |more: &[&str]| wanted(&report, &args(more), "m@1").unwrap();
+        let styled = wanted_with(&["--styles", "3"]);
+        // `House` once, from AudioSet; then the genre model's own tag.
+        assert_eq!(styled.genres, ["Hip-Hop", "House", "Disco", "dance"]);
+        assert_eq!(styled.mood.as_deref(), Some("Happy / Energetic"));
+        let field = |w: &Wanted, name: &str| {
+            w.fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(field(&styled, FIELD_INSTRUMENTS), None);
+        let asked = wanted_with(&["--instruments"]);
+        assert_eq!(asked.genres, ["Hip-Hop"]);
+        assert_eq!(
+            field(&asked, FIELD_INSTRUMENTS).as_deref(),
+            Some("Synthesizer 50%")
+        );
+        assert_eq!(
+            field(&asked, FIELD_VOICES),
+            None,
+            "no voice heard, no field"
+        );
     }
 }

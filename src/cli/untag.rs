@@ -105,6 +105,15 @@ fn describe(undo: &Undo, dry_run: bool) -> String {
             quoted(&undo.genre_before)
         )
     };
+    let mood = if undo.restores_mood {
+        format!(
+            " · mood {} (was {})",
+            quoted(&undo.mood_after),
+            quoted(&undo.mood_before)
+        )
+    } else {
+        String::new()
+    };
     let verb = if dry_run { "would remove" } else { "removed" };
-    format!("{genre} · {verb} {}", undo.removed_fields.join(", "))
+    format!("{genre}{mood} · {verb} {}", undo.removed_fields.join(", "))
 }

@@ -155,6 +155,63 @@ impl ModelChoice {
     }
 }
 
+/// The mood model's file name (with its `.json` and head beside it), looked for in the
+/// per-user model folder and beside genrescope's binary ([`mood_dirs`]).
+pub const MOOD_MODEL: &str = "mood.onnx";
+
+/// The environment variable that names the mood model file, or `none` for no mood.
+pub const MOOD_MODEL_ENV: &str = "GENRESCOPE_MOOD_MODEL";
+
+/// The mood model: the file [`MOOD_MODEL_ENV`] names, else the first [`MOOD_MODEL`] in `dirs`
+/// (see [`mood_dirs`]). The error says where it was looked for (or that the variable says
+/// `none`); the mood is optional, the genre does not need it.
+pub fn mood_model(dirs: &[PathBuf]) -> Result<ModelChoice, String> {
+    match std::env::var_os(MOOD_MODEL_ENV) {
+        Some(value) if value == "none" => Err(format!("{MOOD_MODEL_ENV}=none")),
+        Some(value) => Ok(ModelChoice::File(PathBuf::from(value))),
+        None => dirs
+            .iter()
+            .map(|dir| dir.join(MOOD_MODEL))
+            .find(|path| path.is_file())
+            .map(ModelChoice::File)
+            .ok_or_else(|| {
+                let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                format!(
+                    "no {MOOD_MODEL} in {} (or {MOOD_MODEL_ENV})",
+                    looked.join(", ")
+                )
+            }),
+    }
+}
+
+/// Where [`mood_model`] looks: the per-user model folder, then the folder of genrescope's own
+/// binary (the plugin's library in a host, the standalone executable), where ONNX Runtime is
+/// looked for too.
+pub fn mood_dirs() -> Vec<PathBuf> {
+    user_models_dir()
+        .into_iter()
+        .chain(super::runtime::default_dirs())
+        .collect()
+}
+
+/// Loads a mood model: any pooled model (the genre model's format, [`PooledContext`]), whose
+/// labels are the mood quadrants and whose tags are AudioSet's classes.
+///
+/// [`PooledContext`]: super::context::PooledContext
+pub fn load_pooled(
+    choice: &ModelChoice,
+    runtime: &Runtime,
+    provider: Provider,
+) -> Result<GenreModel, String> {
+    let model = choice
+        .load(runtime, provider)
+        .map_err(|e| format!("{}: {e}", choice.name()))?;
+    if model.metadata.context.is_none() {
+        return Err(format!("{}: not a pooled model", choice.name()));
+    }
+    Ok(model)
+}
+
 /// The per-user model folder, if the platform has a data directory.
 pub fn user_models_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|dir| dir.join("genrescope").join("models"))
@@ -235,6 +292,22 @@ mod tests {
                 ModelChoice::MsdMusicnn
             ]
         );
+    }
+
+    #[test]
+    fn the_mood_model_is_the_first_in_the_folders_and_must_be_pooled() {
+        let dir = std::env::temp_dir().join(format!("genrescope-mood-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = mood_model(std::slice::from_ref(&dir)).unwrap_err();
+        assert!(missing.contains(MOOD_MODEL) && missing.contains(&*dir.to_string_lossy()));
+        std::fs::write(dir.join(MOOD_MODEL), b"").unwrap();
+        let found = mood_model(&[PathBuf::from("/nonexistent"), dir.clone()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.unwrap(), ModelChoice::File(dir.join(MOOD_MODEL)));
+        let runtime = super::super::runtime::for_tests();
+        let per_window = load_pooled(&ModelChoice::MfccCnn, &runtime, Provider::Cpu).err();
+        assert!(per_window.unwrap().contains("not a pooled model"));
+        assert!(load_pooled(&ModelChoice::Fast, &runtime, Provider::Cpu).is_ok());
     }
 
     #[test]

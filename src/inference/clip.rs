@@ -74,6 +74,26 @@ pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, E
     })
 }
 
+/// A model and the window cutter for its input: what analyses files with one model. The
+/// commands hold one per model (genre, mood) per thread; each decodes the file at its own
+/// model's rate, so each model's windows are what it would cut live.
+pub struct FileAnalyzer {
+    pub model: GenreModel,
+    pub cutter: WindowCutter,
+}
+
+impl FileAnalyzer {
+    pub fn new(model: GenreModel) -> Result<Self, Error> {
+        let cutter = WindowCutter::new(&model.metadata.input)?;
+        Ok(Self { model, cutter })
+    }
+
+    /// [`analyze_file`] with this model.
+    pub fn analyze(&mut self, path: &Path) -> Result<ClipAnalysis, Error> {
+        analyze_file(&mut self.model, &self.cutter, path)
+    }
+}
+
 /// Decodes `path`, resamples it to the model's rate and classifies every window through a
 /// [`Decision`], as the plugin does live.
 pub fn analyze_file(

@@ -12,10 +12,14 @@
 //! | FLAC, Ogg Vorbis | Vorbis comments | `GENRE` (one field per genre) | `GENRESCOPE_*` |
 //! | MP4/M4A | `ilst` | `©gen` (several genres joined by `; `) | `----:com.apple.iTunes:GENRESCOPE_*` |
 //!
+//! The mood (a mood name, with a mood model) goes into the file's own mood field: ID3v2 `TMOO`,
+//! Vorbis `MOOD`, MP4 `----:com.apple.iTunes:MOOD` (lofty's `ItemKey::Mood`), kept and put back
+//! as the genre is, through [`FIELD_MOOD`] and [`FIELD_MOOD_BEFORE`].
+//!
 //! Our fields: [`FIELD_GENRE`] (exactly what we put into the genre field, so a later run can
 //! tell its own genre from one a person wrote), [`FIELD_GENRE_BEFORE`] (a person's genre that
-//! `--overwrite` replaced), [`FIELD_GENRES`] (`Electronic 71%;Pop 12%`), [`FIELD_STYLES`] and
-//! [`FIELD_MODEL`]. [`TagFile::plan_undo`] and [`TagFile::undo`] (`genrescope untag`) put the
+//! `--overwrite` replaced), [`FIELD_GENRES`] (`Electronic 71%;Pop 12%`), [`FIELD_STYLES`],
+//! [`FIELD_MODEL`], and with `tag --instruments` [`FIELD_INSTRUMENTS`] and [`FIELD_VOICES`]. [`TagFile::plan_undo`] and [`TagFile::undo`] (`genrescope untag`) put the
 //! genre back and remove them.
 
 mod native;
@@ -54,6 +58,15 @@ pub const FIELD_GENRES: &str = "GENRESCOPE_GENRES";
 pub const FIELD_STYLES: &str = "GENRESCOPE_STYLES";
 /// The model and the program: `genre-v2@1a2b3c4d5e6f (genrescope 0.1.0)`.
 pub const FIELD_MODEL: &str = "GENRESCOPE_MODEL";
+/// Exactly what genrescope last wrote into the mood field (a mood name, `Sad`).
+pub const FIELD_MOOD: &str = "GENRESCOPE_MOOD";
+/// The mood a person wrote that genrescope replaced (`--overwrite`), which `untag` puts back.
+pub const FIELD_MOOD_BEFORE: &str = "GENRESCOPE_MOOD_BEFORE";
+/// The instruments the mood model's AudioSet classes heard (`tag --instruments`):
+/// `Piano 45%;Strings 31%`.
+pub const FIELD_INSTRUMENTS: &str = "GENRESCOPE_INSTRUMENTS";
+/// The voices they heard (`tag --instruments`): `Female singing 52%`.
+pub const FIELD_VOICES: &str = "GENRESCOPE_VOICES";
 
 /// A WAV file's RIFF INFO genre, beside its ID3v2 `TCON` (ffprobe and many tools read it).
 const RIFF_GENRE: &str = "IGNR";
@@ -63,8 +76,12 @@ const RIFF_GENRE: &str = "IGNR";
 pub struct Wanted {
     /// Values of the genre field, most likely first (display names, then style tags if asked).
     pub genres: Vec<String>,
-    /// Our own fields ([`FIELD_GENRES`], [`FIELD_STYLES`], [`FIELD_MODEL`]), name and value.
+    /// Our own fields ([`FIELD_GENRES`], [`FIELD_STYLES`], [`FIELD_MODEL`], ...), name and
+    /// value.
     pub fields: Vec<(String, String)>,
+    /// The mood field's value (a mood name); `None` leaves the mood field as it is (no mood
+    /// model).
+    pub mood: Option<String>,
 }
 
 /// What a save changes, as `--dry-run` prints it and the journal records it.
@@ -82,6 +99,14 @@ pub struct Change {
     /// without this field: false).
     #[serde(default)]
     pub unchanged: bool,
+    /// The mood field before and after (journals of earlier versions: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mood_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mood_after: Option<String>,
+    /// A mood written by a person was kept (no `--overwrite`).
+    #[serde(default)]
+    pub kept_existing_mood: bool,
 }
 
 impl Change {
@@ -89,6 +114,15 @@ impl Change {
     pub fn genre_changes(&self) -> bool {
         self.genre_before != self.genre_after
     }
+}
+
+/// The mood part of a [`Change`] ([`TagFile::plan_mood`]).
+struct MoodPlan {
+    before: Option<String>,
+    after: Option<String>,
+    kept: bool,
+    /// [`FIELD_MOOD`] and [`FIELD_MOOD_BEFORE`] as they will be.
+    fields: Vec<(String, String)>,
 }
 
 fn error(message: impl Into<String>) -> Error {
@@ -250,6 +284,11 @@ impl TagFile {
         self.native.field(name)
     }
 
+    /// The mood field's value (ID3v2 `TMOO`, Vorbis `MOOD`, MP4 `----:com.apple.iTunes:MOOD`).
+    pub fn mood(&self) -> Option<String> {
+        self.native.mood()
+    }
+
     /// The title, if the file has one.
     pub fn title(&self) -> Option<String> {
         self.native.title()
@@ -294,15 +333,58 @@ impl TagFile {
                 fields.push((FIELD_GENRE_BEFORE.to_owned(), replaced));
             }
         }
+        let mood = self.plan_mood(wanted.mood.as_ref(), overwrite);
+        fields.extend(mood.fields);
         let mut change = Change {
             genre_before: before,
             genre_after: after,
             kept_existing_genre: !replace,
             fields,
             unchanged: false,
+            mood_before: mood.before,
+            mood_after: mood.after,
+            kept_existing_mood: mood.kept,
         };
         change.unchanged = self.already_says(&change, &wanted.genres);
         change
+    }
+
+    /// What the mood field should say, as [`TagFile::plan`] decides for the genre: genrescope's
+    /// mood replaces an empty field or the mood it wrote itself ([`FIELD_MOOD`]); a person's
+    /// mood stays unless `overwrite`, and is then recorded in [`FIELD_MOOD_BEFORE`] for
+    /// `untag`. Without a `wanted` mood the field stays as it is.
+    fn plan_mood(&self, wanted: Option<&String>, overwrite: bool) -> MoodPlan {
+        let before = self.native.mood();
+        let Some(wanted) = wanted else {
+            return MoodPlan {
+                after: before.clone(),
+                before,
+                kept: false,
+                fields: Vec::new(),
+            };
+        };
+        let ours = self.field(FIELD_MOOD);
+        let is_ours = before.is_some() && before == ours;
+        let persons = before.clone().filter(|_| !is_ours);
+        let replace = persons.is_none() || overwrite;
+        let mut fields = Vec::new();
+        if replace {
+            fields.push((FIELD_MOOD.to_owned(), wanted.clone()));
+            let earlier = || is_ours.then(|| self.field(FIELD_MOOD_BEFORE)).flatten();
+            if let Some(replaced) = persons.or_else(earlier) {
+                fields.push((FIELD_MOOD_BEFORE.to_owned(), replaced));
+            }
+        }
+        MoodPlan {
+            after: if replace {
+                Some(wanted.clone())
+            } else {
+                before.clone()
+            },
+            before,
+            kept: !replace,
+            fields,
+        }
     }
 
     /// Applies `change` and writes the file safely: the original is copied to a hidden
@@ -319,6 +401,9 @@ impl TagFile {
         self.rewrite(|file| {
             if !change.kept_existing_genre {
                 file.set_genre(genre_values, |_| true);
+            }
+            if !change.kept_existing_mood {
+                file.native.set_mood(change.mood_after.as_deref());
             }
             for (name, value) in &change.fields {
                 file.native.set_field(name, value);
@@ -373,7 +458,9 @@ impl TagFile {
         let wanted = join(genre_values);
         let genre_as_wanted =
             change.kept_existing_genre || self.genre_fields().iter().all(|field| *field == wanted);
+        let mood_as_wanted = change.kept_existing_mood || self.native.mood() == change.mood_after;
         genre_as_wanted
+            && mood_as_wanted
             && change
                 .fields
                 .iter()

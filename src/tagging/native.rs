@@ -3,13 +3,20 @@
 
 use std::borrow::Cow;
 
-use lofty::id3::v2::Id3v2Tag;
+use lofty::id3::v2::{Frame, FrameId, Id3v2Tag, TextInformationFrame};
 use lofty::mp4::{Atom, AtomData, AtomIdent, Ilst};
 use lofty::ogg::tag::VorbisComments;
 use lofty::tag::Accessor;
+use lofty::TextEncoding;
 
 /// The `mean` of our MP4 freeform atoms (iTunes' own, which every MP4 tagger shows).
 const MP4_MEAN: &str = "com.apple.iTunes";
+
+/// The mood field of Vorbis comments (`MOOD`) and MP4 (`----:com.apple.iTunes:MOOD`), as
+/// lofty's `ItemKey::Mood` maps them; ID3v2 has its own frame, [`ID3_MOOD`].
+const MOOD: &str = "MOOD";
+/// ID3v2.4's mood frame.
+const ID3_MOOD: &str = "TMOO";
 
 /// The tag genrescope writes in, as read from the file.
 pub(super) enum Native {
@@ -93,6 +100,30 @@ impl Native {
         }
     }
 
+    /// The mood field's value (ID3v2 `TMOO`, Vorbis `MOOD`, MP4 `----:com.apple.iTunes:MOOD`).
+    pub(super) fn mood(&self) -> Option<String> {
+        match self {
+            Self::Id3(tag) => tag.get_text(&id3_mood()).map(str::to_owned),
+            _ => self.field(MOOD),
+        }
+    }
+
+    /// Sets the mood field; `None` removes it.
+    pub(super) fn set_mood(&mut self, value: Option<&str>) {
+        match (self, value) {
+            (Self::Id3(tag), Some(value)) => {
+                let frame =
+                    TextInformationFrame::new(id3_mood(), TextEncoding::UTF8, value.to_owned());
+                let _ = tag.insert(Frame::Text(frame));
+            }
+            (Self::Id3(tag), None) => {
+                let _ = tag.remove(&id3_mood()).count();
+            }
+            (native, Some(value)) => native.set_field(MOOD, value),
+            (native, None) => native.remove_field(MOOD),
+        }
+    }
+
     /// The title, if the tag has one.
     pub(super) fn title(&self) -> Option<String> {
         match self {
@@ -110,6 +141,10 @@ impl Native {
             Self::Ilst(tag) => tag.artist().map(Cow::into_owned),
         }
     }
+}
+
+fn id3_mood() -> FrameId<'static> {
+    FrameId::Valid(Cow::Borrowed(ID3_MOOD))
 }
 
 fn freeform(name: &str) -> AtomIdent<'static> {

@@ -1,5 +1,6 @@
 //! A rekordbox library XML (`DJ_PLAYLISTS`, the format of rekordbox's "Import library XML"):
-//! a `COLLECTION` of `TRACK`s with their genre and the top three genres in `Comments`, and a
+//! a `COLLECTION` of `TRACK`s with their genre and the top three genres in `Comments` (with a
+//! mood model, then ` · Mood: Sad · Styles: Ambient`: rekordbox's search reads comments), and a
 //! `PLAYLISTS` tree whose root holds one playlist with every track.
 //!
 //! ```xml
@@ -36,7 +37,8 @@ pub struct Track {
     pub artist: Option<String>,
     /// What the genre field says (the top genre, or a person's genre that was kept).
     pub genre: String,
-    /// `Hip-Hop 71%, R&B / Soul 15%, World 10%`.
+    /// `Hip-Hop 71%, R&B / Soul 15%, World 10%`, then the mood and styles when known
+    /// (` · Mood: Sad · Styles: Ambient`).
     pub comments: String,
     /// In bytes.
     pub size: u64,

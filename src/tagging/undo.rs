@@ -1,9 +1,11 @@
 //! `genrescope untag`'s side of [`TagFile`]: what genrescope changed in a file, undone. The
 //! genre goes back to what it was before genrescope first wrote it ([`FIELD_GENRE_BEFORE`],
-//! or none), unless someone changed it since; every field of ours is removed.
+//! or none), unless someone changed it since, and so does the mood ([`FIELD_MOOD_BEFORE`]);
+//! every field of ours is removed.
 
 use super::{
-    join, Error, TagFile, FIELD_GENRE, FIELD_GENRES, FIELD_GENRE_BEFORE, FIELD_MODEL, FIELD_STYLES,
+    join, Error, TagFile, FIELD_GENRE, FIELD_GENRES, FIELD_GENRE_BEFORE, FIELD_INSTRUMENTS,
+    FIELD_MODEL, FIELD_MOOD, FIELD_MOOD_BEFORE, FIELD_STYLES, FIELD_VOICES,
 };
 
 /// Every field genrescope writes beside the genre.
@@ -13,6 +15,10 @@ pub const OUR_FIELDS: &[&str] = &[
     FIELD_GENRES,
     FIELD_STYLES,
     FIELD_MODEL,
+    FIELD_MOOD,
+    FIELD_MOOD_BEFORE,
+    FIELD_INSTRUMENTS,
+    FIELD_VOICES,
 ];
 
 /// What `untag` changes in a file.
@@ -25,6 +31,11 @@ pub struct Undo {
     pub genre_after: Option<String>,
     /// The genre still holds what genrescope wrote, and is put back.
     pub restores_genre: bool,
+    /// The mood field now, and after: as for the genre.
+    pub mood_before: Option<String>,
+    pub mood_after: Option<String>,
+    /// The mood still holds what genrescope wrote, and is put back.
+    pub restores_mood: bool,
     /// Our fields the file has, all removed.
     pub removed_fields: Vec<String>,
 }
@@ -32,7 +43,7 @@ pub struct Undo {
 impl Undo {
     /// Nothing of genrescope's is left in the file: it is not rewritten.
     pub fn is_nothing(&self) -> bool {
-        !self.restores_genre && self.removed_fields.is_empty()
+        !self.restores_genre && !self.restores_mood && self.removed_fields.is_empty()
     }
 }
 
@@ -48,6 +59,13 @@ impl TagFile {
         } else {
             genre_before.clone()
         };
+        let mood_before = self.native.mood();
+        let restores_mood = mood_before.is_some() && mood_before == self.field(FIELD_MOOD);
+        let mood_after = if restores_mood {
+            self.field(FIELD_MOOD_BEFORE)
+        } else {
+            mood_before.clone()
+        };
         let removed_fields = OUR_FIELDS
             .iter()
             .filter(|name| self.field(name).is_some())
@@ -57,6 +75,9 @@ impl TagFile {
             genre_before,
             genre_after,
             restores_genre,
+            mood_before,
+            mood_after,
+            restores_mood,
             removed_fields,
         }
     }
@@ -76,6 +97,9 @@ impl TagFile {
         self.rewrite(|file| {
             if undo.restores_genre {
                 file.set_genre(&values, |now| now == ours.as_deref());
+            }
+            if undo.restores_mood {
+                file.native.set_mood(undo.mood_after.as_deref());
             }
             for name in &undo.removed_fields {
                 file.native.remove_field(name);
