@@ -84,8 +84,8 @@ fn windows_of(cutter: &WindowCutter, audio: MonoAudio, path: &Path) -> Result<Fi
 }
 
 /// A model and the window cutter for its input: what analyses files with one model. The
-/// commands hold one per model (genre, mood) per thread; each decodes the file at its own
-/// model's rate, so each model's windows are what it would cut live.
+/// commands hold one per model (genre, mood) per thread and analyse each file with all of them
+/// at once ([`analyze_together`]); each model's windows are cut at its own rate, as live.
 pub struct FileAnalyzer {
     pub model: GenreModel,
     pub cutter: WindowCutter,
