@@ -119,7 +119,7 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices")
+        Some("source,model,rank,genre,probability,id,error,mood,mood_id,audioset_styles,instruments,voices")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(

@@ -356,7 +356,7 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     let text_csv = text(&csv.stdout);
     assert!(
         text_csv.starts_with(
-            "source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices\n"
+            "source,model,rank,genre,probability,id,error,mood,mood_id,audioset_styles,instruments,voices\n"
         ),
         "{text_csv}"
     );
