@@ -1,5 +1,6 @@
 //! Analysis cost with the built-in models (the genre model, Accurate and Fast, the light genre
-//! model and the musicnn tagger), each figure a ratio against real time measured in this process:
+//! model and the musicnn tagger) and the mood model, each figure a ratio against real time
+//! measured in this process:
 //! - the plugin's worker pipeline (48 kHz → model rate resampling, streaming features, one
 //!   inference per model hop) as a share of one core;
 //! - `analyze` throughput per core (decode, features, inference of whole files) as a multiple
@@ -249,6 +250,9 @@ fn main() {
     let previous = ModelChoice::File(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("models/musicnn-transfer.onnx"),
     );
+    // The mood model (mn04 and its head), which runs beside the genre model: live, the two
+    // shares add up; `analyze` runs both on every file.
+    let mood = ModelChoice::File(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mood.onnx"));
     let mut speeds = Vec::new();
     for choice in [
         previous,
@@ -256,6 +260,7 @@ fn main() {
         ModelChoice::Fast,
         ModelChoice::MfccCnn,
         ModelChoice::MsdMusicnn,
+        mood,
     ] {
         worker_share(&choice, rounds);
         speeds.push((choice.name(), analyze_speed(&choice, rounds)));

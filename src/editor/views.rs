@@ -2,9 +2,10 @@
 
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke};
 
-use crate::analysis::genre::{GenreView, ModelStatus};
+use crate::analysis::genre::{GenreView, ModelStatus, MoodView};
 use crate::analysis::levels::SILENCE_DBFS;
 use crate::analysis::rolling::HISTORY_SECONDS;
+use crate::audioset::{Category, Heard};
 use crate::inference::decision::ranked;
 use crate::inference::OutputKind;
 use crate::stats::StatsSnapshot;
@@ -77,6 +78,14 @@ pub fn current(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
             RichText::new(styles)
                 .size((headline * 0.4).max(12.0))
                 .color(Color32::LIGHT_GRAY),
+        );
+    }
+    let mood = mood_line(&view.mood, &view.mood.latest, &view.mood.heard);
+    if !mood.is_empty() {
+        ui.label(
+            RichText::new(mood)
+                .size((headline * 0.4).max(12.0))
+                .color(Color32::WHITE),
         );
     }
     ui.add_space(6.0);
@@ -169,6 +178,25 @@ pub fn style_line(labels: &[String], values: &[f32]) -> String {
         .map(|(tag, _)| format::tag(tag))
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// The likeliest mood of `distribution` (in `mood.labels` order) and what was heard:
+/// `Happy / Energetic · House, Disco · Synthesizer · Female singing`; empty before the mood
+/// model's first answer (or without one).
+pub fn mood_line(mood: &MoodView, distribution: &[f32], heard: &Heard) -> String {
+    let Some(&top) = ranked(distribution).first() else {
+        return String::new();
+    };
+    let label = mood.labels.get(top).map_or("", String::as_str);
+    let name = crate::moods::find(label).map_or(label, |m| m.name);
+    let mut parts = vec![format!("{name} {:.0}%", distribution[top] * 100.0)];
+    parts.extend(
+        [Category::Style, Category::Instrument, Category::Voice]
+            .into_iter()
+            .map(|category| heard.names(category))
+            .filter(|names| !names.is_empty()),
+    );
+    parts.join(" · ")
 }
 
 /// Heatmap of the smoothed distribution over the last minutes: one row per genre, named in a
@@ -351,6 +379,10 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     if !styles.is_empty() {
         ui.label(RichText::new(format!("Styles: {styles}")).size(16.0));
     }
+    let mood = mood_line(&view.mood, &view.mood.summary, &Heard::default());
+    if !mood.is_empty() {
+        ui.label(RichText::new(format!("Mood: {mood}")).size(16.0));
+    }
     if let ModelStatus::Ready { hop_s, .. } = view.status {
         ui.label(
             RichText::new(format!(
@@ -423,6 +455,34 @@ fn input_level(view: &GenreView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audioset::Sound;
+
+    #[test]
+    fn the_mood_line_names_the_mood_and_what_was_heard() {
+        let mood = MoodView {
+            labels: ["q1", "q2", "q3", "q4"].map(String::from).into(),
+            ..MoodView::default()
+        };
+        let sound = |name: &str| Sound {
+            name: name.into(),
+            audioset: name.into(),
+            probability: 0.5,
+        };
+        let heard = Heard {
+            styles: vec![sound("House"), sound("Disco")],
+            instruments: vec![sound("Synthesizer")],
+            voices: vec![sound("Female singing")],
+        };
+        assert_eq!(
+            mood_line(&mood, &[0.1, 0.05, 0.15, 0.7], &heard),
+            "Calm / Tender 70% · House, Disco · Synthesizer · Female singing"
+        );
+        assert_eq!(
+            mood_line(&mood, &[0.6, 0.2, 0.1, 0.1], &Heard::default()),
+            "Happy / Energetic 60%"
+        );
+        assert_eq!(mood_line(&mood, &[], &heard), "");
+    }
 
     #[test]
     fn time_axis_labels_stay_apart() {
