@@ -25,7 +25,7 @@ impl PreEmphasis {
     }
 
     /// Filters `samples` (any length, in pieces of a stream) and hands the output to `emit`
-    /// in pieces of at most [`BLOCK`] samples. The stream's first sample only primes the filter.
+    /// in pieces of at most 1024 samples. The stream's first sample only primes the filter.
     pub fn push(&mut self, samples: &[f32], mut emit: impl FnMut(&[f32])) {
         for block in samples.chunks(BLOCK) {
             self.out.clear();

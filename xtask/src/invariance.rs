@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::Context;
 use genrescope::inference::runtime::repository_dirs;
 use genrescope::inference::WindowCutter;
-use genrescope::inference::{analyze_file, GenreModel, ModelChoice, Provider, Runtime};
+use genrescope::inference::{analyze_file, GenreModel, ModelChoice, ModelInput, Provider, Runtime};
 
 use crate::data::dataset::Clip;
 use crate::eval::clips::{map_clips, select_clips};
@@ -76,6 +76,9 @@ impl Group {
     }
 }
 
+/// The research corpus's Nyquist frequency (its clips are 22.05 kHz), in Hz.
+const CORPUS_NYQUIST_HZ: f32 = 11_025.0;
+
 /// One conversion of a clip.
 #[derive(Debug, Clone)]
 pub struct Condition {
@@ -113,14 +116,18 @@ impl Condition {
         }
     }
 
-    /// Every condition of the suite.
-    pub fn all() -> Vec<Condition> {
+    /// Every condition of the suite for a model that reads up to `top_hz` (its top mel band):
+    /// a rate whose Nyquist frequency lies below it, or below the research corpus's own
+    /// (11 025 Hz: its clips are 22.05 kHz), removes audio the model reads, and is
+    /// [`Group::BandLimited`].
+    pub fn all(top_hz: f32) -> Vec<Condition> {
+        let limit = top_hz.min(CORPUS_NYQUIST_HZ);
         let mut conditions = Vec::new();
         for rate in [
             8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000,
             384_000,
         ] {
-            let group = if rate < 16_000 {
+            let group = if (rate as f32) / 2.0 < limit {
                 Group::BandLimited
             } else {
                 Group::Rate
@@ -293,7 +300,13 @@ pub fn suite(
     threads: Option<usize>,
 ) -> anyhow::Result<Outcome> {
     let runtime = Runtime::find(&repository_dirs())?;
-    let conditions = Condition::all();
+    let top_hz = match choice.metadata()?.input {
+        ModelInput::Frames { features, .. } | ModelInput::Hybrid { features, .. } => {
+            features.fmax_hz()
+        }
+        ModelInput::Descriptors { sample_rate, .. } => sample_rate as f32 / 2.0,
+    };
+    let conditions = Condition::all(top_hz);
     let scratch = tempfile::tempdir()?;
     let answers = map_clips(
         clips,
@@ -465,7 +478,7 @@ mod tests {
         .collect();
         let outcome = suite(&clips, &ModelChoice::Builtin, Some(12.0), None).unwrap();
         assert_eq!(outcome.failed, Vec::<String>::new());
-        assert_eq!(outcome.rows.len(), Condition::all().len());
+        assert_eq!(outcome.rows.len(), Condition::all(8_000.0).len());
         for row in outcome.rows {
             assert!(row.meets_targets(), "{row:?}");
         }

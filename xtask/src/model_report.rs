@@ -7,6 +7,8 @@ use std::path::Path;
 /// The shipped genre models, by `genre-v2 --name`: the default ("Accurate") and the fast one.
 pub const DEFAULT_MODEL: &str = "genre-v2";
 pub const FAST_MODEL: &str = "genre-v2-fast";
+/// The shipped mood model, by `genre-v2 --target mood --name`.
+pub const MOOD_MODEL: &str = "mood";
 
 /// A part of `REPORT.md` that a command writes as `<out>/report/<stem>.md`; `train-all` keeps
 /// every one when it rebuilds the rest, in [`Section::all`]'s order.
@@ -34,11 +36,12 @@ impl Section {
     }
 
     /// Every section, in `REPORT.md`'s order (another `--name`'s goes after them).
-    pub fn all() -> [Section; 3] {
+    pub fn all() -> [Section; 4] {
         [
             Section::cv(DEFAULT_MODEL),
             Section::cv(FAST_MODEL),
             Section::distill(),
+            Section::cv(MOOD_MODEL),
         ]
     }
 
