@@ -226,6 +226,28 @@ mod tests {
         }
     }
 
+    /// Every class shown is one the shipped mood model scores (`models/mood.json`'s tags).
+    #[test]
+    fn every_builtin_class_is_a_tag_of_the_mood_model() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mood.json");
+        let metadata: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let tags: Vec<&str> = metadata["context"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(tags.len(), 527, "AudioSet's classes");
+        for class in &Sounds::builtin().classes {
+            assert!(
+                tags.contains(&class.audioset.as_str()),
+                "{}",
+                class.audioset
+            );
+        }
+    }
+
     #[test]
     fn picks_the_most_likely_classes_above_their_threshold_per_category() {
         let sounds = Sounds::parse(

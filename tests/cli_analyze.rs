@@ -119,7 +119,7 @@ fn a_batch_reports_every_file_and_bad_files_do_not_stop_it() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices")
+        Some("source,model,rank,genre,probability,id,error,mood,mood_id,audioset_styles,instruments,voices")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(
@@ -170,14 +170,13 @@ fn an_unusable_model_is_one_clear_error() {
     assert!(output.stdout.is_empty());
 }
 
-/// A second pooled model in the mood slot (any model in the genre model's pooled format: the
-/// fast genre model stands in for the mood model here) adds a `mood` to every analysed file;
-/// a mood model that cannot be loaded leaves the genres as they were, with a note.
+/// The mood model beside the genre model (`--mood-model`, here the shipped `models/mood.onnx`)
+/// adds a `mood` to every analysed file and leaves the genres as they were; a mood model that
+/// cannot be loaded leaves the genres as they were, with a note.
 #[test]
 fn a_mood_model_beside_the_genre_model_adds_a_mood_and_a_missing_one_a_note() {
     let clip = harness::shared_music().join("gtzan/jazz/jazz.00000.ogg");
-    let stand_in =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/genre-v2-fast.onnx");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mood.onnx");
     let run = |mood: &std::path::Path| {
         let output = genrescope(&[
             clip.as_os_str(),
@@ -189,7 +188,7 @@ fn a_mood_model_beside_the_genre_model_adds_a_mood_and_a_missing_one_a_note() {
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         (json, String::from_utf8_lossy(&output.stderr).into_owned())
     };
-    let (with, _) = run(&stand_in);
+    let (with, _) = run(&shipped);
     let (without, note) = run(std::path::Path::new("/nonexistent/mood.onnx"));
     assert!(
         note.contains("genres only") && note.contains("/nonexistent/mood.onnx"),
@@ -198,9 +197,15 @@ fn a_mood_model_beside_the_genre_model_adds_a_mood_and_a_missing_one_a_note() {
     let (file, genre_only) = (&with["files"][0], &without["files"][0]);
     assert!(genre_only.get("mood").is_none(), "{genre_only}");
     assert_eq!(file["tags"]["genres"], genre_only["tags"]["genres"]);
-    // The stand-in's labels are genres: the mood names them as they are, in label order.
+    // The four quadrants in their order, by id and name, summing to 1; `top` the likeliest.
     let quadrants = file["mood"]["quadrants"].as_array().unwrap();
-    assert_eq!(quadrants.len(), 13);
+    for (quadrant, mood) in quadrants.iter().zip(genrescope::moods::MOODS) {
+        assert_eq!(
+            (quadrant["id"].as_str(), quadrant["name"].as_str()),
+            (Some(mood.id), Some(mood.name))
+        );
+    }
+    assert_eq!(quadrants.len(), 4);
     let total: f64 = quadrants
         .iter()
         .map(|q| q["probability"].as_f64().unwrap())
@@ -216,9 +221,24 @@ fn a_mood_model_beside_the_genre_model_adds_a_mood_and_a_missing_one_a_note() {
         })
         .unwrap();
     assert_eq!(file["mood"]["top"], top["id"]);
-    // The fast genre model on the same clip: its distribution is the mood's.
-    let fast = &file["tags"]["genres"].as_array().unwrap()[0];
-    assert_eq!(file["mood"]["top"], fast["label"], "{file}");
+    assert_eq!(file["mood"]["name"], top["name"]);
+    // What AudioSet heard comes from the shipped vocabulary, each at most 3, most likely first.
+    let sounds = genrescope::audioset::Sounds::builtin();
+    for key in ["audioset_styles", "instruments", "voices"] {
+        let heard = file[key].as_array().map_or(&[][..], Vec::as_slice);
+        assert!(heard.len() <= 3, "{key}: {heard:?}");
+        for sound in heard {
+            let class = sounds
+                .classes
+                .iter()
+                .find(|c| c.audioset == sound["audioset"]);
+            assert_eq!(
+                class.map(|c| c.name.as_str()),
+                sound["name"].as_str(),
+                "{sound}"
+            );
+        }
+    }
 }
 
 #[test]

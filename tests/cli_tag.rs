@@ -356,7 +356,7 @@ fn shards_cover_the_catalog_once_and_merge_to_the_single_run() {
     let text_csv = text(&csv.stdout);
     assert!(
         text_csv.starts_with(
-            "source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices\n"
+            "source,model,rank,genre,probability,id,error,mood,mood_id,audioset_styles,instruments,voices\n"
         ),
         "{text_csv}"
     );
@@ -464,22 +464,21 @@ fn tag_and_untag_say_what_they_did_in_file_order() {
     untag_twice(&music, &names);
 }
 
-/// With a mood model (the fast genre model stands in, in the same pooled format), `tag` writes
-/// the mood's name into the file's own mood field and the rekordbox comments, and `untag`
-/// removes it again.
+/// With the mood model (`--mood-model models/mood.onnx`), `tag` writes the mood's name into the
+/// file's own mood field and the rekordbox comments, and `untag` removes it again.
 #[test]
 fn tag_writes_the_mood_and_untag_removes_it() {
     let temporary = fresh_dir("mood");
     let dir = temporary.path();
     let path = dir.join("a.mp3");
     clip("disco", 1, 6, &path, &[]);
-    let stand_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/genre-v2-fast.onnx");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mood.onnx");
     let xml = dir.join("library.xml");
     let run = genrescope(&[
         "tag",
         path.to_str().unwrap(),
         "--mood-model",
-        stand_in.to_str().unwrap(),
+        shipped.to_str().unwrap(),
         "--rekordbox-xml",
         xml.to_str().unwrap(),
     ]);
@@ -493,7 +492,7 @@ fn tag_writes_the_mood_and_untag_removes_it() {
     let out = text(&run.stdout);
     assert!(out.contains(&format!(" · mood \"{mood}\"")), "{out}");
     let library = std::fs::read_to_string(&xml).unwrap();
-    assert!(library.contains(&format!(" · Mood: {mood}\"")), "{library}");
+    assert!(library.contains(&format!(" · Mood: {mood}")), "{library}");
 
     let untag = genrescope(&["untag", path.to_str().unwrap()]);
     assert_eq!(untag.status.code(), Some(0), "{}", text(&untag.stderr));

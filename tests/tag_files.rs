@@ -426,6 +426,7 @@ fn untag_restores_the_file_as_it_was_before_tag() {
         for field in genrescope::tagging::OUR_FIELDS {
             assert_eq!(reread.field(field), None, "{name}: {field}");
         }
+        assert_eq!(reread.mood(), None, "{name}: the mood was not there before");
         assert_eq!(stream_bytes(&path), bytes, "{name}: audio stream bytes");
         assert_eq!(decoded(&path), samples, "{name}: decoded samples");
         assert_eq!(other_tags(&path), others, "{name}: other tags");

@@ -10,6 +10,7 @@ use super::batch::{Fingerprint, Journal, JournalSink, Previous, Record, RunHeade
 use super::files::input_files;
 use super::render::{render, report, FileReport, Output};
 use super::{print_out, run_command, thread_count, Analyzers, Engine, Format, Input, SourceArgs};
+use crate::inference::{analyze_together, FileAnalyzer};
 
 /// `genrescope analyze --help` shows these after the options.
 const EXAMPLES: &str = "\
@@ -78,35 +79,42 @@ pub(super) fn progress(verb: &str, len: usize) -> ProgressBar {
     )
 }
 
-/// The analysis of one file as a report, or its error. With a mood model, a file the genre
-/// model analysed gets its mood too; one the mood model cannot read (too short for its
-/// window) keeps its genre, with the reason on stderr.
+/// The analysis of one file as a report, or its error. With a mood model, both models read
+/// one decode of the file; a file the genre model analysed gets its mood too, and one the
+/// mood model cannot read (too short for its window) keeps its genre, with the reason on
+/// stderr.
 pub(super) fn analyze_one(
     engine: &Engine,
     analyzers: &mut Analyzers,
     path: &Path,
     timeline: bool,
 ) -> FileReport {
+    let mut models: Vec<&mut FileAnalyzer> = std::iter::once(&mut analyzers.genre)
+        .chain(analyzers.mood.as_mut())
+        .collect();
+    let (genre, mood) = match analyze_together(&mut models, path) {
+        Ok(mut outcomes) => {
+            let mood = (outcomes.len() > 1).then(|| outcomes.pop()).flatten();
+            (outcomes.pop().expect("the genre model's"), mood)
+        }
+        Err(e) => (Err(e), None),
+    };
     // The report names the file itself.
-    let outcome = analyzers.genre.analyze(path).map_err(|e| e.reason());
-    let genre_ok = outcome.is_ok();
     let report = report(
         path.display().to_string(),
-        outcome,
+        genre.map_err(|e| e.reason()),
         &engine.model_name,
         &engine.labels,
         &engine.style_labels,
         timeline,
     );
-    let (Some(mood), Some(analyzer), true) = (&engine.mood, &mut analyzers.mood, genre_ok) else {
-        return report;
-    };
-    match analyzer.analyze(path) {
-        Ok(clip) => report.with_mood(mood, &clip),
-        Err(e) => {
+    match (&engine.mood, mood) {
+        (Some(engine), Some(Ok(clip))) if report.error.is_none() => report.with_mood(engine, &clip),
+        (_, Some(Err(e))) if report.error.is_none() => {
             eprintln!("{}: no mood: {}", path.display(), e.reason());
             report
         }
+        _ => report,
     }
 }
 

@@ -79,8 +79,8 @@ pub struct SourceArgs {
     #[arg(long, value_name = "K/N", value_parser = batch::Shard::parse)]
     pub shard: Option<batch::Shard>,
     /// The mood model (mood, styles, instruments, voices): a pooled model `.onnx` with its
-    /// `.json` beside it, or `none`. Default: `mood.onnx` in the per-user model folder or
-    /// beside this binary (or GENRESCOPE_MOOD_MODEL); without one, genres only.
+    /// `.json` beside it, or `none` (genres only). Default: GENRESCOPE_MOOD_MODEL, else
+    /// `mood.onnx` in the per-user model folder or beside this binary, else the built-in one.
     #[arg(long, value_name = "PATH|none")]
     pub mood_model: Option<String>,
 }

@@ -44,7 +44,7 @@ const CATEGORIES: [(Category, &str); 3] = [
 ];
 
 /// The columns CSV adds after `error` (empty without a mood model).
-pub const MOOD_CSV_HEADER: &str = "mood,mood_id,styles,instruments,voices";
+pub const MOOD_CSV_HEADER: &str = "mood,mood_id,audioset_styles,instruments,voices";
 
 /// What one file gave.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -495,7 +495,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "source,model,rank,genre,probability,id,error,mood,mood_id,styles,instruments,voices",
+                "source,model,rank,genre,probability,id,error,mood,mood_id,audioset_styles,instruments,voices",
                 "a.ogg,m,1,Hip-Hop,0.400000,hip-hop,,,,,,",
                 "a.ogg,m,2,Pop or Rock,0.350000,pop|rock,,,,,,",
                 "a.ogg,m,3,R&B / Soul,0.250000,rnb,,,,,,",

@@ -84,10 +84,23 @@ pub fn decode_mono_at(path: &Path, sample_rate: u32) -> Result<MonoAudio, Error>
     decode_path(path, Some(sample_rate))
 }
 
+/// [`decode_mono()`] resampled to each of `sample_rates` (Hz) with the analysis resampler,
+/// from one decode: each result equals [`decode_mono_at()`]'s at its rate. Models at different
+/// rates (the genre and the mood model) analyse one file this way.
+pub fn decode_mono_at_rates(path: &Path, sample_rates: &[u32]) -> Result<Vec<MonoAudio>, Error> {
+    let rates: Vec<Option<u32>> = sample_rates.iter().copied().map(Some).collect();
+    decode_path_at(path, &rates)
+}
+
 fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, Error> {
+    let mut decoded = decode_path_at(path, &[sample_rate])?;
+    Ok(decoded.pop().expect("one rate, one result"))
+}
+
+fn decode_path_at(path: &Path, sample_rates: &[Option<u32>]) -> Result<Vec<MonoAudio>, Error> {
     let decode = || {
         let file = File::open(path).map_err(|err| err.to_string())?;
-        decode_source(Box::new(file), sample_rate)
+        decode_source_at(Box::new(file), sample_rates)
     };
     decode().map_err(|reason| Error::Decode {
         path: path.to_owned(),
@@ -99,9 +112,18 @@ fn decode_path(path: &Path, sample_rate: Option<u32>) -> Result<MonoAudio, Error
 /// or bytes in memory: `std::io::Cursor`). The content decides the format, never the file
 /// name. The error is the reason alone, without a path.
 pub fn decode_source(
-    mut source: Box<dyn MediaSource>,
+    source: Box<dyn MediaSource>,
     sample_rate: Option<u32>,
 ) -> Result<MonoAudio, String> {
+    let mut decoded = decode_source_at(source, &[sample_rate])?;
+    Ok(decoded.pop().expect("one rate, one result"))
+}
+
+/// [`decode_source`] at each of `sample_rates` (`None`: the file's rate), from one decode.
+fn decode_source_at(
+    mut source: Box<dyn MediaSource>,
+    sample_rates: &[Option<u32>],
+) -> Result<Vec<MonoAudio>, String> {
     if source.byte_len() == Some(0) {
         return Err("empty file (0 bytes)".into());
     }
@@ -121,7 +143,7 @@ pub fn decode_source(
             .read_to_end(&mut bytes)
             .map_err(|err| err.to_string())?;
         let audio = au::parse(&bytes)?;
-        let mut sink = MonoSink::new(0, None, sample_rate, MAX_SECONDS);
+        let mut sink = MonoSink::new(0, None, sample_rates, MAX_SECONDS);
         sink.push(&audio.samples, audio.sample_rate, audio.channels)?;
         return sink.finish(0);
     }
@@ -145,7 +167,7 @@ pub fn decode_source(
                 .map(|n| (n as usize).saturating_sub(params.padding.unwrap_or(0) as usize)),
         ),
     };
-    let mut sink = MonoSink::new(delay, exact_frames, sample_rate, MAX_SECONDS);
+    let mut sink = MonoSink::new(delay, exact_frames, sample_rates, MAX_SECONDS);
     let mut decoder = guarded(|| {
         symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions::default())
     })?

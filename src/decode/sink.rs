@@ -7,17 +7,18 @@ use crate::resample::ClipResampler;
 use super::{MonoAudio, TRUNCATION_SECONDS};
 
 /// Where decoded packets go: downmixed, trimmed to the stream's real frames, checked, and
-/// resampled into the output buffer as they arrive.
+/// resampled into one output buffer per output rate as they arrive (one decode serves every
+/// model rate of an analysis).
 pub struct MonoSink {
     /// Frames still to drop at the start (encoder delay).
     delay: usize,
     /// Frames still to keep, when the stream says how many it has.
     frames_left: Option<usize>,
-    /// Output rate in Hz; `None`: the file's rate.
-    output_rate: Option<u32>,
+    /// Output rates in Hz, at least one; `None`: the file's rate.
+    output_rates: Vec<Option<u32>>,
     max_seconds: u32,
-    /// Set by the first packet: the file's rate, channel count and the resampler.
-    stream: Option<(u32, usize, ClipResampler)>,
+    /// Set by the first packet: the file's rate, channel count and a resampler per output rate.
+    stream: Option<(u32, usize, Vec<ClipResampler>)>,
     /// Frames kept so far.
     frames: usize,
     mono: Vec<f32>,
@@ -27,13 +28,14 @@ impl MonoSink {
     pub fn new(
         delay: usize,
         frames: Option<usize>,
-        output_rate: Option<u32>,
+        output_rates: &[Option<u32>],
         max_seconds: u32,
     ) -> Self {
+        debug_assert!(!output_rates.is_empty());
         Self {
             delay,
             frames_left: frames.map(|n| n.saturating_sub(delay)),
-            output_rate,
+            output_rates: output_rates.to_vec(),
             max_seconds,
             stream: None,
             frames: 0,
@@ -43,7 +45,7 @@ impl MonoSink {
 
     /// Takes interleaved samples of `channels` channels at `rate` Hz.
     pub fn push(&mut self, interleaved: &[f32], rate: u32, channels: usize) -> Result<(), String> {
-        let (file_rate, file_channels, resampler) = match &mut self.stream {
+        let (file_rate, file_channels, resamplers) = match &mut self.stream {
             Some(stream) => stream,
             None => {
                 if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate) {
@@ -56,9 +58,15 @@ impl MonoSink {
                 if channels == 0 {
                     return Err("the stream has no channels".into());
                 }
-                let resampler = ClipResampler::new(rate, self.output_rate.unwrap_or(rate))
-                    .map_err(|err| format!("cannot resample {rate} Hz ({err})"))?;
-                self.stream.insert((rate, channels, resampler))
+                let resamplers = self
+                    .output_rates
+                    .iter()
+                    .map(|output| {
+                        ClipResampler::new(rate, output.unwrap_or(rate))
+                            .map_err(|err| format!("cannot resample {rate} Hz ({err})"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                self.stream.insert((rate, channels, resamplers))
             }
         };
         if (*file_rate, *file_channels) != (rate, channels) {
@@ -96,30 +104,38 @@ impl MonoSink {
                 self.max_seconds
             ));
         }
-        resampler.push(&self.mono);
+        for resampler in resamplers {
+            resampler.push(&self.mono);
+        }
         Ok(())
     }
 
-    pub fn finish(self, skipped_packets: usize) -> Result<MonoAudio, String> {
-        let Some((file_rate, channels, resampler)) = self.stream else {
+    /// The decoded audio at each output rate, in the order of the rates.
+    pub fn finish(self, skipped_packets: usize) -> Result<Vec<MonoAudio>, String> {
+        let Some((file_rate, channels, resamplers)) = self.stream else {
             return Err("no decodable audio".into());
         };
         if self.frames == 0 {
             return Err("no decodable audio".into());
         }
         let missing_seconds = self.frames_left.unwrap_or(0) as f64 / f64::from(file_rate);
-        Ok(MonoAudio {
-            samples: resampler.finish(),
-            sample_rate: self.output_rate.unwrap_or(file_rate),
-            file_rate,
-            channels,
-            skipped_packets,
-            missing_seconds: if missing_seconds < TRUNCATION_SECONDS {
-                0.0
-            } else {
-                missing_seconds
-            },
-        })
+        let missing_seconds = if missing_seconds < TRUNCATION_SECONDS {
+            0.0
+        } else {
+            missing_seconds
+        };
+        Ok(resamplers
+            .into_iter()
+            .zip(self.output_rates)
+            .map(|(resampler, rate)| MonoAudio {
+                samples: resampler.finish(),
+                sample_rate: rate.unwrap_or(file_rate),
+                file_rate,
+                channels,
+                skipped_packets,
+                missing_seconds,
+            })
+            .collect())
     }
 }
 
@@ -130,10 +146,10 @@ mod tests {
 
     #[test]
     fn audio_beyond_the_length_limit_is_an_error_not_a_memory_hog() {
-        let mut sink = MonoSink::new(0, None, Some(16_000), 1);
+        let mut sink = MonoSink::new(0, None, &[Some(16_000)], 1);
         sink.push(&[0.1; 16_000], 8_000, 2).unwrap();
         sink.push(&[0.1; 2], 8_000, 2).unwrap_err();
-        let err = MonoSink::new(0, None, None, 1)
+        let err = MonoSink::new(0, None, &[None], 1)
             .push(&[0.1; 8_002], 8_000, 1)
             .unwrap_err();
         assert!(err.contains("longer than 1 s"), "{err}");
@@ -142,12 +158,12 @@ mod tests {
     #[test]
     fn delay_and_padding_are_trimmed_across_packets() {
         // 3 frames of delay, 10 frames in all: frames 3..10 are the audio.
-        let mut sink = MonoSink::new(3, Some(10), None, MAX_SECONDS);
+        let mut sink = MonoSink::new(3, Some(10), &[None], MAX_SECONDS);
         let ramp: Vec<f32> = (0..16).map(|i| i as f32 / 100.0).collect();
         sink.push(&ramp[..2], 8_000, 1).unwrap();
         sink.push(&ramp[2..], 8_000, 1).unwrap();
-        assert_eq!(sink.finish(0).unwrap().samples, ramp[3..10].to_vec());
-        let mut sink = MonoSink::new(0, None, None, MAX_SECONDS);
+        assert_eq!(sink.finish(0).unwrap()[0].samples, ramp[3..10].to_vec());
+        let mut sink = MonoSink::new(0, None, &[None], MAX_SECONDS);
         sink.push(&[0.0; 4], 8_000, 1).unwrap();
         let err = sink.push(&[0.0; 4], 16_000, 1).unwrap_err();
         assert!(err.contains("changes from 1 channels at 8000 Hz"), "{err}");

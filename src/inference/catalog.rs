@@ -62,6 +62,15 @@ const MSD_TAGS: Embedded = Embedded {
     json: include_str!("../../models/msd-musicnn.json"),
 };
 
+/// The mood model (`models/mood.onnx` and its head: EfficientAT mn04's embedding, a head on the
+/// 4Q quadrants, and AudioSet's 527 class probabilities as tags; see `models/REPORT.md`),
+/// run beside the genre model.
+const MOOD: Embedded = Embedded {
+    onnx: include_bytes!("../../models/mood.onnx"),
+    head: Some(include_bytes!("../../models/mood.head.onnx")),
+    json: include_str!("../../models/mood.json"),
+};
+
 /// Which model the analysis runs; saved with the project.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "path")]
@@ -75,19 +84,22 @@ pub enum ModelChoice {
     MfccCnn,
     /// The embedded musicnn tagger (50 Million Song Dataset tags).
     MsdMusicnn,
+    /// The embedded mood model, which runs beside the genre model ([`mood_model`]).
+    Mood,
     /// An `.onnx` file with its `.json` metadata beside it.
     File(PathBuf),
 }
 
 impl ModelChoice {
-    /// `accurate` (or `default`, `builtin`), `fast`, `mfcc-cnn` and `msd-musicnn` name the
-    /// embedded models, anything else a model file.
+    /// `accurate` (or `default`, `builtin`), `fast`, `mfcc-cnn`, `msd-musicnn` and `mood` name
+    /// the embedded models, anything else a model file.
     pub fn parse(text: &str) -> Self {
         match text {
             "accurate" | "default" | "builtin" => Self::Builtin,
             "fast" => Self::Fast,
             "msd-musicnn" => Self::MsdMusicnn,
             "mfcc-cnn" => Self::MfccCnn,
+            "mood" => Self::Mood,
             path => Self::File(PathBuf::from(path)),
         }
     }
@@ -98,6 +110,7 @@ impl ModelChoice {
             Self::Fast => Some(&FAST_GENRES),
             Self::MfccCnn => Some(&LIGHT_GENRES),
             Self::MsdMusicnn => Some(&MSD_TAGS),
+            Self::Mood => Some(&MOOD),
             Self::File(_) => None,
         }
     }
@@ -155,16 +168,17 @@ impl ModelChoice {
     }
 }
 
-/// The mood model's file name (with its `.json` and head beside it), looked for in the
-/// per-user model folder and beside genrescope's binary ([`mood_dirs`]).
+/// The file name of a mood model that replaces the built-in one (with its `.json` and head
+/// beside it), looked for in the per-user model folder and beside genrescope's binary
+/// ([`mood_dirs`]).
 pub const MOOD_MODEL: &str = "mood.onnx";
 
 /// The environment variable that names the mood model file, or `none` for no mood.
 pub const MOOD_MODEL_ENV: &str = "GENRESCOPE_MOOD_MODEL";
 
 /// The mood model: the file [`MOOD_MODEL_ENV`] names, else the first [`MOOD_MODEL`] in `dirs`
-/// (see [`mood_dirs`]). The error says where it was looked for (or that the variable says
-/// `none`); the mood is optional, the genre does not need it.
+/// (see [`mood_dirs`]), else the built-in one ([`ModelChoice::Mood`]). An error only when the
+/// variable says `none`: the mood is optional, the genre does not need it.
 pub fn mood_model(dirs: &[PathBuf]) -> Result<ModelChoice, String> {
     match std::env::var_os(MOOD_MODEL_ENV) {
         Some(value) if value == "none" => Err(format!("{MOOD_MODEL_ENV}=none")),
@@ -173,14 +187,7 @@ pub fn mood_model(dirs: &[PathBuf]) -> Result<ModelChoice, String> {
             .iter()
             .map(|dir| dir.join(MOOD_MODEL))
             .find(|path| path.is_file())
-            .map(ModelChoice::File)
-            .ok_or_else(|| {
-                let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-                format!(
-                    "no {MOOD_MODEL} in {} (or {MOOD_MODEL_ENV})",
-                    looked.join(", ")
-                )
-            }),
+            .map_or(Ok(ModelChoice::Mood), |path| Ok(ModelChoice::File(path))),
     }
 }
 
@@ -247,7 +254,7 @@ mod tests {
 
     #[test]
     fn embedded_metadata_is_valid_and_licensed() {
-        for embedded in [&GENRES, &FAST_GENRES, &LIGHT_GENRES, &MSD_TAGS] {
+        for embedded in [&GENRES, &FAST_GENRES, &LIGHT_GENRES, &MSD_TAGS, &MOOD] {
             let metadata = embedded.metadata();
             metadata.validate().unwrap();
             assert!(metadata.labels.len() >= 2);
@@ -295,11 +302,15 @@ mod tests {
     }
 
     #[test]
-    fn the_mood_model_is_the_first_in_the_folders_and_must_be_pooled() {
+    fn the_mood_model_is_a_file_in_the_folders_or_the_built_in_one() {
         let dir = std::env::temp_dir().join(format!("genrescope-mood-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let missing = mood_model(std::slice::from_ref(&dir)).unwrap_err();
-        assert!(missing.contains(MOOD_MODEL) && missing.contains(&*dir.to_string_lossy()));
+        let builtin = mood_model(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(
+            builtin,
+            ModelChoice::Mood,
+            "none in the folders: the built-in one"
+        );
         std::fs::write(dir.join(MOOD_MODEL), b"").unwrap();
         let found = mood_model(&[PathBuf::from("/nonexistent"), dir.clone()]);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -307,7 +318,14 @@ mod tests {
         let runtime = super::super::runtime::for_tests();
         let per_window = load_pooled(&ModelChoice::MfccCnn, &runtime, Provider::Cpu).err();
         assert!(per_window.unwrap().contains("not a pooled model"));
-        assert!(load_pooled(&ModelChoice::Fast, &runtime, Provider::Cpu).is_ok());
+        let mood = load_pooled(&ModelChoice::Mood, &runtime, Provider::Cpu).unwrap();
+        assert_eq!(mood.metadata.labels, ["q1", "q2", "q3", "q4"]);
+        let tags = mood.metadata.context.unwrap().tags;
+        assert_eq!(tags.len(), 527);
+        // Every class the vocabulary shows is one the built-in mood model scores.
+        for class in &crate::audioset::Sounds::builtin().classes {
+            assert!(tags.contains(&class.audioset), "{}", class.audioset);
+        }
     }
 
     #[test]
@@ -321,6 +339,7 @@ mod tests {
         assert_eq!(ModelChoice::MfccCnn.trade_off(), None);
         assert_eq!(ModelChoice::parse("msd-musicnn"), ModelChoice::MsdMusicnn);
         assert_eq!(ModelChoice::parse("mfcc-cnn"), ModelChoice::MfccCnn);
+        assert_eq!(ModelChoice::parse("mood"), ModelChoice::Mood);
         assert_eq!(
             ModelChoice::parse("models/crnn.onnx"),
             ModelChoice::File("models/crnn.onnx".into())

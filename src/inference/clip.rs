@@ -9,7 +9,7 @@ use super::decision::Decision;
 
 use super::model::GenreModel;
 use super::windows::WindowCutter;
-use crate::decode::decode_mono_at;
+use crate::decode::{decode_mono_at, decode_mono_at_rates, MonoAudio};
 use crate::Error;
 
 /// What a model says about one file, window by window and as a whole.
@@ -52,11 +52,20 @@ pub struct FileWindows {
 /// Decodes `path`, resamples it to the model's rate and cuts every window. Silent files are an
 /// error.
 pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, Error> {
+    windows_of(
+        cutter,
+        decode_mono_at(path, cutter.input().sample_rate())?,
+        path,
+    )
+}
+
+/// Cuts every window of `audio`, decoded from `path` at the cutter's rate. Silent audio, or
+/// audio too short for one window, is an error naming `path`.
+fn windows_of(cutter: &WindowCutter, audio: MonoAudio, path: &Path) -> Result<FileWindows, Error> {
     let unusable = |reason| Error::Decode {
         path: path.to_owned(),
         reason,
     };
-    let audio = decode_mono_at(path, cutter.input().sample_rate())?;
     audio.audible().map_err(unusable)?;
     let windows = cutter.windows(&audio.samples);
     if windows.dim().0 == 0 {
@@ -75,8 +84,8 @@ pub fn file_windows(cutter: &WindowCutter, path: &Path) -> Result<FileWindows, E
 }
 
 /// A model and the window cutter for its input: what analyses files with one model. The
-/// commands hold one per model (genre, mood) per thread; each decodes the file at its own
-/// model's rate, so each model's windows are what it would cut live.
+/// commands hold one per model (genre, mood) per thread and analyse each file with all of them
+/// at once ([`analyze_together`]); each model's windows are cut at its own rate, as live.
 pub struct FileAnalyzer {
     pub model: GenreModel,
     pub cutter: WindowCutter,
@@ -92,6 +101,29 @@ impl FileAnalyzer {
     pub fn analyze(&mut self, path: &Path) -> Result<ClipAnalysis, Error> {
         analyze_file(&mut self.model, &self.cutter, path)
     }
+}
+
+/// Decodes `path` once, at every analyzer's rate, and analyses it with each (the genre model
+/// and the mood model beside it): each outcome equals [`FileAnalyzer::analyze`]'s. A file that
+/// cannot be decoded is the error of all; one silent or too short for a model's window is that
+/// model's error.
+pub fn analyze_together(
+    analyzers: &mut [&mut FileAnalyzer],
+    path: &Path,
+) -> Result<Vec<Result<ClipAnalysis, Error>>, Error> {
+    let rates: Vec<u32> = analyzers
+        .iter()
+        .map(|a| a.cutter.input().sample_rate())
+        .collect();
+    let decoded = decode_mono_at_rates(path, &rates)?;
+    Ok(analyzers
+        .iter_mut()
+        .zip(decoded)
+        .map(|(analyzer, audio)| {
+            let cut = windows_of(&analyzer.cutter, audio, path)?;
+            classify(&mut analyzer.model, &analyzer.cutter, cut)
+        })
+        .collect())
 }
 
 /// Decodes `path`, resamples it to the model's rate and classifies every window through a
@@ -133,4 +165,32 @@ pub fn classify(
         skipped_packets: cut.skipped_packets,
         missing_seconds: cut.missing_seconds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inference::{ModelChoice, Provider};
+
+    /// Two models at two rates (16 and 22.05 kHz) from one decode give what each gives alone.
+    #[test]
+    fn one_decode_serves_models_at_different_rates() {
+        let runtime = crate::inference::runtime::for_tests();
+        let load = |choice: ModelChoice| {
+            FileAnalyzer::new(choice.load(&runtime, Provider::Cpu).unwrap()).unwrap()
+        };
+        let (mut genre, mut light) = (load(ModelChoice::Fast), load(ModelChoice::MfccCnn));
+        let path = crate::research::music_dir().join("gtzan/reggae/reggae.00002.ogg");
+        let together = analyze_together(&mut [&mut genre, &mut light], &path).unwrap();
+        assert_eq!(together.len(), 2);
+        for (outcome, analyzer) in together.into_iter().zip([&mut genre, &mut light]) {
+            let (both, alone) = (outcome.unwrap(), analyzer.analyze(&path).unwrap());
+            assert_eq!(both.answers, alone.answers);
+            assert_eq!(both.summary, alone.summary);
+            assert_eq!(both.seconds, alone.seconds);
+        }
+        let missing = crate::research::music_dir().join("no/such/file.ogg");
+        let error = analyze_together(&mut [&mut genre, &mut light], &missing).unwrap_err();
+        assert!(matches!(error, Error::Decode { .. }), "{error}");
+    }
 }

@@ -15,7 +15,9 @@ pub mod runtime;
 pub mod windows;
 
 pub use catalog::ModelChoice;
-pub use clip::{analyze_file, classify, file_windows, ClipAnalysis, FileAnalyzer, FileWindows};
+pub use clip::{
+    analyze_file, analyze_together, classify, file_windows, ClipAnalysis, FileAnalyzer, FileWindows,
+};
 pub use metadata::{Calibration, ModelInput, ModelMetadata, OutputKind};
 pub use model::GenreModel;
 pub use pipeline::analyze_files;

@@ -112,7 +112,8 @@ pub fn state(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
 }
 
 /// Every tag item of the file as lofty reads it (a generic view of each tag: ID3v2, ID3v1,
-/// RIFF INFO, Vorbis comments, ilst) and its pictures, but the genre and our fields.
+/// RIFF INFO, Vorbis comments, ilst) and its pictures, but the genre, the mood and our fields
+/// (what `genrescope tag` writes).
 pub fn other_tags(path: &Path) -> Vec<String> {
     let tagged = lofty::probe::Probe::open(path)
         .unwrap()
@@ -123,7 +124,8 @@ pub fn other_tags(path: &Path) -> Vec<String> {
     for tag in tagged.tags() {
         for item in tag.items() {
             let line = format!("{:?} {:?} {:?}", tag.tag_type(), item.key(), item.value());
-            if item.key() != lofty::tag::ItemKey::Genre && !line.contains("GENRESCOPE") {
+            let ours = [lofty::tag::ItemKey::Genre, lofty::tag::ItemKey::Mood];
+            if !ours.contains(&item.key()) && !line.contains("GENRESCOPE") {
                 items.push(line);
             }
         }
