@@ -144,6 +144,11 @@ class Report(ctypes.Structure):
         ("summary_top", ctypes.c_uint32),
         ("summary", ctypes.c_float * 64),
         ("message", ctypes.c_uint8 * 512),
+        # The mood model beside the genre model (the hook writes the whole struct: every field
+        # must be here, or it writes past this buffer).
+        ("mood_state", ctypes.c_uint32),
+        ("mood_windows", ctypes.c_uint64),
+        ("mood_labels", ctypes.c_uint32),
     ]
 
 
