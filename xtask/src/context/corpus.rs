@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use genrescope::genres::{LabelKind, Vocabulary};
 use genrescope::moods::{self, MOODS};
 
-use crate::data::dataset::{Clip, Dataset};
+use crate::data::dataset::{Clip, Dataset, LabelsTable};
 use crate::data::split::group_folds;
 
 /// The corpus options `genre-v2` and `distill` share, so that both judge on the same clips,
@@ -248,27 +247,26 @@ impl Corpus {
 
 /// Every clip of a labels table with a quadrant in its `source_path`, by its full path.
 fn quadrants(table: &Path) -> anyhow::Result<BTreeMap<PathBuf, &'static moods::Mood>> {
-    let text = std::fs::read_to_string(table)
-        .with_context(|| format!("cannot read {}", table.display()))?;
-    let root = table.parent().unwrap_or(Path::new("."));
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .context("empty labels table")?
-        .split('\t')
-        .collect();
-    let column = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(path), Some(source)) = (column("path"), column("source_path")) else {
+    let labels_table = LabelsTable::read(table)?;
+    let (Some(path), Some(source)) = (
+        labels_table.column("path"),
+        labels_table.column("source_path"),
+    ) else {
         anyhow::bail!(
             "{}: the mood target needs `path` and `source_path` columns",
             table.display()
         );
     };
-    Ok(lines
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let mood = moods::from_dataset_path(fields.get(source)?)?;
-            Some((root.join(fields.get(path)?.trim()), mood))
+    Ok(labels_table
+        .rows()
+        .filter_map(|fields| {
+            let mood = moods::from_dataset_path(LabelsTable::field(&fields, Some(source)))?;
+            Some((
+                labels_table
+                    .root
+                    .join(LabelsTable::field(&fields, Some(path))),
+                mood,
+            ))
         })
         .collect())
 }

@@ -92,26 +92,17 @@ impl Dataset {
     /// `;`-separated extra genres, `artist`: the group); paths are relative to the table's
     /// folder. Rows without a genre use the first of `genres_all`; rows with neither are skipped.
     pub fn from_labels_table(table: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(table)
-            .with_context(|| format!("cannot read {}", table.display()))?;
-        let root = table.parent().unwrap_or(Path::new("."));
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines
-            .next()
-            .context("empty labels table")?
-            .split('\t')
-            .collect();
-        let column = |name: &str| header.iter().position(|h| *h == name);
+        let labels_table = LabelsTable::read(table)?;
+        let LabelsTable { root, .. } = &labels_table;
+        let column = |name: &str| labels_table.column(name);
         let path_col = column("path").context("labels table has no `path` column")?;
         let genre_col = column("genre").context("labels table has no `genre` column")?;
         let (all_col, artist_col) = (column("genres_all"), column("artist"));
         let licence_col = column("license");
 
         let mut clips = Vec::new();
-        for (line_no, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let field =
-                |col: Option<usize>| col.and_then(|c| fields.get(c)).map_or("", |s| s.trim());
+        for (line_no, fields) in labels_table.rows().enumerate() {
+            let field = |col: Option<usize>| LabelsTable::field(&fields, col);
             let path = field(Some(path_col));
             if path.is_empty() {
                 bail!("{}:{}: no path", table.display(), line_no + 2);
@@ -211,6 +202,51 @@ fn is_audio(path: &Path) -> bool {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A tab-separated labels table: its header and rows as text; paths in it are relative to its
+/// folder, `root`.
+pub struct LabelsTable {
+    pub root: PathBuf,
+    header: Vec<String>,
+    text: String,
+}
+
+impl LabelsTable {
+    pub fn read(table: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(table)
+            .with_context(|| format!("cannot read {}", table.display()))?;
+        let header = text
+            .lines()
+            .next()
+            .context("empty labels table")?
+            .split('\t')
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            root: table.parent().unwrap_or(Path::new(".")).to_owned(),
+            header,
+            text,
+        })
+    }
+
+    /// The index of the column called `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// Every row after the header, its fields in column order.
+    pub fn rows(&self) -> impl Iterator<Item = Vec<&str>> {
+        self.text
+            .lines()
+            .skip(1)
+            .map(|line| line.split('\t').collect())
+    }
+
+    /// Field `col` of a row, trimmed; empty where the column or the field is missing.
+    pub fn field<'a>(fields: &[&'a str], col: Option<usize>) -> &'a str {
+        col.and_then(|c| fields.get(c)).map_or("", |s| s.trim())
+    }
 }
 
 #[cfg(test)]
