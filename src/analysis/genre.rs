@@ -137,8 +137,7 @@ impl GenreAnalyzer {
         self.resets_seen = 0; // the activation reset the counters in `Stats`
         self.level = LevelMeter::default();
         if let Some(Err(message)) = self.genre.as_mut().map(ModelStep::restart_stream) {
-            self.view.status = ModelStatus::Failed(message);
-            self.genre = None;
+            self.stop_genre(message);
         }
         if let Some(Err(message)) = self.mood.as_mut().map(|m| m.step.restart_stream()) {
             self.view.mood.status = ModelStatus::Failed(message);
@@ -191,7 +190,12 @@ impl GenreAnalyzer {
                 };
                 let model = load_pooled(&choice, runtime, settings.provider)?;
                 let sounds = Sounds::current(user_models_dir().as_deref());
-                let (step, status) = ModelStep::new(model, &choice.name())?;
+                let shares_windows = (self.genre.as_ref())
+                    .is_some_and(|genre| genre.model.shares_windows_with(&model));
+                let (step, status) = match shares_windows {
+                    true => ModelStep::follower(model, &choice.name()),
+                    false => ModelStep::new(model, &choice.name())?,
+                };
                 Ok((step, status, sounds.map_err(|e| e.to_string())?))
             });
         let view = &mut self.view.mood;
@@ -267,18 +271,52 @@ impl GenreAnalyzer {
         match step.push(samples) {
             Ok(windows) => {
                 let hop_s = step.hop_s();
-                for classified in windows {
+                let moods = self.follow_genre(samples, &windows);
+                for (classified, mood) in windows.into_iter().zip(moods) {
                     self.show_genre(classified, hop_s);
+                    if let Some(mood) = mood {
+                        self.show_mood(mood);
+                    }
                     self.publish(publish);
                 }
             }
             Err(message) => {
                 nice_plug::nice_error!("genre analysis stopped: {message}");
-                self.view.status = ModelStatus::Failed(message);
-                self.genre = None;
+                self.stop_genre(message);
                 self.publish(publish);
             }
         }
+    }
+
+    /// The mood model's windows when it reads the genre model's ([`ModelStep::follow`]): one
+    /// per genre window, fed the same samples; `None`s when it reads its own (or failed now).
+    fn follow_genre(&mut self, samples: &[f32], windows: &[Classified]) -> Vec<Option<Classified>> {
+        let Some(mood) = self.mood.as_mut().filter(|mood| mood.step.follows()) else {
+            return vec![None; windows.len()];
+        };
+        match mood.step.follow(samples, windows.iter().map(|c| &c.graph)) {
+            Ok(moods) => moods.into_iter().map(Some).collect(),
+            Err(message) => {
+                self.stop_mood(message);
+                vec![None; windows.len()]
+            }
+        }
+    }
+
+    /// Stops the genre analysis with `message`, and a mood model that reads its windows.
+    fn stop_genre(&mut self, message: String) {
+        if self.mood.as_ref().is_some_and(|mood| mood.step.follows()) {
+            self.stop_mood(format!("stopped with the genre model: {message}"));
+        }
+        self.view.status = ModelStatus::Failed(message);
+        self.genre = None;
+    }
+
+    /// Stops the mood analysis with `message`; the genre's goes on.
+    fn stop_mood(&mut self, message: String) {
+        nice_plug::nice_error!("mood analysis stopped: {message}");
+        self.view.mood.status = ModelStatus::Failed(message);
+        self.mood = None;
     }
 
     /// Feeds the mood model; a model that fails stops the mood analysis, not the genre's.
@@ -294,9 +332,7 @@ impl GenreAnalyzer {
                 }
             }
             Err(message) => {
-                nice_plug::nice_error!("mood analysis stopped: {message}");
-                self.view.mood.status = ModelStatus::Failed(message);
-                self.mood = None;
+                self.stop_mood(message);
                 self.publish(publish);
             }
         }
@@ -315,7 +351,8 @@ impl AnalysisStep for GenreAnalyzer {
     type Output = GenreView;
 
     fn inputs(&self) -> usize {
-        1 + usize::from(self.mood.is_some())
+        // A mood model that reads the genre model's windows needs no input of its own.
+        1 + usize::from(self.mood.as_ref().is_some_and(|mood| !mood.step.follows()))
     }
 
     fn sample_rate(&self, input: usize) -> u32 {

@@ -47,6 +47,9 @@ pub struct Classified {
     /// Windows behind the context's answer and in the track, after this window.
     pub context_windows: usize,
     pub track_windows: u64,
+    /// The window graph's output for the window: what a step that follows this one reads
+    /// ([`ModelStep::follow`]).
+    pub graph: Array2<f32>,
 }
 
 impl Classified {
@@ -55,10 +58,14 @@ impl Classified {
     }
 }
 
-/// A loaded model with its streaming window cutter, decision and silence tracking.
+/// A loaded model with its streaming window cutter, decision and silence tracking. A step whose
+/// model [shares its windows](GenreModel::shares_windows_with) with another step's model can
+/// follow that step instead: it cuts no windows and runs no window graph, it reads the other
+/// step's ([`Self::follow`]).
 pub struct ModelStep {
     pub model: GenreModel,
-    feeder: Feeder,
+    /// `None` for a step that follows another.
+    feeder: Option<Feeder>,
     /// The live context and the track since the last reset.
     pub decision: Decision,
     /// Model window in samples at the model rate.
@@ -72,6 +79,23 @@ pub struct ModelStep {
 impl ModelStep {
     /// The step for `model`, and its status as `name`.
     pub fn new(model: GenreModel, name: &str) -> Result<(Self, ModelStatus), String> {
+        let feeder = Feeder::new(&model.metadata.input)?;
+        Ok(Self::with_feeder(model, name, Some(feeder)))
+    }
+
+    /// The step for `model` reading the windows of a step whose model it
+    /// [shares them with](GenreModel::shares_windows_with) ([`Self::follow`]), and its status as
+    /// `name`.
+    pub fn follower(model: GenreModel, name: &str) -> (Self, ModelStatus) {
+        Self::with_feeder(model, name, None)
+    }
+
+    /// Whether this step reads another step's windows.
+    pub fn follows(&self) -> bool {
+        self.feeder.is_none()
+    }
+
+    fn with_feeder(model: GenreModel, name: &str, feeder: Option<Feeder>) -> (Self, ModelStatus) {
         let input = model.metadata.input.clone();
         let rate = input.sample_rate() as f32;
         let status = ModelStatus::Ready {
@@ -83,14 +107,14 @@ impl ModelStep {
             hop_s: input.hop_seconds(),
         };
         let step = Self {
-            feeder: Feeder::new(&input)?,
+            feeder,
             model,
             decision: Decision::default(),
             window_len: (input.window_seconds() * rate).round() as u64,
             position: 0,
             last_loud: None,
         };
-        Ok((step, status))
+        (step, status)
     }
 
     /// The model's rate in Hz.
@@ -107,7 +131,9 @@ impl ModelStep {
     /// and the audio before is not the context of what follows), keeping the track.
     pub fn restart_stream(&mut self) -> Result<(), String> {
         self.decision.reset_context();
-        self.feeder = Feeder::new(&self.model.metadata.input)?;
+        if self.feeder.is_some() {
+            self.feeder = Some(Feeder::new(&self.model.metadata.input)?);
+        }
         Ok(())
     }
 
@@ -116,23 +142,50 @@ impl ModelStep {
     /// was.
     pub fn push(&mut self, samples: &[f32]) -> Result<Vec<Classified>, String> {
         let mut due = Vec::new();
-        self.feeder.push(samples, &mut due);
+        self.feeder
+            .as_mut()
+            .ok_or("this model reads another model's windows")?
+            .push(samples, &mut due);
+        self.track_silence(samples);
+        due.into_iter()
+            .map(|window| {
+                let start = Instant::now();
+                let graph = self.model.graph_outputs(window.view());
+                self.classify(graph.map_err(|e| e.to_string())?, start)
+            })
+            .collect()
+    }
+
+    /// Feeds the same samples as the step this one follows was just fed, with the window graph
+    /// outputs of the windows they completed there ([`Classified::graph`], in order), and
+    /// classifies those windows.
+    pub fn follow<'a>(
+        &mut self,
+        samples: &[f32],
+        graphs: impl IntoIterator<Item = &'a Array2<f32>>,
+    ) -> Result<Vec<Classified>, String> {
+        self.track_silence(samples);
+        graphs
+            .into_iter()
+            .map(|graph| self.classify(graph.clone(), Instant::now()))
+            .collect()
+    }
+
+    /// Moves the stream position past `samples`, noting where the last loud one was.
+    fn track_silence(&mut self, samples: &[f32]) {
         // Windows complete somewhere inside `samples`; attributing the silence of the whole
         // piece to them is exact at the worker's chunk size (a few ms).
         if let Some(i) = samples.iter().rposition(|x| x.abs() > SILENCE_PEAK) {
             self.last_loud = Some(self.position + i as u64 + 1);
         }
         self.position += samples.len() as u64;
-        due.into_iter()
-            .map(|window| self.classify(window))
-            .collect()
     }
 
-    fn classify(&mut self, window: Array3<f32>) -> Result<Classified, String> {
-        let start = Instant::now();
+    /// Classifies one window from its window graph output; `start` is when its inference began.
+    fn classify(&mut self, graph: Array2<f32>, start: Instant) -> Result<Classified, String> {
         let output = self
             .model
-            .outputs(window.view())
+            .follow(graph.clone())
             .map_err(|e| e.to_string())?;
         let silent = self
             .last_loud
@@ -155,6 +208,7 @@ impl ModelStep {
             inference_ms: start.elapsed().as_secs_f32() * 1e3,
             context_windows: self.decision.context_windows(),
             track_windows: self.decision.track_windows(),
+            graph,
         })
     }
 }

@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::metadata::ModelMetadata;
-use super::model::GenreModel;
+use super::model::{GenreModel, ModelParts};
 use super::provider::Provider;
 use super::runtime::Runtime;
 use crate::Error;
 
-/// A model compiled into the binary: ONNX bytes (and a pooled model's head) and metadata JSON.
+/// A model compiled into the binary: ONNX bytes (and a pooled model's heads) and metadata JSON.
 struct Embedded {
     onnx: &'static [u8],
     head: Option<&'static [u8]>,
+    window_head: Option<&'static [u8]>,
     json: &'static str,
 }
 
@@ -33,6 +34,7 @@ impl Embedded {
 const GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/genre-v2.onnx"),
     head: Some(include_bytes!("../../models/genre-v2.head.onnx")),
+    window_head: None,
     json: include_str!("../../models/genre-v2.json"),
 };
 
@@ -44,6 +46,7 @@ const GENRES: Embedded = Embedded {
 const FAST_GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/genre-v2-fast.onnx"),
     head: Some(include_bytes!("../../models/genre-v2-fast.head.onnx")),
+    window_head: None,
     json: include_str!("../../models/genre-v2-fast.json"),
 };
 
@@ -51,6 +54,7 @@ const FAST_GENRES: Embedded = Embedded {
 const LIGHT_GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/mfcc-cnn.onnx"),
     head: None,
+    window_head: None,
     json: include_str!("../../models/mfcc-cnn.json"),
 };
 
@@ -59,6 +63,7 @@ const LIGHT_GENRES: Embedded = Embedded {
 const MSD_TAGS: Embedded = Embedded {
     onnx: include_bytes!("../../models/msd-musicnn.onnx"),
     head: None,
+    window_head: None,
     json: include_str!("../../models/msd-musicnn.json"),
 };
 
@@ -68,6 +73,7 @@ const MSD_TAGS: Embedded = Embedded {
 const MOOD: Embedded = Embedded {
     onnx: include_bytes!("../../models/mood.onnx"),
     head: Some(include_bytes!("../../models/mood.head.onnx")),
+    window_head: None,
     json: include_str!("../../models/mood.json"),
 };
 
@@ -152,16 +158,17 @@ impl ModelChoice {
         }
     }
 
-    /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_memory`]).
+    /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_parts`]).
     pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, Error> {
         match (self.embedded(), self) {
-            (Some(embedded), _) => GenreModel::with_head(
-                runtime,
-                embedded.onnx,
-                embedded.head,
-                embedded.metadata(),
-                provider,
-            ),
+            (Some(embedded), _) => {
+                let parts = ModelParts {
+                    graph: embedded.onnx,
+                    head: embedded.head,
+                    window_head: embedded.window_head,
+                };
+                GenreModel::from_parts(runtime, parts, embedded.metadata(), provider)
+            }
             (None, Self::File(path)) => GenreModel::load(runtime, path, provider),
             (None, _) => unreachable!("every other choice is embedded"),
         }

@@ -104,26 +104,68 @@ impl FileAnalyzer {
 }
 
 /// Decodes `path` once, at every analyzer's rate, and analyses it with each (the genre model
-/// and the mood model beside it): each outcome equals [`FileAnalyzer::analyze`]'s. A file that
-/// cannot be decoded is the error of all; one silent or too short for a model's window is that
-/// model's error.
+/// and the mood model beside it): each outcome equals [`FileAnalyzer::analyze`]'s. Analyzers
+/// whose models [share their windows](GenreModel::shares_windows_with) cut them and run the
+/// window graph once for all. A file that cannot be decoded is the error of all; one silent or
+/// too short for a model's window is that model's error.
 pub fn analyze_together(
     analyzers: &mut [&mut FileAnalyzer],
     path: &Path,
 ) -> Result<Vec<Result<ClipAnalysis, Error>>, Error> {
-    let rates: Vec<u32> = analyzers
-        .iter()
-        .map(|a| a.cutter.input().sample_rate())
-        .collect();
-    let decoded = decode_mono_at_rates(path, &rates)?;
-    Ok(analyzers
-        .iter_mut()
-        .zip(decoded)
-        .map(|(analyzer, audio)| {
-            let cut = windows_of(&analyzer.cutter, audio, path)?;
-            classify(&mut analyzer.model, &analyzer.cutter, cut)
+    // Every analyzer reads the window graph of the first one sharing its windows (itself at
+    // least); only those first ones decode and run.
+    let leaders: Vec<usize> = (0..analyzers.len())
+        .map(|i| {
+            (0..i)
+                .find(|&j| analyzers[j].model.shares_windows_with(&analyzers[i].model))
+                .unwrap_or(i)
         })
-        .collect())
+        .collect();
+    let rates: Vec<u32> = leaders
+        .iter()
+        .enumerate()
+        .filter(|&(i, &leader)| i == leader)
+        .map(|(i, _)| analyzers[i].cutter.input().sample_rate())
+        .collect();
+    let mut decoded = decode_mono_at_rates(path, &rates)?.into_iter();
+    let mut graphs: Vec<Option<Result<GraphWindows, Error>>> = Vec::new();
+    let mut outcomes = Vec::with_capacity(analyzers.len());
+    for (i, analyzer) in analyzers.iter_mut().enumerate() {
+        let graph = if leaders[i] == i {
+            let audio = decoded.next().expect("one decode per leader");
+            let graph = windows_of(&analyzer.cutter, audio, path)
+                .and_then(|cut| graph_windows(&mut analyzer.model, cut));
+            let followed = leaders[i + 1..].contains(&i);
+            graphs.push(followed.then(|| graph.clone()));
+            graph
+        } else {
+            graphs.push(None);
+            graphs[leaders[i]]
+                .clone()
+                .expect("a followed leader comes first")
+        };
+        outcomes.push(graph.and_then(|graph| decide(&mut analyzer.model, &analyzer.cutter, graph)));
+    }
+    Ok(outcomes)
+}
+
+/// A file's window graph outputs, one row per window, and what the decoder said of the file.
+#[derive(Debug, Clone)]
+struct GraphWindows {
+    outputs: Array2<f32>,
+    seconds: f64,
+    skipped_packets: usize,
+    missing_seconds: f64,
+}
+
+/// Runs `model`'s window graph on every window of `cut`.
+fn graph_windows(model: &mut GenreModel, cut: FileWindows) -> Result<GraphWindows, Error> {
+    Ok(GraphWindows {
+        outputs: model.graph_outputs(cut.windows.view())?,
+        seconds: cut.seconds,
+        skipped_packets: cut.skipped_packets,
+        missing_seconds: cut.missing_seconds,
+    })
 }
 
 /// Decodes `path`, resamples it to the model's rate and classifies every window through a
@@ -143,8 +185,18 @@ pub fn classify(
     cutter: &WindowCutter,
     cut: FileWindows,
 ) -> Result<ClipAnalysis, Error> {
-    let outputs = model.outputs(cut.windows.view())?;
-    drop(cut.windows);
+    let graph = graph_windows(model, cut)?;
+    decide(model, cutter, graph)
+}
+
+/// The answers of `model` from the window graph outputs of a file's windows (its own, or those
+/// of a model it shares windows with).
+fn decide(
+    model: &mut GenreModel,
+    cutter: &WindowCutter,
+    graph: GraphWindows,
+) -> Result<ClipAnalysis, Error> {
+    let outputs = model.follow(graph.outputs)?;
     let mut decision = Decision::default();
     let mut answers = Vec::with_capacity(outputs.nrows() * model.metadata.labels.len());
     for row in outputs.rows() {
@@ -161,9 +213,9 @@ pub fn classify(
         tags: track.tags,
         hop_seconds: cutter.input().hop_seconds(),
         window_seconds: cutter.input().window_seconds(),
-        seconds: cut.seconds,
-        skipped_packets: cut.skipped_packets,
-        missing_seconds: cut.missing_seconds,
+        seconds: graph.seconds,
+        skipped_packets: graph.skipped_packets,
+        missing_seconds: graph.missing_seconds,
     })
 }
 

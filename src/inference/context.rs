@@ -3,6 +3,10 @@
 //! statistics (mean, max, standard deviation) of the embeddings of many windows, the last
 //! [`PooledContext::windows`] live and the whole file offline, instead of averaging the answers
 //! of single windows.
+//!
+//! A model whose windows answer themselves can keep that per-window answer in a graph of its own
+//! ([`WindowHead`]): its window graph is then a pre-trained network's values alone, the same
+//! file for every model on that network, and one run of it per window serves them all.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,12 +45,36 @@ pub struct PooledContext {
     /// their mean over the context.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The graph that turns the window graph's first values into the embedding, when the window
+    /// graph is a network's values alone (see [`WindowHead`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_head: Option<WindowHead>,
+}
+
+/// A per-window head in a graph of its own, a file beside the model:
+/// `[windows, inputs]` → `[windows, embedding]`. The window graph's outputs are then `inputs`
+/// network values and the tags; the head's answer replaces the network values, so what is pooled
+/// is the same as when the head is part of the window graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowHead {
+    pub file: String,
+    /// Values of each window graph output the head reads (the first ones).
+    pub inputs: usize,
 }
 
 impl PooledContext {
-    /// Values per window output: the embedding, then the tags.
+    /// Values per window in the decision: the embedding, then the tags.
     pub fn window_width(&self) -> usize {
         self.embedding + self.tags.len()
+    }
+
+    /// Values per output row of the window graph: the window head's inputs (or the embedding),
+    /// then the tags.
+    pub fn graph_width(&self) -> usize {
+        self.window_head
+            .as_ref()
+            .map_or(self.embedding, |head| head.inputs)
+            + self.tags.len()
     }
 
     /// Values the head reads.
@@ -64,15 +92,26 @@ impl PooledContext {
         if !(1..=10_000).contains(&self.windows) {
             return Err(format!("context of {} windows", self.windows));
         }
-        let head = std::path::Path::new(&self.head);
-        if self.head.is_empty() || head.components().count() != 1 {
-            return Err(format!(
-                "head `{}` must be a file name beside the model",
-                self.head
-            ));
+        beside_the_model(&self.head)?;
+        if let Some(head) = &self.window_head {
+            beside_the_model(&head.file)?;
+            if head.inputs == 0 {
+                return Err(format!("window head `{}` reads no values", head.file));
+            }
         }
         Ok(())
     }
+}
+
+/// A graph file named in a model's metadata must be a plain file name, found beside the model.
+fn beside_the_model(file: &str) -> Result<(), String> {
+    let path = std::path::Path::new(file);
+    if file.is_empty() || path.components().count() != 1 || path.file_name().is_none() {
+        return Err(format!(
+            "head `{file}` must be a file name beside the model"
+        ));
+    }
+    Ok(())
 }
 
 /// Running sums over window rows, enough for every [`Pool`]: the context of a live window, a
@@ -192,9 +231,20 @@ mod tests {
             pools: vec![Pool::Mean, Pool::Std],
             windows: 10,
             tags: vec!["a".into()],
+            window_head: None,
         };
         good.validate().unwrap();
         assert_eq!((good.window_width(), good.head_width()), (5, 8));
+        assert_eq!(good.graph_width(), 5);
+        let split = PooledContext {
+            window_head: Some(WindowHead {
+                file: "m.window.onnx".into(),
+                inputs: 384,
+            }),
+            ..good.clone()
+        };
+        split.validate().unwrap();
+        assert_eq!((split.window_width(), split.graph_width()), (5, 385));
         let bad = |f: fn(&mut PooledContext)| {
             let mut c = good.clone();
             f(&mut c);
@@ -205,5 +255,14 @@ mod tests {
         assert!(bad(|c| c.windows = 0));
         assert!(bad(|c| c.head = "../x.onnx".into()));
         assert!(bad(|c| c.embedding = 0));
+        fn window_head(file: &str, inputs: usize) -> Option<WindowHead> {
+            Some(WindowHead {
+                file: file.into(),
+                inputs,
+            })
+        }
+        assert!(bad(|c| c.window_head = window_head("../w.onnx", 4)));
+        assert!(bad(|c| c.window_head = window_head("w.onnx", 0)));
+        assert!(bad(|c| c.window_head = window_head("..", 4)));
     }
 }

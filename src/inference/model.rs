@@ -17,12 +17,27 @@ fn err(context: &str) -> impl Fn(ort::Error) -> Error + '_ {
     move |e| Error::Model(format!("{context}: {e}"))
 }
 
+/// A model's graphs as bytes: the window graph, a pooled model's head, and its window head
+/// where it has one (see [`super::context::WindowHead`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelParts<'a> {
+    pub graph: &'a [u8],
+    pub head: Option<&'a [u8]>,
+    pub window_head: Option<&'a [u8]>,
+}
+
 pub struct GenreModel {
     /// The window graph: `[windows, frames, width]` → one row per window.
     session: Session,
     /// A pooled model's head (`metadata.context`): pooled statistics → probabilities. Tiny, so
     /// it always runs on the CPU.
     head: Option<Session>,
+    /// A pooled model's window head (`context.window_head`): the window graph's network values
+    /// → the window's embedding. Tiny, so it always runs on the CPU.
+    window_head: Option<Session>,
+    /// Which window graph this is: models with the same one (the same bytes, reading the same
+    /// windows) can share its outputs ([`Self::shares_windows_with`]).
+    graph_id: u64,
     pub metadata: ModelMetadata,
     /// The execution provider the session runs on (CPU after a fallback).
     pub provider: Provider,
@@ -47,25 +62,37 @@ impl GenreModel {
                 .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))
         };
         let bytes = read(path)?;
-        let head = match &metadata.context {
-            Some(context) => Some(read(&path.with_file_name(&context.head))?),
-            None => None,
+        let beside = |file: &str| read(&path.with_file_name(file));
+        let context = metadata.context.as_ref();
+        let head = context.map(|c| beside(&c.head)).transpose()?;
+        let window_head = context
+            .and_then(|c| c.window_head.as_ref())
+            .map(|w| beside(&w.file))
+            .transpose()?;
+        let parts = ModelParts {
+            graph: &bytes,
+            head: head.as_deref(),
+            window_head: window_head.as_deref(),
         };
-        Self::with_head(runtime, &bytes, head.as_deref(), metadata, provider)
+        Self::from_parts(runtime, parts, metadata, provider)
             .map_err(|e| Error::Model(format!("{}: {e}", path.display())))
     }
 
-    /// [`Self::with_head`] for a model that classifies each window itself.
+    /// [`Self::from_parts`] for a model that classifies each window itself.
     pub fn from_memory(
         runtime: &Runtime,
         onnx: &[u8],
         metadata: ModelMetadata,
         provider: Provider,
     ) -> Result<Self, Error> {
-        Self::with_head(runtime, onnx, None, metadata, provider)
+        let parts = ModelParts {
+            graph: onnx,
+            ..ModelParts::default()
+        };
+        Self::from_parts(runtime, parts, metadata, provider)
     }
 
-    /// A model from ONNX bytes (the window graph, and the head of a pooled model) and its
+    /// A model from ONNX bytes (the window graph, and the heads of a pooled model) and its
     /// metadata, on `provider` or else the CPU, warmed up by one inference so that the first
     /// real window is not slowed by lazy initialisation.
     ///
@@ -76,30 +103,31 @@ impl GenreModel {
     /// `analyze` with musicnn took ~1.6x as long and, at one window per run, peaked higher: 131
     /// against 108 MB); memory patterns are on because a model's input shape never changes
     /// within a session. What the arena holds is bounded by [`Self::run_windows`].
-    pub fn with_head(
+    pub fn from_parts(
         runtime: &Runtime,
-        onnx: &[u8],
-        head: Option<&[u8]>,
+        parts: ModelParts,
         metadata: ModelMetadata,
         provider: Provider,
     ) -> Result<Self, Error> {
         metadata
             .validate()
             .map_err(|e| Error::Model(e.to_string()))?;
-        let head = match (&metadata.context, head) {
-            (Some(_), Some(bytes)) => Some(
-                session(runtime, bytes, Provider::Cpu)
-                    .map_err(|e| Error::Model(format!("head: not a usable ONNX model: {e}")))?,
-            ),
-            (None, None) => None,
-            (Some(context), None) => {
-                return Err(Error::Model(format!(
-                    "the head {} is missing",
-                    context.head
-                )))
-            }
-            (None, Some(_)) => return Err(Error::Model("a head without a pooled context".into())),
-        };
+        let context = metadata.context.as_ref();
+        let head = cpu_session(
+            runtime,
+            "head",
+            context.map(|c| c.head.as_str()),
+            parts.head,
+        )?;
+        let window_head = cpu_session(
+            runtime,
+            "window head",
+            context
+                .and_then(|c| c.window_head.as_ref())
+                .map(|w| w.file.as_str()),
+            parts.window_head,
+        )?;
+        let onnx = parts.graph;
         let mut failures = Vec::new();
         let mut chosen = None;
         for candidate in provider.candidates(onnx.len()) {
@@ -127,6 +155,8 @@ impl GenreModel {
         let mut model = Self {
             session,
             head,
+            window_head,
+            graph_id: graph_id(onnx),
             metadata,
             provider,
             notice,
@@ -153,13 +183,6 @@ impl GenreModel {
                 outputs.len()
             )));
         }
-        let dims = |outlet: &ort::value::Outlet| -> Vec<i64> {
-            outlet
-                .dtype()
-                .tensor_shape()
-                .map(|s| s.iter().copied().collect())
-                .unwrap_or_default()
-        };
         let expected: Vec<i64> = self
             .metadata
             .input
@@ -183,31 +206,23 @@ impl GenreModel {
             }
             return Ok(());
         };
-        if output.len() != 2 || output[1] != context.window_width() as i64 {
+        if output.len() != 2 || output[1] != context.graph_width() as i64 {
             return Err(Error::Model(format!(
-                "model output is {output:?}, the context describes {} embedding values and {} tags",
-                context.embedding,
+                "model output is {output:?}, the context describes {} values and {} tags",
+                context.graph_width() - context.tags.len(),
                 context.tags.len()
             )));
         }
         let head = self.head.as_ref().expect("checked when loaded");
-        let (head_in, head_out) = (head.inputs(), head.outputs());
-        let expected = [context.head_width() as i64, labels];
-        let found = match (head_in, head_out) {
-            ([input], [output]) => [dims(input), dims(output)],
-            _ => [vec![], vec![]],
-        };
-        if found
-            .iter()
-            .zip(expected)
-            .any(|(d, want)| d.len() != 2 || d[1] != want)
-        {
-            return Err(Error::Model(format!(
-                "head is {:?} → {:?}, the metadata describes [1, {}] → [1, {labels}]",
-                found[0], found[1], expected[0]
-            )));
+        check_head("head", head, [context.head_width() as i64, labels])?;
+        match (&self.window_head, &context.window_head) {
+            (Some(graph), Some(described)) => check_head(
+                "window head",
+                graph,
+                [described.inputs as i64, context.embedding as i64],
+            ),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Calibrated probabilities `[windows, labels]` of a batch of windows
@@ -226,10 +241,52 @@ impl GenreModel {
         })
     }
 
-    /// The window graph's raw outputs, one row per window: probabilities before calibration,
-    /// or a pooled model's embedding and tags. The graph runs on at most
+    /// The windows' raw outputs, one row per window: probabilities before calibration, or a
+    /// pooled model's embedding and tags. The window graph runs on at most
     /// [`Self::run_windows`] windows at a time, so memory does not grow with the batch.
     pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
+        let graph = self.graph_outputs(windows)?;
+        self.follow(graph)
+    }
+
+    /// Whether `other` has the same window graph reading the same windows: its
+    /// [`Self::graph_outputs`] are this model's, so one run serves both ([`Self::follow`]).
+    pub fn shares_windows_with(&self, other: &GenreModel) -> bool {
+        self.graph_id == other.graph_id && self.metadata.input == other.metadata.input
+    }
+
+    /// A pooled model's window rows from its window graph's outputs (this model's, or those of
+    /// a model it [shares windows with](Self::shares_windows_with)): the window head's answer in
+    /// place of the network values, then the tags. Without a window head the rows are the graph
+    /// outputs as they are.
+    pub fn follow(&mut self, graph: Array2<f32>) -> Result<Array2<f32>, Error> {
+        let (Some(window_head), Some(context)) = (&mut self.window_head, &self.metadata.context)
+        else {
+            return Ok(graph);
+        };
+        let inputs = graph.ncols() - context.tags.len();
+        let values = graph
+            .slice(ndarray::s![.., ..inputs])
+            .as_standard_layout()
+            .to_owned();
+        let input = TensorRef::from_array_view(values.view()).map_err(err("window head input"))?;
+        let outputs = window_head
+            .run(ort::inputs![input])
+            .map_err(err("window head failed"))?;
+        let answers = outputs[0]
+            .try_extract_array::<f32>()
+            .map_err(err("window head output"))?
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::Model(format!("window head output: {e}")))?;
+        ndarray::concatenate(
+            Axis(1),
+            &[answers.view(), graph.slice(ndarray::s![.., inputs..])],
+        )
+        .map_err(|e| Error::Model(format!("window head output: {e}")))
+    }
+
+    /// The window graph's outputs, one row per window (see [`Self::outputs`]).
+    pub fn graph_outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
         let mut parts = Vec::new();
         for chunk in windows.axis_chunks_iter(Axis(0), self.run_windows()) {
             let input = TensorRef::from_array_view(chunk).map_err(err("input"))?;
@@ -248,7 +305,7 @@ impl GenreModel {
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
         let width = match &self.metadata.context {
-            Some(context) => context.window_width(),
+            Some(context) => context.graph_width(),
             None => self.metadata.labels.len(),
         };
         match views.len() {
@@ -294,6 +351,62 @@ impl GenreModel {
                 .to_vec(),
         )
     }
+}
+
+/// A session for a pooled model's small graph `file` (its head or window head), on the CPU;
+/// `None` where the metadata names none. `what` names it in errors.
+fn cpu_session(
+    runtime: &Runtime,
+    what: &str,
+    file: Option<&str>,
+    bytes: Option<&[u8]>,
+) -> Result<Option<Session>, Error> {
+    match (file, bytes) {
+        (Some(_), Some(bytes)) => session(runtime, bytes, Provider::Cpu)
+            .map(Some)
+            .map_err(|e| Error::Model(format!("{what}: not a usable ONNX model: {e}"))),
+        (None, None) => Ok(None),
+        (Some(file), None) => Err(Error::Model(format!("the {what} {file} is missing"))),
+        (None, Some(_)) => Err(Error::Model(format!(
+            "a {what} the metadata does not describe"
+        ))),
+    }
+}
+
+/// A head graph must read `[batch, expected[0]]` and answer `[batch, expected[1]]`.
+fn check_head(what: &str, head: &Session, expected: [i64; 2]) -> Result<(), Error> {
+    let found = match (head.inputs(), head.outputs()) {
+        ([input], [output]) => [dims(input), dims(output)],
+        _ => [vec![], vec![]],
+    };
+    if found
+        .iter()
+        .zip(expected)
+        .any(|(d, want)| d.len() != 2 || d[1] != want)
+    {
+        return Err(Error::Model(format!(
+            "{what} is {:?} → {:?}, the metadata describes [1, {}] → [1, {}]",
+            found[0], found[1], expected[0], expected[1]
+        )));
+    }
+    Ok(())
+}
+
+/// An outlet's tensor shape (empty when it is not a tensor).
+fn dims(outlet: &ort::value::Outlet) -> Vec<i64> {
+    outlet
+        .dtype()
+        .tensor_shape()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default()
+}
+
+/// Identifies a window graph by its bytes, for [`GenreModel::shares_windows_with`].
+fn graph_id(onnx: &[u8]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    onnx.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Windows per model run on a GPU provider: musicnn needs ~30 MB of activations per window, so

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use genrescope::genres::{LabelKind, Vocabulary};
-use genrescope::inference::context::{Pool, PooledContext};
+use genrescope::inference::context::{Pool, PooledContext, WindowHead};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
     Calibration, GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime,
@@ -215,10 +215,10 @@ pub fn shipped(
 /// The exported window graph and what its metadata says of it.
 struct WindowGraph {
     onnx: Vec<u8>,
-    /// Values per window before the tags: the chosen layers, or a per-window head's answer.
-    embedding: usize,
+    /// Values per window before the tags: the chosen layers, side by side.
+    values: usize,
     tags: Vec<String>,
-    /// Weights of the networks (their tag layers included) and of a per-window head.
+    /// Weights of the networks (their tag layers included).
     parameters: usize,
 }
 
@@ -275,13 +275,13 @@ fn network_values(
 }
 
 /// The window graph: `[B, frames, bands]` (musicnn's patches, or mn04's windows) →
-/// `[B, embedding + tags]`: the chosen layer of every network, side by side (or, with a
-/// per-window head, that head's answer for the window), then the first network's tag
-/// probabilities. The networks share one input: musicnn networks together, or mn04 alone.
+/// `[B, values + tags]`: the chosen layer of every network, side by side, then the first
+/// network's tag probabilities. The networks share one input: musicnn networks together, or
+/// mn04 alone. A per-window head is a graph of its own (the model's window head), so every
+/// model on the same networks and layer ships the same window graph and can share its runs.
 fn window_graph(
     networks: &[Network],
     layer: Layer,
-    per_window: Option<&Head>,
     weights_root: &Path,
 ) -> anyhow::Result<WindowGraph> {
     let first = *networks
@@ -300,22 +300,15 @@ fn window_graph(
         values.push(network_values(&mut g, network, layer, weights_root)?);
     }
     let mut parts: Vec<String> = values.iter().map(|v| v.layer.clone()).collect();
-    let mut embedding: usize = values.iter().map(|v| v.layer_width).sum();
-    let parameters =
-        per_window.map_or(0, Head::parameters) + values.iter().map(|v| v.parameters).sum::<usize>();
+    let widths: usize = values.iter().map(|v| v.layer_width).sum();
+    let parameters = values.iter().map(|v| v.parameters).sum::<usize>();
     let NetworkValues {
         tags, tag_names, ..
     } = values.swap_remove(0);
-    if let Some(head) = per_window {
-        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let joined = layers::concat(&mut g, &refs, 1);
-        parts = vec![head.export(&mut g, &joined)];
-        embedding = head.classes();
-    }
     parts.push(tags);
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let row = layers::concat(&mut g, &parts, 1);
-    let width = embedding + tag_names.len();
+    let width = widths + tag_names.len();
     let ModelInput::Frames { features, .. } = windows::window_metadata(first, width).input else {
         unreachable!("window graphs read frames");
     };
@@ -329,10 +322,33 @@ fn window_graph(
             "probabilities",
             "genrescope pooled model: window graph",
         ),
-        embedding,
+        values: widths,
         tags: tag_names,
         parameters,
     })
+}
+
+/// The licence line of a model on `networks`: each network's, then the heads'.
+fn licence(networks: &[Network]) -> String {
+    let mut parts = Vec::new();
+    if networks.iter().any(|n| n.is_musicnn()) {
+        parts.push(
+            "musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; see \
+             models/LICENCE-musicnn.md), trained by its author (MSD: Million Song Dataset; MTT: \
+             MagnaTagATune)",
+        );
+    }
+    if networks.iter().any(|n| !n.is_musicnn()) {
+        parts.push(
+            "EfficientAT mn04_as (MIT, Copyright (c) 2022 Florian Schmid; see \
+             models/LICENCE-efficientat.md), trained by its authors on AudioSet",
+        );
+    }
+    format!(
+        "Networks: {}. Heads: trained by genrescope's xtask on ../shared/music clips, which are \
+         for research and evaluation use.",
+        parts.join("; ")
+    )
 }
 
 /// This run as the documented `cargo xtask` command (not the path of the binary that ran it),
@@ -367,22 +383,27 @@ pub fn write(
     let result = &results[chosen];
     let spec = &result.spec;
     let per_window = spec.pools.is_empty();
-    let window = window_graph(
-        &shipped.networks,
-        spec.layer,
-        per_window.then_some(head),
-        &args.corpus.weights,
-    )?;
+    let window = window_graph(&shipped.networks, spec.layer, &args.corpus.weights)?;
     let head_file = format!("{}.head.onnx", args.name);
     let doc = "genrescope pooled genre model: head";
-    let (head_onnx, pools) = if per_window {
-        (
-            head::mean_answer_onnx(corpus.classes.len(), doc),
-            vec![Pool::Mean],
-        )
+    let classes = corpus.classes.len();
+    let (head_onnx, pools, window_head) = if per_window {
+        let file = format!("{}.window.onnx", args.name);
+        let onnx = head.to_onnx(classes, "genrescope pooled genre model: window head");
+        let described = WindowHead {
+            file,
+            inputs: window.values,
+        };
+        let mean = head::mean_answer_onnx(classes, doc);
+        (mean, vec![Pool::Mean], Some((described, onnx)))
     } else {
-        (head.to_onnx(corpus.classes.len(), doc), spec.pools.clone())
+        (head.to_onnx(classes, doc), spec.pools.clone(), None)
     };
+    let embedding = match &window_head {
+        Some(_) => classes,
+        None => window.values,
+    };
+    let parameters = window.parameters + per_window.then(|| head.parameters()).unwrap_or(0);
     let networks: Vec<String> = spec.networks.iter().map(|n| n.name()).collect();
     let cv_table: Vec<serde_json::Value> = results.iter().map(summary).collect();
     let metadata = ModelMetadata {
@@ -402,10 +423,11 @@ pub fn write(
         },
         context: Some(PooledContext {
             head: head_file.clone(),
-            embedding: window.embedding,
+            embedding,
             pools,
             windows: args.live_windows,
             tags: window.tags,
+            window_head: window_head.as_ref().map(|(described, _)| described.clone()),
         }),
         training: json!({
             "command": command_line(),
@@ -417,14 +439,14 @@ pub fn write(
             "folds": { "k": corpus.k, "seed": args.corpus.seed, "grouping": "artist (clips without one: each its own group)" },
             "method": if per_window {
                 format!(
-                    "frozen pre-trained musicnn ({}); a {} head on its standardised {} layer answers each window (partial-label loss, weight decay {weight_decay:e} chosen inside the training folds); the context's answer is the mean of its windows' answers",
+                    "frozen pre-trained networks ({}); a {} head on their standardised {} layer answers each window (a window head of its own) (partial-label loss, weight decay {weight_decay:e} chosen inside the training folds); the context's answer is the mean of its windows' answers",
                     networks.join(" + "),
                     spec.classifier.name(),
                     spec.layer.name()
                 )
             } else {
                 format!(
-                    "frozen pre-trained musicnn ({}); {} of its {} layer over the context's windows; {} head on standardised pooled statistics, partial-label loss, weight decay {weight_decay:e} (chosen inside the training folds)",
+                    "frozen pre-trained networks ({}); {} of their {} layer over the context's windows; {} head on standardised pooled statistics, partial-label loss, weight decay {weight_decay:e} (chosen inside the training folds)",
                     networks.join(" + "),
                     spec.pools.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
                     spec.layer.name(),
@@ -434,7 +456,7 @@ pub fn write(
             "settings": settings,
             "chosen": result.candidate,
             "shipped_networks": shipped,
-            "parameters": window.parameters,
+            "parameters": parameters,
             "cross_validation": cv_table,
             "exploration": exploration,
         }),
@@ -443,11 +465,7 @@ pub fn write(
             "cv": summary(result),
             "calibration": calibration,
         }),
-        licence: "Networks: musicnn 0.1.0 (ISC, Copyright (c) 2019 Music Technology Group, UPF; \
-                  see models/LICENCE-musicnn.md), trained by its author (MSD: Million Song \
-                  Dataset; MTT: MagnaTagATune). Head: trained by genrescope's xtask on \
-                  ../shared/music clips, which are for research and evaluation use."
-            .into(),
+        licence: licence(&shipped.networks),
     };
     metadata
         .validate()
@@ -455,6 +473,9 @@ pub fn write(
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join(format!("{}.onnx", args.name));
     std::fs::write(args.out.join(&head_file), &head_onnx)?;
+    if let Some((described, onnx)) = &window_head {
+        std::fs::write(args.out.join(&described.file), onnx)?;
+    }
     crate::train::write_model(&path, &window.onnx, &metadata)?;
     // The written files load as the plugin loads them.
     let runtime = Runtime::find(&repository_dirs())?;

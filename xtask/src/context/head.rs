@@ -52,7 +52,6 @@ pub struct Head {
     mean: Vec<f32>,
     std: Vec<f32>,
     net: DenseHead,
-    classes: usize,
 }
 
 /// Per-feature mean and standard deviation of `x`'s rows; a constant feature gets 1.
@@ -145,15 +144,10 @@ pub fn train(
         mean,
         std,
         net: net.valid(),
-        classes,
     }
 }
 
 impl Head {
-    pub fn classes(&self) -> usize {
-        self.classes
-    }
-
     /// Weights of the classifier (the standardisation's mean and std are constants beside it).
     pub fn parameters(&self) -> usize {
         self.net.num_params()
