@@ -178,6 +178,23 @@ impl Sounds {
     }
 }
 
+/// The tags of a model that are shown as they are, by their own names beside the genre (a
+/// tagger's style tags, e.g. musicnn's `dance`, `House`): all of them, unless they are AudioSet's
+/// classes. Those are shown only through [`Sounds::pick`], by their display names and above
+/// their thresholds, never as a bare list of the most likely of 527 classes. They are told apart
+/// by the names: a model whose tags hold most of the built-in file's classes has AudioSet's.
+pub fn shown_as_tags(tags: &[String]) -> Vec<String> {
+    let classes = &Sounds::builtin().classes;
+    let known = classes
+        .iter()
+        .filter(|class| tags.contains(&class.audioset))
+        .count();
+    match 2 * known > classes.len() {
+        true => Vec::new(),
+        false => tags.to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +357,20 @@ mod tests {
         let user = Sounds::current(Some(&dir));
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(user.unwrap().classes.len(), 1);
+    }
+    #[test]
+    fn audioset_classes_are_never_shown_as_bare_tags() {
+        let musicnn: Vec<String> = ["rock", "dance", "House", "guitar", "Hip-Hop", "funk"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(shown_as_tags(&musicnn), musicnn);
+        let audioset: Vec<String> = Sounds::builtin()
+            .classes
+            .iter()
+            .map(|c| c.audioset.clone())
+            .chain(["Speech".to_owned(), "Music".to_owned()])
+            .collect();
+        assert!(shown_as_tags(&audioset).is_empty());
+        assert!(shown_as_tags(&[]).is_empty());
     }
 }

@@ -10,7 +10,7 @@ use super::levels::{LevelMeter, Levels};
 use super::model_step::{Classified, ModelStep};
 use super::rolling::{Rolling, WindowAnswer};
 use super::{AnalysisSettings, AnalysisStep, SettingsSource};
-use crate::audioset::{Heard, Sounds};
+use crate::audioset::{shown_as_tags, Heard, Sounds};
 use crate::inference::catalog::{load_pooled, mood_dirs, mood_model, user_models_dir};
 use crate::inference::runtime::default_dirs;
 use crate::inference::{ModelChoice, Runtime};
@@ -31,7 +31,8 @@ pub struct GenreView {
     /// The model's labels, in output order.
     pub labels: Arc<[String]>,
     /// The model's style and mood tags (a pooled model's tags, e.g. musicnn's `dance`,
-    /// `House`, `00s`; empty for others).
+    /// `House`, `00s`; empty for others, and for AudioSet's classes, which the mood line shows:
+    /// see [`shown_as_tags`]).
     pub style_labels: Arc<[String]>,
     /// Calibrated probabilities after the latest non-silent window (empty before the first): a
     /// pooled model's answer for the context ending with it.
@@ -164,7 +165,7 @@ impl GenreAnalyzer {
                     .metadata
                     .context
                     .as_ref()
-                    .map_or_else(Vec::new, |c| c.tags.clone())
+                    .map_or_else(Vec::new, |c| shown_as_tags(&c.tags))
                     .into();
                 self.view.status = status;
                 self.genre = Some(step);

@@ -30,7 +30,7 @@ use std::sync::mpsc;
 
 use clap::{Args, ValueEnum};
 
-use crate::audioset::Sounds;
+use crate::audioset::{shown_as_tags, Sounds};
 use crate::inference::catalog::{load_pooled, mood_dirs, mood_model, user_models_dir};
 use crate::inference::runtime::default_dirs;
 use crate::inference::{FileAnalyzer, ModelChoice, ModelMetadata, Provider, Runtime};
@@ -117,7 +117,8 @@ pub struct Engine {
     provider: Provider,
     /// The model's output labels, in output order.
     pub labels: Vec<String>,
-    /// The names of a pooled model's style tags (empty for other models).
+    /// The names of a pooled model's style tags (empty for other models, and for AudioSet's
+    /// classes: see [`shown_as_tags`]).
     pub style_labels: Vec<String>,
     /// The model's short name (`genre-v2`).
     pub model_name: String,
@@ -156,7 +157,7 @@ impl Engine {
             style_labels: metadata
                 .context
                 .as_ref()
-                .map_or_else(Vec::new, |c| c.tags.clone()),
+                .map_or_else(Vec::new, |c| shown_as_tags(&c.tags)),
             model_name: metadata.name.clone(),
             model_id: [Some(model_id(metadata)), mood_id]
                 .into_iter()
