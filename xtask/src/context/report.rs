@@ -17,9 +17,10 @@ use crate::markdown;
 use crate::metrics::Confusion;
 use crate::model_report::{Section, DEFAULT_MODEL};
 
-/// The cross-validation table of candidate [`summary`]s, `chosen` in bold.
-fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) {
-    *md += &markdown::header([
+/// The cross-validation table of candidate [`summary`]s, `chosen` in bold; the columns of
+/// umbrella and multi-genre clips only where the corpus has such clips (`sets`).
+fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>, sets: bool) {
+    let mut header = vec![
         "candidate (networks, layer, pools, classifier)",
         "single acc",
         "single macro-F1",
@@ -27,7 +28,11 @@ fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) {
         "multi top-in-set",
         "first window acc",
         "s",
-    ]);
+    ];
+    if !sets {
+        header.retain(|h| !h.ends_with("top-in-set"));
+    }
+    *md += &markdown::header(header);
     let pm = |s: &serde_json::Value| {
         format!(
             "{:.3} ± {:.3}",
@@ -43,15 +48,19 @@ fn table(md: &mut String, results: &[serde_json::Value], chosen: Option<&str>) {
         } else {
             ""
         };
-        *md += &markdown::row([
+        let mut row = vec![
             format!("{mark}{candidate}{mark}{today}"),
             pm(&r["single_accuracy"]),
             pm(&r["single_macro_f1"]),
-            pm(&r["partial_top_in_set"]),
-            pm(&r["multi_top_in_set"]),
+        ];
+        if sets {
+            row.extend([pm(&r["partial_top_in_set"]), pm(&r["multi_top_in_set"])]);
+        }
+        row.extend([
             pm(&r["first_window_single_accuracy"]),
             format!("{:.0}", r["seconds"].as_f64().unwrap_or(f64::NAN)),
         ]);
+        *md += &markdown::row(row);
     }
 }
 
@@ -171,19 +180,24 @@ pub fn write_cv(
     }
     writeln!(
         md,
-        "Protocol: {}-fold cross-validation on the whole corpus, artists never on two sides (clips without a known artist are their own group), the same folds for every candidate. Each head's weight decay is chosen from {:?} on {} of the training part's own folds (criterion: single-genre macro-F1 and top-in-set over all clips, equally weighted), then the head is trained on the whole training part and scored once on the held-out fold. Training rows: each clip's whole-clip pool plus {} random sub-contexts (1 window to the whole clip); {} full-batch Adam steps at {}. Scores are of whole clips: single-genre clips by accuracy and macro-F1; umbrella and multi-genre clips by whether the top genre is one of theirs. *First window*: single-genre accuracy from the first 3-s window alone (the first live answer). Mean ± standard deviation over the folds.\n",
+        "Protocol: {}-fold cross-validation on the whole corpus, artists never on two sides (clips without a known artist are their own group), the same folds for every candidate. Each head's weight decay is chosen from {:?} on {} of the training part's own folds (criterion: single-genre macro-F1 and top-in-set over all clips, equally weighted), then the head is trained on the whole training part and scored once on the held-out fold. Training rows: each clip's whole-clip pool plus {} random sub-contexts (1 window to the whole clip); {} full-batch Adam steps at {}. Scores are of whole clips: {}. *First window*: single-genre accuracy from the first 3-s window alone (the first live answer). Mean ± standard deviation over the folds.\n",
         corpus.k,
         settings.grid,
         settings.inner_folds,
         settings.contexts,
         settings.steps,
-        settings.learning_rate
+        settings.learning_rate,
+        match corpus.target {
+            Target::Genre => "single-genre clips by accuracy and macro-F1; umbrella and multi-genre clips by whether the top genre is one of theirs",
+            Target::Mood => "accuracy and macro-F1 (every clip has one quadrant)",
+        }
     )?;
     let summaries: Vec<serde_json::Value> = results.iter().map(summary).collect();
+    let sets = corpus.clips.iter().any(|c| c.kind != LabelKind::Single);
     let chosen_name = chosen.map(|(c, ..)| results[c].candidate.as_str());
     if let Some(exploration) = run.exploration {
         writeln!(md, "**Exploration** ({}):\n", exploration.note)?;
-        table(&mut md, &exploration.results, None);
+        table(&mut md, &exploration.results, None, sets);
         writeln!(
             md,
             "\n**Decision run** (`--only`: the leading candidates again{}; the default is the simplest candidate running at most {} network(s) within one standard error of the best single-genre macro-F1):\n",
@@ -195,7 +209,7 @@ pub fn write_cv(
             run.max_networks
         )?;
     }
-    table(&mut md, &summaries, chosen_name);
+    table(&mut md, &summaries, chosen_name, sets);
     if let Some((c, calibration, shipped)) = chosen {
         let png = format!("{model}-confusion.png");
         write_chosen(&mut md, (&dir, &png), &name, &results[c], calibration)?;
