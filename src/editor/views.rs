@@ -187,8 +187,7 @@ pub fn mood_line(mood: &MoodView, distribution: &[f32], heard: &Heard) -> String
     let Some(&top) = ranked(distribution).first() else {
         return String::new();
     };
-    let label = mood.labels.get(top).map_or("", String::as_str);
-    let name = crate::moods::find(label).map_or(label, |m| m.name);
+    let name = crate::moods::name_of(mood.labels.get(top).map_or("", String::as_str));
     let mut parts = vec![format!("{name} {:.0}%", distribution[top] * 100.0)];
     parts.extend(
         [Category::Style, Category::Instrument, Category::Voice]
