@@ -378,7 +378,7 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     if !styles.is_empty() {
         ui.label(RichText::new(format!("Styles: {styles}")).size(16.0));
     }
-    let mood = mood_line(&view.mood, &view.mood.summary, &Heard::default());
+    let mood = mood_line(&view.mood, &view.mood.rolling.summary(), &Heard::default());
     if !mood.is_empty() {
         ui.label(RichText::new(format!("Mood: {mood}")).size(16.0));
     }
