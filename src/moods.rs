@@ -44,6 +44,12 @@ pub fn find(id: &str) -> Option<&'static Mood> {
     MOODS.iter().find(|m| m.id.eq_ignore_ascii_case(id.trim()))
 }
 
+/// How a mood model's label reads: its quadrant's name (`q2` → `Tense / Angry`), or the label
+/// itself when it names no quadrant.
+pub fn name_of(label: &str) -> &str {
+    find(label).map_or(label, |m| m.name)
+}
+
 /// The quadrant a 4Q dataset path names (`Dataset/Q2/MT0000011357.mp3` → `q2`).
 pub fn from_dataset_path(path: &str) -> Option<&'static Mood> {
     path.split(['/', '\\']).find_map(|part| {
@@ -84,7 +90,7 @@ impl MoodReading {
             .zip(probabilities)
             .map(|(label, &probability)| Quadrant {
                 id: find(label).map_or_else(|| label.clone(), |m| m.id.to_owned()),
-                name: find(label).map_or_else(|| label.clone(), |m| m.name.to_owned()),
+                name: name_of(label).to_owned(),
                 probability,
             })
             .collect();
@@ -120,6 +126,12 @@ mod tests {
         assert!(from_dataset_path("Dataset/Q5/x.mp3").is_none());
         assert!(from_dataset_path("sample_audio/chacha.mp3").is_none());
         assert_eq!(find("Q1").unwrap().name, "Happy / Energetic");
+        assert_eq!(name_of("q3"), "Sad");
+        assert_eq!(
+            name_of("valence"),
+            "valence",
+            "not a quadrant: the label as it is"
+        );
     }
     #[test]
     fn a_reading_names_the_quadrants_and_the_most_likely_one() {

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::{AnalysisSettings, SettingsSource};
 
@@ -28,6 +29,22 @@ pub struct GenrescopeParams {
     /// Editor window size in logical pixels (width, height); saved with the project.
     #[persist = "editor-size"]
     pub editor_size: Arc<RwLock<(u32, u32)>>,
+
+    /// What the editor's history heatmap shows; saved with the project (older projects, which
+    /// lack it, open on the genre).
+    #[persist = "history"]
+    pub history: Arc<RwLock<HistoryShows>>,
+}
+
+/// Which model's history the editor's heatmap shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryShows {
+    /// One row per genre (or tag) of the genre model.
+    #[default]
+    Genre,
+    /// One row per mood of the mood model.
+    Mood,
 }
 
 impl SettingsSource for GenrescopeParams {
@@ -57,6 +74,7 @@ impl Default for GenrescopeParams {
             .with_step_size(0.1),
             settings: Arc::new(RwLock::new(AnalysisSettings::default())),
             editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
+            history: Arc::default(),
         }
     }
 }
@@ -107,5 +125,19 @@ mod tests {
             clamp_saved_values(&mut state);
             assert!(matches!(state.params["smoothing"], ParamValue::F32(v) if v == loaded));
         }
+    }
+
+    #[test]
+    fn the_history_choice_round_trips_and_older_projects_open_on_the_genre() {
+        let old = std::collections::BTreeMap::from([("editor-size".into(), "[900,600]".into())]);
+        let params = GenrescopeParams::default();
+        params.deserialize_fields(&old);
+        assert_eq!(*params.history.read().unwrap(), HistoryShows::Genre);
+        *params.history.write().unwrap() = HistoryShows::Mood;
+        let saved = params.serialize_fields();
+        assert_eq!(saved["history"], r#""mood""#);
+        let reloaded = GenrescopeParams::default();
+        reloaded.deserialize_fields(&saved);
+        assert_eq!(*reloaded.history.read().unwrap(), HistoryShows::Mood);
     }
 }

@@ -76,9 +76,12 @@ pub struct MoodView {
     pub sounds: Vec<f32>,
     /// The styles, instruments and voices `sounds` holds (`models/audioset.toml`).
     pub heard: Heard,
-    /// The mood distribution and mean AudioSet probabilities of the track since the last
-    /// reset (empty before its first window).
-    pub summary: Vec<f32>,
+    /// As the genre's [`GenreView::rolling`]: the smoothed mood distribution, its history (one
+    /// entry per mood window, silent ones as gaps) and the track's mood since the last reset,
+    /// in `labels` order.
+    pub rolling: Rolling,
+    /// Mean AudioSet probabilities of the track since the last reset (empty before its first
+    /// window).
     pub summary_sounds: Vec<f32>,
     /// Windows the mood model classified since it was loaded.
     pub windows: u64,
@@ -247,20 +250,30 @@ impl GenreAnalyzer {
         view.rolling.push(answer, self.settings.smoothing_s());
     }
 
-    /// Updates the mood view with one mood window (silent ones leave it as it was).
+    /// Updates the mood view with one mood window. Silent windows leave the answer and the
+    /// summary as they were, and are gaps in the history.
     fn show_mood(&mut self, classified: Classified) {
         let (Some(mood), view) = (&self.mood, &mut self.view.mood) else {
             return;
         };
+        let silent = classified.silent();
         if let Some((answer, track)) = classified.answers {
             view.heard = mood.sounds.pick(&view.tags, &answer.tags);
             view.latest = answer.probabilities;
             view.sounds = answer.tags;
-            view.summary = track.probabilities;
+            view.rolling
+                .set_summary(track.probabilities, classified.track_windows);
             view.summary_sounds = track.tags;
         }
         view.inference_ms = classified.inference_ms;
         view.windows += 1;
+        let answer = WindowAnswer {
+            time_s: classified.time_s,
+            hop_s: mood.step.hop_s(),
+            probabilities: &view.latest,
+            silent,
+        };
+        view.rolling.push(answer, self.settings.smoothing_s());
     }
 
     /// Feeds the genre model; a model that fails stops the genre analysis with the reason.
@@ -372,7 +385,7 @@ impl AnalysisStep for GenreAnalyzer {
             self.resets_seen = resets;
             self.view.rolling.reset_summary();
             self.view.summary_styles.clear();
-            self.view.mood.summary.clear();
+            self.view.mood.rolling.reset_summary();
             self.view.mood.summary_sounds.clear();
             let mood = self.mood.as_mut().map(|m| &mut m.step);
             for step in self.genre.iter_mut().chain(mood) {
@@ -593,7 +606,7 @@ mod tests {
         }
         let last = published.last().unwrap();
         for (live, offline) in [
-            (&last.mood.summary, &offline.summary),
+            (&last.mood.rolling.summary(), &offline.summary),
             (&last.mood.summary_sounds, &offline.tags),
         ] {
             assert_eq!(live.len(), offline.len());
@@ -723,5 +736,81 @@ mod tests {
             .fetch_add(1, Ordering::Relaxed);
         assert_eq!(analyzer.poll().unwrap().rolling.summary_windows, 0);
         assert!(analyzer.poll().is_none(), "nothing changed since");
+    }
+
+    /// Feeds every input `silent_s` seconds of silence then `loud_s` seconds of noise, in
+    /// chunks of 1/16 s as the worker does; returns every published view.
+    fn feed_silence_then_noise(
+        analyzer: &mut GenreAnalyzer,
+        silent_s: u32,
+        loud_s: u32,
+    ) -> Vec<GenreView> {
+        let mut published = Vec::new();
+        for input in 0..analyzer.inputs() {
+            let rate = analyzer.sample_rate(input) as usize;
+            let audio: Vec<f32> = (0..rate * (silent_s + loud_s) as usize)
+                .map(|i| match i < rate * silent_s as usize {
+                    true => 0.0,
+                    false => ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.5,
+                })
+                .collect();
+            for chunk in audio.chunks(rate / 16) {
+                analyzer.process(input, chunk, &mut |view| published.push(view));
+            }
+        }
+        published
+    }
+
+    /// Every mood window enters the mood's history as the genre's windows enter the genre's
+    /// (silent ones as gaps, one hop apart); a summary reset clears the mood summary with the
+    /// genre's and keeps both histories.
+    #[test]
+    fn the_mood_history_holds_every_mood_window_and_outlives_a_summary_reset() {
+        let mut analyzer = analyzer();
+        let mood = &analyzer.view.mood;
+        assert!(matches!(mood.status, ModelStatus::Ready { .. }), "{mood:?}");
+        let published = feed_silence_then_noise(&mut analyzer, 4, 12);
+        let mood = &published.last().unwrap().mood;
+        let history = &mood.rolling.history;
+        assert!(mood.windows >= 4, "{} mood windows", mood.windows);
+        assert_eq!(history.len() as u64, mood.windows, "one entry per window");
+        let silent = history
+            .iter()
+            .take_while(|e| e.probabilities.is_none())
+            .count();
+        assert!(silent >= 1, "the silence is a gap");
+        assert!(history.iter().skip(silent).all(|e| e
+            .probabilities
+            .as_ref()
+            .is_some_and(|p| p.len() == mood.labels.len())));
+        let loud = (history.len() - silent) as u64;
+        assert_eq!(mood.rolling.summary_windows, loud);
+        let last = history.back().unwrap().probabilities.as_ref();
+        assert_eq!(last, Some(&mood.rolling.smoothed));
+        let ModelStatus::Ready { hop_s, .. } = mood.status else {
+            panic!("{mood:?}");
+        };
+        for pair in history.iter().collect::<Vec<_>>().windows(2) {
+            let step = pair[1].time_s - pair[0].time_s;
+            assert!(
+                (step - f64::from(hop_s)).abs() <= 1.0 / 16.0,
+                "{step} s apart"
+            );
+        }
+
+        analyzer
+            .stats
+            .summary_resets
+            .fetch_add(1, Ordering::Relaxed);
+        let view = analyzer.poll().unwrap();
+        assert_eq!(view.mood.rolling.summary_windows, 0);
+        assert!(view.mood.rolling.summary().is_empty());
+        assert!(view.mood.summary_sounds.is_empty());
+        assert_eq!(
+            view.mood.rolling.history, *history,
+            "history survives a reset"
+        );
+        assert_eq!(view.mood.rolling.smoothed, mood.rolling.smoothed);
+        assert_eq!(view.rolling.summary_windows, 0, "with the genre's");
     }
 }

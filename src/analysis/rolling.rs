@@ -36,7 +36,7 @@ pub struct WindowAnswer<'a> {
     pub time_s: f64,
     /// Time since the previous window, in seconds.
     pub hop_s: f32,
-    /// The window's genre distribution.
+    /// The window's distribution (the genre's, or the mood's).
     pub probabilities: &'a [f32],
     /// Whether the window was silence: it then only marks the history.
     pub silent: bool,

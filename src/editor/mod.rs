@@ -1,5 +1,5 @@
-//! The editor: the live genre distribution, its history, the track summary with tag export,
-//! the model and provider pickers, smoothing, and diagnostics.
+//! The editor: the live genre distribution, its history (or the mood's), the track summary with
+//! tag export, the model and provider pickers, smoothing, and diagnostics.
 
 mod export;
 mod format;
@@ -15,11 +15,11 @@ use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{EguiEditorState, NiceEguiApp};
 
-use crate::analysis::genre::{GenreView, ModelStatus};
+use crate::analysis::genre::{GenreView, ModelStatus, MoodView};
 use crate::analysis::worker::Published;
 use crate::inference::catalog::{self, user_models_dir};
 use crate::inference::Provider;
-use crate::params::{GenrescopeParams, DEFAULT_EDITOR_SIZE};
+use crate::params::{GenrescopeParams, HistoryShows, DEFAULT_EDITOR_SIZE};
 use crate::stats::Stats;
 
 /// Smallest size the saved editor size is clamped to, in logical pixels.
@@ -167,8 +167,11 @@ impl EditorApp {
             ui.add_sized([6.0, height], egui::Separator::default().vertical());
             let size = egui::vec2(ui.available_width(), height);
             scrolled_area(ui, "history", size, |ui| {
-                ui.label(RichText::new("History").strong());
-                views::history(ui, view, names, (height * 0.55).max(80.0));
+                let shown = ui.horizontal(|ui| {
+                    ui.label(RichText::new("History").strong());
+                    self.history_switch(ui, &view.mood)
+                });
+                views::history(ui, view, shown.inner, names, (height * 0.55).max(80.0));
                 ui.separator();
                 self.summary(ui, view, names);
             });
@@ -194,7 +197,10 @@ impl EditorApp {
                 self.summary(ui, view, names);
                 egui::CollapsingHeader::new(RichText::new("History").strong())
                     .default_open(true)
-                    .show(ui, |ui| views::history(ui, view, names, HISTORY_HEIGHT));
+                    .show(ui, |ui| {
+                        let shown = ui.horizontal(|ui| self.history_switch(ui, &view.mood));
+                        views::history(ui, view, shown.inner, names, HISTORY_HEIGHT);
+                    });
                 egui::CollapsingHeader::new(RichText::new("Diagnostics").strong())
                     .default_open(false)
                     .show(ui, |ui| {
@@ -215,6 +221,35 @@ impl EditorApp {
                 }
             }
         }
+    }
+
+    /// The history's *Genre* / *Mood* switch, remembered with the project; *Mood* is off, and
+    /// says why on hover, without a mood model. Returns what the history shows.
+    fn history_switch(&self, ui: &mut egui::Ui, mood: &MoodView) -> HistoryShows {
+        let chosen = self
+            .params
+            .history
+            .read()
+            .map_or(HistoryShows::Genre, |h| *h);
+        let mut shown = views::history_shown(chosen, mood);
+        let before = shown;
+        ui.selectable_value(&mut shown, HistoryShows::Genre, "Genre")
+            .on_hover_text("One row per genre");
+        ui.add_enabled_ui(views::has_mood_model(mood), |ui| {
+            let reason = match &mood.status {
+                ModelStatus::Failed(message) => format!("No mood model: {message}"),
+                _ => String::new(),
+            };
+            ui.selectable_value(&mut shown, HistoryShows::Mood, "Mood")
+                .on_hover_text("One row per mood")
+                .on_disabled_hover_text(reason);
+        });
+        if shown != before {
+            if let Ok(mut saved) = self.params.history.write() {
+                *saved = shown;
+            }
+        }
+        shown
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {

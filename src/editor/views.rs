@@ -1,13 +1,16 @@
 //! The editor's drawings: current distribution, history heatmap, track summary, diagnostics.
 
+use std::borrow::Cow;
+
 use egui::{Align2, Color32, FontId, Rect, RichText, Sense, Stroke};
 
 use crate::analysis::genre::{GenreView, ModelStatus, MoodView};
 use crate::analysis::levels::SILENCE_DBFS;
-use crate::analysis::rolling::HISTORY_SECONDS;
+use crate::analysis::rolling::{Rolling, HISTORY_SECONDS};
 use crate::audioset::{Category, Heard};
 use crate::inference::decision::ranked;
 use crate::inference::OutputKind;
+use crate::params::HistoryShows;
 use crate::stats::StatsSnapshot;
 
 use super::format;
@@ -187,8 +190,7 @@ pub fn mood_line(mood: &MoodView, distribution: &[f32], heard: &Heard) -> String
     let Some(&top) = ranked(distribution).first() else {
         return String::new();
     };
-    let label = mood.labels.get(top).map_or("", String::as_str);
-    let name = crate::moods::find(label).map_or(label, |m| m.name);
+    let name = crate::moods::name_of(mood.labels.get(top).map_or("", String::as_str));
     let mut parts = vec![format!("{name} {:.0}%", distribution[top] * 100.0)];
     parts.extend(
         [Category::Style, Category::Instrument, Category::Voice]
@@ -199,15 +201,53 @@ pub fn mood_line(mood: &MoodView, distribution: &[f32], heard: &Heard) -> String
     parts.join(" · ")
 }
 
-/// Heatmap of the smoothed distribution over the last minutes: one row per genre, named in a
-/// column of its own on the left, time running left to right, brighter = more likely; silent
-/// stretches stay dark.
-pub fn history(ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f32) {
+/// Whether there is a mood model whose history the editor can show (one that is loading
+/// counts; one that failed or is missing does not).
+pub fn has_mood_model(mood: &MoodView) -> bool {
+    !matches!(mood.status, ModelStatus::Failed(_))
+}
+
+/// What the history shows when `chosen` is asked for: the genre without a mood model.
+pub fn history_shown(chosen: HistoryShows, mood: &MoodView) -> HistoryShows {
+    match chosen {
+        HistoryShows::Mood if has_mood_model(mood) => HistoryShows::Mood,
+        _ => HistoryShows::Genre,
+    }
+}
+
+/// The history the heatmap draws for `chosen` ([`history_shown`]) and the names of its rows:
+/// the genre's with `genre_names`, or the mood's with the moods' names.
+pub fn history_rows<'a>(
+    view: &'a GenreView,
+    chosen: HistoryShows,
+    genre_names: &'a [String],
+) -> (&'a Rolling, Cow<'a, [String]>) {
+    match history_shown(chosen, &view.mood) {
+        HistoryShows::Genre => (&view.rolling, Cow::Borrowed(genre_names)),
+        HistoryShows::Mood => {
+            let names = view.mood.labels.iter();
+            let names = names.map(|label| crate::moods::name_of(label).to_owned());
+            (&view.mood.rolling, Cow::Owned(names.collect()))
+        }
+    }
+}
+
+/// Heatmap of the smoothed distribution over the last minutes: one row per label (each genre,
+/// or each mood: [`history_rows`]), named in a column of its own on the left, time running left
+/// to right, brighter = more likely; silent stretches stay dark.
+pub fn history(
+    ui: &mut egui::Ui,
+    view: &GenreView,
+    chosen: HistoryShows,
+    genre_names: &[String],
+    height: f32,
+) {
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), height), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::from_gray(20));
-    let history = &view.rolling.history;
+    let (rolling, names) = history_rows(view, chosen, genre_names);
+    let history = &rolling.history;
     let (Some(first), Some(last)) = (history.front(), history.back()) else {
         return;
     };
@@ -248,7 +288,7 @@ pub fn history(ui: &mut egui::Ui, view: &GenreView, names: &[String], height: f3
     }
     row_names(
         &painter.with_clip_rect(rect.with_max_x(plot.left())),
-        names,
+        &names,
         &plot,
         &font,
     );
@@ -379,7 +419,7 @@ pub fn summary(ui: &mut egui::Ui, view: &GenreView, names: &[String]) {
     if !styles.is_empty() {
         ui.label(RichText::new(format!("Styles: {styles}")).size(16.0));
     }
-    let mood = mood_line(&view.mood, &view.mood.summary, &Heard::default());
+    let mood = mood_line(&view.mood, &view.mood.rolling.summary(), &Heard::default());
     if !mood.is_empty() {
         ui.label(RichText::new(format!("Mood: {mood}")).size(16.0));
     }
@@ -482,6 +522,75 @@ mod tests {
             "Happy / Energetic 60%"
         );
         assert_eq!(mood_line(&mood, &[], &heard), "");
+    }
+
+    /// A view with a genre history of two genres and a mood model in `status` with a mood
+    /// history.
+    fn view_with_histories(status: ModelStatus) -> GenreView {
+        use crate::analysis::rolling::WindowAnswer;
+        let window = |probabilities| WindowAnswer {
+            time_s: 3.0,
+            hop_s: 3.0,
+            probabilities,
+            silent: false,
+        };
+        let mut view = GenreView::default();
+        view.rolling.push(window(&[0.7, 0.3]), 0.0);
+        view.mood = MoodView {
+            status,
+            labels: ["q1", "q2", "q3", "q4"].map(String::from).into(),
+            ..MoodView::default()
+        };
+        view.mood.rolling.push(window(&[0.1, 0.2, 0.3, 0.4]), 0.0);
+        view
+    }
+
+    fn ready() -> ModelStatus {
+        ModelStatus::Ready {
+            name: "mood".into(),
+            provider: crate::inference::Provider::Cpu,
+            notice: None,
+            output: OutputKind::Softmax,
+            window_s: 3.0,
+            hop_s: 3.0,
+        }
+    }
+
+    #[test]
+    fn the_history_rows_are_the_genres_or_the_four_moods_by_name() {
+        let view = view_with_histories(ready());
+        let genres = ["Blues", "Jazz"].map(String::from);
+        let (rolling, names) = history_rows(&view, HistoryShows::Genre, &genres);
+        assert!(std::ptr::eq(rolling, &view.rolling));
+        assert_eq!(*names, genres);
+        let (rolling, names) = history_rows(&view, HistoryShows::Mood, &genres);
+        assert!(std::ptr::eq(rolling, &view.mood.rolling));
+        assert_eq!(
+            *names,
+            ["Happy / Energetic", "Tense / Angry", "Sad", "Calm / Tender"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn without_a_mood_model_the_switch_is_off_and_the_genre_history_shows() {
+        let view = view_with_histories(ModelStatus::Failed("no mood model".into()));
+        assert!(!has_mood_model(&view.mood));
+        assert_eq!(
+            history_shown(HistoryShows::Mood, &view.mood),
+            HistoryShows::Genre
+        );
+        let genres = ["Blues", "Jazz"].map(String::from);
+        let (rolling, names) = history_rows(&view, HistoryShows::Mood, &genres);
+        assert!(std::ptr::eq(rolling, &view.rolling));
+        assert_eq!(*names, genres);
+        // A mood model still loading has its switch: its history fills in once it runs.
+        for status in [ModelStatus::Loading, ready()] {
+            let view = view_with_histories(status);
+            assert_eq!(
+                history_shown(HistoryShows::Mood, &view.mood),
+                HistoryShows::Mood
+            );
+        }
     }
 
     #[test]
