@@ -623,6 +623,74 @@ mod tests {
         assert_eq!(last.mood.tags.len(), 527, "AudioSet's classes");
     }
 
+    /// Fast and the mood model read the same mn04 windows: the mood model follows the genre
+    /// model's stream (one input, one run of mn04 per window), and each answers every window as
+    /// its offline analysis does, which in turn equals each model's analysis alone.
+    #[test]
+    fn fast_and_the_mood_model_share_one_stream_and_answer_as_offline() {
+        let path = clip("gtzan/reggae/reggae.00002.ogg");
+        let runtime = test_runtime();
+        let analyzer_of = |choice: ModelChoice| {
+            crate::inference::FileAnalyzer::new(choice.load(&runtime, Provider::Cpu).unwrap())
+                .unwrap()
+        };
+        let (mut fast, mut mood) = (
+            analyzer_of(ModelChoice::Fast),
+            analyzer_of(shipped_mood_model()),
+        );
+        let together =
+            crate::inference::analyze_together(&mut [&mut fast, &mut mood], &path).unwrap();
+        let offline: Vec<_> = together.into_iter().map(Result::unwrap).collect();
+        for (both, analyzer) in offline.iter().zip([&mut fast, &mut mood]) {
+            let alone = analyzer.analyze(&path).unwrap();
+            assert_eq!(both.answers, alone.answers);
+            assert_eq!((&both.summary, &both.tags), (&alone.summary, &alone.tags));
+        }
+        let params = Arc::new(GenrescopeParams::default());
+        params.settings.write().unwrap().model = ModelChoice::Fast;
+        let mut analyzer = GenreAnalyzer::new(params, Arc::new(Stats::default()))
+            .with_mood_model(shipped_mood_model());
+        let view = analyzer.poll().unwrap();
+        assert!(
+            matches!(view.mood.status, ModelStatus::Ready { .. }),
+            "{view:?}"
+        );
+        assert_eq!((analyzer.inputs(), analyzer.sample_rate(0)), (1, 32_000));
+        assert!(
+            view.style_labels.is_empty(),
+            "AudioSet classes are not bare style tags"
+        );
+        let audio = decode_mono_at(&path, 32_000).unwrap().samples;
+        let mut published = Vec::new();
+        for chunk in audio.chunks(2_000) {
+            analyzer.process(GENRE_INPUT, chunk, &mut |view| published.push(view));
+        }
+        assert_eq!(published.len(), offline[0].answers.nrows());
+        let max_diff = |live: &[f32], offline: ndarray::ArrayView1<f32>| {
+            live.iter()
+                .zip(offline)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max)
+        };
+        for (i, view) in published.iter().enumerate() {
+            assert_eq!(
+                (view.windows, view.mood.windows),
+                (i as u64 + 1, i as u64 + 1)
+            );
+            assert!(
+                max_diff(&view.latest, offline[0].answers.row(i)) < 1e-4,
+                "window {i}"
+            );
+            assert!(
+                max_diff(&view.mood.latest, offline[1].answers.row(i)) < 1e-4,
+                "window {i}"
+            );
+        }
+        let last = published.last().unwrap();
+        let summary = last.mood.rolling.summary();
+        assert!(max_diff(&summary, ndarray::ArrayView1::from(&offline[1].summary)) < 1e-4);
+    }
+
     #[test]
     fn without_a_mood_model_the_genre_runs_alone_and_the_view_says_why() {
         test_runtime();

@@ -293,7 +293,8 @@ mod tests {
         assert!(fast.shares_windows_with(&mood) && mood.shares_windows_with(&fast));
         assert!(!load(ModelChoice::Builtin).shares_windows_with(&mood));
         // Built in as loaded from the files.
-        let from_file = GenreModel::load(&runtime, &models.join("genre-v2-fast.onnx"), Provider::Cpu);
+        let from_file =
+            GenreModel::load(&runtime, &models.join("genre-v2-fast.onnx"), Provider::Cpu);
         assert!(from_file.unwrap().shares_windows_with(&fast));
     }
 
@@ -369,7 +370,10 @@ mod tests {
         assert_eq!(ModelChoice::parse("fast"), ModelChoice::Fast);
         assert_eq!(ModelChoice::Builtin.name(), "Accurate (genre-v2)");
         assert_eq!(ModelChoice::Fast.name(), "Fast (genre-v2-fast)");
-        assert!(ModelChoice::Fast.trade_off().unwrap().contains("one run serves both"));
+        assert!(ModelChoice::Fast
+            .trade_off()
+            .unwrap()
+            .contains("one run serves both"));
         assert_eq!(ModelChoice::MfccCnn.trade_off(), None);
         assert_eq!(ModelChoice::parse("msd-musicnn"), ModelChoice::MsdMusicnn);
         assert_eq!(ModelChoice::parse("mfcc-cnn"), ModelChoice::MfccCnn);
