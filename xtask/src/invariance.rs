@@ -254,7 +254,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     let used = clips.len() - failed.len();
-    let report = markdown(&rows, &choice.name(), used, &failed, &command);
+    let top_hz = top_hz(&choice)?;
+    let report = markdown(&rows, (&choice.name(), top_hz), used, &failed, &command);
     print!("{report}");
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -292,6 +293,16 @@ pub struct Outcome {
     pub failed: Vec<String>,
 }
 
+/// The highest frequency the model reads, in Hz: its top mel band, or its Nyquist frequency.
+fn top_hz(choice: &ModelChoice) -> anyhow::Result<f32> {
+    Ok(match choice.metadata()?.input {
+        ModelInput::Frames { features, .. } | ModelInput::Hybrid { features, .. } => {
+            features.fmax_hz()
+        }
+        ModelInput::Descriptors { sample_rate, .. } => sample_rate as f32 / 2.0,
+    })
+}
+
 /// Runs every condition on every clip.
 pub fn suite(
     clips: &[Clip],
@@ -300,13 +311,7 @@ pub fn suite(
     threads: Option<usize>,
 ) -> anyhow::Result<Outcome> {
     let runtime = Runtime::find(&repository_dirs())?;
-    let top_hz = match choice.metadata()?.input {
-        ModelInput::Frames { features, .. } | ModelInput::Hybrid { features, .. } => {
-            features.fmax_hz()
-        }
-        ModelInput::Descriptors { sample_rate, .. } => sample_rate as f32 / 2.0,
-    };
-    let conditions = Condition::all(top_hz);
+    let conditions = Condition::all(top_hz(choice)?);
     let scratch = tempfile::tempdir()?;
     let answers = map_clips(
         clips,
@@ -399,9 +404,17 @@ fn row(condition: &Condition, answers: &[ClipAnswers], c: usize) -> Row {
 
 /// The report: one table row per condition, with its group's targets and whether it meets
 /// them.
-fn markdown(rows: &[Row], model: &str, clips: usize, failed: &[String], command: &str) -> String {
+fn markdown(
+    rows: &[Row],
+    (model, top_hz): (&str, f32),
+    clips: usize,
+    failed: &[String],
+    command: &str,
+) -> String {
     let mut out = String::new();
     let original = rows.first().map_or(0.0, |r| r.original_accuracy);
+    let limit_khz = 2.0 * top_hz.min(CORPUS_NYQUIST_HZ) / 1000.0;
+    let top_khz = top_hz / 1000.0;
     let _ = writeln!(
         out,
         "# Invariance: the same music, the same answer\n\n\
@@ -414,7 +427,8 @@ fn markdown(rows: &[Row], model: &str, clips: usize, failed: &[String], command:
          their label (unconverted: {original:.3}; the shipped head was trained on these clips, \
          so this is not a cross-validated figure: see REPORT.md for those). Targets: top-1 \
          ≥ 0.98 and L1 ≤ 0.05 for rates, channels and levels; ≥ 0.95 and ≤ 0.10 for lossy \
-         codecs; rates below 16 kHz cut off part of the model's 0–8 kHz bands and have none.\n"
+         codecs; rates below {limit_khz} kHz remove audio the model reads (its bands reach \
+         {top_khz} kHz, the corpus's clips 11.025 kHz) and have none.\n"
     );
     let _ = writeln!(
         out,
