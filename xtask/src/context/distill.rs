@@ -673,7 +673,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     );
     md += &reference_row(
         &format!(
-            "genre-v2-fast, as shipped (`{}`, the 10 % row's recipe on every clip)",
+            "genre-v2-fast, as shipped (`{}`)",
             fast_model.display()
         ),
         &Cost::of(runtime, &fast_model)?,
