@@ -672,10 +672,7 @@ fn write_table(out: &Path, runtime: &Runtime) -> anyhow::Result<()> {
         None,
     );
     md += &reference_row(
-        &format!(
-            "genre-v2-fast, as shipped (`{}`)",
-            fast_model.display()
-        ),
+        &format!("genre-v2-fast, as shipped (`{}`)", fast_model.display()),
         &Cost::of(runtime, &fast_model)?,
         Some(&teacher),
     );
