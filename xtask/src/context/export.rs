@@ -403,7 +403,7 @@ pub fn write(
         Some(_) => classes,
         None => window.values,
     };
-    let parameters = window.parameters + per_window.then(|| head.parameters()).unwrap_or(0);
+    let parameters = window.parameters + if per_window { head.parameters() } else { 0 };
     let networks: Vec<String> = spec.networks.iter().map(|n| n.name()).collect();
     let cv_table: Vec<serde_json::Value> = results.iter().map(summary).collect();
     let metadata = ModelMetadata {
