@@ -474,4 +474,39 @@ mod tests {
         let expected = 0.7f32.sqrt() / (0.7f32.sqrt() + 0.2f32.sqrt() + 0.1f32.sqrt());
         assert!((flat[[0, 0]] - expected).abs() < 1e-6);
     }
+    /// A model whose window head is missing, or answers another width than its metadata says,
+    /// is a clear error naming it; the files beside it are only read.
+    #[test]
+    fn a_missing_or_mismatched_window_head_is_a_clear_error() {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let dir = tempfile::tempdir().unwrap();
+        for file in [
+            "genre-v2-fast.onnx",
+            "genre-v2-fast.json",
+            "genre-v2-fast.head.onnx",
+        ] {
+            std::fs::copy(models.join(file), dir.path().join(file)).unwrap();
+        }
+        let runtime = super::super::runtime::for_tests();
+        let path = dir.path().join("genre-v2-fast.onnx");
+        let load = || {
+            GenreModel::load(&runtime, &path, Provider::Cpu)
+                .err()
+                .unwrap()
+        };
+        let missing = load().to_string();
+        assert!(missing.contains("genre-v2-fast.window.onnx"), "{missing}");
+        // The mood model's window head reads the same 384 values but answers 4 moods, not 13
+        // genres.
+        let window = dir.path().join("genre-v2-fast.window.onnx");
+        std::fs::copy(models.join("mood.window.onnx"), &window).unwrap();
+        let mismatched = load().to_string();
+        assert!(
+            mismatched.contains("window head is") && mismatched.contains("[1, 384] → [1, 13]"),
+            "{mismatched}"
+        );
+        std::fs::copy(models.join("genre-v2-fast.window.onnx"), &window).unwrap();
+        let model = GenreModel::load(&runtime, &path, Provider::Cpu).unwrap();
+        assert_eq!(model.metadata.name, "genre-v2-fast");
+    }
 }
