@@ -656,6 +656,11 @@ mod tests {
             "{view:?}"
         );
         assert_eq!((analyzer.inputs(), analyzer.sample_rate(0)), (1, 32_000));
+        // The follower holds no window graph of its own.
+        let follower = &mut analyzer.mood.as_mut().unwrap().step;
+        assert!(follower.follows());
+        let window = ndarray::Array3::zeros((1, 300, 128));
+        assert!(follower.model.graph_outputs(window.view()).is_err());
         assert!(
             view.style_labels.is_empty(),
             "AudioSet classes are not bare style tags"

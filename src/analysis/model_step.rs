@@ -85,8 +85,9 @@ impl ModelStep {
 
     /// The step for `model` reading the windows of a step whose model it
     /// [shares them with](GenreModel::shares_windows_with) ([`Self::follow`]), and its status as
-    /// `name`.
-    pub fn follower(model: GenreModel, name: &str) -> (Self, ModelStatus) {
+    /// `name`. It never runs its own window graph, so the graph's session is freed.
+    pub fn follower(mut model: GenreModel, name: &str) -> (Self, ModelStatus) {
+        model.release_window_graph();
         Self::with_feeder(model, name, None)
     }
 

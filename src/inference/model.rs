@@ -27,8 +27,9 @@ pub struct ModelParts<'a> {
 }
 
 pub struct GenreModel {
-    /// The window graph: `[windows, frames, width]` → one row per window.
-    session: Session,
+    /// The window graph: `[windows, frames, width]` → one row per window; `None` once released
+    /// by a model that reads another model's windows ([`Self::release_window_graph`]).
+    session: Option<Session>,
     /// A pooled model's head (`metadata.context`): pooled statistics → probabilities. Tiny, so
     /// it always runs on the CPU.
     head: Option<Session>,
@@ -153,7 +154,7 @@ impl GenreModel {
         };
         let notice = (!failures.is_empty()).then(|| format!("{}; using CPU", failures.join("; ")));
         let mut model = Self {
-            session,
+            session: Some(session),
             head,
             window_head,
             graph_id: graph_id(onnx),
@@ -175,7 +176,8 @@ impl GenreModel {
     /// The graph must have one float input shaped like the metadata's windows and one output
     /// with one value per label.
     fn check_signature(&self) -> Result<(), Error> {
-        let (inputs, outputs) = (self.session.inputs(), self.session.outputs());
+        let session = self.session.as_ref().expect("checked before any release");
+        let (inputs, outputs) = (session.inputs(), session.outputs());
         if inputs.len() != 1 || outputs.len() != 1 {
             return Err(Error::Model(format!(
                 "expected 1 input and 1 output, the model has {} and {}",
@@ -255,6 +257,14 @@ impl GenreModel {
         self.graph_id == other.graph_id && self.metadata.input == other.metadata.input
     }
 
+    /// Frees the window graph's session (its weights and ONNX Runtime's arena), for a model that
+    /// from now on only [follows](Self::follow) the outputs of another model it
+    /// [shares its windows with](Self::shares_windows_with); [`Self::graph_outputs`] is then an
+    /// error.
+    pub fn release_window_graph(&mut self) {
+        self.session = None;
+    }
+
     /// A pooled model's window rows from its window graph's outputs (this model's, or those of
     /// a model it [shares windows with](Self::shares_windows_with)): the window head's answer in
     /// place of the network values, then the tags. Without a window head the rows are the graph
@@ -287,11 +297,14 @@ impl GenreModel {
 
     /// The window graph's outputs, one row per window (see [`Self::outputs`]).
     pub fn graph_outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
+        let run_windows = self.run_windows();
+        let session = self.session.as_mut().ok_or_else(|| {
+            Error::Model("this model reads another model's windows: it has no window graph".into())
+        })?;
         let mut parts = Vec::new();
-        for chunk in windows.axis_chunks_iter(Axis(0), self.run_windows()) {
+        for chunk in windows.axis_chunks_iter(Axis(0), run_windows) {
             let input = TensorRef::from_array_view(chunk).map_err(err("input"))?;
-            let outputs = self
-                .session
+            let outputs = session
                 .run(ort::inputs![input])
                 .map_err(err("inference failed"))?;
             parts.push(
