@@ -184,10 +184,7 @@ impl ModelStep {
 
     /// Classifies one window from its window graph output; `start` is when its inference began.
     fn classify(&mut self, graph: Array2<f32>, start: Instant) -> Result<Classified, String> {
-        let output = self
-            .model
-            .follow(graph.clone())
-            .map_err(|e| e.to_string())?;
+        let output = self.model.follow(graph.view()).map_err(|e| e.to_string())?;
         let silent = self
             .last_loud
             .is_none_or(|loud| self.position.saturating_sub(loud) >= self.window_len);

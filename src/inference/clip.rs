@@ -196,7 +196,7 @@ fn decide(
     cutter: &WindowCutter,
     graph: GraphWindows,
 ) -> Result<ClipAnalysis, Error> {
-    let outputs = model.follow(graph.outputs)?;
+    let outputs = model.follow(graph.outputs.view())?;
     let mut decision = Decision::default();
     let mut answers = Vec::with_capacity(outputs.nrows() * model.metadata.labels.len());
     for row in outputs.rows() {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use ndarray::{Array2, ArrayView3, Axis};
+use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -248,7 +248,7 @@ impl GenreModel {
     /// [`Self::run_windows`] windows at a time, so memory does not grow with the batch.
     pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
         let graph = self.graph_outputs(windows)?;
-        self.follow(graph)
+        self.follow(graph.view())
     }
 
     /// Whether `other` has the same window graph reading the same windows: its
@@ -269,10 +269,10 @@ impl GenreModel {
     /// a model it [shares windows with](Self::shares_windows_with)): the window head's answer in
     /// place of the network values, then the tags. Without a window head the rows are the graph
     /// outputs as they are.
-    pub fn follow(&mut self, graph: Array2<f32>) -> Result<Array2<f32>, Error> {
+    pub fn follow(&mut self, graph: ArrayView2<f32>) -> Result<Array2<f32>, Error> {
         let (Some(window_head), Some(context)) = (&mut self.window_head, &self.metadata.context)
         else {
-            return Ok(graph);
+            return Ok(graph.to_owned());
         };
         let inputs = graph.ncols() - context.tags.len();
         let values = graph
