@@ -117,9 +117,7 @@ impl Sounds {
     }
 
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Vocabulary(format!("cannot read {}: {e}", path.display())))?;
-        Self::parse(&text).map_err(|e| Error::Vocabulary(format!("{}: {e}", path.display())))
+        Error::load_vocabulary(path, Self::parse)
     }
 
     /// Parses and checks the file: thresholds within 0–1, non-empty names, each AudioSet class

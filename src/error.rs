@@ -2,7 +2,7 @@
 //! model's metadata or graph, the ONNX Runtime library, an audio file, the genre vocabulary) is
 //! an [`Error`] whose message says what went wrong and, where it helps, what to do about it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What went wrong, by the part of genrescope that found it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -38,6 +38,17 @@ impl Error {
             Error::Decode { reason, .. } => reason.clone(),
             other => other.to_string(),
         }
+    }
+
+    /// Reads the vocabulary file `path` (`genres.toml`, `audioset.toml` or a user's own) and
+    /// parses it with `parse`; either failure is an [`Error::Vocabulary`] naming the file.
+    pub fn load_vocabulary<T>(
+        path: &Path,
+        parse: impl FnOnce(&str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Vocabulary(format!("cannot read {}: {e}", path.display())))?;
+        parse(&text).map_err(|e| Error::Vocabulary(format!("{}: {e}", path.display())))
     }
 }
 

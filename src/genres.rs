@@ -100,9 +100,7 @@ impl Vocabulary {
     }
 
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Vocabulary(format!("cannot read {}: {e}", path.display())))?;
-        Self::parse(&text).map_err(|e| Error::Vocabulary(format!("{}: {e}", path.display())))
+        Error::load_vocabulary(path, Self::parse)
     }
 
     /// Parses and checks a vocabulary: unique non-empty ids and names, and every mapped label
