@@ -56,11 +56,19 @@ pub struct Sound {
 }
 
 /// What was heard, per category: at most [`SHOWN`] classes above their threshold, most likely
-/// first.
+/// first. Serialised as `analyze` writes it beside a file's genres: `audioset_styles` (`styles`
+/// there is the genre model's own tags), `instruments` and `voices`, each left out when empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Heard {
+    #[serde(
+        rename = "audioset_styles",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub styles: Vec<Sound>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instruments: Vec<Sound>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub voices: Vec<Sound>,
 }
 

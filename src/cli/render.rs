@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Format, MoodEngine};
-use crate::audioset::{Category, Sound};
+use crate::audioset::{Category, Heard};
 use crate::genres::Vocabulary;
 use crate::inference::decision::top_tags;
 use crate::inference::ClipAnalysis;
@@ -61,14 +61,9 @@ pub struct FileReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mood: Option<MoodReading>,
     /// The styles DJs name beyond the genres, the instruments and the voices the mood model's
-    /// AudioSet classes heard ([`crate::audioset`]); `audioset_styles` because `styles` holds
-    /// the genre model's own tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub audioset_styles: Vec<Sound>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub instruments: Vec<Sound>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub voices: Vec<Sound>,
+    /// AudioSet classes heard ([`crate::audioset`]): `audioset_styles`, `instruments`, `voices`.
+    #[serde(flatten)]
+    pub heard: Heard,
     /// Packets the decoder could not read; their audio is missing from the analysis.
     #[serde(skip_serializing_if = "is_zero")]
     #[serde(default)]
@@ -92,20 +87,8 @@ impl FileReport {
     /// Adds the mood model's answer for the file.
     pub fn with_mood(mut self, mood: &MoodEngine, clip: &ClipAnalysis) -> Self {
         self.mood = MoodReading::new(&mood.labels, &clip.summary);
-        let heard = mood.sounds.pick(&mood.tags, &clip.tags);
-        self.audioset_styles = heard.styles;
-        self.instruments = heard.instruments;
-        self.voices = heard.voices;
+        self.heard = mood.sounds.pick(&mood.tags, &clip.tags);
         self
-    }
-
-    /// The list of one AudioSet category.
-    pub fn heard(&self, category: Category) -> &[Sound] {
-        match category {
-            Category::Style => &self.audioset_styles,
-            Category::Instrument => &self.instruments,
-            Category::Voice => &self.voices,
-        }
     }
 
     /// `  mood: Sad (55%) · DJ styles: Ambient · instruments: Piano, Strings · voices: Choir`,
@@ -115,7 +98,8 @@ impl FileReport {
         let mut line = format!("  mood: {}", mood.summary());
         for (category, what) in CATEGORIES {
             let names: Vec<&str> = self
-                .heard(category)
+                .heard
+                .of(category)
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect();
@@ -133,7 +117,8 @@ impl FileReport {
         };
         let lists = CATEGORIES.map(|(category, _)| {
             let items: Vec<String> = self
-                .heard(category)
+                .heard
+                .of(category)
                 .iter()
                 .map(|s| format!("{}:{:.3}", s.name, s.probability))
                 .collect();

@@ -14,7 +14,7 @@ use super::batch::{Fingerprint, JournalSink, Record};
 use super::render::FileReport;
 use super::summary::Summary;
 use super::{print_out, run_command, thread_count, Analyzers, Engine, Input, SourceArgs};
-use crate::audioset::Sound;
+use crate::audioset::{Category, Sound};
 use crate::tagging::rekordbox::{self, Track};
 use crate::tagging::{
     folder_of, percent_list, remove_stale_temporaries, Change, TagFile, Wanted, FIELD_GENRES,
@@ -171,7 +171,7 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
     // Style tags that only repeat a genre (`hip hop` beside `Hip-Hop`) or another style are
     // left out; the next ones take their place.
     let wanted_len = genres.len() + usize::from(args.styles);
-    let styles = report.audioset_styles.iter().map(|s| s.name.as_str());
+    let styles = report.heard.styles.iter().map(|s| s.name.as_str());
     for style in styles.chain(report.styles.iter().map(|s| s.tag.as_str())) {
         if genres.len() == wanted_len {
             break;
@@ -220,8 +220,8 @@ fn wanted(report: &FileReport, args: &TagArgs, model_id: &str) -> Option<Wanted>
 /// was heard (`tag --instruments`).
 fn instrument_fields(report: &FileReport) -> impl Iterator<Item = (String, String)> + '_ {
     [
-        (FIELD_INSTRUMENTS, &report.instruments),
-        (FIELD_VOICES, &report.voices),
+        (FIELD_INSTRUMENTS, &report.heard.instruments),
+        (FIELD_VOICES, &report.heard.voices),
     ]
     .into_iter()
     .filter(|(_, heard)| !heard.is_empty())
@@ -503,13 +503,9 @@ fn comments(report: &FileReport, tags: &crate::tags::Tags) -> String {
     if let Some(mood) = &report.mood {
         comments += &format!(" · Mood: {}", mood.name);
     }
-    let styles: Vec<&str> = report
-        .audioset_styles
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
+    let styles = report.heard.names(Category::Style);
     if !styles.is_empty() {
-        comments += &format!(" · Styles: {}", styles.join(", "));
+        comments += &format!(" · Styles: {styles}");
     }
     comments
 }
@@ -595,8 +591,8 @@ mod tests {
             probability,
         };
         let mut report = report(&["dance", "House"]);
-        report.audioset_styles = vec![sound("House", 0.6), sound("Disco", 0.4)];
-        report.instruments = vec![sound("Synthesizer", 0.5)];
+        report.heard.styles = vec![sound("House", 0.6), sound("Disco", 0.4)];
+        report.heard.instruments = vec![sound("Synthesizer", 0.5)];
         report.mood = crate::moods::MoodReading::new(&["q1".into(), "q3".into()], &[0.7, 0.3]);
         let args = |more: &[&str]| {
             TagArgs::try_parse_from(["genrescope tag", "a.mp3"].iter().chain(more)).unwrap()
