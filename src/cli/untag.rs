@@ -93,12 +93,11 @@ fn describe(undo: &Undo, dry_run: bool) -> String {
         g.as_ref()
             .map_or_else(|| "none".to_owned(), |g| format!("\"{g}\""))
     };
+    let restored = |field: &str, after: &Option<String>, before: &Option<String>| {
+        format!("{field} {} (was {})", quoted(after), quoted(before))
+    };
     let genre = if undo.restores_genre {
-        format!(
-            "genre {} (was {})",
-            quoted(&undo.genre_after),
-            quoted(&undo.genre_before)
-        )
+        restored("genre", &undo.genre_after, &undo.genre_before)
     } else {
         format!(
             "kept genre {} (not genrescope's)",
@@ -107,9 +106,8 @@ fn describe(undo: &Undo, dry_run: bool) -> String {
     };
     let mood = if undo.restores_mood {
         format!(
-            " · mood {} (was {})",
-            quoted(&undo.mood_after),
-            quoted(&undo.mood_before)
+            " · {}",
+            restored("mood", &undo.mood_after, &undo.mood_before)
         )
     } else {
         String::new()
