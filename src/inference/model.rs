@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 use ort::session::builder::SessionBuilder;
-use ort::session::Session;
+use ort::session::{Session, SessionOutputs};
 use ort::value::TensorRef;
 
 use super::metadata::{ModelMetadata, OutputKind};
@@ -283,11 +283,7 @@ impl GenreModel {
         let outputs = window_head
             .run(ort::inputs![input])
             .map_err(err("window head failed"))?;
-        let answers = outputs[0]
-            .try_extract_array::<f32>()
-            .map_err(err("window head output"))?
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| Error::Model(format!("window head output: {e}")))?;
+        let answers = first_rows(&outputs, "window head output")?;
         ndarray::concatenate(
             Axis(1),
             &[answers.view(), graph.slice(ndarray::s![.., inputs..])],
@@ -307,14 +303,7 @@ impl GenreModel {
             let outputs = session
                 .run(ort::inputs![input])
                 .map_err(err("inference failed"))?;
-            parts.push(
-                outputs[0]
-                    .try_extract_array::<f32>()
-                    .map_err(err("output"))?
-                    .into_dimensionality::<ndarray::Ix2>()
-                    .map_err(|e| Error::Model(format!("output: {e}")))?
-                    .to_owned(),
-            );
+            parts.push(first_rows(&outputs, "output")?.to_owned());
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
         let width = match &self.metadata.context {
@@ -352,12 +341,7 @@ impl GenreModel {
         let input =
             TensorRef::from_array_view(([1, pooled.len()], pooled)).map_err(err("head input"))?;
         let outputs = head.run(ort::inputs![input]).map_err(err("head failed"))?;
-        let probabilities = outputs[0]
-            .try_extract_array::<f32>()
-            .map_err(err("head output"))?
-            .into_dimensionality::<ndarray::Ix2>()
-            .map_err(|e| Error::Model(format!("head output: {e}")))?
-            .to_owned();
+        let probabilities = first_rows(&outputs, "head output")?.to_owned();
         Ok(
             calibrate(probabilities, self.metadata.calibration.temperature)
                 .row(0)
@@ -403,6 +387,15 @@ fn check_head(what: &str, head: &Session, expected: [i64; 2]) -> Result<(), Erro
         )));
     }
     Ok(())
+}
+
+/// A run's first output as rows (`[rows, values]`); `what` names it in errors.
+fn first_rows<'a>(outputs: &'a SessionOutputs, what: &str) -> Result<ArrayView2<'a, f32>, Error> {
+    outputs[0]
+        .try_extract_array::<f32>()
+        .map_err(err(what))?
+        .into_dimensionality::<ndarray::Ix2>()
+        .map_err(|e| Error::Model(format!("{what}: {e}")))
 }
 
 /// An outlet's tensor shape (empty when it is not a tensor).
