@@ -18,7 +18,8 @@ use crate::stats::Stats;
 
 pub use super::model_step::{ModelStatus, SILENCE_PEAK};
 
-/// Input of the genre model (see [`AnalysisStep::inputs`]); the mood model's is the next.
+/// Input of the genre model's own window graph (see [`AnalysisStep::inputs`]); the inputs of its
+/// window head's companions follow, then the mood model's, when it reads its own windows.
 const GENRE_INPUT: usize = 0;
 
 /// Rate reported before a genre model is loaded, in Hz.
@@ -194,11 +195,11 @@ impl GenreAnalyzer {
                 };
                 let model = load_pooled(&choice, runtime, settings.provider)?;
                 let sounds = Sounds::current(user_models_dir().as_deref());
-                let shares_windows = (self.genre.as_ref())
-                    .is_some_and(|genre| genre.model.shares_windows_with(&model));
-                let (step, status) = match shares_windows {
-                    true => ModelStep::follower(model, &choice.name()),
-                    false => ModelStep::new(model, &choice.name())?,
+                let shared =
+                    (self.genre.as_ref()).and_then(|genre| model.follows_graph_of(&genre.model));
+                let (step, status) = match shared {
+                    Some(graph) => ModelStep::follower(model, &choice.name(), graph),
+                    None => ModelStep::new(model, &choice.name())?,
                 };
                 Ok((step, status, sounds.map_err(|e| e.to_string())?))
             });
@@ -276,16 +277,19 @@ impl GenreAnalyzer {
         view.rolling.push(answer, self.settings.smoothing_s());
     }
 
-    /// Feeds the genre model; a model that fails stops the genre analysis with the reason.
-    fn process_genre(&mut self, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
+    /// Feeds the genre model's input `input`; a model that fails stops the genre analysis with
+    /// the reason.
+    fn process_genre(&mut self, input: usize, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
         let Some(step) = &mut self.genre else {
             return;
         };
-        self.level.add(samples);
-        match step.push(samples) {
+        if input == GENRE_INPUT {
+            self.level.add(samples);
+        }
+        match step.push(input, samples) {
             Ok(windows) => {
                 let hop_s = step.hop_s();
-                let moods = self.follow_genre(samples, &windows);
+                let moods = self.follow_genre(&windows);
                 for (classified, mood) in windows.into_iter().zip(moods) {
                     self.show_genre(classified, hop_s);
                     if let Some(mood) = mood {
@@ -302,13 +306,18 @@ impl GenreAnalyzer {
         }
     }
 
-    /// The mood model's windows when it reads the genre model's ([`ModelStep::follow`]): one
-    /// per genre window, fed the same samples; `None`s when it reads its own (or failed now).
-    fn follow_genre(&mut self, samples: &[f32], windows: &[Classified]) -> Vec<Option<Classified>> {
-        let Some(mood) = self.mood.as_mut().filter(|mood| mood.step.follows()) else {
+    /// The mood model's windows when it reads one of the genre model's window graphs
+    /// ([`ModelStep::follow`]): one per genre window; `None`s when it reads its own (or failed
+    /// now).
+    fn follow_genre(&mut self, windows: &[Classified]) -> Vec<Option<Classified>> {
+        let Some(mood) = self
+            .mood
+            .as_mut()
+            .filter(|mood| mood.step.follows().is_some())
+        else {
             return vec![None; windows.len()];
         };
-        match mood.step.follow(samples, windows.iter().map(|c| &c.graph)) {
+        match mood.step.follow(windows) {
             Ok(moods) => moods.into_iter().map(Some).collect(),
             Err(message) => {
                 self.stop_mood(message);
@@ -319,7 +328,11 @@ impl GenreAnalyzer {
 
     /// Stops the genre analysis with `message`, and a mood model that reads its windows.
     fn stop_genre(&mut self, message: String) {
-        if self.mood.as_ref().is_some_and(|mood| mood.step.follows()) {
+        if self
+            .mood
+            .as_ref()
+            .is_some_and(|mood| mood.step.follows().is_some())
+        {
             self.stop_mood(format!("stopped with the genre model: {message}"));
         }
         self.view.status = ModelStatus::Failed(message);
@@ -333,12 +346,13 @@ impl GenreAnalyzer {
         self.mood = None;
     }
 
-    /// Feeds the mood model; a model that fails stops the mood analysis, not the genre's.
-    fn process_mood(&mut self, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
+    /// Feeds the mood model's input `input`; a model that fails stops the mood analysis, not
+    /// the genre's.
+    fn process_mood(&mut self, input: usize, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
         let Some(mood) = &mut self.mood else {
             return;
         };
-        match mood.step.push(samples) {
+        match mood.step.push(input, samples) {
             Ok(windows) => {
                 for classified in windows {
                     self.show_mood(classified);
@@ -350,6 +364,12 @@ impl GenreAnalyzer {
                 self.publish(publish);
             }
         }
+    }
+
+    /// The genre model's inputs, first among the analysis's: one per window graph (one, idle,
+    /// without a model).
+    fn genre_inputs(&self) -> usize {
+        self.genre.as_ref().map_or(1, ModelStep::inputs)
     }
 
     fn publish(&mut self, publish: &mut dyn FnMut(GenreView)) {
@@ -366,15 +386,16 @@ impl AnalysisStep for GenreAnalyzer {
 
     fn inputs(&self) -> usize {
         // A mood model that reads the genre model's windows needs no input of its own.
-        1 + usize::from(self.mood.as_ref().is_some_and(|mood| !mood.step.follows()))
+        self.genre_inputs() + self.mood.as_ref().map_or(0, |mood| mood.step.inputs())
     }
 
     fn sample_rate(&self, input: usize) -> u32 {
-        let step = match input {
-            GENRE_INPUT => self.genre.as_ref(),
-            _ => self.mood.as_ref().map(|m| &m.step),
-        };
-        step.map_or(IDLE_RATE_HZ, ModelStep::sample_rate)
+        let genre_inputs = self.genre_inputs();
+        match (&self.genre, &self.mood) {
+            (Some(genre), _) if input < genre_inputs => genre.sample_rate(input),
+            (_, Some(mood)) if input >= genre_inputs => mood.step.sample_rate(input - genre_inputs),
+            _ => IDLE_RATE_HZ,
+        }
     }
 
     fn poll(&mut self) -> Option<GenreView> {
@@ -413,9 +434,10 @@ impl AnalysisStep for GenreAnalyzer {
     }
 
     fn process(&mut self, input: usize, samples: &[f32], publish: &mut dyn FnMut(GenreView)) {
-        match input {
-            GENRE_INPUT => self.process_genre(samples, publish),
-            _ => self.process_mood(samples, publish),
+        let genre_inputs = self.genre_inputs();
+        match input.checked_sub(genre_inputs) {
+            None => self.process_genre(input, samples, publish),
+            Some(mood_input) => self.process_mood(mood_input, samples, publish),
         }
     }
 }
@@ -658,9 +680,9 @@ mod tests {
         assert_eq!((analyzer.inputs(), analyzer.sample_rate(0)), (1, 32_000));
         // The follower holds no window graph of its own.
         let follower = &mut analyzer.mood.as_mut().unwrap().step;
-        assert!(follower.follows());
+        assert_eq!(follower.follows(), Some(0));
         let window = ndarray::Array3::zeros((1, 300, 128));
-        assert!(follower.model.graph_outputs(window.view()).is_err());
+        assert!(follower.model.graph_outputs(0, window.view()).is_err());
         assert!(
             view.style_labels.is_empty(),
             "AudioSet classes are not bare style tags"

@@ -18,6 +18,8 @@ struct Embedded {
     onnx: &'static [u8],
     head: Option<&'static [u8]>,
     window_head: Option<&'static [u8]>,
+    /// The window graphs of the window head's companions, in order.
+    with: &'static [&'static [u8]],
     json: &'static str,
 }
 
@@ -35,6 +37,7 @@ const GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/genre-v2.onnx"),
     head: Some(include_bytes!("../../models/genre-v2.head.onnx")),
     window_head: None,
+    with: &[],
     json: include_str!("../../models/genre-v2.json"),
 };
 
@@ -54,6 +57,7 @@ const FAST_GENRES: Embedded = Embedded {
     onnx: MN04_WINDOWS,
     head: Some(include_bytes!("../../models/genre-v2-fast.head.onnx")),
     window_head: Some(include_bytes!("../../models/genre-v2-fast.window.onnx")),
+    with: &[],
     json: include_str!("../../models/genre-v2-fast.json"),
 };
 
@@ -62,6 +66,7 @@ const LIGHT_GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/mfcc-cnn.onnx"),
     head: None,
     window_head: None,
+    with: &[],
     json: include_str!("../../models/mfcc-cnn.json"),
 };
 
@@ -71,6 +76,7 @@ const MSD_TAGS: Embedded = Embedded {
     onnx: include_bytes!("../../models/msd-musicnn.onnx"),
     head: None,
     window_head: None,
+    with: &[],
     json: include_str!("../../models/msd-musicnn.json"),
 };
 
@@ -81,6 +87,7 @@ const MOOD: Embedded = Embedded {
     onnx: MN04_WINDOWS,
     head: Some(include_bytes!("../../models/mood.head.onnx")),
     window_head: Some(include_bytes!("../../models/mood.window.onnx")),
+    with: &[],
     json: include_str!("../../models/mood.json"),
 };
 
@@ -175,6 +182,7 @@ impl ModelChoice {
                     graph: embedded.onnx,
                     head: embedded.head,
                     window_head: embedded.window_head,
+                    with: embedded.with,
                 };
                 GenreModel::from_parts(runtime, parts, embedded.metadata(), provider)
             }
@@ -290,12 +298,12 @@ mod tests {
         let runtime = super::super::runtime::for_tests();
         let load = |choice: ModelChoice| choice.load(&runtime, Provider::Cpu).unwrap();
         let (fast, mood) = (load(ModelChoice::Fast), load(ModelChoice::Mood));
-        assert!(fast.shares_windows_with(&mood) && mood.shares_windows_with(&fast));
-        assert!(!load(ModelChoice::Builtin).shares_windows_with(&mood));
+        assert_eq!(mood.follows_graph_of(&fast), Some(0));
+        assert_eq!(fast.follows_graph_of(&mood), Some(0));
         // Built in as loaded from the files.
         let from_file =
             GenreModel::load(&runtime, &models.join("genre-v2-fast.onnx"), Provider::Cpu);
-        assert!(from_file.unwrap().shares_windows_with(&fast));
+        assert_eq!(from_file.unwrap().follows_graph_of(&fast), Some(0));
     }
 
     #[test]

@@ -83,69 +83,82 @@ fn windows_of(cutter: &WindowCutter, audio: MonoAudio, path: &Path) -> Result<Fi
     })
 }
 
-/// A model and the window cutter for its input: what analyses files with one model. The
-/// commands hold one per model (genre, mood) per thread and analyse each file with all of them
-/// at once ([`analyze_together`]); each model's windows are cut at its own rate, as live.
+/// A model and the window cutters for its inputs (one per window graph it reads, see
+/// [`GenreModel::window_graphs`]): what analyses files with one model. The commands hold one per
+/// model (genre, mood) per thread and analyse each file with all of them at once
+/// ([`analyze_together`]); each window graph's windows are cut at its own rate, as live.
 pub struct FileAnalyzer {
     pub model: GenreModel,
-    pub cutter: WindowCutter,
+    cutters: Vec<WindowCutter>,
 }
 
 impl FileAnalyzer {
     pub fn new(model: GenreModel) -> Result<Self, Error> {
-        let cutter = WindowCutter::new(&model.metadata.input)?;
-        Ok(Self { model, cutter })
+        let cutters = (0..model.window_graphs())
+            .map(|k| WindowCutter::new(model.graph_input(k)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { model, cutters })
     }
 
-    /// [`analyze_file`] with this model.
+    /// The model's analysis of `path`, as [`analyze_together`] gives it.
     pub fn analyze(&mut self, path: &Path) -> Result<ClipAnalysis, Error> {
-        analyze_file(&mut self.model, &self.cutter, path)
+        analyze_together(&mut [self], path)?
+            .pop()
+            .expect("one outcome per analyzer")
     }
 }
 
-/// Decodes `path` once, at every analyzer's rate, and analyses it with each (the genre model
-/// and the mood model beside it): each outcome equals [`FileAnalyzer::analyze`]'s. Analyzers
-/// whose models [share their windows](GenreModel::shares_windows_with) cut them and run the
-/// window graph once for all. A file that cannot be decoded is the error of all; one silent or
-/// too short for a model's window is that model's error.
+/// Decodes `path` once, at every analyzer's rates, and analyses it with each (the genre model
+/// and the mood model beside it): each outcome equals [`FileAnalyzer::analyze`]'s. Window graphs
+/// that several analyzers read ([`GenreModel::same_graph`]) cut their windows and run once for
+/// all. A file that cannot be decoded is the error of all; one silent or too short for a
+/// window graph's window is the error of the models that read it.
 pub fn analyze_together(
     analyzers: &mut [&mut FileAnalyzer],
     path: &Path,
 ) -> Result<Vec<Result<ClipAnalysis, Error>>, Error> {
-    // Every analyzer reads the window graph of the first one sharing its windows (itself at
-    // least); only those first ones decode and run.
-    let leaders: Vec<usize> = (0..analyzers.len())
-        .map(|i| {
-            (0..i)
-                .find(|&j| analyzers[j].model.shares_windows_with(&analyzers[i].model))
-                .unwrap_or(i)
+    // The distinct window graphs, each as the first (analyzer, graph) that reads it, and which
+    // of them each analyzer reads.
+    let mut distinct: Vec<(usize, usize)> = Vec::new();
+    let mut reads: Vec<Vec<usize>> = Vec::with_capacity(analyzers.len());
+    for i in 0..analyzers.len() {
+        let model = &analyzers[i].model;
+        let own = (0..model.window_graphs()).map(|k| {
+            let found = distinct
+                .iter()
+                .position(|&(j, g)| analyzers[j].model.same_graph(g, model, k));
+            found.unwrap_or_else(|| {
+                distinct.push((i, k));
+                distinct.len() - 1
+            })
+        });
+        reads.push(own.collect());
+    }
+    let rates: Vec<u32> = distinct
+        .iter()
+        .map(|&(i, k)| analyzers[i].cutters[k].input().sample_rate())
+        .collect();
+    let decoded = decode_mono_at_rates(path, &rates)?;
+    let graphs: Vec<Result<GraphWindows, Error>> = distinct
+        .iter()
+        .zip(decoded)
+        .map(|(&(i, k), audio)| {
+            let analyzer = &mut analyzers[i];
+            windows_of(&analyzer.cutters[k], audio, path)
+                .and_then(|cut| graph_windows(&mut analyzer.model, k, cut))
         })
         .collect();
-    let rates: Vec<u32> = leaders
-        .iter()
-        .enumerate()
-        .filter(|&(i, &leader)| i == leader)
-        .map(|(i, _)| analyzers[i].cutter.input().sample_rate())
+    let outcomes = analyzers
+        .iter_mut()
+        .zip(reads)
+        .map(|(analyzer, reads)| {
+            let graphs: Vec<&GraphWindows> = reads
+                .iter()
+                .map(|&g| graphs[g].as_ref().map_err(Clone::clone))
+                .collect::<Result<_, _>>()?;
+            decide(&mut analyzer.model, &graphs)
+        })
         .collect();
-    let mut decoded = decode_mono_at_rates(path, &rates)?.into_iter();
-    let mut graphs: Vec<Option<Result<GraphWindows, Error>>> = Vec::new();
-    let mut outcomes = Vec::with_capacity(analyzers.len());
-    for (i, analyzer) in analyzers.iter_mut().enumerate() {
-        let graph = if leaders[i] == i {
-            let audio = decoded.next().expect("one decode per leader");
-            let graph = windows_of(&analyzer.cutter, audio, path)
-                .and_then(|cut| graph_windows(&mut analyzer.model, cut));
-            let followed = leaders[i + 1..].contains(&i);
-            graphs.push(followed.then(|| graph.clone()));
-            graph
-        } else {
-            graphs.push(None);
-            graphs[leaders[i]]
-                .clone()
-                .expect("a followed leader comes first")
-        };
-        outcomes.push(graph.and_then(|graph| decide(&mut analyzer.model, &analyzer.cutter, graph)));
-    }
     Ok(outcomes)
 }
 
@@ -158,10 +171,14 @@ struct GraphWindows {
     missing_seconds: f64,
 }
 
-/// Runs `model`'s window graph on every window of `cut`.
-fn graph_windows(model: &mut GenreModel, cut: FileWindows) -> Result<GraphWindows, Error> {
+/// Runs `model`'s window graph `k` on every window of `cut`.
+fn graph_windows(
+    model: &mut GenreModel,
+    k: usize,
+    cut: FileWindows,
+) -> Result<GraphWindows, Error> {
     Ok(GraphWindows {
-        outputs: model.graph_outputs(cut.windows.view())?,
+        outputs: model.graph_outputs(k, cut.windows.view())?,
         seconds: cut.seconds,
         skipped_packets: cut.skipped_packets,
         missing_seconds: cut.missing_seconds,
@@ -169,34 +186,28 @@ fn graph_windows(model: &mut GenreModel, cut: FileWindows) -> Result<GraphWindow
 }
 
 /// Decodes `path`, resamples it to the model's rate and classifies every window through a
-/// [`Decision`], as the plugin does live.
+/// [`Decision`], as the plugin does live: for a model that reads one window graph (one with
+/// companions is analysed by a [`FileAnalyzer`]).
 pub fn analyze_file(
     model: &mut GenreModel,
     cutter: &WindowCutter,
     path: &Path,
 ) -> Result<ClipAnalysis, Error> {
-    classify(model, cutter, file_windows(cutter, path)?)
+    classify(model, file_windows(cutter, path)?)
 }
 
-/// Classifies every window of a file cut by `cutter` ([`file_windows`]) through a
-/// [`Decision`], as the plugin does live.
-pub fn classify(
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
-    cut: FileWindows,
-) -> Result<ClipAnalysis, Error> {
-    let graph = graph_windows(model, cut)?;
-    decide(model, cutter, graph)
+/// Classifies every window of a file cut for `model`'s own window graph ([`file_windows`])
+/// through a [`Decision`], as the plugin does live (a model that reads one window graph).
+pub fn classify(model: &mut GenreModel, cut: FileWindows) -> Result<ClipAnalysis, Error> {
+    let graph = graph_windows(model, 0, cut)?;
+    decide(model, &[&graph])
 }
 
-/// The answers of `model` from the window graph outputs of a file's windows (its own, or those
-/// of a model it shares windows with).
-fn decide(
-    model: &mut GenreModel,
-    cutter: &WindowCutter,
-    graph: GraphWindows,
-) -> Result<ClipAnalysis, Error> {
-    let outputs = model.follow(graph.outputs.view())?;
+/// The answers of `model` from the outputs of its window graphs on a file's windows (its own, or
+/// those of models with the same graphs), one per graph in [`GenreModel::window_graphs`] order.
+fn decide(model: &mut GenreModel, graphs: &[&GraphWindows]) -> Result<ClipAnalysis, Error> {
+    let views: Vec<_> = graphs.iter().map(|g| g.outputs.view()).collect();
+    let outputs = model.follow(&views)?;
     let mut decision = Decision::default();
     let mut answers = Vec::with_capacity(outputs.nrows() * model.metadata.labels.len());
     for row in outputs.rows() {
@@ -207,15 +218,16 @@ fn decide(
     let track = decision.track(model)?.expect("at least one window");
     let answers = Array2::from_shape_vec((outputs.nrows(), model.metadata.labels.len()), answers)
         .expect("one answer of every label per window");
+    let (input, file) = (&model.metadata.input, graphs[0]);
     Ok(ClipAnalysis {
         answers,
         summary: track.probabilities,
         tags: track.tags,
-        hop_seconds: cutter.input().hop_seconds(),
-        window_seconds: cutter.input().window_seconds(),
-        seconds: graph.seconds,
-        skipped_packets: graph.skipped_packets,
-        missing_seconds: graph.missing_seconds,
+        hop_seconds: input.hop_seconds(),
+        window_seconds: input.window_seconds(),
+        seconds: file.seconds,
+        skipped_packets: file.skipped_packets,
+        missing_seconds: file.missing_seconds,
     })
 }
 

@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::input::ModelInput;
+
 /// A statistic over the windows of a context, per embedding value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,14 +54,71 @@ pub struct PooledContext {
 }
 
 /// A per-window head in a graph of its own, a file beside the model:
-/// `[windows, inputs]` → `[windows, embedding]`. The window graph's outputs are then `inputs`
-/// network values and the tags; the head's answer replaces the network values, so what is pooled
-/// is the same as when the head is part of the window graph.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `[windows, inputs + Σ with.inputs]` → `[windows, embedding]`. The window graph's outputs are
+/// then `inputs` network values and the tags; the head's answer replaces the network values, so
+/// what is pooled is the same as when the head is part of the window graph.
+///
+/// The head can read other networks beside the model's own ([`Companion`]): their values of the
+/// same window follow the model graph's, in `with` order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowHead {
     pub file: String,
     /// Values of each window graph output the head reads (the first ones).
     pub inputs: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<Companion>,
+}
+
+/// Another network's window graph that a window head reads beside the model's own: a file beside
+/// the model, run on windows of its own input (another rate, other features). Its window `i`
+/// pairs with the model graph's window `i`, so its windows must start and last as long as the
+/// model's (within [`PAIRED_WINDOWS_TOLERANCE`]); a file has as many windows as the fewer of
+/// the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Companion {
+    pub graph: String,
+    pub input: ModelInput,
+    /// Values of each of its output rows the head reads (the first ones; the rest, its tags, are
+    /// not read).
+    pub inputs: usize,
+}
+
+/// How much a companion's window length and hop may differ from the model's, relative: 1 %, a
+/// drift of 0.03 s per 3-s window (EfficientAT's 2.990-s hop against musicnn's 2.992 s differ by
+/// 0.07 %).
+pub const PAIRED_WINDOWS_TOLERANCE: f32 = 0.01;
+
+impl WindowHead {
+    /// Values per window the head reads: the model graph's, then each companion's.
+    pub fn width(&self) -> usize {
+        self.inputs + self.with.iter().map(|c| c.inputs).sum::<usize>()
+    }
+
+    /// Checks the files, the widths and that every companion's windows pair with `input`'s.
+    fn validate(&self, input: &ModelInput) -> Result<(), String> {
+        beside_the_model(&self.file)?;
+        if self.inputs == 0 {
+            return Err(format!("window head `{}` reads no values", self.file));
+        }
+        for companion in &self.with {
+            beside_the_model(&companion.graph)?;
+            companion.input.validate().map_err(|e| e.to_string())?;
+            let differs = |a: f32, b: f32| (a - b).abs() > PAIRED_WINDOWS_TOLERANCE * b;
+            if companion.inputs == 0
+                || differs(companion.input.hop_seconds(), input.hop_seconds())
+                || differs(companion.input.window_seconds(), input.window_seconds())
+            {
+                return Err(format!(
+                    "companion `{}` must give values for windows paired with the model's ({:.3}-s \
+                     windows every {:.3} s)",
+                    companion.graph,
+                    input.window_seconds(),
+                    input.hop_seconds()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl PooledContext {
@@ -82,7 +141,8 @@ impl PooledContext {
         self.embedding * self.pools.len()
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the context of a model reading `input`.
+    pub fn validate(&self, input: &ModelInput) -> Result<(), String> {
         let mut pools = self.pools.clone();
         pools.sort_by_key(|p| p.name());
         pools.dedup();
@@ -93,13 +153,10 @@ impl PooledContext {
             return Err(format!("context of {} windows", self.windows));
         }
         beside_the_model(&self.head)?;
-        if let Some(head) = &self.window_head {
-            beside_the_model(&head.file)?;
-            if head.inputs == 0 {
-                return Err(format!("window head `{}` reads no values", head.file));
-            }
+        match &self.window_head {
+            Some(head) => head.validate(input),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -223,8 +280,18 @@ mod tests {
         assert!(Accumulator::default().pooled(3, &[Pool::Mean]).is_empty());
     }
 
+    /// Frame windows of `preset` features every `hop_frames` frames.
+    fn frames(preset: crate::features::Preset, hop_frames: usize) -> ModelInput {
+        ModelInput::Frames {
+            features: crate::features::FeatureConfig::preset(preset),
+            hop_frames,
+        }
+    }
+
     #[test]
     fn a_context_needs_distinct_pools_and_a_head_beside_the_model() {
+        use crate::features::Preset;
+        let input = frames(Preset::Musicnn, 187);
         let good = PooledContext {
             head: "m.head.onnx".into(),
             embedding: 4,
@@ -233,22 +300,23 @@ mod tests {
             tags: vec!["a".into()],
             window_head: None,
         };
-        good.validate().unwrap();
+        good.validate(&input).unwrap();
         assert_eq!((good.window_width(), good.head_width()), (5, 8));
         assert_eq!(good.graph_width(), 5);
         let split = PooledContext {
             window_head: Some(WindowHead {
                 file: "m.window.onnx".into(),
                 inputs: 384,
+                with: Vec::new(),
             }),
             ..good.clone()
         };
-        split.validate().unwrap();
+        split.validate(&input).unwrap();
         assert_eq!((split.window_width(), split.graph_width()), (5, 385));
         let bad = |f: fn(&mut PooledContext)| {
             let mut c = good.clone();
             f(&mut c);
-            c.validate().is_err()
+            c.validate(&frames(Preset::Musicnn, 187)).is_err()
         };
         assert!(bad(|c| c.pools = vec![Pool::Mean, Pool::Mean]));
         assert!(bad(|c| c.pools.clear()));
@@ -259,10 +327,34 @@ mod tests {
             Some(WindowHead {
                 file: file.into(),
                 inputs,
+                with: Vec::new(),
             })
         }
         assert!(bad(|c| c.window_head = window_head("../w.onnx", 4)));
         assert!(bad(|c| c.window_head = window_head("w.onnx", 0)));
         assert!(bad(|c| c.window_head = window_head("..", 4)));
+
+        // A companion's windows must pair with the model's: the same length and hop within 1 %.
+        let with = |graph: &str, input: ModelInput, inputs: usize| PooledContext {
+            window_head: Some(WindowHead {
+                with: vec![Companion {
+                    graph: graph.into(),
+                    input,
+                    inputs,
+                }],
+                ..split.window_head.clone().unwrap()
+            }),
+            ..good.clone()
+        };
+        // EfficientAT's 2.990-s hop beside musicnn's 2.992 s.
+        let paired = with("n.onnx", frames(Preset::EfficientAt, 299), 384);
+        paired.validate(&input).unwrap();
+        assert_eq!(paired.window_head.as_ref().unwrap().width(), 768);
+        assert_eq!(paired.graph_width(), 385, "the model graph's own rows");
+        let error = |c: PooledContext| c.validate(&input).unwrap_err();
+        assert!(error(with("n.onnx", frames(Preset::EfficientAt, 150), 384)).contains("paired"));
+        assert!(!error(with("../n.onnx", frames(Preset::Musicnn, 187), 200)).is_empty());
+        assert!(!error(with("n.onnx", frames(Preset::Musicnn, 187), 0)).is_empty());
+        assert!(!error(with("n.onnx", frames(Preset::Musicnn, 0), 200)).is_empty());
     }
 }

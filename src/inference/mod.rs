@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clip;
 pub mod context;
 pub mod decision;
+pub mod input;
 pub mod metadata;
 pub mod model;
 pub mod pipeline;

@@ -8,7 +8,7 @@ use ort::session::builder::SessionBuilder;
 use ort::session::{Session, SessionOutputs};
 use ort::value::TensorRef;
 
-use super::metadata::{ModelMetadata, OutputKind};
+use super::metadata::{ModelInput, ModelMetadata, OutputKind};
 use super::provider::Provider;
 use super::runtime::Runtime;
 use crate::Error;
@@ -18,32 +18,82 @@ fn err(context: &str) -> impl Fn(ort::Error) -> Error + '_ {
 }
 
 /// A model's graphs as bytes: the window graph, a pooled model's head, and its window head
-/// where it has one (see [`super::context::WindowHead`]).
+/// and the window graphs of the window head's companions where it has them (see
+/// [`super::context::WindowHead`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ModelParts<'a> {
     pub graph: &'a [u8],
     pub head: Option<&'a [u8]>,
     pub window_head: Option<&'a [u8]>,
+    /// The companions' window graphs, in `window_head.with` order.
+    pub with: &'a [&'a [u8]],
 }
 
 pub struct GenreModel {
-    /// The window graph: `[windows, frames, width]` → one row per window; `None` once released
-    /// by a model that reads another model's windows ([`Self::release_window_graph`]).
-    session: Option<Session>,
+    /// The window graphs: the model's own first (reading `metadata.input`), then those of its
+    /// window head's companions, in order.
+    graphs: Vec<WindowGraph>,
     /// A pooled model's head (`metadata.context`): pooled statistics → probabilities. Tiny, so
     /// it always runs on the CPU.
     head: Option<Session>,
-    /// A pooled model's window head (`context.window_head`): the window graph's network values
+    /// A pooled model's window head (`context.window_head`): the window graphs' network values
     /// → the window's embedding. Tiny, so it always runs on the CPU.
     window_head: Option<Session>,
-    /// Which window graph this is: models with the same one (the same bytes, reading the same
-    /// windows) can share its outputs ([`Self::shares_windows_with`]).
-    graph_id: u64,
     pub metadata: ModelMetadata,
     /// The execution provider the session runs on (CPU after a fallback).
     pub provider: Provider,
     /// Why the requested provider is not the one in use, for the user.
     pub notice: Option<String>,
+}
+
+/// One window graph of a model: `[windows, frames, width]` → one row per window.
+struct WindowGraph {
+    /// `None` once released by a model that reads another model's windows
+    /// ([`GenreModel::release_window_graph`]).
+    session: Option<Session>,
+    /// Which graph this is: models with the same one (the same bytes, reading the same windows)
+    /// can share its outputs ([`GenreModel::same_graph`]).
+    id: u64,
+    input: ModelInput,
+    /// The output's shape (`[batch, values]` for every usable graph).
+    output: Vec<i64>,
+}
+
+impl WindowGraph {
+    /// `onnx` in `session`, reading `input`'s windows: it must have one float input shaped like
+    /// them and one output. `name` names it in errors.
+    fn new(session: Session, onnx: &[u8], input: &ModelInput, name: &str) -> Result<Self, Error> {
+        let (inputs, outputs) = (session.inputs(), session.outputs());
+        if inputs.len() != 1 || outputs.len() != 1 {
+            return Err(Error::Model(format!(
+                "{name}: expected 1 input and 1 output, the graph has {} and {}",
+                inputs.len(),
+                outputs.len()
+            )));
+        }
+        let expected: Vec<i64> = input.shape().iter().map(|&d| d as i64).collect();
+        let found = dims(&inputs[0]);
+        if found.len() != expected.len() + 1 || found[1..] != expected[..] {
+            return Err(Error::Model(format!(
+                "{name} input is {found:?}, the metadata describes [batch, {expected:?}]"
+            )));
+        }
+        let output = dims(&outputs[0]);
+        Ok(Self {
+            session: Some(session),
+            id: graph_id(onnx),
+            input: input.clone(),
+            output,
+        })
+    }
+
+    /// Values per output row (0 when the output is not `[batch, values]`).
+    fn width(&self) -> usize {
+        match self.output[..] {
+            [_, width] => width.max(0) as usize,
+            _ => 0,
+        }
+    }
 }
 
 impl GenreModel {
@@ -66,14 +116,17 @@ impl GenreModel {
         let beside = |file: &str| read(&path.with_file_name(file));
         let context = metadata.context.as_ref();
         let head = context.map(|c| beside(&c.head)).transpose()?;
-        let window_head = context
-            .and_then(|c| c.window_head.as_ref())
-            .map(|w| beside(&w.file))
-            .transpose()?;
+        let described = context.and_then(|c| c.window_head.as_ref());
+        let window_head = described.map(|w| beside(&w.file)).transpose()?;
+        let with = described.map_or(Ok(Vec::new()), |w| {
+            w.with.iter().map(|c| beside(&c.graph)).collect()
+        })?;
+        let with: Vec<&[u8]> = with.iter().map(Vec::as_slice).collect();
         let parts = ModelParts {
             graph: &bytes,
             head: head.as_deref(),
             window_head: window_head.as_deref(),
+            with: &with,
         };
         Self::from_parts(runtime, parts, metadata, provider)
             .map_err(|e| Error::Model(format!("{}: {e}", path.display())))
@@ -128,100 +181,114 @@ impl GenreModel {
                 .map(|w| w.file.as_str()),
             parts.window_head,
         )?;
-        let onnx = parts.graph;
-        let mut failures = Vec::new();
-        let mut chosen = None;
-        for candidate in provider.candidates(onnx.len()) {
-            if !candidate.is_compiled_in() {
-                failures.push(format!("this ONNX Runtime has no {candidate} provider"));
-                continue;
-            }
-            match session(runtime, onnx, candidate) {
-                Ok(session) => {
-                    chosen = Some((session, candidate));
-                    break;
-                }
-                Err(e) => failures.push(format!("{candidate} failed: {e}")),
-            }
+        let (own, provider, failures) = provider_session(runtime, parts.graph, provider)?;
+        let mut graphs = vec![WindowGraph::new(
+            own,
+            parts.graph,
+            &metadata.input,
+            "model",
+        )?];
+        let companions = context
+            .and_then(|c| c.window_head.as_ref())
+            .map_or(&[][..], |w| &w.with[..]);
+        if parts.with.len() != companions.len() {
+            return Err(Error::Model(format!(
+                "the window head reads {} companion graphs, {} were given",
+                companions.len(),
+                parts.with.len()
+            )));
         }
-        let (session, provider) = match chosen {
-            Some(found) => found,
-            None => (
-                session(runtime, onnx, Provider::Cpu)
-                    .map_err(|e| Error::Model(format!("not a usable ONNX model: {e}")))?,
-                Provider::Cpu,
-            ),
-        };
+        for (companion, &onnx) in companions.iter().zip(parts.with) {
+            // The provider the model's own graph runs on, or the CPU.
+            let companion_session = session(runtime, onnx, provider)
+                .or_else(|_| session(runtime, onnx, Provider::Cpu))
+                .map_err(|e| {
+                    Error::Model(format!("{}: not a usable ONNX model: {e}", companion.graph))
+                })?;
+            graphs.push(WindowGraph::new(
+                companion_session,
+                onnx,
+                &companion.input,
+                &companion.graph,
+            )?);
+        }
         let notice = (!failures.is_empty()).then(|| format!("{}; using CPU", failures.join("; ")));
         let mut model = Self {
-            session: Some(session),
+            graphs,
             head,
             window_head,
-            graph_id: graph_id(onnx),
             metadata,
             provider,
             notice,
         };
         model.check_signature()?;
-        let mut shape = vec![1];
-        shape.extend(model.metadata.input.shape());
-        let zeros = ndarray::Array3::zeros((shape[0], shape[1], shape[2]));
-        model.outputs(zeros.view())?;
-        if let Some(context) = &model.metadata.context {
-            model.head(&vec![0.0; context.head_width()])?;
-        }
+        model.warm_up()?;
         Ok(model)
     }
 
-    /// The graph must have one float input shaped like the metadata's windows and one output
-    /// with one value per label.
+    /// One inference of zeros through every graph, so that lazy initialisation does not slow
+    /// the first real window.
+    fn warm_up(&mut self) -> Result<(), Error> {
+        let mut outputs = Vec::new();
+        for k in 0..self.graphs.len() {
+            let shape = self.graphs[k].input.shape();
+            let zeros = ndarray::Array3::zeros((1, shape[0], shape[1]));
+            outputs.push(self.graph_outputs(k, zeros.view())?);
+        }
+        let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
+        self.follow(&views)?;
+        if let Some(context) = &self.metadata.context {
+            self.head(&vec![0.0; context.head_width()])?;
+        }
+        Ok(())
+    }
+
+    /// Every graph must have one float input shaped like its windows and one output: one value
+    /// per label, or a pooled model's window values and tags (at least the values its window head
+    /// reads, for a companion); the heads must read and answer what the context describes.
     fn check_signature(&self) -> Result<(), Error> {
-        let session = self.session.as_ref().expect("checked before any release");
-        let (inputs, outputs) = (session.inputs(), session.outputs());
-        if inputs.len() != 1 || outputs.len() != 1 {
-            return Err(Error::Model(format!(
-                "expected 1 input and 1 output, the model has {} and {}",
-                inputs.len(),
-                outputs.len()
-            )));
-        }
-        let expected: Vec<i64> = self
-            .metadata
-            .input
-            .shape()
-            .iter()
-            .map(|&d| d as i64)
-            .collect();
-        let input = dims(&inputs[0]);
-        if input.len() != expected.len() + 1 || input[1..] != expected[..] {
-            return Err(Error::Model(format!(
-                "model input is {input:?}, the metadata describes [batch, {expected:?}]"
-            )));
-        }
-        let output = dims(&outputs[0]);
         let labels = self.metadata.labels.len() as i64;
-        let Some(context) = &self.metadata.context else {
-            if output.len() != 2 || output[1] != labels {
-                return Err(Error::Model(format!(
-                    "model output is {output:?}, the metadata has {labels} labels"
-                )));
+        let context = self.metadata.context.as_ref();
+        let described = context.and_then(|c| c.window_head.as_ref());
+        for (k, graph) in self.graphs.iter().enumerate() {
+            let name = match (k, described) {
+                (1.., Some(head)) => head.with[k - 1].graph.as_str(),
+                _ => "model",
+            };
+            let (output, width) = (&graph.output, graph.width() as i64);
+            let fits = match (k, context, described) {
+                (0, None, _) => width == labels,
+                (0, Some(context), _) => width == context.graph_width() as i64,
+                (_, _, Some(head)) => width >= head.with[k - 1].inputs as i64,
+                _ => unreachable!("companions are a window head's"),
+            };
+            if !fits {
+                return Err(Error::Model(match (k, context) {
+                    (0, None) => {
+                        format!("{name} output is {output:?}, the metadata has {labels} labels")
+                    }
+                    (0, Some(context)) => format!(
+                        "{name} output is {output:?}, the context describes {} values and {} tags",
+                        context.graph_width() - context.tags.len(),
+                        context.tags.len()
+                    ),
+                    _ => format!(
+                        "{name} output is {output:?}, the window head reads {} values",
+                        described.map_or(0, |h| h.with[k - 1].inputs)
+                    ),
+                }));
             }
+        }
+        let Some(context) = context else {
             return Ok(());
         };
-        if output.len() != 2 || output[1] != context.graph_width() as i64 {
-            return Err(Error::Model(format!(
-                "model output is {output:?}, the context describes {} values and {} tags",
-                context.graph_width() - context.tags.len(),
-                context.tags.len()
-            )));
-        }
         let head = self.head.as_ref().expect("checked when loaded");
         check_head("head", head, [context.head_width() as i64, labels])?;
-        match (&self.window_head, &context.window_head) {
+        match (&self.window_head, described) {
             (Some(graph), Some(described)) => check_head(
                 "window head",
                 graph,
-                [described.inputs as i64, context.embedding as i64],
+                [described.width() as i64, context.embedding as i64],
             ),
             _ => Ok(()),
         }
@@ -244,57 +311,97 @@ impl GenreModel {
     }
 
     /// The windows' raw outputs, one row per window: probabilities before calibration, or a
-    /// pooled model's embedding and tags. The window graph runs on at most
-    /// [`Self::run_windows`] windows at a time, so memory does not grow with the batch.
+    /// pooled model's embedding and tags, for a model that reads one window graph (a model with
+    /// companions reads windows of several inputs: [`Self::graph_outputs`] of each, then
+    /// [`Self::follow`]). The window graph runs on at most [`Self::run_windows`] windows at a
+    /// time, so memory does not grow with the batch.
     pub fn outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
-        let graph = self.graph_outputs(windows)?;
-        self.follow(graph.view())
+        let graph = self.graph_outputs(0, windows)?;
+        self.follow(&[graph.view()])
     }
 
-    /// Whether `other` has the same window graph reading the same windows: its
-    /// [`Self::graph_outputs`] are this model's, so one run serves both ([`Self::follow`]).
-    pub fn shares_windows_with(&self, other: &GenreModel) -> bool {
-        self.graph_id == other.graph_id && self.metadata.input == other.metadata.input
+    /// Window graphs the model reads: its own, then its window head's companions.
+    pub fn window_graphs(&self) -> usize {
+        self.graphs.len()
     }
 
-    /// Frees the window graph's session (its weights and ONNX Runtime's arena), for a model that
-    /// from now on only [follows](Self::follow) the outputs of another model it
-    /// [shares its windows with](Self::shares_windows_with); [`Self::graph_outputs`] is then an
-    /// error.
+    /// The windows window graph `k` reads (`metadata.input` for the model's own, `0`).
+    pub fn graph_input(&self, k: usize) -> &ModelInput {
+        &self.graphs[k].input
+    }
+
+    /// Whether this model's window graph `k` is `other`'s graph `j` reading the same windows:
+    /// its [`Self::graph_outputs`] are the other's, so one run serves both ([`Self::follow`]).
+    pub fn same_graph(&self, k: usize, other: &GenreModel, j: usize) -> bool {
+        let (a, b) = (&self.graphs[k], &other.graphs[j]);
+        a.id == b.id && a.input == b.input
+    }
+
+    /// Which of `other`'s window graphs this model reads, when it reads one only and `other`
+    /// has it too ([`Self::same_graph`]): it can then [follow](Self::follow) `other`'s runs.
+    pub fn follows_graph_of(&self, other: &GenreModel) -> Option<usize> {
+        (self.graphs.len() == 1)
+            .then(|| (0..other.graphs.len()).find(|&j| self.same_graph(0, other, j)))
+            .flatten()
+    }
+
+    /// Frees the window graphs' sessions (their weights and ONNX Runtime's arena), for a model
+    /// that from now on only [follows](Self::follow) the outputs of another model that has its
+    /// graph ([`Self::follows_graph_of`]); [`Self::graph_outputs`] is then an error.
     pub fn release_window_graph(&mut self) {
-        self.session = None;
+        for graph in &mut self.graphs {
+            graph.session = None;
+        }
     }
 
-    /// A pooled model's window rows from its window graph's outputs (this model's, or those of
-    /// a model it [shares windows with](Self::shares_windows_with)): the window head's answer in
-    /// place of the network values, then the tags. Without a window head the rows are the graph
-    /// outputs as they are.
-    pub fn follow(&mut self, graph: ArrayView2<f32>) -> Result<Array2<f32>, Error> {
+    /// A pooled model's window rows from the outputs of its window graphs (its own, or those of
+    /// a model that has the same graphs), one view per graph in [`Self::window_graphs`] order:
+    /// the window head's answer in place of the network values, then the tags of the model's
+    /// own graph. Window `i` of every graph makes row `i`; there are as many rows as the fewest
+    /// graph outputs. Without a window head the rows are the graph outputs as they are.
+    pub fn follow(&mut self, graphs: &[ArrayView2<f32>]) -> Result<Array2<f32>, Error> {
+        if graphs.len() != self.graphs.len() {
+            return Err(Error::Model(format!(
+                "the model reads {} window graphs, {} were given",
+                self.graphs.len(),
+                graphs.len()
+            )));
+        }
         let (Some(window_head), Some(context)) = (&mut self.window_head, &self.metadata.context)
         else {
-            return Ok(graph.to_owned());
+            return Ok(graphs[0].to_owned());
         };
-        let inputs = graph.ncols() - context.tags.len();
-        let values = graph
-            .slice(ndarray::s![.., ..inputs])
-            .as_standard_layout()
-            .to_owned();
+        let described = context.window_head.as_ref().expect("checked when loaded");
+        let rows = graphs.iter().map(|g| g.nrows()).min().unwrap_or(0);
+        let reads =
+            std::iter::once(described.inputs).chain(described.with.iter().map(|c| c.inputs));
+        let parts: Vec<_> = graphs
+            .iter()
+            .zip(reads)
+            .map(|(graph, values)| graph.slice(ndarray::s![..rows, ..values]))
+            .collect();
+        let values = ndarray::concatenate(Axis(1), &parts)
+            .map_err(|e| Error::Model(format!("window head input: {e}")))?;
+        let values = values.as_standard_layout();
         let input = TensorRef::from_array_view(values.view()).map_err(err("window head input"))?;
         let outputs = window_head
             .run(ort::inputs![input])
             .map_err(err("window head failed"))?;
         let answers = first_rows(&outputs, "window head output")?;
-        ndarray::concatenate(
-            Axis(1),
-            &[answers.view(), graph.slice(ndarray::s![.., inputs..])],
-        )
-        .map_err(|e| Error::Model(format!("window head output: {e}")))
+        let tags = graphs[0].slice(ndarray::s![..rows, described.inputs..]);
+        ndarray::concatenate(Axis(1), &[answers.view(), tags])
+            .map_err(|e| Error::Model(format!("window head output: {e}")))
     }
 
-    /// The window graph's outputs, one row per window (see [`Self::outputs`]).
-    pub fn graph_outputs(&mut self, windows: ArrayView3<f32>) -> Result<Array2<f32>, Error> {
+    /// Window graph `k`'s outputs, one row per window of its input ([`Self::graph_input`]).
+    pub fn graph_outputs(
+        &mut self,
+        k: usize,
+        windows: ArrayView3<f32>,
+    ) -> Result<Array2<f32>, Error> {
         let run_windows = self.run_windows();
-        let session = self.session.as_mut().ok_or_else(|| {
+        let width = self.graphs[k].width();
+        let session = self.graphs[k].session.as_mut().ok_or_else(|| {
             Error::Model("this model reads another model's windows: it has no window graph".into())
         })?;
         let mut parts = Vec::new();
@@ -306,10 +413,6 @@ impl GenreModel {
             parts.push(first_rows(&outputs, "output")?.to_owned());
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        let width = match &self.metadata.context {
-            Some(context) => context.graph_width(),
-            None => self.metadata.labels.len(),
-        };
         match views.len() {
             0 => Ok(Array2::zeros((0, width))),
             _ => ndarray::concatenate(Axis(0), &views)
@@ -348,6 +451,29 @@ impl GenreModel {
                 .to_vec(),
         )
     }
+}
+
+/// A session for `onnx` on the first of `provider`'s candidates that is compiled in and takes
+/// it, else on the CPU; with the provider in use and why each candidate before it was not.
+fn provider_session(
+    runtime: &Runtime,
+    onnx: &[u8],
+    provider: Provider,
+) -> Result<(Session, Provider, Vec<String>), Error> {
+    let mut failures = Vec::new();
+    for candidate in provider.candidates(onnx.len()) {
+        if !candidate.is_compiled_in() {
+            failures.push(format!("this ONNX Runtime has no {candidate} provider"));
+            continue;
+        }
+        match session(runtime, onnx, candidate) {
+            Ok(session) => return Ok((session, candidate, failures)),
+            Err(e) => failures.push(format!("{candidate} failed: {e}")),
+        }
+    }
+    let session = session(runtime, onnx, Provider::Cpu)
+        .map_err(|e| Error::Model(format!("not a usable ONNX model: {e}")))?;
+    Ok((session, Provider::Cpu, failures))
 }
 
 /// A session for a pooled model's small graph `file` (its head or window head), on the CPU;

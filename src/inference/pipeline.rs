@@ -19,7 +19,7 @@ const PREPARED_AHEAD: usize = 1;
 
 /// Analyses `files` (each with the index it is reported under) through `model`, calling `done`
 /// with each outcome, in the order of `files`, as soon as it is known. Each outcome equals
-/// [`super::analyze_file`]'s for the same file.
+/// [`super::analyze_file`]'s for the same file (a model that reads one window graph).
 pub fn analyze_files<'a>(
     model: &mut GenreModel,
     cutter: &WindowCutter,
@@ -40,7 +40,7 @@ pub fn analyze_files<'a>(
             })
             .expect("a thread can be started");
         for (index, cut) in prepared {
-            done(index, cut.and_then(|cut| classify(model, cutter, cut)));
+            done(index, cut.and_then(|cut| classify(model, cut)));
         }
     });
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use genrescope::genres::{LabelKind, Vocabulary};
-use genrescope::inference::context::{Pool, PooledContext, WindowHead};
+use genrescope::inference::context::{Companion, Pool, PooledContext, WindowHead};
 use genrescope::inference::metadata::FORMAT_VERSION;
 use genrescope::inference::{
     Calibration, GenreModel, ModelInput, ModelMetadata, OutputKind, Provider, Runtime,
@@ -274,11 +274,30 @@ fn network_values(
     })
 }
 
+/// The networks in window graphs by the input they read: runs of consecutive networks on the
+/// same input (musicnn's patches, or mn04's windows), in order. The first is the model's own
+/// window graph, the others its window head's companions.
+fn by_input(networks: &[Network]) -> anyhow::Result<Vec<&[Network]>> {
+    let runs: Vec<&[Network]> = networks
+        .chunk_by(|a, b| a.is_musicnn() == b.is_musicnn())
+        .collect();
+    anyhow::ensure!(
+        runs.len() <= 2,
+        "{}: list the networks on each input together",
+        networks
+            .iter()
+            .map(|n| n.name())
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    Ok(runs)
+}
+
 /// The window graph: `[B, frames, bands]` (musicnn's patches, or mn04's windows) →
 /// `[B, values + tags]`: the chosen layer of every network, side by side, then the first
-/// network's tag probabilities. The networks share one input: musicnn networks together, or
-/// mn04 alone. A per-window head is a graph of its own (the model's window head), so every
-/// model on the same networks and layer ships the same window graph and can share its runs.
+/// network's tag probabilities. The networks share one input ([`by_input`]). A per-window head
+/// is a graph of its own (the model's window head), so every model on the same networks and
+/// layer ships the same window graph and can share its runs.
 fn window_graph(
     networks: &[Network],
     layer: Layer,
@@ -287,13 +306,6 @@ fn window_graph(
     let first = *networks
         .first()
         .ok_or_else(|| anyhow::anyhow!("no network"))?;
-    anyhow::ensure!(
-        networks
-            .iter()
-            .all(|n| n.is_musicnn() == first.is_musicnn()),
-        "musicnn and mn04 read different inputs: a head on both cannot ship in one window graph \
-         yet (measure it with --no-export)"
-    );
     let mut g = Graph::new();
     let mut values = Vec::new();
     for &network in networks {
@@ -326,6 +338,29 @@ fn window_graph(
         tags: tag_names,
         parameters,
     })
+}
+
+/// The window graphs of a window head's companions (each a run of [`by_input`]), as files
+/// `<name>.<networks>.onnx`, and how the metadata describes them.
+fn companions(
+    name: &str,
+    inputs: &[&[Network]],
+    layer: Layer,
+    weights_root: &Path,
+) -> anyhow::Result<Vec<(Companion, WindowGraph)>> {
+    inputs
+        .iter()
+        .map(|networks| {
+            let graph = window_graph(networks, layer, weights_root)?;
+            let names: Vec<String> = networks.iter().map(|n| n.name()).collect();
+            let described = Companion {
+                graph: format!("{name}.{}.onnx", names.join("+")),
+                input: windows::window_metadata(networks[0], 0).input,
+                inputs: graph.values,
+            };
+            Ok((described, graph))
+        })
+        .collect()
 }
 
 /// The licence line of a model on `networks`: each network's, then the heads'.
@@ -383,7 +418,15 @@ pub fn write(
     let result = &results[chosen];
     let spec = &result.spec;
     let per_window = spec.pools.is_empty();
-    let window = window_graph(&shipped.networks, spec.layer, &args.corpus.weights)?;
+    let inputs = by_input(&shipped.networks)?;
+    let window = window_graph(inputs[0], spec.layer, &args.corpus.weights)?;
+    let companions = companions(&args.name, &inputs[1..], spec.layer, &args.corpus.weights)?;
+    anyhow::ensure!(
+        per_window || companions.is_empty(),
+        "{}: a pooled head on networks of two inputs cannot ship (only a per-window head reads \
+         companions)",
+        result.candidate
+    );
     let head_file = format!("{}.head.onnx", args.name);
     let doc = "genrescope pooled genre model: head";
     let classes = corpus.classes.len();
@@ -393,6 +436,7 @@ pub fn write(
         let described = WindowHead {
             file,
             inputs: window.values,
+            with: companions.iter().map(|(c, _)| c.clone()).collect(),
         };
         let mean = head::mean_answer_onnx(classes, doc);
         (mean, vec![Pool::Mean], Some((described, onnx)))
@@ -403,16 +447,18 @@ pub fn write(
         Some(_) => classes,
         None => window.values,
     };
-    let parameters = window.parameters + if per_window { head.parameters() } else { 0 };
+    let parameters = window.parameters
+        + companions.iter().map(|(_, g)| g.parameters).sum::<usize>()
+        + if per_window { head.parameters() } else { 0 };
     let networks: Vec<String> = spec.networks.iter().map(|n| n.name()).collect();
     let cv_table: Vec<serde_json::Value> = results.iter().map(summary).collect();
     let metadata = ModelMetadata {
         format: FORMAT_VERSION,
         name: args.name.clone(),
-        family: if shipped.networks.iter().all(|n| n.is_musicnn()) {
-            "musicnn-pooled"
-        } else {
-            "efficientat-pooled"
+        family: match inputs[..] {
+            [own] if own[0].is_musicnn() => "musicnn-pooled",
+            [_] => "efficientat-pooled",
+            _ => "musicnn+efficientat-pooled",
         }
         .into(),
         labels: corpus.classes.clone(),
@@ -475,6 +521,9 @@ pub fn write(
     std::fs::write(args.out.join(&head_file), &head_onnx)?;
     if let Some((described, onnx)) = &window_head {
         std::fs::write(args.out.join(&described.file), onnx)?;
+    }
+    for (described, graph) in &companions {
+        std::fs::write(args.out.join(&described.graph), &graph.onnx)?;
     }
     crate::train::write_model(&path, &window.onnx, &metadata)?;
     // The written files load as the plugin loads them.
