@@ -287,11 +287,8 @@ fn main() {
             analyze_speed(&[genre, &mood], rounds),
         ));
     }
-    for choice in [
-        ModelChoice::Builtin,
-        ModelChoice::Fast,
-        ModelChoice::MfccCnn,
-    ] {
+    // The helper thread prepares one window graph's windows: models that read one network.
+    for choice in [ModelChoice::Fast, ModelChoice::MfccCnn] {
         thread_scaling(&choice, rounds);
     }
     let accurate = &speeds[1];

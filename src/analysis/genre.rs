@@ -447,7 +447,7 @@ mod tests {
     use super::*;
     use crate::decode::decode_mono_at;
     use crate::inference::decision::ranked;
-    use crate::inference::{analyze_file, Provider, Runtime, WindowCutter};
+    use crate::inference::{FileAnalyzer, Provider, Runtime};
     use crate::params::GenrescopeParams;
     use std::path::{Path, PathBuf};
 
@@ -501,22 +501,32 @@ mod tests {
         analyzer
     }
 
+    /// Feeds `path` to every input of `analyzer` at its rate, in pieces of `piece` samples, one
+    /// input after the other; returns every published view.
+    fn feed_clip(analyzer: &mut GenreAnalyzer, path: &Path, piece: usize) -> Vec<GenreView> {
+        let mut published = Vec::new();
+        for input in 0..analyzer.inputs() {
+            let audio = decode_mono_at(path, analyzer.sample_rate(input)).unwrap();
+            for piece in audio.samples.chunks(piece) {
+                analyzer.process(input, piece, &mut |view| published.push(view));
+            }
+        }
+        published
+    }
+
     /// Audio fed in odd pieces through the analyzer gives the windows and summary that
-    /// `analyze_file` gives for the whole clip.
+    /// the offline analysis gives for the whole clip.
     fn assert_streaming_equals_offline(choice: ModelChoice, paths: &[&str]) {
         let runtime = test_runtime();
-        let mut model = choice.load(&runtime, Provider::Cpu).unwrap();
-        let cutter = WindowCutter::new(&model.metadata.input).unwrap();
+        let mut offline = FileAnalyzer::new(choice.load(&runtime, Provider::Cpu).unwrap()).unwrap();
         for &path in paths {
-            let offline = analyze_file(&mut model, &cutter, &clip(path)).unwrap();
-            let rate = model.metadata.input.sample_rate();
-            let audio = decode_mono_at(&clip(path), rate).unwrap();
+            let offline = offline.analyze(&clip(path)).unwrap();
             let mut analyzer = analyzer_with(choice.clone());
-            let mut published = Vec::new();
             // Odd piece sizes: windows must not depend on how the audio arrives.
-            for piece in audio.samples.chunks(1_234) {
-                analyzer.process(GENRE_INPUT, piece, &mut |view| published.push(view));
-            }
+            let mut published = feed_clip(&mut analyzer, &clip(path), 1_234);
+            // The genre's windows (the mood model's publish too).
+            published.retain(|v| v.windows > 0);
+            published.dedup_by_key(|v| v.windows);
             assert_eq!(published.len(), offline.answers.nrows(), "{path}");
             for (i, view) in published.iter().enumerate() {
                 let max_diff = view
@@ -563,19 +573,27 @@ mod tests {
         ModelChoice::File(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mood.onnx"))
     }
 
-    /// Feeds a clip to both inputs as the worker does: each chunk (about 62 ms) on the genre
-    /// input (16 kHz), then on the mood input (32 kHz); returns every published view.
-    fn feed_both(analyzer: &mut GenreAnalyzer, path: &Path) -> Vec<GenreView> {
-        let genre = decode_mono_at(path, 16_000).unwrap().samples;
-        let mood = decode_mono_at(path, 32_000).unwrap().samples;
-        let inputs = [
-            genre.chunks(1_000).collect::<Vec<_>>(),
-            mood.chunks(2_000).collect(),
-        ];
+    /// Feeds a clip to every input as the worker does: each chunk (1/16 s) on every input in
+    /// turn, each at its rate; returns every published view.
+    fn feed_interleaved(analyzer: &mut GenreAnalyzer, path: &Path) -> Vec<GenreView> {
+        let inputs: Vec<(Vec<f32>, usize)> = (0..analyzer.inputs())
+            .map(|input| {
+                let rate = analyzer.sample_rate(input);
+                (
+                    decode_mono_at(path, rate).unwrap().samples,
+                    rate as usize / 16,
+                )
+            })
+            .collect();
+        let chunks = inputs
+            .iter()
+            .map(|(a, n)| a.len().div_ceil(*n))
+            .max()
+            .unwrap();
         let mut published = Vec::new();
-        for i in 0..inputs[0].len().max(inputs[1].len()) {
-            for (input, chunks) in inputs.iter().enumerate() {
-                if let Some(chunk) = chunks.get(i) {
+        for i in 0..chunks {
+            for (input, (audio, n)) in inputs.iter().enumerate() {
+                if let Some(chunk) = audio.chunks(*n).nth(i) {
                     analyzer.process(input, chunk, &mut |view| published.push(view));
                 }
             }
@@ -583,66 +601,73 @@ mod tests {
         published
     }
 
-    /// The shipped mood model beside the genre model, each fed at its own rate as the worker does
-    /// (each chunk on every input), gives the mood windows, the track's mood and its mean tags that
-    /// the offline analysis gives; the genre is the genre model's alone.
+    /// The shipped mood model beside a genre model, fed as the worker feeds them (each chunk on
+    /// every input), gives the mood windows, the track's mood and its mean tags that the offline
+    /// analysis gives, and the genre is the genre model's alone: beside Accurate, whose second
+    /// network is the mood model's (the mood model reads its runs: no input of its own), and
+    /// beside the MFCC CNN at 22.05 kHz (the mood model reads its own 32-kHz input).
     #[test]
-    fn a_mood_model_at_its_own_rate_streams_as_it_analyses_offline() {
+    fn a_mood_model_streams_as_it_analyses_offline_beside_any_genre_model() {
         let mood = shipped_mood_model();
         let path = clip("gtzan/blues/blues.00000.ogg");
         let runtime = test_runtime();
         let model = mood.load(&runtime, Provider::Cpu).unwrap();
-        let offline = crate::inference::FileAnalyzer::new(model)
-            .unwrap()
-            .analyze(&path)
-            .unwrap();
-        let params = Arc::new(GenrescopeParams::default());
-        let mut analyzer =
-            GenreAnalyzer::new(params, Arc::new(Stats::default())).with_mood_model(mood);
-        let view = analyzer.poll().unwrap();
-        assert!(
-            matches!(view.mood.status, ModelStatus::Ready { .. }),
-            "{view:?}"
-        );
-        assert_eq!(analyzer.inputs(), 2);
-        assert_eq!(
-            (analyzer.sample_rate(0), analyzer.sample_rate(1)),
-            (16_000, 32_000)
-        );
-        let published = feed_both(&mut analyzer, &path);
-        let mut mood_windows = published
-            .iter()
-            .filter(|v| v.mood.windows > 0)
-            .collect::<Vec<_>>();
-        mood_windows.dedup_by_key(|v| v.mood.windows);
-        assert_eq!(mood_windows.len(), offline.answers.nrows());
-        for (view, row) in mood_windows.iter().zip(offline.answers.rows()) {
-            let diff = view
-                .mood
-                .latest
-                .iter()
-                .zip(row)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
-            assert!(diff < 1e-4, "window {}: {diff}", view.mood.windows);
-        }
-        let last = published.last().unwrap();
-        for (live, offline) in [
-            (&last.mood.rolling.summary(), &offline.summary),
-            (&last.mood.summary_sounds, &offline.tags),
+        let offline = FileAnalyzer::new(model).unwrap().analyze(&path).unwrap();
+        for (genre, rates, follows) in [
+            (ModelChoice::Builtin, vec![16_000, 32_000], Some(1)),
+            (ModelChoice::MfccCnn, vec![22_050, 32_000], None),
         ] {
-            assert_eq!(live.len(), offline.len());
-            assert!(live.iter().zip(offline).all(|(a, b)| (a - b).abs() < 1e-4));
+            let params = Arc::new(GenrescopeParams::default());
+            params.settings.write().unwrap().model = genre.clone();
+            let mut analyzer = GenreAnalyzer::new(params, Arc::new(Stats::default()))
+                .with_mood_model(mood.clone());
+            let view = analyzer.poll().unwrap();
+            assert!(
+                matches!(view.mood.status, ModelStatus::Ready { .. }),
+                "{view:?}"
+            );
+            let live_rates: Vec<u32> = (0..analyzer.inputs())
+                .map(|i| analyzer.sample_rate(i))
+                .collect();
+            assert_eq!(live_rates, rates, "{genre:?}");
+            assert_eq!(analyzer.mood.as_ref().unwrap().step.follows(), follows);
+            let published = feed_interleaved(&mut analyzer, &path);
+            let mut mood_windows = published
+                .iter()
+                .filter(|v| v.mood.windows > 0)
+                .collect::<Vec<_>>();
+            mood_windows.dedup_by_key(|v| v.mood.windows);
+            assert_eq!(mood_windows.len(), offline.answers.nrows());
+            for (view, row) in mood_windows.iter().zip(offline.answers.rows()) {
+                let diff = view
+                    .mood
+                    .latest
+                    .iter()
+                    .zip(row)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(diff < 1e-4, "window {}: {diff}", view.mood.windows);
+            }
+            let last = published.last().unwrap();
+            for (live, offline) in [
+                (&last.mood.rolling.summary(), &offline.summary),
+                (&last.mood.summary_sounds, &offline.tags),
+            ] {
+                assert_eq!(live.len(), offline.len());
+                assert!(live.iter().zip(offline).all(|(a, b)| (a - b).abs() < 1e-4));
+            }
+            assert_eq!(last.mood.tags.len(), last.mood.sounds.len());
+            assert!(last.mood.inference_ms > 0.0);
+            // The genre model's windows are its own.
+            let genre_model = genre.load(&runtime, Provider::Cpu).unwrap();
+            let genre_offline = FileAnalyzer::new(genre_model)
+                .unwrap()
+                .analyze(&path)
+                .unwrap();
+            assert_eq!(last.windows, genre_offline.answers.nrows() as u64);
+            assert_eq!(last.mood.labels.len(), 4);
+            assert_eq!(last.mood.tags.len(), 527, "AudioSet's classes");
         }
-        assert_eq!(last.mood.tags.len(), last.mood.sounds.len());
-        assert!(last.mood.inference_ms > 0.0);
-        // Two models, two streams: the genre model's windows are its own, at 16 kHz.
-        let mut genre = ModelChoice::Builtin.load(&runtime, Provider::Cpu).unwrap();
-        let cutter = WindowCutter::new(&genre.metadata.input).unwrap();
-        let genre_offline = analyze_file(&mut genre, &cutter, &path).unwrap();
-        assert_eq!(last.windows, genre_offline.answers.nrows() as u64);
-        assert_eq!(last.mood.labels.len(), 4);
-        assert_eq!(last.mood.tags.len(), 527, "AudioSet's classes");
     }
 
     /// Fast and the mood model read the same mn04 windows: the mood model follows the genre
@@ -732,13 +757,10 @@ mod tests {
         assert!(message.contains("/nonexistent/mood.onnx"), "{message}");
         assert_eq!(
             analyzer.inputs(),
-            1,
-            "no resampled stream for a missing model"
+            2,
+            "the genre model's two networks, no resampled stream for a missing model"
         );
-        let mut published = Vec::new();
-        analyzer.process(GENRE_INPUT, &[0.3; 16_000 * 4], &mut |view| {
-            published.push(view);
-        });
+        let published = feed_silence_then_noise(&mut analyzer, 0, 4);
         assert!(!published.is_empty());
         assert!(published
             .iter()
@@ -765,18 +787,14 @@ mod tests {
             notice.contains("CUDA") && notice.ends_with("using CPU"),
             "{notice}"
         );
-        let mut published = 0;
-        analyzer.process(GENRE_INPUT, &[0.3; 22_050 * 4], &mut |_| published += 1);
-        assert!(published > 0, "the CPU session analyses");
+        let published = feed_silence_then_noise(&mut analyzer, 0, 4);
+        assert!(!published.is_empty(), "the CPU session analyses");
     }
 
     #[test]
     fn silence_is_not_classified_into_the_summary() {
         let mut analyzer = analyzer();
-        let mut published = Vec::new();
-        analyzer.process(GENRE_INPUT, &vec![0.0; 22_050 * 6], &mut |view| {
-            published.push(view);
-        });
+        let published = feed_silence_then_noise(&mut analyzer, 6, 0);
         assert!(!published.is_empty());
         let last = published.last().unwrap();
         assert!(last.silent);
@@ -812,10 +830,7 @@ mod tests {
     #[test]
     fn summary_resets_on_request_and_on_transport_start() {
         let mut analyzer = analyzer();
-        let noise: Vec<f32> = (0..22_050 * 4)
-            .map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.5)
-            .collect();
-        analyzer.process(GENRE_INPUT, &noise, &mut |_| {});
+        feed_silence_then_noise(&mut analyzer, 0, 4);
         assert!(analyzer.view.rolling.summary_windows > 0);
         analyzer
             .stats
@@ -824,7 +839,7 @@ mod tests {
         let view = analyzer.poll().unwrap();
         assert_eq!(view.rolling.summary_windows, 0);
         assert!(!view.rolling.history.is_empty(), "history survives a reset");
-        analyzer.process(GENRE_INPUT, &noise, &mut |_| {});
+        feed_silence_then_noise(&mut analyzer, 0, 4);
         analyzer
             .stats
             .summary_resets

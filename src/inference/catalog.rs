@@ -29,24 +29,26 @@ impl Embedded {
     }
 }
 
-/// The default genre model (`models/genre-v2.onnx` and its head: the pre-trained musicnn,
-/// narrowed to the front-end filters that fire, with the genre head artist-grouped
-/// cross-validation chose, its windows pooled over the last ~30 s and 50 style tags beside; see
-/// `models/REPORT.md`), at about 0.2 % of a core live.
+/// EfficientAT mn04's window graph (`models/mood.onnx`, byte for byte `models/genre-v2-fast.onnx`):
+/// its 384-value embedding and AudioSet's 527 class probabilities for every 3-s window at
+/// 32 kHz. Both genre models and the mood model read it, each through a window head of its own,
+/// so it is built in once and, when a genre model and the mood model run, runs once per window
+/// for both ([`GenreModel::follows_graph_of`]). Accurate reads it beside musicnn
+/// (`models/genre-v2.mn04.onnx` is the same bytes).
+const MN04_WINDOWS: &[u8] = include_bytes!("../../models/mood.onnx");
+
+/// The default genre model (`models/genre-v2.*`): a genre head on two pre-trained networks side
+/// by side, the narrowed musicnn (MSD, narrowed to the front-end filters that fire, at 16 kHz)
+/// and EfficientAT mn04 (AudioSet, at 32 kHz, [`MN04_WINDOWS`], which the mood model reads too),
+/// answering each window, windows averaged over the last ~30 s, with musicnn's 50 style tags
+/// beside (see `models/REPORT.md`).
 const GENRES: Embedded = Embedded {
     onnx: include_bytes!("../../models/genre-v2.onnx"),
     head: Some(include_bytes!("../../models/genre-v2.head.onnx")),
-    window_head: None,
-    with: &[],
+    window_head: Some(include_bytes!("../../models/genre-v2.window.onnx")),
+    with: &[MN04_WINDOWS],
     json: include_str!("../../models/genre-v2.json"),
 };
-
-/// EfficientAT mn04's window graph (`models/mood.onnx`, byte for byte `models/genre-v2-fast.onnx`):
-/// its 384-value embedding and AudioSet's 527 class probabilities for every 3-s window at
-/// 32 kHz. The Fast genre model and the mood model both read it, each through a window head of
-/// its own, so it is built in once and, when both run, runs once per window for both
-/// ([`GenreModel::shares_windows_with`]).
-const MN04_WINDOWS: &[u8] = include_bytes!("../../models/mood.onnx");
 
 /// The fast genre model (`models/genre-v2-fast.*`): a genre head on EfficientAT mn04's
 /// embedding, answering each window, windows averaged over the last ~30 s; as accurate as the
@@ -288,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_genre_model_and_the_mood_model_share_one_built_in_network() {
+    fn the_genre_models_and_the_mood_model_share_one_built_in_network() {
         let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
         let fast_file = std::fs::read(models.join("genre-v2-fast.onnx")).unwrap();
         assert!(
@@ -300,6 +302,20 @@ mod tests {
         let (fast, mood) = (load(ModelChoice::Fast), load(ModelChoice::Mood));
         assert_eq!(mood.follows_graph_of(&fast), Some(0));
         assert_eq!(fast.follows_graph_of(&mood), Some(0));
+        // Accurate reads it beside musicnn: the mood model follows Accurate's second network.
+        let accurate_file = std::fs::read(models.join("genre-v2.mn04.onnx")).unwrap();
+        assert!(
+            accurate_file == MN04_WINDOWS,
+            "models/genre-v2.mn04.onnx is mn04's graph"
+        );
+        let accurate = load(ModelChoice::Builtin);
+        assert_eq!(accurate.window_graphs(), 2);
+        assert_eq!(mood.follows_graph_of(&accurate), Some(1));
+        assert_eq!(
+            accurate.follows_graph_of(&mood),
+            None,
+            "Accurate reads two networks"
+        );
         // Built in as loaded from the files.
         let from_file =
             GenreModel::load(&runtime, &models.join("genre-v2-fast.onnx"), Provider::Cpu);

@@ -11,8 +11,7 @@ use std::process::Command;
 
 use anyhow::Context;
 use genrescope::inference::runtime::repository_dirs;
-use genrescope::inference::WindowCutter;
-use genrescope::inference::{analyze_file, GenreModel, ModelChoice, ModelInput, Provider, Runtime};
+use genrescope::inference::{FileAnalyzer, ModelChoice, ModelInput, Provider, Runtime};
 
 use crate::data::dataset::Clip;
 use crate::eval::clips::{map_clips, select_clips};
@@ -318,31 +317,31 @@ pub fn suite(
         threads,
         "invariance",
         || -> anyhow::Result<_> {
-            let model = choice.load(&runtime, Provider::Cpu)?;
-            let cutter = WindowCutter::new(&model.metadata.input)?;
+            let analyzer = FileAnalyzer::new(choice.load(&runtime, Provider::Cpu)?)?;
             let dir = tempfile::tempdir_in(scratch.path())?;
-            Ok((model, cutter, dir))
+            Ok((analyzer, dir))
         },
-        |(model, cutter, dir), clip| -> anyhow::Result<ClipAnswers> {
+        |(analyzer, dir), clip| -> anyhow::Result<ClipAnswers> {
             let source = match seconds {
                 Some(seconds) => excerpt(&clip.path, dir.path(), seconds)?,
                 None => clip.path.clone(),
             };
-            let summary = |model: &mut GenreModel, cutter: &WindowCutter, path: &Path| {
-                analyze_file(model, cutter, path)
+            let summary = |analyzer: &mut FileAnalyzer, path: &Path| {
+                analyzer
+                    .analyze(path)
                     .map(|analysis| analysis.summary)
                     .with_context(|| format!("{}", clip.path.display()))
             };
-            let original = summary(model, cutter, &source)?;
+            let original = summary(analyzer, &source)?;
             let converted = conditions
                 .iter()
                 .map(|condition| {
                     let path = condition.convert(&source, dir.path())?;
-                    summary(model, cutter, &path)
+                    summary(analyzer, &path)
                 })
                 .collect::<anyhow::Result<_>>()?;
             let truth = match clip.labels.as_slice() {
-                [label] => model_label(&model.metadata.labels, label),
+                [label] => model_label(&analyzer.model.metadata.labels, label),
                 _ => None,
             };
             Ok(ClipAnswers {

@@ -10,9 +10,7 @@ mod report;
 use genrescope::inference::runtime::repository_dirs;
 use std::path::PathBuf;
 
-use genrescope::inference::{
-    analyze_file, GenreModel, ModelMetadata, Provider, Runtime, WindowCutter,
-};
+use genrescope::inference::{FileAnalyzer, GenreModel, ModelMetadata, Provider, Runtime};
 
 use crate::metrics::{argmax, Confusion};
 use clips::{map_clips, select_clips};
@@ -49,11 +47,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "eval",
         || {
             let model = GenreModel::load(&runtime, &args.model, Provider::Cpu)?;
-            let cutter = WindowCutter::new(&model.metadata.input)?;
-            Ok((model, cutter))
+            Ok(FileAnalyzer::new(model)?)
         },
-        |(model, cutter), clip| {
-            analyze_file(model, cutter, &clip.path)
+        |analyzer, clip| {
+            analyzer
+                .analyze(&clip.path)
                 .map(|c| c.summary)
                 .map_err(|e| e.reason())
         },
