@@ -85,6 +85,15 @@ impl ModelInput {
         }
     }
 
+    /// The highest frequency the windows read, in Hz: the top of the feature bands, or Nyquist
+    /// for descriptors.
+    pub fn top_hz(&self) -> f32 {
+        match self {
+            Self::Frames { features, .. } | Self::Hybrid { features, .. } => features.fmax_hz(),
+            Self::Descriptors { sample_rate, .. } => *sample_rate as f32 / 2.0,
+        }
+    }
+
     /// Input tensor shape without the batch axis.
     pub fn shape(&self) -> Vec<usize> {
         match self {

@@ -92,6 +92,19 @@ impl ModelMetadata {
         serde_json::to_string_pretty(self).expect("metadata serialises")
     }
 
+    /// What each of the model's window graphs reads: `input`, then each companion's of its
+    /// window head ([`super::context::Companion`]).
+    pub fn graph_inputs(&self) -> Vec<&ModelInput> {
+        let companions = self
+            .context
+            .iter()
+            .flat_map(|c| &c.window_head)
+            .flat_map(|w| &w.with);
+        std::iter::once(&self.input)
+            .chain(companions.map(|c| &c.input))
+            .collect()
+    }
+
     /// Checks everything a model run relies on: a known format, unique non-empty labels, a
     /// usable feature configuration, and consistent normalisation sizes.
     pub fn validate(&self) -> Result<(), Error> {

@@ -533,7 +533,7 @@ fn dims(outlet: &ort::value::Outlet) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-/// Identifies a window graph by its bytes, for [`GenreModel::shares_windows_with`].
+/// Identifies a window graph by its bytes, for [`GenreModel::same_graph`].
 fn graph_id(onnx: &[u8]) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();

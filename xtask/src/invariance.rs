@@ -292,14 +292,12 @@ pub struct Outcome {
     pub failed: Vec<String>,
 }
 
-/// The highest frequency the model reads, in Hz: its top mel band, or its Nyquist frequency.
+/// The highest frequency the model reads, in Hz: the top mel band (or the Nyquist frequency) of
+/// whichever of its window graphs reads highest.
 fn top_hz(choice: &ModelChoice) -> anyhow::Result<f32> {
-    Ok(match choice.metadata()?.input {
-        ModelInput::Frames { features, .. } | ModelInput::Hybrid { features, .. } => {
-            features.fmax_hz()
-        }
-        ModelInput::Descriptors { sample_rate, .. } => sample_rate as f32 / 2.0,
-    })
+    let metadata = choice.metadata()?;
+    let tops = metadata.graph_inputs().into_iter().map(ModelInput::top_hz);
+    Ok(tops.fold(0.0, f32::max))
 }
 
 /// Runs every condition on every clip.
