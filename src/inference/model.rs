@@ -641,4 +641,44 @@ mod tests {
         let model = GenreModel::load(&runtime, &path, Provider::Cpu).unwrap();
         assert_eq!(model.metadata.name, "genre-v2-fast");
     }
+
+    /// Accurate reads a companion network (`genre-v2.mn04.onnx`): a missing one, or a graph that
+    /// reads other windows than the metadata says, is a clear error naming it.
+    #[test]
+    fn a_missing_or_mismatched_companion_is_a_clear_error() {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let dir = tempfile::tempdir().unwrap();
+        for file in [
+            "genre-v2.onnx",
+            "genre-v2.json",
+            "genre-v2.head.onnx",
+            "genre-v2.window.onnx",
+        ] {
+            std::fs::copy(models.join(file), dir.path().join(file)).unwrap();
+        }
+        let runtime = super::super::runtime::for_tests();
+        let path = dir.path().join("genre-v2.onnx");
+        let load = || GenreModel::load(&runtime, &path, Provider::Cpu);
+        let missing = load().err().unwrap().to_string();
+        assert!(missing.contains("genre-v2.mn04.onnx"), "{missing}");
+        // musicnn's graph where mn04's belongs: it reads 16-kHz patches, not mn04's windows.
+        let companion = dir.path().join("genre-v2.mn04.onnx");
+        std::fs::copy(models.join("genre-v2.onnx"), &companion).unwrap();
+        let mismatched = load().err().unwrap().to_string();
+        assert!(
+            mismatched.contains("genre-v2.mn04.onnx input is") && mismatched.contains("[300, 128]"),
+            "{mismatched}"
+        );
+        std::fs::copy(models.join("genre-v2.mn04.onnx"), &companion).unwrap();
+        let mut model = load().unwrap();
+        assert_eq!(model.window_graphs(), 2);
+        assert_eq!(model.graph_input(1).sample_rate(), 32_000);
+        // One network's rows where the model reads two is an error, not a shorter answer.
+        let rows = Array2::zeros((1, 250));
+        let error = model.follow(&[rows.view()]).unwrap_err().to_string();
+        assert!(
+            error.contains("reads 2 window graphs, 1 were given"),
+            "{error}"
+        );
+    }
 }

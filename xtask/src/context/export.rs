@@ -536,6 +536,18 @@ pub fn write(
 mod tests {
     use super::*;
 
+    /// Networks on one input make one window graph; musicnn's and mn04's make two, the second
+    /// the model's companion; an input listed twice apart is an error.
+    #[test]
+    fn networks_group_into_one_window_graph_per_input() {
+        let msd12 = Network::MSD.narrowed(12);
+        let networks = [msd12, Network::MTT, Network::MN04];
+        let runs = by_input(&networks).unwrap();
+        assert_eq!(runs, vec![&[msd12, Network::MTT][..], &[Network::MN04][..]]);
+        assert_eq!(by_input(&[Network::MN04]).unwrap().len(), 1);
+        assert!(by_input(&[Network::MSD, Network::MN04, Network::MTT]).is_err());
+    }
+
     #[test]
     fn the_report_says_what_ships_and_what_it_saves() {
         let shipped = Shipped {
