@@ -193,7 +193,10 @@ impl GenreAnalyzer {
                     Some(choice) => choice.clone(),
                     None => mood_model(&mood_dirs())?,
                 };
-                let model = load_pooled(&choice, runtime, settings.provider)?;
+                // A mood model on a network the genre model runs reads those runs: no session
+                // of its own for it.
+                let genre = self.genre.as_ref().map(|genre| &genre.model);
+                let model = load_pooled(&choice, runtime, settings.provider, genre)?;
                 let sounds = Sounds::current(user_models_dir().as_deref());
                 let shared =
                     (self.genre.as_ref()).and_then(|genre| model.follows_graph_of(&genre.model));

@@ -181,7 +181,9 @@ impl Engine {
         let mood = self
             .mood
             .as_ref()
-            .map(|mood| load_pooled(&mood.choice, &self.runtime, self.provider).and_then(load))
+            .map(|mood| {
+                load_pooled(&mood.choice, &self.runtime, self.provider, None).and_then(load)
+            })
             .transpose()?;
         Ok(Analyzers {
             genre: load(genre)?,
@@ -251,7 +253,7 @@ impl MoodEngine {
             Some(path) => ModelChoice::File(path.into()),
             None => mood_model(&mood_dirs())?,
         };
-        let metadata = load_pooled(&choice, runtime, args.provider)?.metadata;
+        let metadata = load_pooled(&choice, runtime, args.provider, None)?.metadata;
         let sounds = Sounds::current(user_models_dir().as_deref()).map_err(|e| e.to_string())?;
         let context = metadata.context.as_ref().expect("load_pooled checks");
         Ok(LoadedMood {

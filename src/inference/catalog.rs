@@ -182,6 +182,17 @@ impl ModelChoice {
 
     /// Loads the model on `provider` (or the CPU, see [`GenreModel::from_parts`]).
     pub fn load(&self, runtime: &Runtime, provider: Provider) -> Result<GenreModel, Error> {
+        self.load_beside(runtime, provider, None)
+    }
+
+    /// [`Self::load`] for a model that runs beside `beside`, reading its runs of the window graphs
+    /// they share ([`GenreModel::from_parts_beside`]).
+    pub fn load_beside(
+        &self,
+        runtime: &Runtime,
+        provider: Provider,
+        beside: Option<&GenreModel>,
+    ) -> Result<GenreModel, Error> {
         match (self.embedded(), self) {
             (Some(embedded), _) => {
                 let parts = ModelParts {
@@ -190,9 +201,9 @@ impl ModelChoice {
                     window_head: embedded.window_head,
                     with: embedded.with,
                 };
-                GenreModel::from_parts(runtime, parts, embedded.metadata(), provider)
+                GenreModel::from_parts_beside(runtime, parts, embedded.metadata(), provider, beside)
             }
-            (None, Self::File(path)) => GenreModel::load(runtime, path, provider),
+            (None, Self::File(path)) => GenreModel::load_beside(runtime, path, provider, beside),
             (None, _) => unreachable!("every other choice is embedded"),
         }
     }
@@ -232,16 +243,19 @@ pub fn mood_dirs() -> Vec<PathBuf> {
 }
 
 /// Loads a mood model: any pooled model (the genre model's format, [`PooledContext`]), whose
-/// labels are the mood quadrants and whose tags are AudioSet's classes.
+/// labels are the mood quadrants and whose tags are AudioSet's classes; beside the genre model
+/// `beside`, it reads `beside`'s runs of the window graphs they share
+/// ([`ModelChoice::load_beside`]).
 ///
 /// [`PooledContext`]: super::context::PooledContext
 pub fn load_pooled(
     choice: &ModelChoice,
     runtime: &Runtime,
     provider: Provider,
+    beside: Option<&GenreModel>,
 ) -> Result<GenreModel, String> {
     let model = choice
-        .load(runtime, provider)
+        .load_beside(runtime, provider, beside)
         .map_err(|e| format!("{}: {e}", choice.name()))?;
     if model.metadata.context.is_none() {
         return Err(format!("{}: not a pooled model", choice.name()));
@@ -320,6 +334,21 @@ mod tests {
             None,
             "Accurate reads two networks"
         );
+        // Loaded beside Accurate, the mood model has no mn04 session of its own, and reading
+        // Accurate's runs it answers as the mood model on its own does.
+        let mut beside = ModelChoice::Mood
+            .load_beside(&runtime, Provider::Cpu, Some(&accurate))
+            .unwrap();
+        let (mut accurate, mut alone) = (accurate, mood);
+        let window = ndarray::Array3::from_shape_fn((2, 300, 128), |(w, f, b)| {
+            ((w * 31 + f * 7 + b) % 13) as f32 / 6.0 - 1.0
+        });
+        assert!(beside.graph_outputs(0, window.view()).is_err());
+        let runs = accurate.graph_outputs(1, window.view()).unwrap();
+        assert_eq!(
+            beside.follow(&[runs.view()]).unwrap(),
+            alone.outputs(window.view()).unwrap()
+        );
         // Built in as loaded from the files.
         let from_file =
             GenreModel::load(&runtime, &models.join("genre-v2-fast.onnx"), Provider::Cpu);
@@ -379,9 +408,9 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(found.unwrap(), ModelChoice::File(dir.join(MOOD_MODEL)));
         let runtime = super::super::runtime::for_tests();
-        let per_window = load_pooled(&ModelChoice::MfccCnn, &runtime, Provider::Cpu).err();
+        let per_window = load_pooled(&ModelChoice::MfccCnn, &runtime, Provider::Cpu, None).err();
         assert!(per_window.unwrap().contains("not a pooled model"));
-        let mood = load_pooled(&ModelChoice::Mood, &runtime, Provider::Cpu).unwrap();
+        let mood = load_pooled(&ModelChoice::Mood, &runtime, Provider::Cpu, None).unwrap();
         assert_eq!(mood.metadata.labels, ["q1", "q2", "q3", "q4"]);
         let tags = mood.metadata.context.unwrap().tags;
         assert_eq!(tags.len(), 527);

@@ -87,6 +87,17 @@ impl WindowGraph {
         })
     }
 
+    /// The same graph, reading the same windows, without a session: for a model that reads
+    /// another's runs of it.
+    fn without_session(&self) -> Self {
+        Self {
+            session: None,
+            id: self.id,
+            input: self.input.clone(),
+            output: self.output.clone(),
+        }
+    }
+
     /// Values per output row (0 when the output is not `[batch, values]`).
     fn width(&self) -> usize {
         match self.output[..] {
@@ -100,6 +111,16 @@ impl GenreModel {
     /// Loads `model.onnx` and the `model.json` beside it (and a pooled model's head, also
     /// beside it).
     pub fn load(runtime: &Runtime, path: &Path, provider: Provider) -> Result<Self, Error> {
+        Self::load_beside(runtime, path, provider, None)
+    }
+
+    /// [`Self::load`] for a model that runs beside `beside` (see [`Self::from_parts_beside`]).
+    pub fn load_beside(
+        runtime: &Runtime,
+        path: &Path,
+        provider: Provider,
+        beside: Option<&GenreModel>,
+    ) -> Result<Self, Error> {
         if !path.is_file() {
             return Err(Error::Model(format!(
                 "model file {} not found",
@@ -113,13 +134,13 @@ impl GenreModel {
                 .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))
         };
         let bytes = read(path)?;
-        let beside = |file: &str| read(&path.with_file_name(file));
+        let next_to = |file: &str| read(&path.with_file_name(file));
         let context = metadata.context.as_ref();
-        let head = context.map(|c| beside(&c.head)).transpose()?;
+        let head = context.map(|c| next_to(&c.head)).transpose()?;
         let described = context.and_then(|c| c.window_head.as_ref());
-        let window_head = described.map(|w| beside(&w.file)).transpose()?;
+        let window_head = described.map(|w| next_to(&w.file)).transpose()?;
         let with = described.map_or(Ok(Vec::new()), |w| {
-            w.with.iter().map(|c| beside(&c.graph)).collect()
+            w.with.iter().map(|c| next_to(&c.graph)).collect()
         })?;
         let with: Vec<&[u8]> = with.iter().map(Vec::as_slice).collect();
         let parts = ModelParts {
@@ -128,7 +149,7 @@ impl GenreModel {
             window_head: window_head.as_deref(),
             with: &with,
         };
-        Self::from_parts(runtime, parts, metadata, provider)
+        Self::from_parts_beside(runtime, parts, metadata, provider, beside)
             .map_err(|e| Error::Model(format!("{}: {e}", path.display())))
     }
 
@@ -163,6 +184,21 @@ impl GenreModel {
         metadata: ModelMetadata,
         provider: Provider,
     ) -> Result<Self, Error> {
+        Self::from_parts_beside(runtime, parts, metadata, provider, None)
+    }
+
+    /// [`Self::from_parts`] for a model that runs beside `beside`: when this model reads one
+    /// window graph and it is one of `beside`'s ([`Self::follows_graph_of`]), it gets no session
+    /// of its own (no weights, no arena: ~10 MB per plugin instance for mn04), so this model can
+    /// only [follow](Self::follow) `beside`'s runs of it. The mood model beside a genre model on
+    /// the same network loads so.
+    pub fn from_parts_beside(
+        runtime: &Runtime,
+        parts: ModelParts,
+        metadata: ModelMetadata,
+        provider: Provider,
+        beside: Option<&GenreModel>,
+    ) -> Result<Self, Error> {
         metadata
             .validate()
             .map_err(|e| Error::Model(e.to_string()))?;
@@ -181,13 +217,24 @@ impl GenreModel {
                 .map(|w| w.file.as_str()),
             parts.window_head,
         )?;
-        let (own, provider, failures) = provider_session(runtime, parts.graph, provider)?;
-        let mut graphs = vec![WindowGraph::new(
-            own,
-            parts.graph,
-            &metadata.input,
-            "model",
-        )?];
+        // Only a model that reads one window graph can follow another's runs of it.
+        let shared = beside.filter(|_| parts.with.is_empty()).and_then(|b| {
+            let id = graph_id(parts.graph);
+            let graph = b
+                .graphs
+                .iter()
+                .find(|g| g.id == id && g.input == metadata.input);
+            graph.map(|g| (g, b))
+        });
+        let (first, provider, failures) = match shared {
+            Some((graph, beside)) => (graph.without_session(), beside.provider, Vec::new()),
+            _ => {
+                let (own, provider, failures) = provider_session(runtime, parts.graph, provider)?;
+                let graph = WindowGraph::new(own, parts.graph, &metadata.input, "model")?;
+                (graph, provider, failures)
+            }
+        };
+        let mut graphs = vec![first];
         let companions = context
             .and_then(|c| c.window_head.as_ref())
             .map_or(&[][..], |w| &w.with[..]);
@@ -205,12 +252,9 @@ impl GenreModel {
                 .map_err(|e| {
                     Error::Model(format!("{}: not a usable ONNX model: {e}", companion.graph))
                 })?;
-            graphs.push(WindowGraph::new(
-                companion_session,
-                onnx,
-                &companion.input,
-                &companion.graph,
-            )?);
+            let graph =
+                WindowGraph::new(companion_session, onnx, &companion.input, &companion.graph);
+            graphs.push(graph?);
         }
         let notice = (!failures.is_empty()).then(|| format!("{}; using CPU", failures.join("; ")));
         let mut model = Self {
@@ -231,9 +275,16 @@ impl GenreModel {
     fn warm_up(&mut self) -> Result<(), Error> {
         let mut outputs = Vec::new();
         for k in 0..self.graphs.len() {
-            let shape = self.graphs[k].input.shape();
-            let zeros = ndarray::Array3::zeros((1, shape[0], shape[1]));
-            outputs.push(self.graph_outputs(k, zeros.view())?);
+            // A graph without a session, which another model runs, stands in with zeros.
+            let output = match &self.graphs[k].session {
+                Some(_) => {
+                    let shape = self.graphs[k].input.shape();
+                    let zeros = ndarray::Array3::zeros((1, shape[0], shape[1]));
+                    self.graph_outputs(k, zeros.view())?
+                }
+                None => Array2::zeros((1, self.graphs[k].width())),
+            };
+            outputs.push(output);
         }
         let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
         self.follow(&views)?;
