@@ -423,7 +423,7 @@ impl GenreModel {
             return Ok(graphs[0].to_owned());
         };
         let described = context.window_head.as_ref().expect("checked when loaded");
-        let rows = graphs.iter().map(|g| g.nrows()).min().unwrap_or(0);
+        let rows = graphs.iter().map(ArrayView2::nrows).min().unwrap_or(0);
         let reads =
             std::iter::once(described.inputs).chain(described.with.iter().map(|c| c.inputs));
         let parts: Vec<_> = graphs

@@ -1,7 +1,7 @@
 //! `cargo xtask invariance`: the same music as people have it (other sample rates, stereo,
 //! other levels, lossy codecs) must get the same answer. Each clip is converted by ffmpeg into
 //! every [`Condition`], each conversion is analysed by `genrescope analyze`'s own path
-//! ([`analyze_file`]), and its track distribution is compared with the unconverted clip's:
+//! ([`FileAnalyzer`]), and its track distribution is compared with the unconverted clip's:
 //! top-1 agreement, mean L1 distance of the distributions and accuracy per condition, against
 //! the targets of each [`Group`].
 

@@ -1,5 +1,5 @@
 //! `cargo xtask eval`: runs an exported model through the plugin's own inference path (the
-//! shared feature code, [`WindowCutter`] and ONNX Runtime — not burn) on labelled audio,
+//! shared feature code, [`FileAnalyzer`] and ONNX Runtime — not burn) on labelled audio,
 //! aggregates window probabilities per clip, and reports accuracy, macro-F1, per-class scores
 //! and the confusion matrix as text, JSON, Markdown and PNG.
 
