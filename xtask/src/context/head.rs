@@ -216,6 +216,7 @@ mod tests {
     /// Two separable genres, and clips labelled "one of both" that must not pull either way.
     #[test]
     fn partial_labels_train_a_separating_head_and_the_export_matches() {
+        let _device = crate::train::device_lock();
         let rows = 60;
         let x = Array2::from_shape_fn((rows, 3), |(i, j)| {
             let side = if i % 2 == 0 { 1.0 } else { -1.0 };

@@ -404,6 +404,17 @@ pub fn write_model(path: &Path, onnx: &[u8], metadata: &ModelMetadata) -> anyhow
     Ok(())
 }
 
+/// Held by every test that trains on burn's CPU device: burn seeds one random generator per
+/// device, so trainings side by side draw each other's numbers, and a run is no longer
+/// reproducible (the resume test compares two runs byte for byte).
+#[cfg(test)]
+pub(crate) fn device_lock() -> std::sync::MutexGuard<'static, ()> {
+    static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    DEVICE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -513,6 +524,7 @@ mod tests {
         options: &TrainOptions,
     ) -> anyhow::Result<PathBuf> {
         let data = dataset();
+        let _device = super::device_lock();
         train(&data.args, &data.selected, family, name, options)
     }
 
