@@ -23,6 +23,9 @@ pub enum ModelStatus {
     Loading,
     Ready {
         name: String,
+        /// The rate of each window graph's input, in Hz (Accurate: musicnn's 16 kHz, then
+        /// mn04's 32 kHz).
+        rates_hz: Vec<u32>,
         /// The provider in use (CPU after a fallback).
         provider: Provider,
         /// Why the requested provider is not in use, if so.
@@ -120,8 +123,12 @@ impl ModelStep {
         follows: Option<usize>,
     ) -> (Self, ModelStatus) {
         let input = &model.metadata.input;
+        let rates_hz = (0..model.window_graphs())
+            .map(|k| model.graph_input(k).sample_rate())
+            .collect();
         let status = ModelStatus::Ready {
             name: name.to_owned(),
+            rates_hz,
             provider: model.provider,
             notice: model.notice.clone(),
             output: model.metadata.output,

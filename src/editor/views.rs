@@ -446,27 +446,36 @@ pub fn diagnostics(
     stats: &StatsSnapshot,
     latency: &str,
 ) -> std::sync::Arc<egui::Galley> {
-    let (provider, window) = match &view.status {
+    let (provider, rates, window) = match &view.status {
         ModelStatus::Ready {
             provider,
+            rates_hz,
             window_s,
             hop_s,
             ..
         } => (
             provider.label(),
+            rates_hz
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" + "),
             format!("{window_s:.1}-s windows every {hop_s:.2} s"),
         ),
-        _ => ("no model", String::new()),
+        _ => (
+            "no model",
+            stats.analysis_rate_hz.to_string(),
+            String::new(),
+        ),
     };
     let text = format!(
         "{provider} · inference {:.2} ms · worker load {:.2}% · dropped {} · non-finite {} · {latency}\n\
-         host {} Hz, model {} Hz · {window} · {} since the model loaded · input {}",
+         host {} Hz, model {rates} Hz · {window} · {} since the model loaded · input {}",
         view.inference_ms,
         stats.worker_load_ppm as f32 / 1e4,
         stats.dropped,
         stats.nonfinite,
         stats.host_rate_hz,
-        stats.analysis_rate_hz,
         format::count(view.windows, "window"),
         input_level(view),
     );
@@ -548,6 +557,7 @@ mod tests {
     fn ready() -> ModelStatus {
         ModelStatus::Ready {
             name: "mood".into(),
+            rates_hz: vec![32_000],
             provider: crate::inference::Provider::Cpu,
             notice: None,
             output: OutputKind::Softmax,
