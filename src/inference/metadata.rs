@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::context::PooledContext;
+use super::context::{Companion, PooledContext};
 pub use super::input::ModelInput;
 use crate::Error;
 
@@ -95,14 +95,15 @@ impl ModelMetadata {
     /// What each of the model's window graphs reads: `input`, then each companion's of its
     /// window head ([`super::context::Companion`]).
     pub fn graph_inputs(&self) -> Vec<&ModelInput> {
-        let companions = self
-            .context
-            .iter()
-            .flat_map(|c| &c.window_head)
-            .flat_map(|w| &w.with);
         std::iter::once(&self.input)
-            .chain(companions.map(|c| &c.input))
+            .chain(self.companions().iter().map(|c| &c.input))
             .collect()
+    }
+
+    /// The window head's companions, in order (none without a window head).
+    pub fn companions(&self) -> &[Companion] {
+        let head = self.context.as_ref().and_then(|c| c.window_head.as_ref());
+        head.map_or(&[], |w| &w.with)
     }
 
     /// Checks everything a model run relies on: a known format, unique non-empty labels, a

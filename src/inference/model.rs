@@ -139,9 +139,9 @@ impl GenreModel {
         let head = context.map(|c| next_to(&c.head)).transpose()?;
         let described = context.and_then(|c| c.window_head.as_ref());
         let window_head = described.map(|w| next_to(&w.file)).transpose()?;
-        let with = described.map_or(Ok(Vec::new()), |w| {
-            w.with.iter().map(|c| next_to(&c.graph)).collect()
-        })?;
+        let with = (metadata.companions().iter())
+            .map(|c| next_to(&c.graph))
+            .collect::<Result<Vec<_>, _>>()?;
         let with: Vec<&[u8]> = with.iter().map(Vec::as_slice).collect();
         let parts = ModelParts {
             graph: &bytes,
@@ -235,9 +235,7 @@ impl GenreModel {
             }
         };
         let mut graphs = vec![first];
-        let companions = context
-            .and_then(|c| c.window_head.as_ref())
-            .map_or(&[][..], |w| &w.with[..]);
+        let companions = metadata.companions();
         if parts.with.len() != companions.len() {
             return Err(Error::Model(format!(
                 "the window head reads {} companion graphs, {} were given",
@@ -300,34 +298,35 @@ impl GenreModel {
     fn check_signature(&self) -> Result<(), Error> {
         let labels = self.metadata.labels.len() as i64;
         let context = self.metadata.context.as_ref();
-        let described = context.and_then(|c| c.window_head.as_ref());
+        let companions = self.metadata.companions();
         for (k, graph) in self.graphs.iter().enumerate() {
-            let name = match (k, described) {
-                (1.., Some(head)) => head.with[k - 1].graph.as_str(),
-                _ => "model",
+            let width = graph.width() as i64;
+            let (name, misfit) = match (k.checked_sub(1), context) {
+                (None, None) => (
+                    "model",
+                    (width != labels).then(|| format!("the metadata has {labels} labels")),
+                ),
+                (None, Some(context)) => (
+                    "model",
+                    (width != context.graph_width() as i64).then(|| {
+                        format!(
+                            "the context describes {} values and {} tags",
+                            context.graph_width() - context.tags.len(),
+                            context.tags.len()
+                        )
+                    }),
+                ),
+                (Some(c), _) => (
+                    companions[c].graph.as_str(),
+                    (width < companions[c].inputs as i64)
+                        .then(|| format!("the window head reads {} values", companions[c].inputs)),
+                ),
             };
-            let (output, width) = (&graph.output, graph.width() as i64);
-            let fits = match (k, context, described) {
-                (0, None, _) => width == labels,
-                (0, Some(context), _) => width == context.graph_width() as i64,
-                (_, _, Some(head)) => width >= head.with[k - 1].inputs as i64,
-                _ => unreachable!("companions are a window head's"),
-            };
-            if !fits {
-                return Err(Error::Model(match (k, context) {
-                    (0, None) => {
-                        format!("{name} output is {output:?}, the metadata has {labels} labels")
-                    }
-                    (0, Some(context)) => format!(
-                        "{name} output is {output:?}, the context describes {} values and {} tags",
-                        context.graph_width() - context.tags.len(),
-                        context.tags.len()
-                    ),
-                    _ => format!(
-                        "{name} output is {output:?}, the window head reads {} values",
-                        described.map_or(0, |h| h.with[k - 1].inputs)
-                    ),
-                }));
+            if let Some(misfit) = misfit {
+                let output = &graph.output;
+                return Err(Error::Model(format!(
+                    "{name} output is {output:?}, {misfit}"
+                )));
             }
         }
         let Some(context) = context else {
@@ -335,7 +334,7 @@ impl GenreModel {
         };
         let head = self.head.as_ref().expect("checked when loaded");
         check_head("head", head, [context.head_width() as i64, labels])?;
-        match (&self.window_head, described) {
+        match (&self.window_head, &context.window_head) {
             (Some(graph), Some(described)) => check_head(
                 "window head",
                 graph,
@@ -657,19 +656,26 @@ mod tests {
         let expected = 0.7f32.sqrt() / (0.7f32.sqrt() + 0.2f32.sqrt() + 0.1f32.sqrt());
         assert!((flat[[0, 0]] - expected).abs() < 1e-6);
     }
+    /// The repository's `models/` folder, and a temporary folder holding copies of `files` from
+    /// it (the tests change the copies, never the originals).
+    fn copies(files: &[&str]) -> (std::path::PathBuf, tempfile::TempDir) {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let dir = tempfile::tempdir().unwrap();
+        for file in files {
+            std::fs::copy(models.join(file), dir.path().join(file)).unwrap();
+        }
+        (models, dir)
+    }
+
     /// A model whose window head is missing, or answers another width than its metadata says,
     /// is a clear error naming it; the files beside it are only read.
     #[test]
     fn a_missing_or_mismatched_window_head_is_a_clear_error() {
-        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-        let dir = tempfile::tempdir().unwrap();
-        for file in [
+        let (models, dir) = copies(&[
             "genre-v2-fast.onnx",
             "genre-v2-fast.json",
             "genre-v2-fast.head.onnx",
-        ] {
-            std::fs::copy(models.join(file), dir.path().join(file)).unwrap();
-        }
+        ]);
         let runtime = super::super::runtime::for_tests();
         let path = dir.path().join("genre-v2-fast.onnx");
         let load = || {
@@ -697,16 +703,12 @@ mod tests {
     /// reads other windows than the metadata says, is a clear error naming it.
     #[test]
     fn a_missing_or_mismatched_companion_is_a_clear_error() {
-        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-        let dir = tempfile::tempdir().unwrap();
-        for file in [
+        let (models, dir) = copies(&[
             "genre-v2.onnx",
             "genre-v2.json",
             "genre-v2.head.onnx",
             "genre-v2.window.onnx",
-        ] {
-            std::fs::copy(models.join(file), dir.path().join(file)).unwrap();
-        }
+        ]);
         let runtime = super::super::runtime::for_tests();
         let path = dir.path().join("genre-v2.onnx");
         let load = || GenreModel::load(&runtime, &path, Provider::Cpu);
