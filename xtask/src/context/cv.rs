@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::corpus::Corpus;
 use super::head::{self, Classifier, Head, HeadConfig};
-use super::windows::{Layer, Network};
+use super::windows::{self, Layer, Network};
 use crate::metrics::{argmax, mean_std, Confusion};
 
 /// One way of turning windows into a genre.
@@ -29,11 +29,10 @@ pub struct Candidate {
 
 impl Candidate {
     pub fn name(&self) -> String {
-        let networks: Vec<String> = self.networks.iter().map(|n| n.name()).collect();
         let pools: Vec<&str> = self.pools.iter().map(|p| p.name()).collect();
         format!(
             "{} {} {} {}",
-            networks.join("+"),
+            windows::joined(&self.networks),
             self.layer.name(),
             if pools.is_empty() {
                 "window-average".into()

@@ -284,11 +284,7 @@ fn by_input(networks: &[Network]) -> anyhow::Result<Vec<&[Network]>> {
     anyhow::ensure!(
         runs.len() <= 2,
         "{}: list the networks on each input together",
-        networks
-            .iter()
-            .map(|n| n.name())
-            .collect::<Vec<_>>()
-            .join("+")
+        windows::joined(networks)
     );
     Ok(runs)
 }
@@ -352,9 +348,8 @@ fn companions(
         .iter()
         .map(|networks| {
             let graph = window_graph(networks, layer, weights_root)?;
-            let names: Vec<String> = networks.iter().map(|n| n.name()).collect();
             let described = Companion {
-                graph: format!("{name}.{}.onnx", names.join("+")),
+                graph: format!("{name}.{}.onnx", windows::joined(networks)),
                 input: windows::window_metadata(networks[0], 0).input,
                 inputs: graph.values,
             };

@@ -108,6 +108,13 @@ impl Network {
     }
 }
 
+/// Networks as one name, `msd+mn04`: how candidates and the files of their window graphs name
+/// them.
+pub fn joined(networks: &[Network]) -> String {
+    let names: Vec<String> = networks.iter().map(|n| n.name()).collect();
+    names.join("+")
+}
+
 impl std::str::FromStr for Network {
     type Err = String;
 
