@@ -59,7 +59,7 @@ pub struct SourceArgs {
     #[command(flatten)]
     pub files: files::FileArgs,
     /// `fast` (the built-in fast genre model), `accurate` (the built-in genre model the plugin
-    /// starts with: about as accurate, ~1.2× the cost), `mfcc-cnn`, `msd-musicnn`,
+    /// starts with: 4 points more accurate, ~2.4× the time), `mfcc-cnn`, `msd-musicnn`,
     /// or a model `.onnx` file with its `.json` beside it.
     #[arg(long, default_value = "fast")]
     pub model: String,

@@ -27,14 +27,16 @@ impl PreEmphasis {
     /// Filters `samples` (any length, in pieces of a stream) and hands the output to `emit`
     /// in pieces of at most 1024 samples. The stream's first sample only primes the filter.
     pub fn push(&mut self, samples: &[f32], mut emit: impl FnMut(&[f32])) {
+        let c = self.coefficient;
         for block in samples.chunks(BLOCK) {
             self.out.clear();
-            for &x in block {
-                if let Some(previous) = self.previous {
-                    self.out.push(x - self.coefficient * previous);
-                }
-                self.previous = Some(x);
+            if let Some(previous) = self.previous {
+                self.out.push(block[0] - c * previous);
             }
+            // One loop over pairs of neighbours, without a branch: it vectorises.
+            let pairs = block[1..].iter().zip(block);
+            self.out.extend(pairs.map(|(&x, &previous)| x - c * previous));
+            self.previous = block.last().copied();
             if !self.out.is_empty() {
                 emit(&self.out);
             }
