@@ -240,11 +240,7 @@ fn write_chosen(
     calibration: &Fitted,
 ) -> anyhow::Result<()> {
     writeln!(md, "\n### Chosen: {}\n", result.candidate)?;
-    writeln!(
-        md,
-        "Calibration: temperature {:.2} fitted on the out-of-fold answers of single-genre clips (15-bin ECE {:.3} before). Cross-fitted, each fold calibrated by a temperature fitted on the other folds: ECE {:.3} over all single-genre clips ({:.3} ± {:.3} per fold of ~110 clips, where sampling noise dominates). A perfectly calibrated model with the same confidences would show {:.3} ± {:.3} on these clips (labels drawn from its own probabilities, 1000 draws): the sampling noise of 15 bins over this many clips, below which no ECE can be read.\n",
-        calibration.temperature, calibration.ece_before, calibration.ece_after, calibration.ece_fold_mean, calibration.ece_fold_std, calibration.ece_floor.0, calibration.ece_floor.1
-    )?;
+    writeln!(md, "{}\n", describe_calibration(calibration))?;
     writeln!(
         md,
         "Per source (out-of-fold, top genre one of the clip's):\n"
@@ -284,4 +280,21 @@ fn write_chosen(
             &markdown::row(std::iter::once(label.clone()).chain(row.iter().map(usize::to_string)));
     }
     Ok(())
+}
+
+/// The report's paragraph on the chosen candidate's calibration.
+fn describe_calibration(c: &Fitted) -> String {
+    let fitted = format!(
+        "A temperature fitted on the out-of-fold answers of single-genre clips (NLL) is {:.2}; the 15-bin ECE of those answers is {:.3} as they are and {:.3} cross-fitted with it (each fold calibrated by a temperature fitted on the other folds; {:.3} ± {:.3} per fold of ~110 clips, where sampling noise dominates).",
+        c.nll_temperature, c.ece_before, c.ece_after, c.ece_fold_mean, c.ece_fold_std
+    );
+    let shipped = if c.kept {
+        format!("The model ships temperature {:.2}.", c.temperature)
+    } else {
+        "It raises the ECE, so the model ships its answers as they are (temperature 1).".into()
+    };
+    format!(
+        "Calibration: {fitted} {shipped} A perfectly calibrated model with the shipped confidences would show {:.3} ± {:.3} on these clips (labels drawn from its own probabilities, 1000 draws): the sampling noise of 15 bins over this many clips, below which no ECE can be read.",
+        c.ece_floor.0, c.ece_floor.1
+    )
 }
