@@ -35,7 +35,8 @@ impl PreEmphasis {
             }
             // One loop over pairs of neighbours, without a branch: it vectorises.
             let pairs = block[1..].iter().zip(block);
-            self.out.extend(pairs.map(|(&x, &previous)| x - c * previous));
+            self.out
+                .extend(pairs.map(|(&x, &previous)| x - c * previous));
             self.previous = block.last().copied();
             if !self.out.is_empty() {
                 emit(&self.out);
