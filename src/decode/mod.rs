@@ -62,11 +62,13 @@ impl MonoAudio {
     /// An error naming the peak level when the audio is silent (peak below [`SILENCE_PEAK`]):
     /// there is nothing to analyse or learn from.
     pub fn audible(&self) -> Result<(), String> {
-        let peak = self.samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        if peak < SILENCE_PEAK {
-            return Err(format!("silent (peak {peak:e}, below -80 dBFS)"));
+        // Audible audio ends the scan at its first sample at the threshold; only silence is read
+        // to the end, twice.
+        if self.samples.iter().any(|x| x.abs() >= SILENCE_PEAK) {
+            return Ok(());
         }
-        Ok(())
+        let peak = self.samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        Err(format!("silent (peak {peak:e}, below -80 dBFS)"))
     }
 }
 
@@ -278,6 +280,25 @@ fn guarded<T>(call: impl FnOnce() -> T) -> Result<T, String> {
 mod tests {
     use super::*;
     use crate::features::limit::{MAX_RATE_HZ, MIN_RATE_HZ};
+
+    #[test]
+    fn audio_is_audible_from_one_sample_at_the_threshold_and_silence_names_its_peak() {
+        let audio = |samples: Vec<f32>| MonoAudio {
+            samples,
+            sample_rate: 8_000,
+            file_rate: 8_000,
+            channels: 1,
+            skipped_packets: 0,
+            missing_seconds: 0.0,
+        };
+        let mut samples = vec![0.5 * SILENCE_PEAK; 8_000];
+        samples[4_000] = -0.9 * SILENCE_PEAK;
+        let err = audio(samples.clone()).audible().unwrap_err();
+        assert!(err.starts_with("silent (peak 8.99"), "{err}");
+        samples[7_999] = -SILENCE_PEAK;
+        audio(samples).audible().unwrap();
+        audio(vec![]).audible().unwrap_err();
+    }
 
     fn write_wav(path: &Path, channels: u16, rate: u32, frames: &[Vec<i16>]) {
         let spec = hound::WavSpec {
