@@ -18,8 +18,8 @@ Examples:
   genrescope analyze song.flac more/songs/            top genre and top 3 per file
   genrescope analyze songs/ --format json --timeline  JSON, with every window's distribution
   genrescope analyze songs/ --format csv > tags.csv   source,model,rank,genre,probability,id,error,mood,…
-  genrescope analyze songs/ --model accurate          the plugin's default genre model: about as
-                                                      accurate, ~1.2x the cost of `fast`
+  genrescope analyze songs/ --model accurate          the plugin's default genre model: 4 points
+                                                      more accurate, ~2.4x the time of `fast`
   genrescope analyze songs/ --model mfcc-cnn          a much faster, less accurate built-in model
   genrescope analyze songs/ --model ~/.local/share/genrescope/models/crnn.onnx
   genrescope analyze songs/ --exclude Samples --exclude '*.wav'   leave these out
