@@ -23,6 +23,7 @@ const HIDDEN: usize = 16;
 
 /// A small MFCC CNN with one 16-unit hidden dense layer before its output layer.
 fn small_cnn(device: &Device) -> Net {
+    let _device = crate::train::device_lock();
     device.seed(5);
     let mut hyper = Hyper::default_for(Family::MfccCnn);
     hyper.channels = vec![4, 4];

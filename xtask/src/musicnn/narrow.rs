@@ -294,6 +294,7 @@ mod tests {
 
     /// Both networks embed the same random patches alike.
     fn assert_same_embeddings(a: &Weights, b: &Weights) {
+        let _device = crate::train::device_lock();
         let device = Device::flex();
         let x = Tensor::<3>::random([2, FRAMES, MELS], Distribution::Uniform(0.0, 3.0), &device);
         let a = Trunk::new(a, &device).unwrap().forward(x.clone());
@@ -316,6 +317,7 @@ mod tests {
             tiny.iter().all(|&w| w >= 1) && (6..=10).contains(&total),
             "{tiny:?}"
         );
+        let _device = crate::train::device_lock();
         let device = Device::flex();
         let x = Tensor::<3>::random([3, FRAMES, MELS], Distribution::Uniform(0.0, 3.0), &device);
         let out = Trunk::new(&narrow, &device).unwrap().forward(x);

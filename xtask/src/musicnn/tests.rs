@@ -49,6 +49,7 @@ pub fn synthetic_weights(seed: u64) -> Weights {
 
 #[test]
 fn burn_port_matches_its_onnx_export() {
+    let _device = crate::train::device_lock();
     let weights = synthetic_weights(3);
     let device = Device::flex();
     let trunk = Trunk::new(&weights, &device).unwrap();
@@ -82,6 +83,7 @@ fn burn_port_matches_its_onnx_export() {
 
 #[test]
 fn standardised_output_equals_standardising_the_embedding() {
+    let _device = crate::train::device_lock();
     let weights = synthetic_weights(5);
     let device = Device::flex();
     let x = Tensor::<3>::random([1, FRAMES, MELS], Distribution::Uniform(0.0, 3.0), &device);
@@ -114,6 +116,7 @@ fn standardised_output_equals_standardising_the_embedding() {
 /// graph still equals the burn model afterwards.
 #[test]
 fn fine_tuned_model_matches_its_onnx_export() {
+    let _device = crate::train::device_lock();
     let classes = 3;
     let weights = synthetic_weights(9);
     let device = Device::flex().autodiff();

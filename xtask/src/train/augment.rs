@@ -361,6 +361,7 @@ mod tests {
 
     #[test]
     fn mixup_keeps_targets_distributions() {
+        let _device = crate::train::device_lock();
         let device = Device::flex();
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let x = Tensor::<3>::random([6, 3, 2], burn::tensor::Distribution::Default, &device);

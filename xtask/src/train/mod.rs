@@ -404,9 +404,10 @@ pub fn write_model(path: &Path, onnx: &[u8], metadata: &ModelMetadata) -> anyhow
     Ok(())
 }
 
-/// Held by every test that trains on burn's CPU device: burn seeds one random generator per
-/// device, so trainings side by side draw each other's numbers, and a run is no longer
-/// reproducible (the resume test compares two runs byte for byte).
+/// Held by every test that draws from burn's CPU device's random generator (training,
+/// initialising a network, `Tensor::random`): burn keeps one generator per device, so a draw
+/// beside a training takes that training's numbers, and the run is no longer reproducible (the
+/// resume test compares two runs byte for byte).
 #[cfg(test)]
 pub(crate) fn device_lock() -> std::sync::MutexGuard<'static, ()> {
     static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -67,6 +67,7 @@ fn metadata(family: Family, frames: usize, width: usize, classes: usize) -> Mode
 }
 
 fn parity(family: Family, frames: usize, width: usize) {
+    let _device = crate::train::device_lock();
     let classes = 5;
     let device = Device::flex().autodiff();
     device.seed(7);
